@@ -1,0 +1,47 @@
+# The verbs a newcomer needs. Every target uses the environment in .venv/ and creates it when missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: install dev test lint format validate bench migrate clean
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --extra dev --quiet
+	touch $@
+
+install: $(VENV)/.installed ## create .venv/ and install everything
+
+dev: install ## run the whole platform locally (Ctrl+C stops it)
+	$(BIN)/python -m local_stack
+
+test: install ## run every test
+	$(BIN)/pytest -q
+
+lint: install ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+validate: install ## cfn-lint and sam validate --lint on template.yaml
+	$(BIN)/cfn-lint template.yaml
+	bash .ci/sam-validate
+
+migrate: install ## apply pending control-plane and tenant migrations to DATABASE_URL
+	$(BIN)/python -m mla_core.cli migrate
+
+bench: install ## print the performance figures (see README)
+	$(BIN)/python -m bench.provisioning
+	$(BIN)/python -m bench.cold_start
+
+clean:
+	rm -rf $(VENV) .local .aws-sam

@@ -1,0 +1,81 @@
+"""Admin API (super admins only): create, inspect, retry and delete MLA tenants.
+
+Lambda entry: `app.handler` (API Gateway HTTP API → Mangum → FastAPI).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools import Logger
+from fastapi import Header, Path, Query
+from fastapi.responses import JSONResponse
+from mangum import Mangum
+from mla_core.api import create_app, ok
+from mla_core.deps import ServicesDep, SuperAdminDep
+from mla_core.provisioning import service
+from mla_core.provisioning.request import TenantRequest
+
+logger = Logger(service="admin")
+
+app = create_app(
+    title="MLA Voice AI — Admin API",
+    description="Super-admin operations on MLA tenants. Every response uses the success/error envelope.",
+    docs_prefix="/admin",
+)
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
+TenantId = Annotated[str, Path(pattern=r"^[a-z0-9]{10}$", description="the tenant's 10-character id")]
+TenantStatus = Literal["provisioning", "active", "failed", "deleting", "deleted"]
+
+
+@app.post("/admin/tenants", status_code=202, summary="Create a tenant (provisioned by Step Functions)")
+def create_tenant(
+    body: TenantRequest, caller: SuperAdminDep, svc: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+    wait: Annotated[bool, Query(description="wait up to ~25 s for provisioning to finish")] = False,
+) -> JSONResponse:  # fmt: skip
+    accepted = service.request_tenant(svc, body, idempotency_key=idempotency_key, actor=caller.user_id)
+    headers = {"Idempotent-Replayed": "true"} if accepted.replayed else None
+    if not wait:
+        return ok(accepted.body, accepted.status_code, headers)
+    tenant = service.wait_until_settled(svc, accepted.body["tenant_id"], svc.settings.provisioning_wait_seconds)
+    return ok(tenant.model_dump(mode="json"), 201 if tenant.status == "active" else 202, headers)
+
+
+@app.get("/admin/tenants", summary="List tenants, newest first (keyset pagination)")
+def list_tenants(
+    _: SuperAdminDep, svc: ServicesDep,
+    status: TenantStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> JSONResponse:  # fmt: skip
+    page, next_cursor = service.list_tenants(svc, status=status, limit=limit, cursor=cursor)
+    return ok({"items": [_view(t) for t in page], "next_cursor": next_cursor})
+
+
+@app.get("/admin/tenants/{tenant_id}", summary="One tenant with its provisioning steps")
+def get_tenant(tenant_id: TenantId, _: SuperAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(_view(service.get_tenant(svc, tenant_id)))
+
+
+@app.post("/admin/tenants/{tenant_id}/retry", status_code=202, summary="Resume a failed tenant")
+def retry_tenant(tenant_id: TenantId, _: SuperAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(_view(service.retry_tenant(svc, tenant_id)), 202)
+
+
+@app.delete("/admin/tenants/{tenant_id}", status_code=202, summary="Deprovision (complaint data is archived)")
+def delete_tenant(tenant_id: TenantId, _: SuperAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(_view(service.delete_tenant(svc, tenant_id)), 202)
+
+
+def _view(tenant: Any) -> dict[str, Any]:
+    return tenant.model_dump(mode="json")
+
+
+_asgi = Mangum(app, lifespan="off")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict, context: object) -> dict:
+    return _asgi(event, context)

@@ -1,0 +1,59 @@
+"""Step Functions task handlers: one Lambda per provisioning step, plus compensation.
+
+Each handler takes `{"tenant_id": ...}` (the execution input, passed through) and returns it, so
+the next state gets the same input. A raised exception's class name is the error name the state
+machine's Retry/Catch match (`TransientError` is retried).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from mla_core.provisioning import deprovision as deprovisioning
+from mla_core.provisioning.steps import compensate as compensate_tenant
+from mla_core.provisioning.steps import run_step
+from mla_core.services import get_services
+
+logger = Logger(service="provisioning")
+
+Event = dict[str, Any]
+
+
+def _step(name: str):  # type: ignore[no-untyped-def]
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: Event, context: object) -> Event:
+        logger.append_keys(tenant_id=event["tenant_id"], step=name)
+        run_step(get_services(), name, event["tenant_id"])
+        return {"tenant_id": event["tenant_id"]}
+
+    handler.__name__ = name
+    return handler
+
+
+create_schema = _step("create_schema")
+create_room = _step("create_room")
+configure_sip_dispatch = _step("configure_sip_dispatch")
+store_agent_config = _step("store_agent_config")
+create_dashboard_login = _step("create_dashboard_login")
+send_welcome_email = _step("send_welcome_email")
+activate = _step("activate")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def compensate(event: Event, context: object) -> Event:
+    """Input: the execution input plus `error` ({Error, Cause}) from the Catch."""
+    logger.append_keys(tenant_id=event["tenant_id"])
+    return compensate_tenant(get_services(), event["tenant_id"], event.get("error") or {})
+
+
+@logger.inject_lambda_context(clear_state=True)
+def deprovision(event: Event, context: object) -> Event:
+    logger.append_keys(tenant_id=event["tenant_id"])
+    return deprovisioning.deprovision(get_services(), event["tenant_id"])
+
+
+@logger.inject_lambda_context(clear_state=True)
+def record_deprovision_failure(event: Event, context: object) -> Event:
+    logger.append_keys(tenant_id=event["tenant_id"])
+    return deprovisioning.record_failure(get_services(), event["tenant_id"], event.get("error") or {})

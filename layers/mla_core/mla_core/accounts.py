@@ -1,0 +1,135 @@
+"""Signing in, accepting an invitation, and who a signed-in user is."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
+
+from mla_core.adapters.supabase_auth import AuthSession
+from mla_core.errors import AppError, AuthenticationError, PermissionDeniedError
+from mla_core.identity import Principal, principal_from_claims
+from mla_core.services import Services
+
+Password = Annotated[str, StringConstraints(min_length=8, max_length=72)]
+
+
+class InvitationError(AppError):
+    status_code = 400
+    code = "invalid_invitation"
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: EmailStr
+    password: Annotated[str, StringConstraints(min_length=1, max_length=72)]
+
+
+class RegisterRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=200)]
+    password: Password
+    full_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)] | None = None
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class UserView(BaseModel):
+    id: str
+    email: str
+    role: str
+    tenant_id: str | None
+    full_name: str | None = None
+
+
+class SessionView(BaseModel):
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    user: UserView
+
+
+def _principal(session: AuthSession) -> Principal:
+    claims = {"sub": session.user_id, "email": session.email, "app_metadata": session.app_metadata}
+    try:
+        return principal_from_claims(claims)
+    except AuthenticationError as exc:
+        raise PermissionDeniedError("this account has no access to MLA Voice AI") from exc
+
+
+def _session_view(session: AuthSession) -> SessionView:
+    who = _principal(session)
+    return SessionView(
+        access_token=session.access_token,
+        refresh_token=session.refresh_token,
+        expires_in=session.expires_in,
+        user=UserView(
+            id=who.user_id, email=who.email, role=who.role, tenant_id=who.tenant_id,
+            full_name=session.user_metadata.get("full_name"),
+        ),
+    )  # fmt: skip
+
+
+def login(services: Services, request: LoginRequest) -> SessionView:
+    return _session_view(services.auth.sign_in(str(request.email), request.password))
+
+
+def refresh(services: Services, request: RefreshRequest) -> SessionView:
+    return _session_view(services.auth.refresh(request.refresh_token))
+
+
+def register(services: Services, request: RegisterRequest) -> SessionView:
+    """Accept an invitation: the token proves the email, then the user sets a password."""
+    try:
+        invited = services.auth.accept_invite(request.token)
+    except AuthenticationError as exc:
+        raise InvitationError(
+            "the invitation is invalid, expired or already used",
+            details=[{"field": "token", "reason": "invalid_invitation"}],
+        ) from exc
+    who = _principal(invited)
+    attributes: dict[str, Any] = {"password": request.password}
+    if request.full_name:
+        attributes["user_metadata"] = {**invited.user_metadata, "full_name": request.full_name}
+    services.auth.update_user(who.user_id, attributes)
+    if request.full_name:
+        with services.db.transaction() as conn:
+            conn.execute(
+                "UPDATE platform.users SET full_name = %s, updated_at = now() WHERE user_id = %s",
+                (request.full_name, who.user_id),
+            )
+    services.auth.sign_out(invited.access_token)
+    return _session_view(services.auth.sign_in(who.email, request.password))
+
+
+def logout(services: Services, access_token: str) -> None:
+    services.auth.sign_out(access_token)
+
+
+class Profile(UserView):
+    tenant: dict[str, Any] | None = None
+    disabled: bool = False
+
+
+def profile(services: Services, who: Principal) -> Profile:
+    with services.db.transaction() as conn:
+        user = conn.execute(
+            "SELECT full_name, disabled FROM platform.users WHERE user_id = %s", (who.user_id,)
+        ).fetchone()
+        tenant = None
+        if who.tenant_id:
+            tenant = conn.execute(
+                "SELECT tenant_id, mla_name, constituency, state, languages, status"
+                " FROM platform.tenants WHERE tenant_id = %s",
+                (who.tenant_id,),
+            ).fetchone()
+    if user and user["disabled"]:
+        raise PermissionDeniedError("this login is disabled")
+    return Profile(
+        id=who.user_id, email=who.email, role=who.role, tenant_id=who.tenant_id,
+        full_name=user["full_name"] if user else None, tenant=tenant,
+    )  # fmt: skip

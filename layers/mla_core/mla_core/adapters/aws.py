@@ -1,0 +1,97 @@
+"""AWS clients through boto3: Step Functions, SES and SNS.
+
+boto3 is imported on first use (it is the heaviest import of a cold start) and honours
+`AWS_ENDPOINT_URL`, which is all local mode changes to point every client at moto.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from mla_core.errors import ConflictError, TransientError, VendorError
+
+_TRANSIENT_CODES = {"ThrottlingException", "Throttling", "ServiceUnavailable", "InternalFailure",
+                    "InternalServerError", "RequestLimitExceeded", "TooManyRequestsException"}  # fmt: skip
+
+
+@cache
+def client(service: str, region: str) -> Any:
+    import boto3
+
+    return boto3.session.Session().client(service, region_name=region)
+
+
+def _translate(operation: str, exc: Exception) -> Exception:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in _TRANSIENT_CODES or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+            return TransientError(f"{operation}: {code}")
+        if code == "ExecutionAlreadyExists":
+            return ConflictError(f"{operation}: {code}")
+        return VendorError(f"{operation}: {code} {exc.response.get('Error', {}).get('Message', '')}")
+    if isinstance(exc, BotoCoreError):
+        return TransientError(f"{operation}: {exc}")
+    return exc
+
+
+class Workflows:
+    """Starts and inspects Step Functions executions."""
+
+    def __init__(self, region: str) -> None:
+        self._region = region
+
+    def start(self, state_machine_arn: str, name: str, payload: dict[str, Any]) -> str:
+        try:
+            response = client("stepfunctions", self._region).start_execution(
+                stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload)
+            )
+        except Exception as exc:
+            raise _translate("StartExecution", exc) from exc
+        return response["executionArn"]
+
+
+class Mailer:
+    """Email through SES."""
+
+    def __init__(self, region: str, sender: str) -> None:
+        self._region, self._sender = region, sender
+
+    def send(self, to: str, subject: str, text: str, html: str) -> str:
+        try:
+            response = client("ses", self._region).send_email(
+                Source=self._sender,
+                Destination={"ToAddresses": [to]},
+                Message={
+                    "Subject": {"Data": subject, "Charset": "UTF-8"},
+                    "Body": {"Text": {"Data": text, "Charset": "UTF-8"}, "Html": {"Data": html, "Charset": "UTF-8"}},
+                },
+            )
+        except Exception as exc:
+            raise _translate("SES SendEmail", exc) from exc
+        return response["MessageId"]
+
+
+class SmsSender:
+    """Transactional SMS through SNS with India's DLT attributes."""
+
+    def __init__(self, region: str, sender_id: str) -> None:
+        self._region, self._sender_id = region, sender_id
+
+    def send(self, to: str, body: str, *, entity_id: str, template_id: str) -> str:
+        attributes = {
+            "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
+            "AWS.SNS.SMS.SenderID": {"DataType": "String", "StringValue": self._sender_id},
+        }
+        if entity_id:
+            attributes["AWS.MM.SMS.EntityId"] = {"DataType": "String", "StringValue": entity_id}
+        if template_id:
+            attributes["AWS.MM.SMS.TemplateId"] = {"DataType": "String", "StringValue": template_id}
+        try:
+            response = client("sns", self._region).publish(PhoneNumber=to, Message=body, MessageAttributes=attributes)
+        except Exception as exc:
+            raise _translate("SNS Publish", exc) from exc
+        return response["MessageId"]

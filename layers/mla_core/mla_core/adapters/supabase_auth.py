@@ -1,0 +1,188 @@
+"""Supabase Auth (GoTrue) through the `supabase_auth` client that `supabase` is built on.
+
+One admin client (service role) for user management, and a fresh anonymous client per call for
+the user-facing flows, so that one user's session never leaks into another's request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from supabase_auth import SyncGoTrueClient
+from supabase_auth.errors import AuthApiError, AuthError, AuthRetryableError, AuthWeakPasswordError
+
+from mla_core.errors import AuthenticationError, TransientError, ValidationError, VendorError
+
+T = TypeVar("T")
+
+BANNED_FOR_EVER = "876000h"  # 100 years: Supabase's way of disabling a login
+
+
+@dataclass(frozen=True)
+class AuthSession:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user_id: str
+    email: str
+    app_metadata: dict[str, Any]
+    user_metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Invitation:
+    user_id: str
+    token: str  # the hashed token of the invite link, accepted by POST /auth/register
+
+
+def _translate(operation: str, exc: Exception) -> Exception:
+    if isinstance(exc, AuthRetryableError) or (isinstance(exc, AuthApiError) and exc.status >= 500):
+        return TransientError(f"Supabase Auth {operation}: {exc}")
+    if isinstance(exc, AuthWeakPasswordError):
+        return ValidationError("password is too weak", details=[{"field": "password", "reason": "weak_password"}])
+    return VendorError(f"Supabase Auth {operation}: {getattr(exc, 'code', None) or exc}")
+
+
+class SupabaseAuth:
+    def __init__(self, url: str, anon_key: str, service_role_key: str) -> None:
+        self._auth_url = f"{url.rstrip('/')}/auth/v1"
+        self._anon_key = anon_key
+        self._admin = self._client(service_role_key).admin
+
+    def _client(self, key: str) -> SyncGoTrueClient:
+        return SyncGoTrueClient(
+            url=self._auth_url,
+            headers={"apikey": key, "Authorization": f"Bearer {key}"},
+            auto_refresh_token=False,
+            persist_session=False,
+        )
+
+    def _call(self, operation: str, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except AuthError as exc:
+            raise _translate(operation, exc) from exc
+
+    # Administration (service role) ------------------------------------------------------------
+
+    def create_user(
+        self, email: str, password: str, *, app_metadata: dict[str, Any], user_metadata: dict[str, Any]
+    ) -> str:
+        """Create a confirmed user with a password; returns the user id."""
+        response = self._call(
+            "create user",
+            lambda: self._admin.create_user(
+                {
+                    "email": email,
+                    "password": password,
+                    "email_confirm": True,
+                    "app_metadata": app_metadata,
+                    "user_metadata": user_metadata,
+                }
+            ),
+        )
+        return response.user.id
+
+    def invite(
+        self, email: str, *, app_metadata: dict[str, Any], user_metadata: dict[str, Any], redirect_to: str
+    ) -> Invitation:
+        """Create (or re-invite) a user and return the invite token, without sending Supabase's email.
+
+        We send our own welcome email, so the link is generated rather than mailed by Supabase.
+        """
+        link = self._call(
+            "generate invite link",
+            lambda: self._admin.generate_link(
+                {"type": "invite", "email": email, "options": {"data": user_metadata, "redirect_to": redirect_to}}
+            ),
+        )
+        user_id = link.user.id
+        self._call(
+            "set app_metadata",
+            lambda: self._admin.update_user_by_id(user_id, {"app_metadata": app_metadata}),
+        )
+        return Invitation(user_id=user_id, token=link.properties.hashed_token)
+
+    def find_user_by_email(self, email: str) -> str | None:
+        page = 1
+        while True:
+            users = self._call("list users", lambda p=page: self._admin.list_users(page=p, per_page=1000))
+            for user in users:
+                if (user.email or "").lower() == email.lower():
+                    return user.id
+            if len(users) < 1000:
+                return None
+            page += 1
+
+    def update_user(self, user_id: str, attributes: dict[str, Any]) -> None:
+        self._call("update user", lambda: self._admin.update_user_by_id(user_id, attributes))
+
+    def set_disabled(self, user_id: str, disabled: bool) -> None:
+        self.update_user(user_id, {"ban_duration": BANNED_FOR_EVER if disabled else "none"})
+
+    def delete_user(self, user_id: str) -> None:
+        try:
+            self._admin.delete_user(user_id)
+        except AuthApiError as exc:
+            if exc.status != 404:
+                raise _translate("delete user", exc) from exc
+        except AuthError as exc:
+            raise _translate("delete user", exc) from exc
+
+    # User-facing flows -------------------------------------------------------------------------
+
+    def _session(self, operation: str, fn: Callable[[SyncGoTrueClient], Any]) -> AuthSession:
+        client = self._client(self._anon_key)
+        try:
+            response = fn(client)
+        except AuthApiError as exc:
+            if exc.status < 500:
+                raise AuthenticationError(_user_message(operation, exc)) from exc
+            raise _translate(operation, exc) from exc
+        except AuthError as exc:
+            raise _translate(operation, exc) from exc
+        session = response.session
+        if session is None:
+            raise AuthenticationError(f"{operation} did not produce a session")
+        return AuthSession(
+            access_token=session.access_token,
+            refresh_token=session.refresh_token,
+            expires_in=session.expires_in,
+            user_id=session.user.id,
+            email=session.user.email or "",
+            app_metadata=dict(session.user.app_metadata or {}),
+            user_metadata=dict(session.user.user_metadata or {}),
+        )
+
+    def sign_in(self, email: str, password: str) -> AuthSession:
+        return self._session("sign in", lambda c: c.sign_in_with_password({"email": email, "password": password}))
+
+    def refresh(self, refresh_token: str) -> AuthSession:
+        return self._session("refresh", lambda c: c.refresh_session(refresh_token))
+
+    def accept_invite(self, token: str) -> AuthSession:
+        """Exchange an invite token for a session (the token works once)."""
+        return self._session("accept invite", lambda c: c.verify_otp({"type": "invite", "token_hash": token}))
+
+    def sign_out(self, access_token: str) -> None:
+        """Revoke the session's refresh tokens (the access token lives until it expires)."""
+        try:
+            self._admin.sign_out(access_token, "local")
+        except AuthApiError as exc:
+            if exc.status >= 500:
+                raise _translate("sign out", exc) from exc
+        except AuthError as exc:
+            raise _translate("sign out", exc) from exc
+
+
+def _user_message(operation: str, exc: AuthApiError) -> str:
+    messages = {
+        "sign in": "invalid email or password",
+        "refresh": "refresh token is invalid or expired",
+        "accept invite": "invitation is invalid, expired or already used",
+    }
+    if exc.code == "user_banned":
+        return "this login is disabled"
+    return messages.get(operation, str(exc))

@@ -1,0 +1,93 @@
+"""Operator commands: `python -m mla_core.cli <command>` (settings from the environment).
+
+  migrate                  apply pending control-plane and tenant migrations (tenants in parallel)
+  rebuild-redis            rewrite every active tenant's agent config and numbers into Redis
+  create-superadmin        create the first super admin in Supabase Auth (--email, --password)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from mla_core.agent_config import AgentConfig
+from mla_core.errors import AppError
+from mla_core.migrate import migrate_all_tenants, migrate_control_plane
+from mla_core.services import Services, get_services
+
+
+def migrate(services: Services, workers: int) -> dict:
+    started = time.perf_counter()
+    control = migrate_control_plane(services.db)
+    report = migrate_all_tenants(services.db, workers=workers)
+    return {
+        "control_applied": control,
+        "tenant_schemas": report.schemas,
+        "tenant_schemas_migrated": report.migrated,
+        "failed": report.failed,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def rebuild_redis(services: Services) -> dict:
+    """Postgres holds the durable copy; Redis is a cache of it and can be rebuilt at any time."""
+    with services.db.transaction() as conn:
+        rows = conn.execute(
+            "SELECT c.config FROM platform.agent_configs c JOIN platform.tenants t USING (tenant_id)"
+            " WHERE t.status = 'active' ORDER BY t.tenant_id"
+        ).fetchall()
+    for row in rows:
+        services.agent_configs.put(AgentConfig.model_validate(row["config"]))
+    return {"tenants_written": len(rows)}
+
+
+def create_superadmin(services: Services, email: str, password: str) -> dict:
+    """Idempotent: an existing user with that email is promoted instead of created again."""
+    app_metadata = {"role": "super_admin"}
+    user_id = services.auth.find_user_by_email(email)
+    if user_id is None:
+        user_id = services.auth.create_user(
+            email, password, app_metadata=app_metadata, user_metadata={"full_name": "Super admin"}
+        )
+    else:
+        services.auth.update_user(user_id, {"app_metadata": app_metadata, "password": password})
+    with services.db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO platform.users (user_id, email, role, full_name) VALUES (%s, %s, 'super_admin', 'Super admin')"
+            " ON CONFLICT (user_id) DO UPDATE SET role = 'super_admin', disabled = false",
+            (user_id, email),
+        )
+    return {"user_id": user_id, "email": email}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mla_core.cli", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_migrate = commands.add_parser("migrate", help="apply pending migrations")
+    run_migrate.add_argument("--workers", type=int, default=8, help="tenant schemas migrated at once")
+    commands.add_parser("rebuild-redis", help="rebuild Redis from Postgres")
+    superadmin = commands.add_parser("create-superadmin", help="create the first super admin")
+    superadmin.add_argument("--email", required=True)
+    superadmin.add_argument("--password", required=True)
+    args = parser.parse_args(argv)
+
+    services = get_services()
+    try:
+        if args.command == "migrate":
+            result = migrate(services, args.workers)
+        elif args.command == "rebuild-redis":
+            result = rebuild_redis(services)
+        else:
+            migrate_control_plane(services.db)
+            result = create_superadmin(services, args.email, args.password)
+    except AppError as exc:
+        print(json.dumps({"error": exc.code, "message": exc.message}), file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 1 if result.get("failed") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Postgres access: one connection pool per process, transactions as context managers.
+
+Works against Supabase's pooler in transaction mode (port 6543) as well as a direct connection:
+no prepared statements, and no session-level state (`SET LOCAL` only, inside transactions).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from mla_core.errors import TransientError
+
+_pools: dict[str, ConnectionPool] = {}
+_lock = threading.Lock()
+
+
+def get_pool(database_url: str, *, max_size: int = 10) -> ConnectionPool:
+    """The process-wide pool for `database_url`, opened on first use."""
+    with _lock:
+        pool = _pools.get(database_url)
+        if pool is None:
+            pool = ConnectionPool(
+                database_url,
+                min_size=1,
+                max_size=max_size,
+                kwargs={"prepare_threshold": None, "row_factory": dict_row, "autocommit": True},
+                check=ConnectionPool.check_connection,
+                open=False,
+                name="mla",
+            )
+            pool.open(wait=False)
+            _pools[database_url] = pool
+        return pool
+
+
+def close_pools() -> None:
+    with _lock:
+        for pool in _pools.values():
+            pool.close()
+        _pools.clear()
+
+
+class Database:
+    """A handle on one database; what repositories and domain code receive."""
+
+    def __init__(self, url: str, *, max_size: int = 10) -> None:
+        self.url = url
+        self._max_size = max_size
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection]:
+        """A connection inside one transaction; commits on success, rolls back on error.
+
+        A lost or refused connection becomes `TransientError`, which callers may retry.
+        """
+        pool = get_pool(self.url, max_size=self._max_size)
+        try:
+            with pool.connection(timeout=10) as conn, conn.transaction():
+                yield conn
+        except (psycopg.OperationalError, psycopg.errors.AdminShutdown, TimeoutError) as exc:
+            raise TransientError(f"database unavailable: {exc}") from exc
+        except psycopg.errors.DeadlockDetected as exc:
+            raise TransientError("database deadlock, retry") from exc

@@ -1,0 +1,42 @@
+"""FastAPI dependencies shared by the apps: services, the caller, their role."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from mla_core.errors import AuthenticationError
+from mla_core.identity import Principal
+from mla_core.services import Services, get_services
+
+
+def services() -> Services:
+    return get_services()
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def bearer_token(authorization: Annotated[str | None, Header(include_in_schema=False)] = None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError("an Authorization: Bearer <access token> header is required")
+    return token.strip()
+
+
+def principal(request: Request, token: Annotated[str, Depends(bearer_token)], svc: ServicesDep) -> Principal:
+    caller = svc.token_verifier.verify(token)
+    request.state.principal = caller
+    return caller
+
+
+PrincipalDep = Annotated[Principal, Depends(principal)]
+TokenDep = Annotated[str, Depends(bearer_token)]
+
+
+def super_admin(caller: PrincipalDep) -> Principal:
+    return caller.require_role("super_admin")
+
+
+SuperAdminDep = Annotated[Principal, Depends(super_admin)]

@@ -1,0 +1,96 @@
+"""Who is calling: Supabase access tokens verified locally, roles read from `app_metadata`.
+
+Current Supabase projects sign with asymmetric keys published at the project's JWKS endpoint;
+older ones with a shared HS256 secret, accepted only when `SUPABASE_JWT_SECRET` is configured.
+`app_metadata` is writable only with the service role, so the role and tenant in it are trusted.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import jwt
+
+from mla_core.errors import AuthenticationError, PermissionDeniedError
+from mla_core.settings import Settings
+
+Role = Literal["super_admin", "mla_admin", "staff"]
+ROLES: tuple[Role, ...] = ("super_admin", "mla_admin", "staff")
+_ASYMMETRIC = ["ES256", "RS256", "EdDSA"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    email: str
+    role: Role
+    tenant_id: str | None
+    session_id: str | None = None
+
+    def require_role(self, *roles: Role) -> Principal:
+        if self.role not in roles:
+            raise PermissionDeniedError(f"this action needs the role {' or '.join(roles)}")
+        return self
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings) -> None:
+        base = settings.supabase_url.rstrip("/")
+        self._issuer = f"{base}/auth/v1"
+        self._audience = settings.supabase_jwt_audience
+        secret = settings.supabase_jwt_secret
+        self._hs_secret = secret.get_secret_value() if secret else None
+        self._jwks = jwt.PyJWKClient(f"{self._issuer}/.well-known/jwks.json", cache_keys=True, lifespan=600)
+        self._lock = threading.Lock()
+
+    def _key_for(self, token: str, header: dict[str, Any]) -> tuple[Any, list[str]]:
+        alg = header.get("alg")
+        if alg == "HS256":
+            if not self._hs_secret:
+                raise AuthenticationError("token is signed with a shared secret this project does not accept")
+            return self._hs_secret, ["HS256"]
+        if alg not in _ASYMMETRIC:
+            raise AuthenticationError("token signing algorithm is not accepted")
+        try:
+            with self._lock:
+                return self._jwks.get_signing_key_from_jwt(token).key, [alg]
+        except jwt.PyJWKClientConnectionError as exc:
+            raise AuthenticationError("signing keys are unavailable") from exc
+        except jwt.PyJWKClientError as exc:
+            raise AuthenticationError("token is signed with an unknown key") from exc
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise AuthenticationError("token is malformed") from exc
+        key, algorithms = self._key_for(token, header)
+        try:
+            claims = jwt.decode(
+                token, key, algorithms=algorithms, audience=self._audience, issuer=self._issuer,
+                options={"require": ["exp", "sub", "aud"]}, leeway=30,
+            )  # fmt: skip
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthenticationError("token has expired") from exc
+        except jwt.InvalidTokenError as exc:
+            raise AuthenticationError(f"token is not valid: {exc}") from exc
+        return principal_from_claims(claims)
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    meta = claims.get("app_metadata") or {}
+    role = meta.get("role")
+    if role not in ROLES:
+        raise AuthenticationError("token carries no platform role")
+    tenant_id = meta.get("tenant_id")
+    if role != "super_admin" and not tenant_id:
+        raise AuthenticationError("token carries no tenant")
+    return Principal(
+        user_id=str(claims["sub"]),
+        email=str(claims.get("email") or ""),
+        role=role,
+        tenant_id=tenant_id if role != "super_admin" else None,
+        session_id=claims.get("session_id"),
+    )

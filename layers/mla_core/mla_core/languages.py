@@ -1,0 +1,27 @@
+"""Languages the voice agent speaks, and the Indian states and union territories we serve."""
+
+from __future__ import annotations
+
+# Codes as Deepgram and Cartesia name them; Sarvam uses the `xx-IN` form (see `sarvam_code`).
+SUPPORTED_LANGUAGES: dict[str, str] = {"ta": "Tamil", "hi": "Hindi", "en": "English"}
+
+
+def sarvam_code(language: str) -> str:
+    return f"{language}-IN"
+
+
+STATES_AND_UTS: tuple[str, ...] = (
+    "Andhra Pradesh", "Arunachal Pradesh", "Assam", "Bihar", "Chhattisgarh", "Goa", "Gujarat",
+    "Haryana", "Himachal Pradesh", "Jharkhand", "Karnataka", "Kerala", "Madhya Pradesh",
+    "Maharashtra", "Manipur", "Meghalaya", "Mizoram", "Nagaland", "Odisha", "Punjab", "Rajasthan",
+    "Sikkim", "Tamil Nadu", "Telangana", "Tripura", "Uttar Pradesh", "Uttarakhand", "West Bengal",
+    # Union territories with a legislative assembly.
+    "Delhi", "Jammu and Kashmir", "Puducherry",
+)  # fmt: skip
+
+_BY_FOLDED_NAME = {name.casefold(): name for name in STATES_AND_UTS}
+
+
+def canonical_state(name: str) -> str | None:
+    """The state's canonical spelling, or None if `name` is not a state with an assembly."""
+    return _BY_FOLDED_NAME.get(" ".join(name.split()).casefold().replace("&", "and"))

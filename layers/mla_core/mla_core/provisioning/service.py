@@ -1,0 +1,213 @@
+"""What the admin API does with tenants: request, inspect, retry, and take down.
+
+Provisioning itself runs in Step Functions; these functions validate, record, and start the
+executions, and answer for a tenant from the registry.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from mla_core import tenants
+from mla_core.errors import ConflictError, TransientError, ValidationError
+from mla_core.provisioning.request import TenantRequest
+from mla_core.provisioning.steps import STEP_NAMES
+from mla_core.services import Services
+from mla_core.tenants import Tenant
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A tenant request's answer; `replayed` when an Idempotency-Key returned the first result."""
+
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+def _request_hash(request: TenantRequest) -> str:
+    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+
+
+def _check_admin_email_free(conn: psycopg.Connection, email: str) -> None:
+    taken = conn.execute(
+        "SELECT 1 FROM platform.users WHERE lower(email) = lower(%s)"
+        " UNION ALL SELECT 1 FROM platform.tenants WHERE lower(admin_email) = lower(%s)"
+        " AND status IN ('provisioning', 'active', 'failed', 'deleting') LIMIT 1",
+        (email, email),
+    ).fetchone()
+    if taken:
+        raise ConflictError(
+            f"{email} already has a dashboard login",
+            details=[{"field": "admin_email", "reason": "already_taken", "value": email}],
+        )
+
+
+def request_tenant(services: Services, request: TenantRequest, *, idempotency_key: str | None, actor: str) -> Accepted:
+    """Register the tenant, claim its numbers, and start provisioning.
+
+    The registry row, the number claims and the idempotency record commit together, so two
+    racing requests for one number (or one key) end with exactly one tenant.
+    """
+    request_hash = _request_hash(request)
+    tenant_id = tenants.new_tenant_id()
+    try:
+        with services.db.transaction() as conn:
+            if idempotency_key:
+                replay = _replay(conn, actor, idempotency_key, request_hash)
+                if replay:
+                    return replay
+            _check_admin_email_free(conn, str(request.admin_email))
+            tenants.insert_tenant(
+                conn,
+                {
+                    **request.model_dump(exclude={"phone_numbers"}),
+                    "admin_email": str(request.admin_email),
+                    "tenant_id": tenant_id,
+                    "schema_name": tenants.schema_name(tenant_id),
+                    "room_name": tenants.room_name(tenant_id),
+                },
+                request.phone_numbers,
+            )
+            tenants.reset_steps(conn, tenant_id, STEP_NAMES, attempt=1)
+            tenant = tenants.get_tenant(conn, tenant_id)
+            accepted = Accepted(202, tenant.model_dump(mode="json"))
+            if idempotency_key:
+                conn.execute(
+                    "INSERT INTO platform.idempotency_keys (scope, key, request_hash, status_code, response)"
+                    " VALUES (%s, %s, %s, %s, %s)",
+                    (actor, idempotency_key, request_hash, accepted.status_code, Jsonb(accepted.body)),
+                )
+    except psycopg.errors.UniqueViolation as exc:
+        # Lost a race on the same Idempotency-Key: answer with the winner's result.
+        if idempotency_key and "idempotency_keys" in str(exc.diag.table_name):
+            with services.db.transaction() as conn:
+                replay = _replay(conn, actor, idempotency_key, request_hash)
+            if replay:
+                return replay
+        raise
+    logger.info("tenant requested", extra={"tenant_id": tenant_id, "actor": actor})
+    _start_provisioning(services, tenant)
+    return accepted
+
+
+def _replay(conn: psycopg.Connection, actor: str, key: str, request_hash: str) -> Accepted | None:
+    row = conn.execute(
+        "SELECT request_hash, status_code, response FROM platform.idempotency_keys WHERE scope = %s AND key = %s",
+        (actor, key),
+    ).fetchone()
+    if row is None:
+        return None
+    if row["request_hash"] != request_hash:
+        raise ValidationError(
+            "Idempotency-Key was already used with a different request body",
+            details=[{"field": "Idempotency-Key", "reason": "reused_with_different_body"}],
+        )
+    return Accepted(row["status_code"], row["response"], replayed=True)
+
+
+def execution_name(tenant_id: str, attempt: int, kind: str = "provision") -> str:
+    """Unique per attempt: Standard workflow names cannot be reused for 90 days."""
+    return f"{kind}-{tenant_id}-{attempt}"
+
+
+def _start_provisioning(services: Services, tenant: Tenant) -> None:
+    arn = services.settings.provisioning_state_machine_arn
+    try:
+        execution_arn = services.workflows.start(
+            arn, execution_name(tenant.tenant_id, tenant.attempt), {"tenant_id": tenant.tenant_id}
+        )
+    except Exception as exc:
+        with services.db.transaction() as conn:
+            tenants.update_tenant(
+                conn, tenant.tenant_id, status="failed",
+                error={"step": None, "message": f"could not start provisioning: {exc}"},
+            )  # fmt: skip
+        raise TransientError("provisioning could not be started; retry the tenant") from exc
+    with services.db.transaction() as conn:
+        tenants.update_tenant(conn, tenant.tenant_id, execution_arn=execution_arn)
+
+
+def get_tenant(services: Services, tenant_id: str) -> Tenant:
+    with services.db.transaction() as conn:
+        return tenants.get_tenant(conn, tenant_id)
+
+
+def _encode_cursor(tenant: Tenant) -> str:
+    raw = json.dumps([tenant.created_at.isoformat(), tenant.tenant_id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created_at, tenant_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(created_at), str(tenant_id)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError("cursor is not valid", details=[{"field": "cursor", "reason": "invalid_cursor"}]) from exc
+
+
+def list_tenants(
+    services: Services, *, status: str | None, limit: int, cursor: str | None
+) -> tuple[list[Tenant], str | None]:
+    after = _decode_cursor(cursor) if cursor else None
+    with services.db.transaction() as conn:
+        page = tenants.list_tenants(conn, status=status, limit=limit + 1, after=after)
+    next_cursor = _encode_cursor(page[limit - 1]) if len(page) > limit else None
+    return page[:limit], next_cursor
+
+
+def retry_tenant(services: Services, tenant_id: str) -> Tenant:
+    """Start a new provisioning attempt for a failed tenant (the compensated steps run again)."""
+    with services.db.transaction() as conn:
+        tenant = tenants.lock_tenant(conn, tenant_id)
+        if tenant.status != "failed":
+            raise ConflictError(f"only a failed tenant can be retried; this one is {tenant.status}")
+        attempt = tenant.attempt + 1
+        tenants.update_tenant(conn, tenant_id, status="provisioning", attempt=attempt, error=None)
+        tenants.reset_steps(conn, tenant_id, STEP_NAMES, attempt=attempt)
+        tenant = tenants.get_tenant(conn, tenant_id)
+    _start_provisioning(services, tenant)
+    return get_tenant(services, tenant_id)
+
+
+def delete_tenant(services: Services, tenant_id: str) -> Tenant:
+    """Start deprovisioning; a tenant already being deleted is started again (it converges)."""
+    with services.db.transaction() as conn:
+        tenant = tenants.lock_tenant(conn, tenant_id)
+        if tenant.status == "provisioning":
+            raise ConflictError("the tenant is still provisioning; delete it once it is active or failed")
+        if tenant.status == "deleted":
+            return tenant
+        attempt = tenant.attempt + 1
+        tenants.update_tenant(conn, tenant_id, status="deleting", attempt=attempt)
+    try:
+        services.workflows.start(
+            services.settings.deprovisioning_state_machine_arn,
+            execution_name(tenant_id, attempt, "deprovision"),
+            {"tenant_id": tenant_id},
+        )
+    except Exception as exc:
+        raise TransientError("deprovisioning could not be started; send DELETE again") from exc
+    return get_tenant(services, tenant_id)
+
+
+def wait_until_settled(services: Services, tenant_id: str, timeout_s: float) -> Tenant:
+    """Poll the registry until provisioning ends (active or failed) or `timeout_s` passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        tenant = get_tenant(services, tenant_id)
+        if tenant.status != "provisioning" or time.monotonic() >= deadline:
+            return tenant
+        time.sleep(0.1)

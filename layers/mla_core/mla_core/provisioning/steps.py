@@ -1,0 +1,321 @@
+"""The provisioning steps, each idempotent, each with the undo that compensation runs.
+
+A step handler in `functions/provisioning` calls `run_step(name, tenant_id)`; the state machine
+orders them, retries `TransientError`, and on any other failure calls `compensate`, which undoes
+in reverse every step that started. Progress is recorded in `platform.provisioning_steps`, which
+is what `GET /admin/tenants/{id}` shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from mla_core import tenants
+from mla_core.adapters.livekit import DispatchRuleSpec
+from mla_core.agent_config import AgentConfig, build_default_config
+from mla_core.errors import AppError, ConfigurationError, ConflictError, TransientError
+from mla_core.migrate import latest_version, migrate_tenant
+from mla_core.provisioning import welcome
+from mla_core.services import Services
+from mla_core.tenants import Tenant
+
+logger = logging.getLogger(__name__)
+
+Output = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    do: Callable[[Services, Tenant], Output]
+    undo: Callable[[Services, Tenant, Output], None]
+
+
+# 1. Database schema ----------------------------------------------------------------------------
+
+
+def create_schema(services: Services, tenant: Tenant) -> Output:
+    migrate_tenant(services.db, tenant.schema_name)
+    return {"schema": tenant.schema_name, "version": latest_version("tenant")}
+
+
+def drop_schema(services: Services, tenant: Tenant, output: Output) -> None:
+    # Only a tenant that never went live is compensated, so the schema holds no complaints.
+    with services.db.transaction() as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(tenant.schema_name)))
+
+
+# 2. LiveKit room -------------------------------------------------------------------------------
+
+
+def _room_metadata(tenant: Tenant) -> str:
+    return json.dumps(
+        {"tenant_id": tenant.tenant_id, "mla_name": tenant.mla_name, "constituency": tenant.constituency,
+         "languages": tenant.languages}, ensure_ascii=False,
+    )  # fmt: skip
+
+
+def create_room(services: Services, tenant: Tenant) -> Output:
+    room = asyncio.run(services.livekit.ensure_room(tenant.room_name, _room_metadata(tenant)))
+    return {"room": room.name, "room_sid": room.sid}
+
+
+def delete_room(services: Services, tenant: Tenant, output: Output) -> None:
+    asyncio.run(services.livekit.delete_room(tenant.room_name))
+
+
+# 3. SIP dispatch -------------------------------------------------------------------------------
+
+
+def dispatch_rule_name(tenant_id: str) -> str:
+    return f"tenant-{tenant_id}"
+
+
+def _trunk_id(services: Services) -> str:
+    trunk_id = services.settings.livekit_sip_trunk_id
+    if not trunk_id:
+        raise ConfigurationError("LIVEKIT_SIP_TRUNK_ID is not set: the shared inbound trunk is unknown")
+    return trunk_id
+
+
+def dispatch_rule_spec(services: Services, tenant: Tenant) -> DispatchRuleSpec:
+    return DispatchRuleSpec(
+        name=dispatch_rule_name(tenant.tenant_id),
+        trunk_id=_trunk_id(services),
+        numbers=tenant.phone_numbers,
+        room_prefix=tenants.call_room_prefix(tenant.tenant_id),
+        agent_name=services.settings.livekit_agent_name,
+        job_metadata=json.dumps({"tenant_id": tenant.tenant_id}),
+        attributes={"tenant_id": tenant.tenant_id},
+    )
+
+
+def configure_sip_dispatch(services: Services, tenant: Tenant) -> Output:
+    rule = asyncio.run(services.livekit.ensure_dispatch_rule(dispatch_rule_spec(services, tenant)))
+    with services.db.transaction() as conn:
+        tenants.update_tenant(conn, tenant.tenant_id, sip_dispatch_rule_id=rule.sip_dispatch_rule_id)
+    return {"sip_dispatch_rule_id": rule.sip_dispatch_rule_id}
+
+
+def remove_sip_dispatch(services: Services, tenant: Tenant, output: Output) -> None:
+    asyncio.run(services.livekit.delete_dispatch_rule(dispatch_rule_name(tenant.tenant_id), _trunk_id(services)))
+    with services.db.transaction() as conn:
+        tenants.update_tenant(conn, tenant.tenant_id, sip_dispatch_rule_id=None)
+
+
+# 4. Agent config -------------------------------------------------------------------------------
+
+
+def store_agent_config(services: Services, tenant: Tenant) -> Output:
+    """Durable copy in Postgres first (kept if it exists), then the hot copy in Redis."""
+    config = build_default_config(
+        tenant_id=tenant.tenant_id,
+        mla_name=tenant.mla_name,
+        constituency=tenant.constituency,
+        state=tenant.state,
+        languages=tenant.languages,
+        phone_numbers=tenant.phone_numbers,
+        greeting=tenant.greeting,
+        sender_id=services.settings.sms_sender_id,
+    )
+    with services.db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO platform.agent_configs (tenant_id, version, config) VALUES (%s, %s, %s)"
+            " ON CONFLICT (tenant_id) DO NOTHING",
+            (tenant.tenant_id, config.version, Jsonb(config.model_dump(mode="json"))),
+        )
+        row = conn.execute(
+            "SELECT config FROM platform.agent_configs WHERE tenant_id = %s", (tenant.tenant_id,)
+        ).fetchone()
+    stored = AgentConfig.model_validate(row["config"])
+    services.agent_configs.put(stored)
+    return {"version": stored.version, "agent_id": stored.agent_id}
+
+
+def delete_agent_config(services: Services, tenant: Tenant, output: Output) -> None:
+    services.agent_configs.delete(tenant.tenant_id, tenant.phone_numbers)
+    with services.db.transaction() as conn:
+        conn.execute("DELETE FROM platform.agent_configs WHERE tenant_id = %s", (tenant.tenant_id,))
+
+
+# 5. Dashboard login ----------------------------------------------------------------------------
+
+
+def create_dashboard_login(services: Services, tenant: Tenant) -> Output:
+    """The MLA admin's login, invited (no password yet) with role and tenant in app_metadata."""
+    with services.db.transaction() as conn:
+        owner = conn.execute(
+            "SELECT tenant_id FROM platform.users WHERE lower(email) = lower(%s)", (tenant.admin_email,)
+        ).fetchone()
+    if owner is not None and owner["tenant_id"] != tenant.tenant_id:
+        raise ConflictError(f"{tenant.admin_email} already has a login on another tenant")
+    invitation = services.auth.invite(
+        tenant.admin_email,
+        app_metadata={"tenant_id": tenant.tenant_id, "role": "mla_admin"},
+        user_metadata={"full_name": tenant.admin_name or tenant.mla_name},
+        redirect_to=services.settings.dashboard_url,
+    )
+    with services.db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO platform.users (user_id, tenant_id, email, role, full_name)"
+            " VALUES (%s, %s, %s, 'mla_admin', %s) ON CONFLICT (user_id) DO NOTHING",
+            (invitation.user_id, tenant.tenant_id, tenant.admin_email, tenant.admin_name),
+        )
+        tenants.update_tenant(conn, tenant.tenant_id, admin_user_id=invitation.user_id)
+    # The invite token waits here for the email step, which erases it once the email is sent.
+    return {"user_id": invitation.user_id, "invite_token": invitation.token}
+
+
+def delete_dashboard_login(services: Services, tenant: Tenant, output: Output) -> None:
+    with services.db.transaction() as conn:
+        rows = conn.execute(
+            "SELECT user_id::text FROM platform.users WHERE tenant_id = %s", (tenant.tenant_id,)
+        ).fetchall()
+    user_ids = {row["user_id"] for row in rows} | ({output["user_id"]} if output.get("user_id") else set())
+    if not user_ids:
+        found = services.auth.find_user_by_email(tenant.admin_email)
+        user_ids = {found} if found else set()
+    for user_id in user_ids:
+        services.auth.delete_user(user_id)
+    with services.db.transaction() as conn:
+        conn.execute("DELETE FROM platform.users WHERE tenant_id = %s", (tenant.tenant_id,))
+        tenants.update_tenant(conn, tenant.tenant_id, admin_user_id=None)
+
+
+# 6. Welcome email ------------------------------------------------------------------------------
+
+
+def send_welcome_email(services: Services, tenant: Tenant) -> Output:
+    with services.db.transaction() as conn:
+        _, login = tenants.step_output(conn, tenant.tenant_id, "create_dashboard_login")
+    token = login.get("invite_token")
+    if not token:
+        raise ConflictError("the invitation token is gone; retry provisioning to issue a new one")
+    email = welcome.compose(
+        mla_name=tenant.mla_name,
+        constituency=tenant.constituency,
+        phone_numbers=tenant.phone_numbers,
+        language=tenant.languages[0],
+        link=welcome.sign_in_link(services.settings.dashboard_url, token),
+    )
+    message_id = services.mailer.send(tenant.admin_email, email.subject, email.text, email.html)
+    with services.db.transaction() as conn:
+        tenants.mark_step(
+            conn, tenant.tenant_id, "create_dashboard_login", "succeeded",
+            output={"user_id": login["user_id"], "invite_token": None},
+        )  # fmt: skip
+    return {"message_id": message_id, "to": tenant.admin_email}
+
+
+def _nothing_to_undo(services: Services, tenant: Tenant, output: Output) -> None:
+    """An email cannot be unsent; the link in it stops working once the login is deleted."""
+
+
+# 7. Activate -----------------------------------------------------------------------------------
+
+
+def activate(services: Services, tenant: Tenant) -> Output:
+    with services.db.transaction() as conn:
+        tenants.update_tenant(conn, tenant.tenant_id, status="active", error=None, activated_at=_now(conn))
+    return {"status": "active"}
+
+
+def _now(conn: Any) -> Any:
+    return conn.execute("SELECT now() AS now").fetchone()["now"]
+
+
+STEPS: tuple[Step, ...] = (
+    Step("create_schema", create_schema, drop_schema),
+    Step("create_room", create_room, delete_room),
+    Step("configure_sip_dispatch", configure_sip_dispatch, remove_sip_dispatch),
+    Step("store_agent_config", store_agent_config, delete_agent_config),
+    Step("create_dashboard_login", create_dashboard_login, delete_dashboard_login),
+    Step("send_welcome_email", send_welcome_email, _nothing_to_undo),
+    Step("activate", activate, _nothing_to_undo),
+)
+STEP_NAMES = [step.name for step in STEPS]
+_BY_NAME = {step.name: step for step in STEPS}
+
+
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def run_step(services: Services, name: str, tenant_id: str) -> Output:
+    """Run one step and record its progress; a step that already succeeded is not run again."""
+    step = _BY_NAME[name]
+    with services.db.transaction() as conn:
+        tenant = tenants.get_tenant(conn, tenant_id, with_steps=False)
+        status, output = tenants.step_output(conn, tenant_id, name)
+        if status == "succeeded":
+            return output
+        tenants.mark_step(conn, tenant_id, name, "running")
+    logger.info("provisioning step started", extra={"tenant_id": tenant_id, "step": name})
+    try:
+        output = step.do(services, tenant)
+    except Exception as exc:
+        # A transient failure will be retried by the state machine: the step is still running.
+        status = "running" if isinstance(exc, TransientError) else "failed"
+        with services.db.transaction() as conn:
+            tenants.mark_step(conn, tenant_id, name, status, error=describe(exc))
+        logger.warning("provisioning step failed", extra={"tenant_id": tenant_id, "step": name, "error": describe(exc)})
+        raise
+    with services.db.transaction() as conn:
+        tenants.mark_step(conn, tenant_id, name, "succeeded", error=None, output=output)
+    logger.info("provisioning step succeeded", extra={"tenant_id": tenant_id, "step": name})
+    return output
+
+
+def error_message(error: dict[str, Any]) -> str:
+    """The readable part of a Step Functions error (`Cause` holds the Lambda's error JSON)."""
+    cause = error.get("Cause") or ""
+    try:
+        parsed = json.loads(cause)
+        return f"{parsed.get('errorType', error.get('Error'))}: {parsed.get('errorMessage', '')}"
+    except (ValueError, AttributeError):
+        return f"{error.get('Error', 'Error')}: {cause}".strip()
+
+
+def compensate(services: Services, tenant_id: str, error: dict[str, Any]) -> Output:
+    """Undo, newest first, every step that started, then mark the tenant failed.
+
+    Each undo is idempotent, so a compensation that is itself retried (or re-run by a later
+    failure) converges. Raises `TransientError` if an undo could not finish, so it is retried.
+    """
+    message = error_message(error)
+    with services.db.transaction() as conn:
+        tenant = tenants.get_tenant(conn, tenant_id)
+    failed_step = next((s.name for s in tenant.steps if s.status in ("failed", "running")), None)
+    undone = []
+    for step in reversed(STEPS):
+        record = next((s for s in tenant.steps if s.name == step.name), None)
+        if record is None or record.status in ("pending", "compensated"):
+            continue
+        with services.db.transaction() as conn:
+            _, output = tenants.step_output(conn, tenant_id, step.name)
+        try:
+            step.undo(services, tenant, output)
+        except AppError as exc:
+            raise TransientError(f"compensation of {step.name} incomplete: {describe(exc)}") from exc
+        failed_here = step.name == failed_step
+        with services.db.transaction() as conn:
+            tenants.mark_step(
+                conn, tenant_id, step.name, "failed" if failed_here else "compensated",
+                error=(record.error or message) if failed_here else None,
+            )  # fmt: skip
+        undone.append(step.name)
+    with services.db.transaction() as conn:
+        tenants.update_tenant(conn, tenant_id, status="failed", error={"step": failed_step, "message": message})
+    logger.warning(
+        "provisioning compensated",
+        extra={"tenant_id": tenant_id, "failed_step": failed_step, "undone": undone, "error": message},
+    )
+    return {"tenant_id": tenant_id, "status": "failed", "failed_step": failed_step, "undone": undone}

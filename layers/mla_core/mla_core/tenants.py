@@ -1,0 +1,220 @@
+"""The tenant registry: who the tenants are, their numbers, and how far provisioning got.
+
+Repository functions over `platform.*`; each takes a connection inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from datetime import datetime
+from typing import Any, Literal
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel
+
+from mla_core.errors import ConflictError, NotFoundError
+
+TenantStatus = Literal["provisioning", "active", "failed", "deleting", "deleted"]
+StepStatus = Literal["pending", "running", "succeeded", "failed", "compensated"]
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_tenant_id() -> str:
+    """Ten lowercase letters and digits: safe in schema, room and Redis key names."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
+
+
+def schema_name(tenant_id: str) -> str:
+    return f"tenant_{tenant_id}"
+
+
+def room_name(tenant_id: str) -> str:
+    return f"mla-{tenant_id}"
+
+
+def call_room_prefix(tenant_id: str) -> str:
+    """Prefix of the room LiveKit creates for each call: `mla-{id}-call_<caller>_<random>`."""
+    return f"mla-{tenant_id}-call"
+
+
+class Step(BaseModel):
+    name: str
+    status: StepStatus
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+
+
+class Tenant(BaseModel):
+    tenant_id: str
+    status: TenantStatus
+    mla_name: str
+    constituency: str
+    state: str
+    languages: list[str]
+    phone_numbers: list[str]
+    admin_email: str
+    admin_name: str | None = None
+    greeting: str | None = None
+    schema_name: str
+    room_name: str
+    sip_dispatch_rule_id: str | None = None
+    admin_user_id: str | None = None
+    attempt: int
+    error: dict[str, Any] | None = None
+    archived_schema: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    activated_at: datetime | None = None
+    deleted_at: datetime | None = None
+    steps: list[Step] = []
+
+
+_SELECT_TENANT = """
+    SELECT t.*, t.admin_user_id::text AS admin_user_id,
+           COALESCE(ARRAY(SELECT n.e164 FROM platform.tenant_phone_numbers n
+                          WHERE n.tenant_id = t.tenant_id ORDER BY n.position), '{}') AS phone_numbers
+    FROM platform.tenants t
+"""
+
+
+def insert_tenant(conn: psycopg.Connection, tenant: dict[str, Any], phone_numbers: list[str]) -> None:
+    """Register a new tenant and claim its numbers; a number owned by another tenant is a conflict."""
+    conn.execute(
+        """INSERT INTO platform.tenants (tenant_id, status, mla_name, constituency, state, languages,
+                admin_email, admin_name, greeting, schema_name, room_name)
+           VALUES (%(tenant_id)s, 'provisioning', %(mla_name)s, %(constituency)s, %(state)s, %(languages)s,
+                %(admin_email)s, %(admin_name)s, %(greeting)s, %(schema_name)s, %(room_name)s)""",
+        tenant,
+    )
+    claim_numbers(conn, tenant["tenant_id"], phone_numbers)
+
+
+def claim_numbers(conn: psycopg.Connection, tenant_id: str, phone_numbers: list[str]) -> None:
+    for position, number in enumerate(phone_numbers):
+        try:
+            with conn.transaction():  # a savepoint, so the conflict can be reported precisely
+                conn.execute(
+                    "INSERT INTO platform.tenant_phone_numbers (e164, tenant_id, position) VALUES (%s, %s, %s)",
+                    (number, tenant_id, position),
+                )
+        except psycopg.errors.UniqueViolation as exc:
+            raise ConflictError(
+                f"phone number {number} already belongs to another tenant",
+                details=[{"field": f"phone_numbers.{position}", "reason": "already_taken", "value": number}],
+            ) from exc
+
+
+def release_numbers(conn: psycopg.Connection, tenant_id: str) -> None:
+    conn.execute("DELETE FROM platform.tenant_phone_numbers WHERE tenant_id = %s", (tenant_id,))
+
+
+def get_tenant(conn: psycopg.Connection, tenant_id: str, *, with_steps: bool = True) -> Tenant:
+    row = conn.execute(_SELECT_TENANT + " WHERE t.tenant_id = %s", (tenant_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"tenant {tenant_id} not found")
+    tenant = Tenant.model_validate(row)
+    if with_steps:
+        tenant.steps = list_steps(conn, tenant_id)
+    return tenant
+
+
+def lock_tenant(conn: psycopg.Connection, tenant_id: str) -> Tenant:
+    """The tenant, row-locked until the end of the transaction (for status transitions)."""
+    row = conn.execute("SELECT tenant_id FROM platform.tenants WHERE tenant_id = %s FOR UPDATE", (tenant_id,))
+    if row.fetchone() is None:
+        raise NotFoundError(f"tenant {tenant_id} not found")
+    return get_tenant(conn, tenant_id)
+
+
+def list_tenants(
+    conn: psycopg.Connection, *, status: str | None, limit: int, after: tuple[datetime, str] | None
+) -> list[Tenant]:
+    """Newest first, keyset-paginated on (created_at, tenant_id)."""
+    clauses, params = [], []
+    if status:
+        clauses.append("t.status = %s")
+        params.append(status)
+    if after:
+        clauses.append("(t.created_at, t.tenant_id) < (%s, %s)")
+        params.extend(after)
+    where = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(map(sql.SQL, clauses)) if clauses else sql.SQL("")
+    query = sql.SQL(_SELECT_TENANT) + where + sql.SQL(" ORDER BY t.created_at DESC, t.tenant_id DESC LIMIT %s")
+    rows = conn.execute(query, (*params, limit)).fetchall()
+    return [Tenant.model_validate(row) for row in rows]
+
+
+def update_tenant(conn: psycopg.Connection, tenant_id: str, **fields: Any) -> None:
+    """Set the given columns and bump updated_at."""
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in fields
+    )
+    values = {name: Jsonb(v) if isinstance(v, dict) else v for name, v in fields.items()}
+    conn.execute(
+        sql.SQL("UPDATE platform.tenants SET {}, updated_at = now() WHERE tenant_id = %(tenant_id)s").format(
+            assignments
+        ),
+        {**values, "tenant_id": tenant_id},
+    )
+
+
+def tenant_for_number(conn: psycopg.Connection, e164: str) -> str | None:
+    row = conn.execute(
+        "SELECT n.tenant_id FROM platform.tenant_phone_numbers n JOIN platform.tenants t USING (tenant_id)"
+        " WHERE n.e164 = %s AND t.status = 'active'",
+        (e164,),
+    ).fetchone()
+    return row["tenant_id"] if row else None
+
+
+# Provisioning progress --------------------------------------------------------------------------
+
+
+def reset_steps(conn: psycopg.Connection, tenant_id: str, names: list[str], attempt: int) -> None:
+    conn.execute("DELETE FROM platform.provisioning_steps WHERE tenant_id = %s", (tenant_id,))
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO platform.provisioning_steps (tenant_id, name, position, status, attempt)"
+            " VALUES (%s, %s, %s, 'pending', %s)",
+            [(tenant_id, name, position, attempt) for position, name in enumerate(names)],
+        )
+
+
+def list_steps(conn: psycopg.Connection, tenant_id: str) -> list[Step]:
+    rows = conn.execute(
+        "SELECT name, status, started_at, finished_at, error FROM platform.provisioning_steps"
+        " WHERE tenant_id = %s ORDER BY position",
+        (tenant_id,),
+    ).fetchall()
+    return [Step.model_validate(row) for row in rows]
+
+
+def step_output(conn: psycopg.Connection, tenant_id: str, name: str) -> tuple[StepStatus, dict[str, Any]]:
+    row = conn.execute(
+        "SELECT status, output FROM platform.provisioning_steps WHERE tenant_id = %s AND name = %s",
+        (tenant_id, name),
+    ).fetchone()
+    return (row["status"], row["output"]) if row else ("pending", {})
+
+
+def mark_step(
+    conn: psycopg.Connection,
+    tenant_id: str,
+    name: str,
+    status: StepStatus,
+    *,
+    error: str | None = None,
+    output: dict[str, Any] | None = None,
+) -> None:
+    running = status == "running"
+    conn.execute(
+        "UPDATE platform.provisioning_steps SET status = %s, error = %s, output = COALESCE(%s, output),"
+        " started_at = CASE WHEN %s THEN now() ELSE started_at END,"
+        " finished_at = CASE WHEN %s THEN NULL ELSE now() END"
+        " WHERE tenant_id = %s AND name = %s",
+        (status, error, Jsonb(output) if output is not None else None, running, running, tenant_id, name),
+    )
