@@ -42,9 +42,9 @@ activate = _step("activate")
 
 @logger.inject_lambda_context(clear_state=True)
 def compensate(event: Event, context: object) -> Event:
-    """Input: the execution input plus `error` ({Error, Cause}) from the Catch."""
-    logger.append_keys(tenant_id=event["tenant_id"])
-    return compensate_tenant(get_services(), event["tenant_id"], event.get("error") or {})
+    """Input: the execution input plus `failed_step` and `error` ({Error, Cause}) from the Catch."""
+    logger.append_keys(tenant_id=event["tenant_id"], failed_step=event.get("failed_step"))
+    return compensate_tenant(get_services(), event["tenant_id"], event.get("failed_step"), event.get("error") or {})
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from fastapi.encoders import jsonable_encoder
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -30,7 +31,7 @@ def local_routes(health: Health, outbox: Outbox) -> Starlette:
         return JSONResponse(body, status_code=200 if healthy else 503)
 
     async def outbox_route(request: Request) -> JSONResponse:
-        return JSONResponse({"success": True, "data": outbox()})
+        return JSONResponse({"success": True, "data": jsonable_encoder(outbox())})
 
     return Starlette(routes=[Route("/health", health_route), Route("/local/outbox", outbox_route)])
 

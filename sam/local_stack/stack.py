@@ -25,8 +25,8 @@ from local_stack.serve import ServedApp, serve_in_thread
 
 log = logging.getLogger("local_stack")
 
-SUPERADMIN_EMAIL = "admin@mlavoice.local"
-SES_SENDER = "no-reply@mlavoice.local"
+SUPERADMIN_EMAIL = "superadmin@mlavoice.example"
+SES_SENDER = "no-reply@mlavoice.example"
 LIVEKIT_KEY = "devkey"
 LIVEKIT_SECRET = "devsecret_devsecret_devsecret_0123"  # noqa: S105 - local stand-in only
 STACK_PREFIX = "mla-voice-local"
@@ -216,7 +216,9 @@ class LocalStack:
         checks = {
             "postgres": _check_postgres,
             "redis": lambda: httpx.post(
-                env["UPSTASH_REDIS_REST_URL"], json=["PING"], timeout=2,
+                env["UPSTASH_REDIS_REST_URL"],
+                json=["PING"],
+                timeout=2,
                 headers={"Authorization": f"Bearer {env['UPSTASH_REDIS_REST_TOKEN']}"},
             ).raise_for_status(),  # fmt: skip
             "livekit": lambda: asyncio.run(_check_livekit()),
@@ -302,6 +304,9 @@ async def _ensure_inbound_trunk(services: Any) -> str:
             if trunk.name == "exotel-inbound":
                 return trunk.sip_trunk_id
         created = await lk.sip.create_inbound_trunk(
-            api.CreateSIPInboundTrunkRequest(trunk=api.SIPInboundTrunkInfo(name="exotel-inbound", krisp_enabled=True))
+            api.CreateSIPInboundTrunkRequest(
+                # Exotel vSIP is IP-whitelisted; a real trunk lists Exotel's signalling addresses.
+                trunk=api.SIPInboundTrunkInfo(name="exotel-inbound", allowed_addresses=["127.0.0.1/32"])
+            )
         )
         return created.sip_trunk_id

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
 
-from mla_core.adapters.supabase_auth import AuthSession
 from mla_core.errors import AppError, AuthenticationError, PermissionDeniedError
 from mla_core.identity import Principal, principal_from_claims
 from mla_core.services import Services
+
+if TYPE_CHECKING:
+    from mla_core.adapters.supabase_auth import AuthSession
 
 Password = Annotated[str, StringConstraints(min_length=8, max_length=72)]
 

@@ -10,6 +10,7 @@ import logging
 from typing import Any, Generic, TypeVar
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -45,7 +46,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def ok(data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"success": True, "data": data}, status_code=status_code, headers=headers)
+    return JSONResponse({"success": True, "data": jsonable_encoder(data)}, status_code=status_code, headers=headers)
 
 
 def error_response(

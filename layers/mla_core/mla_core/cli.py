@@ -1,8 +1,8 @@
 """Operator commands: `python -m mla_core.cli <command>` (settings from the environment).
 
-  migrate                  apply pending control-plane and tenant migrations (tenants in parallel)
-  rebuild-redis            rewrite every active tenant's agent config and numbers into Redis
-  create-superadmin        create the first super admin in Supabase Auth (--email, --password)
+migrate                  apply pending control-plane and tenant migrations (tenants in parallel)
+rebuild-redis            rewrite every active tenant's agent config and numbers into Redis
+create-superadmin        create the first super admin in Supabase Auth (--email, --password)
 """
 
 from __future__ import annotations

@@ -11,8 +11,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import jwt
-
 from mla_core.errors import AuthenticationError, PermissionDeniedError
 from mla_core.settings import Settings
 
@@ -42,10 +40,14 @@ class TokenVerifier:
         self._audience = settings.supabase_jwt_audience
         secret = settings.supabase_jwt_secret
         self._hs_secret = secret.get_secret_value() if secret else None
+        import jwt  # imported on first use: it is not free at cold start
+
         self._jwks = jwt.PyJWKClient(f"{self._issuer}/.well-known/jwks.json", cache_keys=True, lifespan=600)
         self._lock = threading.Lock()
 
     def _key_for(self, token: str, header: dict[str, Any]) -> tuple[Any, list[str]]:
+        import jwt
+
         alg = header.get("alg")
         if alg == "HS256":
             if not self._hs_secret:
@@ -62,6 +64,8 @@ class TokenVerifier:
             raise AuthenticationError("token is signed with an unknown key") from exc
 
     def verify(self, token: str) -> Principal:
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as exc:

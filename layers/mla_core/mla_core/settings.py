@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     aws_region: str = Field(default="ap-south-1", validation_alias="AWS_REGION")
     provisioning_state_machine_arn: str = ""
     deprovisioning_state_machine_arn: str = ""
-    ses_from_email: str = "no-reply@mlavoice.local"
+    ses_from_email: str = "no-reply@mlavoice.example"
     sms_sender_id: str = "MLAOFC"
 
     # Where the dashboard lives; invitation links point here.

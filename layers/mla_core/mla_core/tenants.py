@@ -84,6 +84,18 @@ _SELECT_TENANT = """
 
 def insert_tenant(conn: psycopg.Connection, tenant: dict[str, Any], phone_numbers: list[str]) -> None:
     """Register a new tenant and claim its numbers; a number owned by another tenant is a conflict."""
+    try:
+        with conn.transaction():
+            _insert_tenant_row(conn, tenant)
+    except psycopg.errors.UniqueViolation as exc:
+        raise ConflictError(
+            f"{tenant['admin_email']} is already the admin of another tenant",
+            details=[{"field": "admin_email", "reason": "already_taken", "value": tenant["admin_email"]}],
+        ) from exc
+    claim_numbers(conn, tenant["tenant_id"], phone_numbers)
+
+
+def _insert_tenant_row(conn: psycopg.Connection, tenant: dict[str, Any]) -> None:
     conn.execute(
         """INSERT INTO platform.tenants (tenant_id, status, mla_name, constituency, state, languages,
                 admin_email, admin_name, greeting, schema_name, room_name)
@@ -91,7 +103,6 @@ def insert_tenant(conn: psycopg.Connection, tenant: dict[str, Any], phone_number
                 %(admin_email)s, %(admin_name)s, %(greeting)s, %(schema_name)s, %(room_name)s)""",
         tenant,
     )
-    claim_numbers(conn, tenant["tenant_id"], phone_numbers)
 
 
 def claim_numbers(conn: psycopg.Connection, tenant_id: str, phone_numbers: list[str]) -> None:

@@ -63,41 +63,34 @@ def request_tenant(services: Services, request: TenantRequest, *, idempotency_ke
     """
     request_hash = _request_hash(request)
     tenant_id = tenants.new_tenant_id()
-    try:
-        with services.db.transaction() as conn:
-            if idempotency_key:
-                replay = _replay(conn, actor, idempotency_key, request_hash)
-                if replay:
-                    return replay
-            _check_admin_email_free(conn, str(request.admin_email))
-            tenants.insert_tenant(
-                conn,
-                {
-                    **request.model_dump(exclude={"phone_numbers"}),
-                    "admin_email": str(request.admin_email),
-                    "tenant_id": tenant_id,
-                    "schema_name": tenants.schema_name(tenant_id),
-                    "room_name": tenants.room_name(tenant_id),
-                },
-                request.phone_numbers,
-            )
-            tenants.reset_steps(conn, tenant_id, STEP_NAMES, attempt=1)
-            tenant = tenants.get_tenant(conn, tenant_id)
-            accepted = Accepted(202, tenant.model_dump(mode="json"))
-            if idempotency_key:
-                conn.execute(
-                    "INSERT INTO platform.idempotency_keys (scope, key, request_hash, status_code, response)"
-                    " VALUES (%s, %s, %s, %s, %s)",
-                    (actor, idempotency_key, request_hash, accepted.status_code, Jsonb(accepted.body)),
-                )
-    except psycopg.errors.UniqueViolation as exc:
-        # Lost a race on the same Idempotency-Key: answer with the winner's result.
-        if idempotency_key and "idempotency_keys" in str(exc.diag.table_name):
-            with services.db.transaction() as conn:
-                replay = _replay(conn, actor, idempotency_key, request_hash)
+    with services.db.transaction() as conn:
+        if idempotency_key:
+            # Serialise requests that share a key: the second waits, then replays the first.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{actor}\n{idempotency_key}",))
+            replay = _replay(conn, actor, idempotency_key, request_hash)
             if replay:
                 return replay
-        raise
+        _check_admin_email_free(conn, str(request.admin_email))
+        tenants.insert_tenant(
+            conn,
+            {
+                **request.model_dump(exclude={"phone_numbers"}),
+                "admin_email": str(request.admin_email),
+                "tenant_id": tenant_id,
+                "schema_name": tenants.schema_name(tenant_id),
+                "room_name": tenants.room_name(tenant_id),
+            },
+            request.phone_numbers,
+        )
+        tenants.reset_steps(conn, tenant_id, STEP_NAMES, attempt=1)
+        tenant = tenants.get_tenant(conn, tenant_id)
+        accepted = Accepted(202, tenant.model_dump(mode="json"))
+        if idempotency_key:
+            conn.execute(
+                "INSERT INTO platform.idempotency_keys (scope, key, request_hash, status_code, response)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (actor, idempotency_key, request_hash, accepted.status_code, Jsonb(accepted.body)),
+            )
     logger.info("tenant requested", extra={"tenant_id": tenant_id, "actor": actor})
     _start_provisioning(services, tenant)
     return accepted

@@ -13,19 +13,21 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from mla_core import tenants
-from mla_core.adapters.livekit import DispatchRuleSpec
 from mla_core.agent_config import AgentConfig, build_default_config
 from mla_core.errors import AppError, ConfigurationError, ConflictError, TransientError
 from mla_core.migrate import latest_version, migrate_tenant
 from mla_core.provisioning import welcome
 from mla_core.services import Services
 from mla_core.tenants import Tenant
+
+if TYPE_CHECKING:
+    from mla_core.adapters.livekit import DispatchRuleSpec
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +89,8 @@ def _trunk_id(services: Services) -> str:
 
 
 def dispatch_rule_spec(services: Services, tenant: Tenant) -> DispatchRuleSpec:
+    from mla_core.adapters.livekit import DispatchRuleSpec
+
     return DispatchRuleSpec(
         name=dispatch_rule_name(tenant.tenant_id),
         trunk_id=_trunk_id(services),
@@ -284,7 +288,7 @@ def error_message(error: dict[str, Any]) -> str:
         return f"{error.get('Error', 'Error')}: {cause}".strip()
 
 
-def compensate(services: Services, tenant_id: str, error: dict[str, Any]) -> Output:
+def compensate(services: Services, tenant_id: str, failed_step: str | None, error: dict[str, Any]) -> Output:
     """Undo, newest first, every step that started, then mark the tenant failed.
 
     Each undo is idempotent, so a compensation that is itself retried (or re-run by a later
@@ -293,11 +297,13 @@ def compensate(services: Services, tenant_id: str, error: dict[str, Any]) -> Out
     message = error_message(error)
     with services.db.transaction() as conn:
         tenant = tenants.get_tenant(conn, tenant_id)
-    failed_step = next((s.name for s in tenant.steps if s.status in ("failed", "running")), None)
+    if failed_step not in _BY_NAME:
+        # Not named by the state machine: the first step left unfinished is the one that failed.
+        failed_step = next((s.name for s in tenant.steps if s.status in ("failed", "running")), None)
     undone = []
     for step in reversed(STEPS):
         record = next((s for s in tenant.steps if s.name == step.name), None)
-        if record is None or record.status in ("pending", "compensated"):
+        if record is None or (record.status in ("pending", "compensated") and step.name != failed_step):
             continue
         with services.db.transaction() as conn:
             _, output = tenants.step_output(conn, tenant_id, step.name)

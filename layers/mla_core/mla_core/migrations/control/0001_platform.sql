@@ -26,6 +26,8 @@ CREATE TABLE tenants (
 );
 CREATE INDEX tenants_status_created_idx ON tenants (status, created_at DESC, tenant_id DESC);
 CREATE INDEX tenants_created_idx ON tenants (created_at DESC, tenant_id DESC);
+-- One live tenant per admin email (a deleted tenant's email may be reused).
+CREATE UNIQUE INDEX tenants_admin_email_idx ON tenants (lower(admin_email)) WHERE status <> 'deleted';
 
 -- A dialed number belongs to at most one tenant: the primary key is what makes two concurrent
 -- requests for the same number end with exactly one winner.

@@ -1,0 +1,50 @@
+"""Shared fixtures: the local stack (real Postgres, Redis, moto, protocol stand-ins) on free ports."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support import Api
+
+# Tests always run against their own local stack, whatever the developer's shell points at.
+for _name in (
+    "DATABASE_URL", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "LIVEKIT_URL", "LIVEKIT_API_KEY",
+    "LIVEKIT_API_SECRET", "LIVEKIT_SIP_TRUNK_ID", "SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY",
+    "SUPABASE_JWT_SECRET", "PROVISIONING_STATE_MACHINE_ARN", "DEPROVISIONING_STATE_MACHINE_ARN", "APP_SECRET_ID",
+    "AWS_PROFILE",
+):  # fmt: skip
+    os.environ.pop(_name, None)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    from local_stack.stack import LocalStack
+
+    root: Path = tmp_path_factory.mktemp("local")
+    local = LocalStack(root=root, ephemeral_ports=True, fast_retries=True).start()
+    yield local
+    local.stop()
+
+
+@pytest.fixture(scope="session")
+def api(stack: object) -> Iterator[Api]:
+    with Api.for_stack(stack) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def admin_token(api: Api, stack: object) -> str:
+    env = stack.env  # type: ignore[attr-defined]
+    return api.login(env["SUPERADMIN_EMAIL"], env["SUPERADMIN_PASSWORD"])["access_token"]
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_faults(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "stack" in request.fixturenames:
+        stack = request.getfixturevalue("stack")
+        if stack.moto is not None:
+            stack.moto.runner.clear_faults()

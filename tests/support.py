@@ -1,0 +1,175 @@
+"""Test helpers: an HTTP client for the local API, tenant factories, and checks on the stand-ins."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from typing import Any
+
+import httpx
+
+_numbers = itertools.count(int(time.time()) % 10_000_000)
+
+
+def unique_number() -> str:
+    """A fresh Indian mobile number per call, so tests never collide on a number."""
+    return f"+9190{next(_numbers) % 100_000_000:08d}"
+
+
+def tenant_body(**overrides: Any) -> dict[str, Any]:
+    n = next(_numbers)
+    body = {
+        "mla_name": "K. Selvi",
+        "constituency": "Mylapore",
+        "state": "Tamil Nadu",
+        "languages": ["ta", "en"],
+        "phone_numbers": [unique_number()],
+        "admin_email": f"office{n}@selvi.example.in",
+        "admin_name": "Selvi's office",
+    }
+    return {**body, **overrides}
+
+
+class Api:
+    """httpx against the local gateway, with the envelope unwrapped where a test wants data."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=60)
+
+    @classmethod
+    def for_stack(cls, stack: Any) -> Api:
+        return cls(stack.env["API_URL"])
+
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+
+    def request(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        headers = kwargs.pop("headers", {}) or {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.http.request(method, path, headers=headers, **kwargs)
+
+    def login(self, email: str, password: str) -> dict[str, Any]:
+        response = self.http.post("/auth/login", json={"email": email, "password": password})
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+    def create_tenant(self, token: str, body: dict[str, Any] | None = None, *, wait: bool = True) -> dict[str, Any]:
+        response = self.request(
+            "POST", "/admin/tenants", token, json=body or tenant_body(), params={"wait": "true"} if wait else None
+        )
+        assert response.status_code in (201, 202), response.text
+        return response.json()["data"]
+
+    def tenant(self, token: str, tenant_id: str) -> dict[str, Any]:
+        response = self.request("GET", f"/admin/tenants/{tenant_id}", token)
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+    def wait_for(self, token: str, tenant_id: str, *statuses: str, timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            tenant = self.tenant(token, tenant_id)
+            if tenant["status"] in statuses or time.monotonic() > deadline:
+                assert tenant["status"] in statuses, tenant
+                return tenant
+            time.sleep(0.1)
+
+    def outbox(self) -> list[dict[str, Any]]:
+        response = self.http.get("/local/outbox")
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+    def invite_token_for(self, email: str) -> str:
+        for message in self.outbox():
+            if message["channel"] == "email" and message["to"] == email:
+                match = re.search(r"token=([A-Za-z0-9_\-%.]+)", message["body"])
+                assert match, message["body"]
+                return httpx.QueryParams(f"token={match.group(1)}")["token"]
+        raise AssertionError(f"no email to {email} in the outbox")
+
+
+class Inspector:
+    """Looks at every service directly, through its own SDK, to see what provisioning left."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+
+    def sql(self, query: Any, *params: Any) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        with psycopg.connect(self.env["DATABASE_URL"], autocommit=True) as conn:
+            cursor = conn.execute(query, params)
+            return cursor.fetchall() if cursor.description else []
+
+    def schema_exists(self, schema: str) -> bool:
+        return bool(self.sql("SELECT 1 FROM pg_namespace WHERE nspname = %s", schema))
+
+    def tables(self, schema: str) -> set[str]:
+        rows = self.sql("SELECT tablename FROM pg_tables WHERE schemaname = %s", schema)
+        return {row[0] for row in rows}
+
+    def _livekit(self, fn: Any) -> Any:
+        import asyncio
+
+        from livekit import api
+
+        async def run() -> Any:
+            env = self.env
+            async with api.LiveKitAPI(env["LIVEKIT_URL"], env["LIVEKIT_API_KEY"], env["LIVEKIT_API_SECRET"]) as lk:
+                return await fn(lk, api)
+
+        return asyncio.run(run())
+
+    def room(self, name: str) -> Any:
+        async def find(lk: Any, api: Any) -> Any:
+            rooms = (await lk.room.list_rooms(api.ListRoomsRequest(names=[name]))).rooms
+            return rooms[0] if rooms else None
+
+        return self._livekit(find)
+
+    def dispatch_rules(self, rule_name: str) -> list[Any]:
+        async def find(lk: Any, api: Any) -> list[Any]:
+            listed = await lk.sip.list_dispatch_rule(api.ListSIPDispatchRuleRequest())
+            return [rule for rule in listed.items if rule.name == rule_name]
+
+        return self._livekit(find)
+
+    def redis_get(self, key: str) -> Any:
+        from upstash_redis import Redis
+
+        redis = Redis(self.env["UPSTASH_REDIS_REST_URL"], self.env["UPSTASH_REDIS_REST_TOKEN"], rest_retries=0)
+        return redis.get(key)
+
+    def auth_users(self, email: str) -> list[Any]:
+        from supabase import create_client
+
+        admin = create_client(self.env["SUPABASE_URL"], self.env["SUPABASE_SERVICE_ROLE_KEY"]).auth.admin
+        return [user for user in admin.list_users(per_page=1000) if (user.email or "").lower() == email.lower()]
+
+    def leftovers(self, tenant: dict[str, Any]) -> dict[str, Any]:
+        """Everything of `tenant` still present anywhere; empty means no orphan."""
+        tenant_id = tenant["tenant_id"]
+        found: dict[str, Any] = {}
+        if self.schema_exists(f"tenant_{tenant_id}"):
+            found["schema"] = f"tenant_{tenant_id}"
+        if self.room(f"mla-{tenant_id}") is not None:
+            found["room"] = f"mla-{tenant_id}"
+        if self.dispatch_rules(f"tenant-{tenant_id}"):
+            found["dispatch_rule"] = f"tenant-{tenant_id}"
+        if self.redis_get(f"agent:config:{tenant_id}") is not None:
+            found["agent_config"] = True
+        numbers = [n for n in tenant["phone_numbers"] if self.redis_get(f"agent:phone:{n}") is not None]
+        if numbers:
+            found["phone_keys"] = numbers
+        if self.auth_users(tenant["admin_email"]):
+            found["auth_user"] = tenant["admin_email"]
+        if self.sql("SELECT 1 FROM platform.agent_configs WHERE tenant_id = %s", tenant_id):
+            found["agent_config_row"] = True
+        if self.sql("SELECT 1 FROM platform.users WHERE tenant_id = %s", tenant_id):
+            found["user_row"] = True
+        return found
