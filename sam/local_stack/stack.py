@@ -188,11 +188,10 @@ class LocalStack:
         aws.verify_sender(self.moto.client("ses"), self.env["SES_FROM_EMAIL"])
 
     def _start_gateway(self) -> None:
-        from local_stack.gateway import Gateway, local_routes
-
         from functions.admin.app import app as admin_app
         from functions.dashboard.app import app as dashboard_app
         from functions.webhooks.app import app as webhooks_app
+        from local_stack.gateway import Gateway, local_routes
 
         local = local_routes(self.health, self.outbox)
         gateway = Gateway(
@@ -220,7 +219,7 @@ class LocalStack:
                 json=["PING"],
                 timeout=2,
                 headers={"Authorization": f"Bearer {env['UPSTASH_REDIS_REST_TOKEN']}"},
-            ).raise_for_status(),  # fmt: skip
+            ).raise_for_status(),
             "livekit": lambda: asyncio.run(_check_livekit()),
             "supabase_auth": lambda: httpx.get(
                 f"{env['SUPABASE_URL']}/auth/v1/health", timeout=2, headers={"apikey": env["SUPABASE_ANON_KEY"]}

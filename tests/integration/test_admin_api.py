@@ -203,3 +203,32 @@ def test_deleting_a_tenant_removes_its_services_and_archives_its_data(
     # The numbers are free again.
     reuse = api.request("POST", "/admin/tenants", admin_token, json=tenant_body(phone_numbers=body["phone_numbers"]))
     assert reuse.status_code == 202, reuse.text
+
+
+def test_the_lambda_handler_serves_the_admin_api_from_an_api_gateway_event(admin_token: str, stack: Any) -> None:
+    """What API Gateway → Mangum → FastAPI does in AWS, called in-process with a real token."""
+    import asyncio
+    import json
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from functions.admin.app import handler
+
+    event = json.loads((Path(__file__).parents[2] / "sam/events/admin_create_tenant.json").read_text())
+    event["headers"]["authorization"] = f"Bearer {admin_token}"
+    event["body"] = json.dumps(tenant_body())
+    event["isBase64Encoded"] = False
+    context = SimpleNamespace(
+        function_name="AdminFunction", function_version="$LATEST", memory_limit_in_mb=512, aws_request_id="req-1",
+        invoked_function_arn="arn:aws:lambda:ap-south-1:123456789012:function:AdminFunction",
+    )  # fmt: skip
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        response = handler(event, context)
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+    assert response["statusCode"] == 202, response
+    assert json.loads(response["body"])["data"]["status"] == "provisioning"

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
-
 from mla_core.provisioning.request import TenantRequest
+from pydantic import ValidationError
 
 
 def valid(**overrides: Any) -> dict[str, Any]:

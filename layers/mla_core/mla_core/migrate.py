@@ -12,6 +12,7 @@ The list of tenant schemas comes from `platform.tenants`, never from catalog int
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -53,10 +54,13 @@ def _lock_key(schema: str) -> int:
     return int.from_bytes(hashlib.sha256(schema.encode()).digest()[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
-def apply_to_schema(conn: psycopg.Connection, schema: str, kind: str) -> list[str]:
+def apply_to_schema(
+    conn: psycopg.Connection, schema: str, kind: str, migrations: Sequence[Migration] | None = None
+) -> list[str]:
     """Create `schema` if needed and apply its pending migrations, in the caller's transaction.
 
-    Returns the versions applied (empty when the schema was already current).
+    `migrations` defaults to the `.sql` files of `kind`. Returns the versions applied (empty when
+    the schema was already current).
     """
     ident = sql.Identifier(schema)
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(schema),))
@@ -68,7 +72,7 @@ def apply_to_schema(conn: psycopg.Connection, schema: str, kind: str) -> list[st
     )
     applied = {row["version"] for row in conn.execute("SELECT version FROM schema_migrations").fetchall()}
     done = []
-    for migration in load_migrations(kind):
+    for migration in migrations if migrations is not None else load_migrations(kind):
         if migration.version in applied:
             continue
         conn.execute(migration.sql)
@@ -86,9 +90,9 @@ def migrate_control_plane(db: Database) -> list[str]:
         return apply_to_schema(conn, CONTROL_SCHEMA, "control")
 
 
-def migrate_tenant(db: Database, schema: str) -> list[str]:
+def migrate_tenant(db: Database, schema: str, migrations: Sequence[Migration] | None = None) -> list[str]:
     with db.transaction() as conn:
-        return apply_to_schema(conn, schema, "tenant")
+        return apply_to_schema(conn, schema, "tenant", migrations)
 
 
 def tenant_schemas(db: Database) -> list[str]:
@@ -107,7 +111,9 @@ class MigrationReport:
     failed: dict[str, str]
 
 
-def migrate_all_tenants(db: Database, *, workers: int = 8) -> MigrationReport:
+def migrate_all_tenants(
+    db: Database, *, workers: int = 8, migrations: Sequence[Migration] | None = None
+) -> MigrationReport:
     """Apply pending tenant migrations to every tenant schema, `workers` schemas at a time.
 
     Each schema is its own transaction: one failing schema is reported and leaves the others
@@ -119,7 +125,7 @@ def migrate_all_tenants(db: Database, *, workers: int = 8) -> MigrationReport:
 
     def run(schema: str) -> tuple[str, list[str] | Exception]:
         try:
-            return schema, migrate_tenant(db, schema)
+            return schema, migrate_tenant(db, schema, migrations)
         except Exception as exc:  # reported per schema, the batch goes on
             return schema, exc
 

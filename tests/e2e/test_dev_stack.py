@@ -1,0 +1,112 @@
+"""`make dev` as a new user runs it: a separate process, driven only over HTTP and `.local/dev.env`."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support import Api, tenant_body
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+
+
+def free_base_port(span: int = 7) -> int:
+    """A base port with `span` free ports after it (make dev puts its services at PORT+1…PORT+6)."""
+    for _ in range(50):
+        base = random.randrange(20_000, 60_000)
+        try:
+            for port in range(base, base + span):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free port range")
+
+
+def read_env(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+@pytest.fixture(scope="module")
+def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    local_dir = tmp_path_factory.mktemp("dev")
+    port = free_base_port()
+    env = {**os.environ, "PORT": str(port), "MLA_LOCAL_DIR": str(local_dir)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_stack"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"make dev exited early:\n{process.stdout.read() if process.stdout else ''}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        else:
+            pytest.fail("make dev did not become healthy in 120 s")
+        yield read_env(local_dir / "dev.env")
+    finally:
+        process.send_signal(signal.SIGINT)  # what Ctrl+C sends
+        try:
+            assert process.wait(timeout=30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+
+def test_dev_env_names_everything_a_client_needs(dev_stack: dict[str, str]) -> None:
+    for key in (
+        "API_URL", "DATABASE_URL", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "LIVEKIT_URL",
+        "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "SUPERADMIN_EMAIL", "SUPERADMIN_PASSWORD",
+    ):  # fmt: skip
+        assert dev_stack.get(key), key
+
+
+def test_health_reports_every_local_service_up(dev_stack: dict[str, str]) -> None:
+    body = httpx.get(f"{dev_stack['API_URL']}/health").json()
+    assert body["success"] is True
+    assert set(body["data"]["services"]) == {"postgres", "redis", "livekit", "supabase_auth", "aws"}
+
+
+def test_openapi_docs_are_served(dev_stack: dict[str, str]) -> None:
+    for path in ("/docs", "/admin/docs"):
+        assert httpx.get(dev_stack["API_URL"] + path).status_code == 200
+    spec = httpx.get(dev_stack["API_URL"] + "/admin/openapi.json").json()
+    assert "/admin/tenants" in spec["paths"]
+
+
+def test_a_new_tenant_goes_live_and_its_admin_signs_in(dev_stack: dict[str, str]) -> None:
+    with Api(dev_stack["API_URL"]) as api:
+        admin = api.login(dev_stack["SUPERADMIN_EMAIL"], dev_stack["SUPERADMIN_PASSWORD"])["access_token"]
+        body = tenant_body(languages=["hi", "en"], state="Bihar")
+        created = api.request("POST", "/admin/tenants", admin, json=body)
+        assert created.status_code == 202
+        tenant = api.wait_for(admin, created.json()["data"]["tenant_id"], "active", "failed")
+        assert tenant["status"] == "active", tenant
+
+        token = api.invite_token_for(body["admin_email"])
+        registered = api.http.post("/auth/register", json={"token": token, "password": "a strong passphrase"})
+        assert registered.status_code == 201, registered.text
+
+        session = api.login(body["admin_email"], "a strong passphrase")
+        profile = api.request("GET", "/auth/profile", session["access_token"]).json()["data"]
+        assert profile["role"] == "mla_admin"
+        assert profile["tenant_id"] == tenant["tenant_id"]
+        assert profile["tenant"]["status"] == "active"

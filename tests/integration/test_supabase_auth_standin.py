@@ -1,0 +1,491 @@
+"""The Supabase Auth stand-in, driven through the real `supabase` / `supabase_auth` clients over HTTP."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import jwt
+import pytest
+from local_stack.serve import ServedApp, serve_in_thread
+from local_stack.supabase_auth_standin import create_app
+from supabase import Client, ClientOptions, create_client
+from supabase_auth import SyncGoTrueAdminAPI
+from supabase_auth.errors import AuthApiError, AuthRetryableError, AuthWeakPasswordError
+
+SERVICE_KEY = "service-role-key-for-tests"
+ANON_KEY = "anon-key-for-tests"
+SITE_URL = "http://dashboard.test"
+PASSWORD = "correct horse battery"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def serve(state_path: Path, port: int) -> ServedApp:
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(
+        site_url=SITE_URL, service_role_key=SERVICE_KEY, anon_key=ANON_KEY, state_path=state_path, issuer_base=base
+    )
+    return serve_in_thread(app, port=port)
+
+
+@pytest.fixture
+def state_path(tmp_path: Path) -> Path:
+    return tmp_path / "supabase-auth.json"
+
+
+@pytest.fixture
+def auth(state_path: Path) -> Iterator[ServedApp]:
+    # The issuer names the URL the stand-in answers on, so the port is chosen first.
+    with serve(state_path, free_port()) as served:
+        yield served
+
+
+@pytest.fixture
+def admin(auth: ServedApp) -> SyncGoTrueAdminAPI:
+    return create_client(auth.url, SERVICE_KEY).auth.admin
+
+
+@pytest.fixture
+def client(auth: ServedApp) -> Callable[[], Client]:
+    """A fresh end-user client each call, as one browser or device would hold."""
+    return lambda: create_client(auth.url, ANON_KEY, ClientOptions(auto_refresh_token=False))
+
+
+@pytest.fixture
+def alice(admin: SyncGoTrueAdminAPI) -> str:
+    """A confirmed user with a password; returns the user id."""
+    created = admin.create_user({"email": "alice@example.in", "password": PASSWORD, "email_confirm": True})
+    return created.user.id
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def wire(auth: ServedApp, method: str, path: str, *, key: str | None = SERVICE_KEY, **kwargs: Any) -> httpx.Response:
+    headers = {"apikey": ANON_KEY, **({"Authorization": f"Bearer {key}"} if key else {}), **kwargs.pop("headers", {})}
+    return httpx.request(method, f"{auth.url}/auth/v1{path}", headers=headers, **kwargs)
+
+
+# Admin API
+
+
+def test_an_admin_creates_a_user_with_metadata_and_reads_it_back(admin: SyncGoTrueAdminAPI) -> None:
+    created = admin.create_user(
+        {
+            "email": "Office@Example.in",
+            "password": PASSWORD,
+            "email_confirm": True,
+            "app_metadata": {"tenant": "t1", "role": "mla_admin"},
+            "user_metadata": {"name": "Selvi"},
+        }
+    ).user
+    fetched = admin.get_user_by_id(created.id).user
+
+    assert fetched == created
+    assert created.email == "office@example.in"
+    assert created.app_metadata == {"provider": "email", "providers": ["email"], "tenant": "t1", "role": "mla_admin"}
+    assert created.user_metadata == {"name": "Selvi"}
+    assert created.email_confirmed_at is not None
+    assert created.identities and created.identities[0].provider == "email"
+
+
+def test_a_second_user_with_the_same_email_is_refused(admin: SyncGoTrueAdminAPI, alice: str) -> None:
+    with pytest.raises(AuthApiError) as refused:
+        admin.create_user({"email": "ALICE@example.in", "password": PASSWORD})
+
+    assert (refused.value.status, refused.value.code) == (422, "email_exists")
+
+
+def test_a_password_shorter_than_six_characters_is_weak(admin: SyncGoTrueAdminAPI) -> None:
+    with pytest.raises(AuthWeakPasswordError) as weak:
+        admin.create_user({"email": "short@example.in", "password": "12345"})
+
+    assert (weak.value.status, weak.value.reasons) == (422, ["length"])
+
+
+def test_users_are_listed_page_by_page_newest_first(auth: ServedApp, admin: SyncGoTrueAdminAPI) -> None:
+    for n in range(3):
+        admin.create_user({"email": f"user{n}@example.in"})
+        time.sleep(0.002)  # distinct created_at, so the order is defined
+
+    first = admin.list_users(page=1, per_page=2)
+    second = admin.list_users(page=2, per_page=2)
+    raw = wire(auth, "GET", "/admin/users", params={"page": 1, "per_page": 2})
+
+    assert [u.email for u in first] == ["user2@example.in", "user1@example.in"]
+    assert [u.email for u in second] == ["user0@example.in"]
+    assert raw.headers["X-Total-Count"] == "3"
+    assert raw.headers["Link"] == (
+        '</admin/users?page=2&per_page=2>; rel="next", </admin/users?page=2&per_page=2>; rel="last"'
+    )
+    assert raw.json()["aud"] == "authenticated"
+
+
+def test_an_admin_update_merges_metadata_and_a_new_password_ends_every_session(
+    admin: SyncGoTrueAdminAPI, client: Callable[[], Client], alice: str
+) -> None:
+    admin.update_user_by_id(alice, {"app_metadata": {"tenant": "t1", "role": "staff"}, "user_metadata": {"a": 1}})
+    before = client()
+    before.auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD})
+
+    updated = admin.update_user_by_id(
+        alice, {"app_metadata": {"role": None, "scope": "x"}, "user_metadata": {"b": 2}, "password": "new password"}
+    ).user
+
+    assert updated.app_metadata == {"provider": "email", "providers": ["email"], "tenant": "t1", "scope": "x"}
+    assert updated.user_metadata == {"a": 1, "b": 2}
+    with pytest.raises(AuthApiError) as ended:
+        before.auth.get_user()
+    assert (ended.value.status, ended.value.code) == (403, "session_not_found")
+    with pytest.raises(AuthApiError):
+        client().auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD})
+    session = client().auth.sign_in_with_password({"email": "alice@example.in", "password": "new password"})
+    assert session.user is not None and session.user.id == alice
+
+
+def test_a_banned_user_cannot_sign_in_until_unbanned(
+    admin: SyncGoTrueAdminAPI, client: Callable[[], Client], alice: str
+) -> None:
+    banned = admin.update_user_by_id(alice, {"ban_duration": "876000h"}).user
+    with pytest.raises(AuthApiError) as refused:
+        client().auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD})
+    unbanned = admin.update_user_by_id(alice, {"ban_duration": "none"}).user
+    session = client().auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD})
+
+    assert banned.banned_until is not None
+    banned_for = datetime.fromisoformat(banned.banned_until) - datetime.now(UTC)
+    assert abs(banned_for - timedelta(hours=876000)) < timedelta(minutes=1)
+    assert (refused.value.status, refused.value.code, refused.value.message) == (400, "user_banned", "User is banned")
+    assert unbanned.banned_until is None
+    assert session.session is not None
+
+
+def test_deleting_a_user_removes_them_and_their_sessions(
+    admin: SyncGoTrueAdminAPI, client: Callable[[], Client], alice: str
+) -> None:
+    signed_in = client()
+    signed_in.auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD})
+
+    admin.delete_user(alice)
+
+    with pytest.raises(AuthApiError) as missing:
+        admin.get_user_by_id(alice)
+    assert (missing.value.status, missing.value.code) == (404, "user_not_found")
+    with pytest.raises(AuthApiError) as gone:
+        signed_in.auth.get_user()
+    assert gone.value.status == 403
+    assert admin.list_users() == []
+
+
+def test_admin_endpoints_want_the_service_role_key_behind_a_valid_api_key(auth: ServedApp) -> None:
+    as_anon = wire(auth, "GET", "/admin/users", key=ANON_KEY)
+    without_bearer = wire(auth, "GET", "/admin/users", key=None)
+    without_api_key = httpx.get(f"{auth.url}/auth/v1/admin/users", headers={"Authorization": f"Bearer {SERVICE_KEY}"})
+    wrong_api_key = wire(auth, "GET", "/admin/users", headers={"apikey": "nope"})
+    anon_admin = create_client(auth.url, ANON_KEY).auth.admin
+
+    assert (as_anon.status_code, as_anon.json()["error_code"]) == (403, "not_admin")
+    assert (without_bearer.status_code, without_bearer.json()["error_code"]) == (401, "no_authorization")
+    assert (without_api_key.status_code, without_api_key.json()) == (401, {"message": "No API key found in request"})
+    assert (wrong_api_key.status_code, wrong_api_key.json()) == (401, {"message": "Invalid API key"})
+    with pytest.raises(AuthApiError) as refused:
+        anon_admin.list_users()
+    assert (refused.value.status, refused.value.code, refused.value.message) == (403, "not_admin", "User not allowed")
+
+
+# Sign-in and tokens
+
+
+def test_password_sign_in_issues_an_es256_token_with_supabase_claims(
+    auth: ServedApp, client: Callable[[], Client], admin: SyncGoTrueAdminAPI, alice: str
+) -> None:
+    admin.update_user_by_id(alice, {"app_metadata": {"tenant": "t1"}, "user_metadata": {"name": "Alice"}})
+    user_client = client()
+    session = user_client.auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD}).session
+    assert session is not None
+
+    signing_key = jwt.PyJWKClient(f"{auth.url}/auth/v1/.well-known/jwks.json").get_signing_key_from_jwt(
+        session.access_token
+    )
+    claims = jwt.decode(
+        session.access_token,
+        signing_key.key,
+        algorithms=["ES256"],
+        audience="authenticated",
+        issuer=f"{auth.url}/auth/v1",
+    )
+    header = jwt.get_unverified_header(session.access_token)
+
+    assert header["alg"] == "ES256" and header["kid"] == signing_key.key_id
+    assert claims["sub"] == alice
+    assert claims["exp"] == claims["iat"] + 3600 == session.expires_at
+    assert (claims["email"], claims["phone"], claims["role"], claims["aal"]) == (
+        "alice@example.in",
+        "",
+        "authenticated",
+        "aal1",
+    )
+    assert claims["app_metadata"] == {"provider": "email", "providers": ["email"], "tenant": "t1"}
+    assert claims["user_metadata"] == {"name": "Alice"}
+    assert [entry["method"] for entry in claims["amr"]] == ["password"]
+    assert claims["is_anonymous"] is False
+    assert claims["session_id"]
+    assert (session.token_type, session.expires_in) == ("bearer", 3600)
+    assert user_client.auth.get_claims() is not None  # the client verifies the signature against the JWKS
+
+
+def test_a_wrong_password_or_unknown_email_is_invalid_credentials(client: Callable[[], Client], alice: str) -> None:
+    for email, password in [("alice@example.in", "wrong password"), ("nobody@example.in", PASSWORD)]:
+        with pytest.raises(AuthApiError) as refused:
+            client().auth.sign_in_with_password({"email": email, "password": password})
+        assert (refused.value.status, refused.value.code, refused.value.message) == (
+            400,
+            "invalid_credentials",
+            "Invalid login credentials",
+        )
+
+
+def test_an_unconfirmed_email_cannot_sign_in(admin: SyncGoTrueAdminAPI, client: Callable[[], Client]) -> None:
+    admin.create_user({"email": "pending@example.in", "password": PASSWORD})
+
+    with pytest.raises(AuthApiError) as refused:
+        client().auth.sign_in_with_password({"email": "pending@example.in", "password": PASSWORD})
+
+    assert (refused.value.status, refused.value.code) == (400, "email_not_confirmed")
+
+
+def test_refresh_tokens_rotate_and_reusing_a_spent_one_ends_the_session(
+    client: Callable[[], Client], alice: str
+) -> None:
+    user_client = client()
+    first = user_client.auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD}).session
+    assert first is not None
+
+    second = user_client.auth.refresh_session(first.refresh_token).session
+    assert second is not None
+    with pytest.raises(AuthApiError) as reused:
+        client().auth.refresh_session(first.refresh_token)
+    with pytest.raises(AuthApiError) as family_revoked:
+        client().auth.refresh_session(second.refresh_token)
+
+    assert second.refresh_token != first.refresh_token
+    assert unverified_claims(second.access_token)["session_id"] == unverified_claims(first.access_token)["session_id"]
+    assert (reused.value.status, reused.value.code) == (400, "refresh_token_already_used")
+    assert (family_revoked.value.status, family_revoked.value.code) == (400, "refresh_token_not_found")
+
+
+def test_signing_out_revokes_the_session_and_its_refresh_token(client: Callable[[], Client], alice: str) -> None:
+    user_client = client()
+    session = user_client.auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD}).session
+    other_device = client()
+    other_device.auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD})
+    assert session is not None
+
+    user_client.auth.sign_out({"scope": "local"})
+
+    with pytest.raises(AuthApiError) as refresh:
+        client().auth.refresh_session(session.refresh_token)
+    with pytest.raises(AuthApiError) as user:
+        client().auth.get_user(session.access_token)
+    assert (refresh.value.code, user.value.code) == ("refresh_token_not_found", "session_not_found")
+    assert other_device.auth.get_user() is not None
+    other_device.auth.sign_out()  # global: every session of the user
+    assert user_client.auth.get_session() is None
+
+
+def test_a_user_reads_and_updates_their_own_profile(client: Callable[[], Client], alice: str) -> None:
+    user_client = client()
+    user_client.auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD})
+
+    me = user_client.auth.get_user()
+    updated = user_client.auth.update_user({"data": {"language": "ta"}}).user
+    refreshed = user_client.auth.refresh_session().session
+    with pytest.raises(AuthApiError) as same:
+        user_client.auth.update_user({"password": PASSWORD})
+
+    assert me is not None and me.user.id == alice
+    assert updated.user_metadata == {"language": "ta"}
+    assert refreshed is not None
+    assert unverified_claims(refreshed.access_token)["user_metadata"] == {"language": "ta"}
+    assert (same.value.status, same.value.code) == (422, "same_password")
+
+
+# Links and one-time tokens
+
+
+def test_an_invite_link_verifies_once_into_a_session_for_a_new_confirmed_user(
+    admin: SyncGoTrueAdminAPI, client: Callable[[], Client], auth: ServedApp
+) -> None:
+    link = admin.generate_link(
+        {"type": "invite", "email": "new.admin@example.in", "options": {"data": {"name": "New"}}}
+    )
+    user_client = client()
+    verified = user_client.auth.verify_otp({"type": "invite", "token_hash": link.properties.hashed_token})
+    with pytest.raises(AuthApiError) as reused:
+        client().auth.verify_otp({"type": "invite", "token_hash": link.properties.hashed_token})
+    user_client.auth.update_user({"password": PASSWORD})
+    signed_in = client().auth.sign_in_with_password({"email": "new.admin@example.in", "password": PASSWORD})
+
+    assert link.user.email == "new.admin@example.in"
+    assert link.user.invited_at is not None and link.user.email_confirmed_at is None
+    assert link.user.user_metadata == {"name": "New"}
+    assert link.properties.verification_type == "invite"
+    assert link.properties.redirect_to == SITE_URL
+    assert link.properties.action_link.startswith(f"{auth.url}/auth/v1/verify?token={link.properties.hashed_token}")
+    assert verified.session is not None and verified.user is not None
+    assert verified.user.id == link.user.id and verified.user.email_confirmed_at is not None
+    assert [entry["method"] for entry in unverified_claims(verified.session.access_token)["amr"]] == ["otp"]
+    assert (reused.value.status, reused.value.code, reused.value.message) == (
+        403,
+        "otp_expired",
+        "Email link is invalid or has expired",
+    )
+    assert signed_in.user is not None and signed_in.user.id == link.user.id
+
+
+def test_inviting_an_already_confirmed_user_is_refused(admin: SyncGoTrueAdminAPI, alice: str) -> None:
+    with pytest.raises(AuthApiError) as refused:
+        admin.generate_link({"type": "invite", "email": "alice@example.in"})
+
+    assert (refused.value.status, refused.value.code) == (422, "email_exists")
+
+
+def test_an_emailed_invite_link_redirects_the_browser_with_a_session(
+    admin: SyncGoTrueAdminAPI, client: Callable[[], Client], auth: ServedApp
+) -> None:
+    invited = admin.invite_user_by_email("staff@example.in", {"redirect_to": f"{SITE_URL}/welcome"}).user
+    (mail,) = httpx.get(f"{auth.url}/_standin/outbox").json()
+
+    opened = httpx.get(mail["action_link"])
+    opened_again = httpx.get(mail["action_link"])
+
+    assert (mail["to"], mail["type"]) == ("staff@example.in", "invite")
+    assert opened.status_code == 303
+    location = urlparse(opened.headers["location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == f"{SITE_URL}/welcome"
+    fragment = {key: values[0] for key, values in parse_qs(location.fragment).items()}
+    assert (fragment["token_type"], fragment["type"]) == ("bearer", "invite")
+    me = client().auth.get_user(fragment["access_token"])
+    assert me is not None and me.user.id == invited.id
+    assert parse_qs(urlparse(opened_again.headers["location"]).fragment)["error_code"] == ["otp_expired"]
+
+
+def test_a_recovery_code_lets_the_user_choose_a_new_password(
+    admin: SyncGoTrueAdminAPI, client: Callable[[], Client], alice: str
+) -> None:
+    elsewhere = client()
+    elsewhere.auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD})
+    link = admin.generate_link({"type": "recovery", "email": "alice@example.in"})
+
+    recovering = client()
+    recovering.auth.verify_otp({"type": "recovery", "email": "alice@example.in", "token": link.properties.email_otp})
+    recovering.auth.update_user({"password": "a brand new one"})
+
+    assert client().auth.sign_in_with_password({"email": "alice@example.in", "password": "a brand new one"}).session
+    assert recovering.auth.get_user() is not None  # the session that changed the password stays
+    with pytest.raises(AuthApiError) as ended:
+        elsewhere.auth.get_user()  # every other session ends
+    assert ended.value.code == "session_not_found"
+
+
+def test_a_new_link_voids_the_previous_one_and_unknown_users_get_none(
+    admin: SyncGoTrueAdminAPI, client: Callable[[], Client], alice: str
+) -> None:
+    old = admin.generate_link({"type": "recovery", "email": "alice@example.in"})
+    new = admin.generate_link({"type": "magiclink", "email": "alice@example.in"})
+
+    with pytest.raises(AuthApiError) as voided:
+        client().auth.verify_otp({"type": "recovery", "token_hash": old.properties.hashed_token})
+    assert client().auth.verify_otp({"type": "magiclink", "token_hash": new.properties.hashed_token}).session
+    with pytest.raises(AuthApiError) as unknown:
+        admin.generate_link({"type": "recovery", "email": "nobody@example.in"})
+
+    assert voided.value.code == "otp_expired"
+    assert (unknown.value.status, unknown.value.code) == (404, "user_not_found")
+
+
+def test_a_recovery_request_mails_a_link_only_to_existing_users(
+    auth: ServedApp, client: Callable[[], Client], alice: str
+) -> None:
+    client().auth.reset_password_for_email("alice@example.in")
+    client().auth.reset_password_for_email("nobody@example.in")
+
+    mails = httpx.get(f"{auth.url}/_standin/outbox").json()
+
+    assert [(m["to"], m["type"]) for m in mails] == [("alice@example.in", "recovery")]
+
+
+# Persistence, faults, wire shapes
+
+
+def test_users_sessions_and_the_signing_key_survive_a_restart(state_path: Path) -> None:
+    port = free_port()
+    with serve(state_path, port) as first:
+        create_client(first.url, SERVICE_KEY).auth.admin.create_user(
+            {"email": "alice@example.in", "password": PASSWORD, "email_confirm": True}
+        )
+        signed_in = create_client(first.url, ANON_KEY).auth.sign_in_with_password(
+            {"email": "alice@example.in", "password": PASSWORD}
+        )
+        session = signed_in.session
+        jwks_before = httpx.get(f"{first.url}/auth/v1/.well-known/jwks.json").json()
+    assert session is not None
+
+    with serve(state_path, port) as second:
+        jwks_after = httpx.get(f"{second.url}/auth/v1/.well-known/jwks.json").json()
+        me = create_client(second.url, ANON_KEY).auth.get_user(session.access_token)
+        refreshed = create_client(second.url, ANON_KEY).auth.refresh_session(session.refresh_token).session
+
+    assert jwks_after == jwks_before
+    assert me is not None and me.user.email == "alice@example.in"
+    assert refreshed is not None
+
+
+def test_an_injected_fault_fails_the_next_call_without_changing_state(
+    auth: ServedApp, admin: SyncGoTrueAdminAPI
+) -> None:
+    httpx.post(f"{auth.url}/_standin/faults", json={"method": "POST /auth/v1/admin/users", "status": 500})
+    httpx.post(f"{auth.url}/_standin/faults", json={"method": "GET /auth/v1/admin/users/{id}", "status": 503})
+
+    with pytest.raises(AuthApiError) as failed:
+        admin.create_user({"email": "x@example.in"})
+    assert admin.list_users() == []
+    created = admin.create_user({"email": "x@example.in"}).user
+    with pytest.raises(AuthRetryableError) as unavailable:
+        admin.get_user_by_id(created.id)
+
+    assert (failed.value.status, failed.value.code) == (500, "unexpected_failure")
+    assert unavailable.value.status == 503
+    assert admin.get_user_by_id(created.id).user == created
+
+
+def test_errors_have_the_legacy_shape_without_the_api_version_header(auth: ServedApp) -> None:
+    versioned = wire(auth, "POST", "/token?grant_type=password", key=ANON_KEY, json={"email": "a@b.in"},
+                     headers={"X-Supabase-Api-Version": "2024-01-01"})  # fmt: skip
+    legacy = wire(auth, "POST", "/token?grant_type=password", key=ANON_KEY, json={"email": "a@b.in"})
+
+    assert versioned.json() == {"code": "invalid_credentials", "message": "Invalid login credentials"}
+    assert versioned.headers["X-Supabase-Api-Version"] == "2024-01-01"
+    assert legacy.json() == {"code": 400, "error_code": "invalid_credentials", "msg": "Invalid login credentials"}
+
+
+def test_health_and_jwks_answer_without_an_api_key(auth: ServedApp) -> None:
+    health = httpx.get(f"{auth.url}/auth/v1/health")
+    jwks = httpx.get(f"{auth.url}/auth/v1/.well-known/jwks.json")
+
+    assert health.status_code == 200
+    (key,) = jwks.json()["keys"]
+    assert (key["kty"], key["crv"], key["alg"], key["use"]) == ("EC", "P-256", "ES256", "sig")
+    assert "d" not in key  # the public half only
