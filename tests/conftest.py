@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from support import Api
 
 # Tests always run against their own local stack, whatever the developer's shell points at.

@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger
 from fastapi import Header, Path, Query
 from fastapi.responses import JSONResponse
 from mangum import Mangum
+
 from mla_core.api import create_app, ok
 from mla_core.deps import ServicesDep, SuperAdminDep
 from mla_core.provisioning import service

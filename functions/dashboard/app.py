@@ -8,6 +8,7 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger
 from fastapi.responses import JSONResponse
 from mangum import Mangum
+
 from mla_core import accounts
 from mla_core.api import create_app, ok
 from mla_core.deps import PrincipalDep, ServicesDep, TokenDep

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
+
 from mla_core.provisioning import deprovision as deprovisioning
 from mla_core.provisioning.steps import compensate as compensate_tenant
 from mla_core.provisioning.steps import run_step

@@ -9,6 +9,7 @@ from aws_lambda_powertools import Logger
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from mangum import Mangum
+
 from mla_core.api import create_app, error_response, ok
 from mla_core.services import get_services
 

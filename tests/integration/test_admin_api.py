@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from psycopg import sql
+
 from support import Api, Inspector, tenant_body, unique_number
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from livekit import api
+
 from local_stack.livekit_standin import create_app
 from local_stack.serve import ServedApp, serve_in_thread
 

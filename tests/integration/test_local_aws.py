@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+
 from local_stack.aws import (
     LambdaRunner,
     MotoHandle,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from local_stack.postgres import PostgresProcess, start_postgres
 
 

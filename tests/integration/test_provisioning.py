@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from psycopg import sql
+
 from support import Api, Inspector, tenant_body, unique_number
 
 STEPS = [

@@ -13,11 +13,12 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import jwt
 import pytest
-from local_stack.serve import ServedApp, serve_in_thread
-from local_stack.supabase_auth_standin import create_app
 from supabase import Client, ClientOptions, create_client
 from supabase_auth import SyncGoTrueAdminAPI
 from supabase_auth.errors import AuthApiError, AuthRetryableError, AuthWeakPasswordError
+
+from local_stack.serve import ServedApp, serve_in_thread
+from local_stack.supabase_auth_standin import create_app
 
 SERVICE_KEY = "service-role-key-for-tests"
 ANON_KEY = "anon-key-for-tests"

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from local_stack.redis_server import RedisProcess, start_redis
-from local_stack.serve import ServedApp, serve_in_thread
-from local_stack.upstash_proxy import create_app
 from upstash_redis import Redis
 from upstash_redis.asyncio import Redis as AsyncRedis
 from upstash_redis.errors import UpstashError
+
+from local_stack.redis_server import RedisProcess, start_redis
+from local_stack.serve import ServedApp, serve_in_thread
+from local_stack.upstash_proxy import create_app
 
 TOKEN = "upstash-token-for-tests"
 

@@ -9,7 +9,6 @@ SAM; these tests check what neither can see: that every Handler names a real fun
 from __future__ import annotations
 
 import asyncio
-
 import importlib
 import json
 import re
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from local_stack.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]

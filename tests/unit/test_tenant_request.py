@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from mla_core.provisioning.request import TenantRequest
 from pydantic import ValidationError
+
+from mla_core.provisioning.request import TenantRequest
 
 
 def valid(**overrides: Any) -> dict[str, Any]:
