@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
 import pytest
 from psycopg import sql
 
+from local_stack.aws import LambdaContext
 from support import Api, Inspector, tenant_body, unique_number
 
 STEPS = [
@@ -133,3 +135,44 @@ def test_a_retry_is_refused_unless_the_tenant_failed(api: Api, admin_token: str)
     response = api.request("POST", f"/admin/tenants/{tenant['tenant_id']}/retry", admin_token)
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "conflict"
+
+
+def test_running_every_step_again_after_success_changes_nothing(
+    api: Api, admin_token: str, stack: Any, inspect: Inspector
+) -> None:
+    from functions.provisioning import steps as handlers
+
+    body = tenant_body()
+    tenant = api.create_tenant(admin_token, body)
+    emails_before = len(api.outbox())
+
+    for step in STEPS:
+        context = LambdaContext(function_name(step), f"arn:local:{step}", 512, "again", deadline=time.time() + 60)
+        assert getattr(handlers, step)({"tenant_id": tenant["tenant_id"]}, context) == {
+            "tenant_id": tenant["tenant_id"]
+        }
+
+    again = api.tenant(admin_token, tenant["tenant_id"])
+    assert again["status"] == "active"
+    assert again["sip_dispatch_rule_id"] == tenant["sip_dispatch_rule_id"]
+    assert [s["finished_at"] for s in again["steps"]] == [s["finished_at"] for s in tenant["steps"]]
+    assert len(inspect.dispatch_rules(f"tenant-{tenant['tenant_id']}")) == 1
+    assert len(inspect.auth_users(body["admin_email"])) == 1
+    assert len(api.outbox()) == emails_before
+
+
+def test_redis_is_rebuilt_from_postgres(api: Api, admin_token: str, stack: Any, inspect: Inspector) -> None:
+    from upstash_redis import Redis
+
+    from mla_core import cli
+    from mla_core.services import get_services
+
+    tenant = api.create_tenant(admin_token)
+    redis = Redis(stack.env["UPSTASH_REDIS_REST_URL"], stack.env["UPSTASH_REDIS_REST_TOKEN"], rest_retries=0)
+    redis.delete(f"agent:config:{tenant['tenant_id']}", *(f"agent:phone:{n}" for n in tenant["phone_numbers"]))
+
+    result = cli.rebuild_redis(get_services())
+
+    assert result["tenants_written"] >= 1
+    assert json.loads(inspect.redis_get(f"agent:config:{tenant['tenant_id']}"))["tenant_id"] == tenant["tenant_id"]
+    assert inspect.redis_get(f"agent:phone:{tenant['phone_numbers'][0]}") == tenant["tenant_id"]

@@ -10,10 +10,10 @@ from __future__ import annotations
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
-from mla_core.db import Database
 from mla_core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from mla_core.db import Database
     from mla_core.adapters.aws import Mailer, SmsSender, Workflows
     from mla_core.adapters.livekit import LiveKit
     from mla_core.adapters.redis_store import AgentConfigStore
@@ -27,6 +27,8 @@ class Services:
 
     @cached_property
     def db(self) -> Database:
+        from mla_core.db import Database
+
         return Database(self.settings.database_url)
 
     @cached_property
