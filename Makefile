@@ -42,6 +42,7 @@ migrate: install ## apply pending control-plane and tenant migrations to DATABAS
 bench: install ## print the performance figures (see README)
 	$(BIN)/python -m bench.provisioning
 	$(BIN)/python -m bench.cold_start
+	$(BIN)/python -m bench.schemas
 
 clean:
 	rm -rf $(VENV) .local .aws-sam
