@@ -32,11 +32,10 @@ def main() -> int:
         flush=True,
     )
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    try:
-        while not stopping.wait(1):
-            pass
-    except KeyboardInterrupt:
+    # Handle SIGINT ourselves: a shell that starts us in the background leaves it ignored.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    while not stopping.wait(1):
         pass
     print("\nStopping …", flush=True)
     stack.stop()

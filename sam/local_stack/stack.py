@@ -69,6 +69,9 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
+        from mla_core.db import close_pools
+
+        close_pools()  # before Postgres goes, or the pool keeps reconnecting to it
         while self._stops:
             stop = self._stops.pop()
             try:

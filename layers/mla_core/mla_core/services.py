@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from mla_core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from mla_core.db import Database
     from mla_core.adapters.aws import Mailer, SmsSender, Workflows
     from mla_core.adapters.livekit import LiveKit
     from mla_core.adapters.redis_store import AgentConfigStore
     from mla_core.adapters.supabase_auth import SupabaseAuth
+    from mla_core.db import Database
     from mla_core.identity import TokenVerifier
 
 
