@@ -24,9 +24,10 @@ dev: install ## run the whole platform locally (Ctrl+C stops it)
 test: install ## run every test
 	$(BIN)/pytest -q
 
-lint: install ## ruff lint and format check
+lint: install ## ruff lint, format check and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .

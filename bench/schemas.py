@@ -97,7 +97,9 @@ def main() -> None:
 
 def db_relations(db: Database) -> int:
     with db.transaction() as conn:
-        return conn.execute("SELECT count(*) AS n FROM pg_class").fetchone()["n"]
+        row = conn.execute("SELECT count(*) AS n FROM pg_class").fetchone()
+        assert row is not None
+        return int(row["n"])
 
 
 if __name__ == "__main__":

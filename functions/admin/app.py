@@ -78,5 +78,5 @@ _asgi = Mangum(app, lifespan="off")
 
 
 @logger.inject_lambda_context(clear_state=True)
-def handler(event: dict, context: object) -> dict:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _asgi(event, context)

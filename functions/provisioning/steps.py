@@ -7,6 +7,7 @@ machine's Retry/Catch match (`TransientError` is retried).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -21,7 +22,7 @@ logger = Logger(service="provisioning")
 Event = dict[str, Any]
 
 
-def _step(name: str):  # type: ignore[no-untyped-def]
+def _step(name: str) -> Callable[[Event, Any], Event]:
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: Event, context: object) -> Event:
         logger.append_keys(tenant_id=event["tenant_id"], step=name)

@@ -5,6 +5,8 @@ Lambda entry: `app.handler`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools import Logger
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -41,5 +43,5 @@ _asgi = Mangum(app, lifespan="off")
 
 
 @logger.inject_lambda_context(clear_state=True)
-def handler(event: dict, context: object) -> dict:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _asgi(event, context)

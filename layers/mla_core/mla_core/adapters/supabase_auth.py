@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from supabase_auth import SyncGoTrueClient
 from supabase_auth.errors import AuthApiError, AuthError, AuthRetryableError, AuthWeakPasswordError
 
 from mla_core.errors import AuthenticationError, TransientError, ValidationError, VendorError
+
+if TYPE_CHECKING:
+    from supabase_auth.types import AdminUserAttributes
 
 T = TypeVar("T")
 
@@ -108,7 +112,7 @@ class SupabaseAuth:
     def find_user_by_email(self, email: str) -> str | None:
         page = 1
         while True:
-            users = self._call("list users", lambda p=page: self._admin.list_users(page=p, per_page=1000))
+            users = self._call("list users", partial(self._admin.list_users, page=page, per_page=1000))
             for user in users:
                 if (user.email or "").lower() == email.lower():
                     return user.id
@@ -117,7 +121,9 @@ class SupabaseAuth:
             page += 1
 
     def update_user(self, user_id: str, attributes: dict[str, Any]) -> None:
-        self._call("update user", lambda: self._admin.update_user_by_id(user_id, attributes))
+        self._call(
+            "update user", lambda: self._admin.update_user_by_id(user_id, cast("AdminUserAttributes", attributes))
+        )
 
     def set_disabled(self, user_id: str, disabled: bool) -> None:
         self.update_user(user_id, {"ban_duration": BANNED_FOR_EVER if disabled else "none"})

@@ -11,7 +11,7 @@ from typing import Any
 
 from psycopg import sql
 
-from mla_core import tenants
+from mla_core import db, tenants
 from mla_core.adapters.supabase_auth import SupabaseAuth
 from mla_core.provisioning.steps import delete_room, error_message, remove_sip_dispatch
 from mla_core.services import Services
@@ -59,7 +59,7 @@ def deprovision(services: Services, tenant_id: str) -> dict[str, Any]:
         tenants.release_numbers(conn, tenant_id)
         tenants.update_tenant(
             conn, tenant_id, status="deleted", archived_schema=archived, error=None,
-            deleted_at=conn.execute("SELECT now() AS now").fetchone()["now"],
+            deleted_at=db.now(conn),
         )  # fmt: skip
     logger.info("tenant deprovisioned", extra={"tenant_id": tenant_id, "logins_disabled": disabled})
     return {"tenant_id": tenant_id, "status": "deleted", "archived_schema": archived}

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from mla_core import tenants
+from mla_core.db import Conn
 from mla_core.errors import ConflictError, TransientError, ValidationError
 from mla_core.provisioning.request import TenantRequest
 from mla_core.provisioning.steps import STEP_NAMES
@@ -41,7 +41,7 @@ def _request_hash(request: TenantRequest) -> str:
     return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
 
 
-def _check_admin_email_free(conn: psycopg.Connection, email: str) -> None:
+def _check_admin_email_free(conn: Conn, email: str) -> None:
     taken = conn.execute(
         "SELECT 1 FROM platform.users WHERE lower(email) = lower(%s)"
         " UNION ALL SELECT 1 FROM platform.tenants WHERE lower(admin_email) = lower(%s)"
@@ -96,7 +96,7 @@ def request_tenant(services: Services, request: TenantRequest, *, idempotency_ke
     return accepted
 
 
-def _replay(conn: psycopg.Connection, actor: str, key: str, request_hash: str) -> Accepted | None:
+def _replay(conn: Conn, actor: str, key: str, request_hash: str) -> Accepted | None:
     row = conn.execute(
         "SELECT request_hash, status_code, response FROM platform.idempotency_keys WHERE scope = %s AND key = %s",
         (actor, key),

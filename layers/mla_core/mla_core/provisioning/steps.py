@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from mla_core import tenants
+from mla_core import db, tenants
 from mla_core.agent_config import AgentConfig, build_default_config
 from mla_core.errors import AppError, ConfigurationError, ConflictError, TransientError
 from mla_core.migrate import latest_version, migrate_tenant
@@ -139,6 +139,7 @@ def store_agent_config(services: Services, tenant: Tenant) -> Output:
         row = conn.execute(
             "SELECT config FROM platform.agent_configs WHERE tenant_id = %s", (tenant.tenant_id,)
         ).fetchone()
+    assert row is not None  # inserted just above, or already there
     stored = AgentConfig.model_validate(row["config"])
     services.agent_configs.put(stored)
     return {"version": stored.version, "agent_id": stored.agent_id}
@@ -228,12 +229,8 @@ def _nothing_to_undo(services: Services, tenant: Tenant, output: Output) -> None
 
 def activate(services: Services, tenant: Tenant) -> Output:
     with services.db.transaction() as conn:
-        tenants.update_tenant(conn, tenant.tenant_id, status="active", error=None, activated_at=_now(conn))
+        tenants.update_tenant(conn, tenant.tenant_id, status="active", error=None, activated_at=db.now(conn))
     return {"status": "active"}
-
-
-def _now(conn: Any) -> Any:
-    return conn.execute("SELECT now() AS now").fetchone()["now"]
 
 
 STEPS: tuple[Step, ...] = (
