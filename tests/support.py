@@ -12,6 +12,26 @@ import httpx
 _numbers = itertools.count(int(time.time()) % 10_000_000)
 
 
+def invoke_lambda(handler: Any, event: dict[str, Any], function_name: str) -> dict[str, Any]:
+    """Call a Lambda handler in-process as the Python runtime does, with an API Gateway event."""
+    import asyncio
+    from types import SimpleNamespace
+
+    context = SimpleNamespace(
+        function_name=function_name, function_version="$LATEST", memory_limit_in_mb=512, aws_request_id="test",
+        invoked_function_arn=f"arn:aws:lambda:ap-south-1:123456789012:function:{function_name}",
+    )  # fmt: skip
+    # The runtime calls the handler on a main thread with an event loop Mangum can use; earlier
+    # async tests may have closed this thread's, so give it a fresh one.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return handler(event, context)  # type: ignore[no-any-return]
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
 def unique_number() -> str:
     """A fresh Indian mobile number per call, so tests never collide on a number."""
     return f"+9190{next(_numbers) % 100_000_000:08d}"

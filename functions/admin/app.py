@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools import Logger
 from fastapi import Header, Path, Query
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 
 from mla_core.api import create_app, ok
 from mla_core.deps import ServicesDep, SuperAdminDep
+from mla_core.observability import function_logger
 from mla_core.provisioning import service
 from mla_core.provisioning.request import TenantRequest
 
-logger = Logger(service="admin")
+logger = function_logger("admin")
 
 app = create_app(
     title="MLA Voice AI — Admin API",

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 
 from mla_core import accounts
 from mla_core.api import create_app, ok
 from mla_core.deps import PrincipalDep, ServicesDep, TokenDep
+from mla_core.observability import function_logger
 
-logger = Logger(service="dashboard")
+logger = function_logger("dashboard")
 
 app = create_app(
     title="MLA Voice AI — Dashboard API",

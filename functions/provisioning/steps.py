@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
+from mla_core.observability import function_logger
 from mla_core.provisioning import deprovision as deprovisioning
 from mla_core.provisioning.steps import compensate as compensate_tenant
 from mla_core.provisioning.steps import run_step
 from mla_core.services import get_services
 
-logger = Logger(service="provisioning")
+logger = function_logger("provisioning")
 
 Event = dict[str, Any]
 

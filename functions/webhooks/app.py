@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 
 from mla_core.api import create_app, error_response, ok
+from mla_core.observability import function_logger
 from mla_core.services import get_services
 
-logger = Logger(service="webhooks")
+logger = function_logger("webhooks")
 
 app = create_app(
     title="MLA Voice AI — LiveKit webhooks",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from psycopg import sql
 
-from support import Api, Inspector, tenant_body, unique_number
+from support import Api, Inspector, invoke_lambda, tenant_body, unique_number
 
 
 def count_tenants(inspect: Inspector) -> int:
@@ -208,10 +208,8 @@ def test_deleting_a_tenant_removes_its_services_and_archives_its_data(
 
 def test_the_lambda_handler_serves_the_admin_api_from_an_api_gateway_event(admin_token: str, stack: Any) -> None:
     """What API Gateway → Mangum → FastAPI does in AWS, called in-process with a real token."""
-    import asyncio
     import json
     from pathlib import Path
-    from types import SimpleNamespace
 
     from functions.admin.app import handler
 
@@ -219,17 +217,8 @@ def test_the_lambda_handler_serves_the_admin_api_from_an_api_gateway_event(admin
     event["headers"]["authorization"] = f"Bearer {admin_token}"
     event["body"] = json.dumps(tenant_body())
     event["isBase64Encoded"] = False
-    context = SimpleNamespace(
-        function_name="AdminFunction", function_version="$LATEST", memory_limit_in_mb=512, aws_request_id="req-1",
-        invoked_function_arn="arn:aws:lambda:ap-south-1:123456789012:function:AdminFunction",
-    )  # fmt: skip
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        response = handler(event, context)
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
+
+    response = invoke_lambda(handler, event, "AdminFunction")
 
     assert response["statusCode"] == 202, response
     assert json.loads(response["body"])["data"]["status"] == "provisioning"

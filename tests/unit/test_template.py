@@ -8,7 +8,6 @@ SAM; these tests check what neither can see: that every Handler names a real fun
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
 import re
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 
 from local_stack.template import load_template
+from support import invoke_lambda
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -285,27 +285,12 @@ def _http_events() -> list[Path]:
 
 @pytest.mark.parametrize("path", _http_events(), ids=lambda p: p.stem)
 def test_a_sample_http_event_reaches_its_route_and_is_refused_without_a_real_token(path: Path) -> None:
-    from types import SimpleNamespace
-
     event = json.loads(path.read_text())
     (function,) = (name for name in functions() if event["routeKey"] in route_keys(name))
     props = functions()[function]
     module_name, attribute = props["Handler"].rsplit(".", 1)
     handler = getattr(importlib.import_module(".".join([*Path(props["CodeUri"]).parts, module_name])), attribute)
-    context = SimpleNamespace(
-        function_name=function, function_version="$LATEST", memory_limit_in_mb=512, aws_request_id="test",
-        invoked_function_arn=f"arn:aws:lambda:ap-south-1:123456789012:function:{function}",
-    )  # fmt: skip
-
-    # The Lambda runtime calls the handler on a main thread with an event loop Mangum can use;
-    # earlier async tests may have closed this thread's, so give it a fresh one.
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        response = handler(event, context)
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
+    response = invoke_lambda(handler, event, function)
 
     assert response["statusCode"] == 401, response
     assert json.loads(response["body"])["error"]["code"] == "unauthenticated"
