@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ClassVar, Literal, Protocol, TypedDict
+from typing import Any, ClassVar, Literal, NotRequired, Protocol, TypedDict
 
 import boto3
 from botocore.client import BaseClient
@@ -158,6 +158,7 @@ def start_moto(port: int = 0, *, runner: LambdaRunner | None = None) -> MotoHand
     """
     _quiet_request_log()
     _default_execution_names()
+    _record_sms_attributes()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound_port = server.get_host_and_port()
@@ -640,6 +641,35 @@ class OutboxMessage(TypedDict):
     body: str
     #: moto keeps no send time: this is when this module first saw the message (see `_first_seen`).
     sent_at: datetime
+    #: SMS only: the message attributes it was published with (DLT entity and template ids…).
+    attributes: NotRequired[dict[str, str]]
+
+
+_sms_attributes: dict[str, dict[str, str]] = {}
+
+
+def _record_sms_attributes() -> None:
+    """moto forgets an SMS's message attributes; keep them, since India's DLT ids travel in them."""
+    from moto.sns.models import SNSBackend
+
+    if getattr(SNSBackend.publish, "_records_attributes", False):
+        return
+    original = SNSBackend.publish
+
+    def publish(
+        self: Any, message: str, arn: str | None, phone_number: str | None = None, *args: Any, **kwargs: Any
+    ) -> str:
+        message_id = original(self, message, arn, phone_number, *args, **kwargs)
+        if phone_number:
+            attributes = kwargs.get("message_attributes") or (args[1] if len(args) > 1 else None) or {}
+            _sms_attributes[message_id] = {
+                name: str(value.get("Value", value.get("StringValue", ""))) if isinstance(value, dict) else str(value)
+                for name, value in attributes.items()
+            }
+        return message_id
+
+    publish._records_attributes = True  # type: ignore[attr-defined]
+    SNSBackend.publish = publish  # type: ignore[method-assign]
 
 
 _first_seen_at: dict[str, datetime] = {}
@@ -715,6 +745,7 @@ def sent_sms(region: str = REGION, account_id: str = ACCOUNT_ID) -> list[OutboxM
             subject=None,
             body=text,
             sent_at=_first_seen(message_id),
+            attributes=_sms_attributes.get(message_id, {}),
         )
         for message_id, (phone_number, text) in list(backend.sms_messages.items())
     ]

@@ -42,6 +42,7 @@ class LocalStack:
     fast_retries: bool = False  # tests: Step Functions retries without waiting
     env: dict[str, str] = field(default_factory=dict)
     moto: aws.MotoHandle | None = None
+    postgres: Any = None
     _stops: list[Callable[[], None]] = field(default_factory=list)
 
     def _port(self, offset: int) -> int:
@@ -86,9 +87,16 @@ class LocalStack:
             return
         from local_stack.postgres import start_postgres
 
-        pg = start_postgres(self.root / "postgres", port=self._port(6))
-        self._stops.append(pg.stop)
-        self.env["DATABASE_URL"] = pg.url
+        self.postgres = start_postgres(self.root / "postgres", port=self._port(6))
+        self._stops.append(lambda: self.postgres.stop() if self.postgres else None)
+        self.env["DATABASE_URL"] = self.postgres.url
+
+    def restart_postgres(self) -> None:
+        """Start Postgres again on the same data and port (after a test stopped it)."""
+        from local_stack.postgres import start_postgres
+
+        assert self.postgres is not None
+        self.postgres = start_postgres(self.postgres.data_dir, port=self.postgres.port)
 
     def _start_redis(self) -> None:
         if "UPSTASH_REDIS_REST_URL" in self.env:
@@ -141,6 +149,9 @@ class LocalStack:
             self._stops.append(stop_fast_retries)
         self.env.update(self.moto.env())
         self.env.setdefault("SES_FROM_EMAIL", SES_SENDER)
+        # Sample DLT ids, so local SMS carry the attributes a real Indian route requires.
+        self.env.setdefault("SMS_DLT_ENTITY_ID", "1101000000000000001")
+        self.env.setdefault("SMS_DLT_TEMPLATE_COMPLAINT_REGISTERED", "1107000000000000001")
 
     def _serve(self, app: Any, port: int) -> ServedApp:
         served = serve_in_thread(app, port=port)
@@ -190,9 +201,29 @@ class LocalStack:
                 self.moto.client("stepfunctions"), machine.definition_path, substitutions,
                 f"{STACK_PREFIX}-{machine.logical_id}", role,
             )  # fmt: skip
+        self._start_queues(names)
         self.env["PROVISIONING_STATE_MACHINE_ARN"] = machines["ProvisionStateMachine"]
         self.env["DEPROVISIONING_STATE_MACHINE_ARN"] = machines["DeprovisionStateMachine"]
         aws.verify_sender(self.moto.client("ses"), self.env["SES_FROM_EMAIL"])
+
+    def _start_queues(self, function_names: dict[str, str]) -> None:
+        """The template's SQS queues, each polled into its function as Lambda's event source would."""
+        from local_stack.queues import QueuePoller
+
+        assert self.moto is not None
+        sqs = self.moto.client("sqs")
+        for source in template.queue_sources():
+            url = sqs.create_queue(QueueName=f"{STACK_PREFIX}-{source.queue}", Attributes={"VisibilityTimeout": "2"})[
+                "QueueUrl"
+            ]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            poller = QueuePoller(
+                sqs, self.moto.client("lambda"), queue_url=url, queue_arn=arn,
+                function_name=function_names[source.function], batch_size=source.batch_size,
+            ).start()  # fmt: skip
+            self._stops.append(poller.stop)
+            if source.queue == "ComplaintQueue":
+                self.env["COMPLAINT_QUEUE_URL"] = url
 
     def _start_gateway(self) -> None:
         from functions.admin.app import app as admin_app
@@ -256,6 +287,7 @@ _OVERRIDABLE = (
     "DATABASE_URL", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "LIVEKIT_URL", "LIVEKIT_API_KEY",
     "LIVEKIT_API_SECRET", "LIVEKIT_SIP_TRUNK_ID", "SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY",
     "SUPABASE_JWT_SECRET", "PROVISIONING_STATE_MACHINE_ARN", "DEPROVISIONING_STATE_MACHINE_ARN", "SES_FROM_EMAIL",
+    "COMPLAINT_QUEUE_URL", "SMS_DLT_ENTITY_ID", "SMS_DLT_TEMPLATE_COMPLAINT_REGISTERED",
     "DASHBOARD_URL",
 )  # fmt: skip
 

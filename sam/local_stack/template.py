@@ -94,3 +94,25 @@ def state_machines(template: dict[str, Any] | None = None) -> list[StateMachineS
             substitutions[placeholder] = target
         found.append(StateMachineSpec(logical_id, ROOT / props["DefinitionUri"], substitutions))
     return found
+
+
+@dataclass(frozen=True)
+class QueueSource:
+    """An SQS event source: `function` receives batches from the queue resource `queue`."""
+
+    function: str
+    queue: str
+    batch_size: int
+
+
+def queue_sources(template: dict[str, Any] | None = None) -> list[QueueSource]:
+    template = template or load_template()
+    found = []
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                queue, _ = event["Properties"]["Queue"]["Fn::GetAtt"]
+                found.append(QueueSource(logical_id, queue, int(event["Properties"].get("BatchSize", 10))))
+    return found

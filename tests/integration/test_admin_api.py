@@ -176,7 +176,7 @@ def test_deleting_a_tenant_removes_its_services_and_archives_its_data(
     tenant = api.create_tenant(admin_token, body)
     tenant_id = tenant["tenant_id"]
     inspect.sql(
-        sql.SQL("INSERT INTO {}.complaints (category, description) VALUES (%s, %s)").format(
+        sql.SQL("INSERT INTO {}.complaints (reference, category, description) VALUES (1001, %s, %s)").format(
             sql.Identifier(f"tenant_{tenant_id}")
         ),
         "water", "No water for three days",

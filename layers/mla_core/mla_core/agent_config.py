@@ -163,6 +163,8 @@ def build_default_config(
     phone_numbers: list[str],
     greeting: str | None,
     sender_id: str,
+    dlt_entity_id: str = "",
+    dlt_template_ids: dict[str, str] | None = None,
 ) -> AgentConfig:
     """A new tenant's first agent config: the defaults, in the tenant's languages."""
     profiles = {}
@@ -185,5 +187,14 @@ def build_default_config(
         languages=languages,
         profiles=profiles,
         categories=DEFAULT_CATEGORIES,
-        sms=SmsSettings(sender_id=sender_id, templates=DEFAULT_SMS_TEMPLATES),
+        sms=SmsSettings(
+            sender_id=sender_id,
+            dlt_entity_id=dlt_entity_id,
+            templates={
+                purpose: template.model_copy(
+                    update={"dlt_template_id": (dlt_template_ids or {}).get(purpose, template.dlt_template_id)}
+                )
+                for purpose, template in DEFAULT_SMS_TEMPLATES.items()
+            },
+        ),
     )

@@ -1,7 +1,8 @@
 """Operator commands: `python -m mla_core.cli <command>` (settings from the environment).
 
 migrate                  apply pending control-plane and tenant migrations (tenants in parallel)
-rebuild-redis            rewrite every active tenant's agent config and numbers into Redis
+rebuild-redis            rewrite every active tenant's agent config, numbers and reference counter into Redis
+retry-sms                send again the SMS that failed (what the notification-retry function does)
 create-superadmin        create the first super admin in Supabase Auth (--email, --password)
 """
 
@@ -11,14 +12,18 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
+
+from psycopg import sql
 
 from mla_core.agent_config import AgentConfig
 from mla_core.errors import AppError
 from mla_core.migrate import migrate_all_tenants, migrate_control_plane
 from mla_core.services import Services, get_services
+from mla_core.tenants import schema_name
 
 
-def migrate(services: Services, workers: int) -> dict:
+def migrate(services: Services, workers: int) -> dict[str, Any]:
     started = time.perf_counter()
     control = migrate_control_plane(services.db)
     report = migrate_all_tenants(services.db, workers=workers)
@@ -31,7 +36,7 @@ def migrate(services: Services, workers: int) -> dict:
     }
 
 
-def rebuild_redis(services: Services) -> dict:
+def rebuild_redis(services: Services) -> dict[str, Any]:
     """Postgres holds the durable copy; Redis is a cache of it and can be rebuilt at any time."""
     with services.db.transaction() as conn:
         rows = conn.execute(
@@ -39,11 +44,32 @@ def rebuild_redis(services: Services) -> dict:
             " WHERE t.status = 'active' ORDER BY t.tenant_id"
         ).fetchall()
     for row in rows:
-        services.agent_configs.put(AgentConfig.model_validate(row["config"]))
+        config = AgentConfig.model_validate(row["config"])
+        services.agent_configs.put(config)
+        with services.db.transaction() as conn:
+            highest = conn.execute(
+                sql.SQL("SELECT COALESCE(max(reference), 0) AS n FROM {}.complaints").format(
+                    sql.Identifier(schema_name(config.tenant_id))
+                )
+            ).fetchone()
+        services.references.raise_floor(config.tenant_id, int(highest["n"]) if highest else 0)
     return {"tenants_written": len(rows)}
 
 
-def create_superadmin(services: Services, email: str, password: str) -> dict:
+def retry_sms(services: Services) -> dict[str, Any]:
+    """Every active tenant's failed SMS, sent again (bounded attempts per message)."""
+    from mla_core import notifications
+
+    with services.db.transaction() as conn:
+        rows = conn.execute(
+            "SELECT c.config FROM platform.agent_configs c JOIN platform.tenants t USING (tenant_id)"
+            " WHERE t.status = 'active'"
+        ).fetchall()
+    sent = sum(notifications.retry_failed(services, AgentConfig.model_validate(row["config"])) for row in rows)
+    return {"tenants": len(rows), "sms_sent": sent}
+
+
+def create_superadmin(services: Services, email: str, password: str) -> dict[str, Any]:
     """Idempotent: an existing user with that email is promoted instead of created again."""
     app_metadata = {"role": "super_admin"}
     user_id = services.auth.find_user_by_email(email)
@@ -68,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     run_migrate = commands.add_parser("migrate", help="apply pending migrations")
     run_migrate.add_argument("--workers", type=int, default=8, help="tenant schemas migrated at once")
     commands.add_parser("rebuild-redis", help="rebuild Redis from Postgres")
+    commands.add_parser("retry-sms", help="send failed SMS again")
     superadmin = commands.add_parser("create-superadmin", help="create the first super admin")
     superadmin.add_argument("--email", required=True)
     superadmin.add_argument("--password", required=True)
@@ -79,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             result = migrate(services, args.workers)
         elif args.command == "rebuild-redis":
             result = rebuild_redis(services)
+        elif args.command == "retry-sms":
+            result = retry_sms(services)
         else:
             migrate_control_plane(services.db)
             result = create_superadmin(services, args.email, args.password)

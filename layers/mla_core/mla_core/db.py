@@ -7,6 +7,7 @@ no prepared statements, and no session-level state (`SET LOCAL` only, inside tra
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -17,6 +18,8 @@ from psycopg_pool import ConnectionPool
 
 from mla_core.errors import TransientError
 
+ACQUIRE_TIMEOUT_S = 4.0
+UNREACHABLE_BACKOFF_S = 3.0
 Conn = psycopg.Connection[DictRow]  # every connection returns rows as dicts
 
 _pools: dict[str, ConnectionPool[Conn]] = {}
@@ -33,7 +36,8 @@ def get_pool(database_url: str, *, max_size: int = 10) -> ConnectionPool[Conn]:
                 connection_class=Conn,
                 min_size=1,
                 max_size=max_size,
-                kwargs={"prepare_threshold": None, "row_factory": dict_row, "autocommit": True},
+                # A caller is waiting on some of these queries: fail fast, so the fallback can act.
+                kwargs={"prepare_threshold": None, "row_factory": dict_row, "autocommit": True, "connect_timeout": 3},
                 check=ConnectionPool.check_connection,
                 open=False,
                 name="mla",
@@ -63,6 +67,9 @@ class Database:
     def __init__(self, url: str, *, max_size: int = 10) -> None:
         self.url = url
         self._max_size = max_size
+        # After a failure to reach the database, fail at once for a few seconds instead of making
+        # every caller wait out a timeout (a caller on the phone hears that wait as dead air).
+        self._unreachable_until = 0.0
 
     @contextmanager
     def transaction(self) -> Iterator[Conn]:
@@ -70,11 +77,14 @@ class Database:
 
         A lost or refused connection becomes `TransientError`, which callers may retry.
         """
+        if time.monotonic() < self._unreachable_until:
+            raise TransientError("database unavailable (it failed moments ago)")
         pool = get_pool(self.url, max_size=self._max_size)
         try:
-            with pool.connection(timeout=10) as conn, conn.transaction():
+            with pool.connection(timeout=ACQUIRE_TIMEOUT_S) as conn, conn.transaction():
                 yield conn
         except (psycopg.OperationalError, psycopg.errors.AdminShutdown, TimeoutError) as exc:
+            self._unreachable_until = time.monotonic() + UNREACHABLE_BACKOFF_S
             raise TransientError(f"database unavailable: {exc}") from exc
         except psycopg.errors.DeadlockDetected as exc:
             raise TransientError("database deadlock, retry") from exc

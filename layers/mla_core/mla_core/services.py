@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from mla_core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from mla_core.adapters.aws import Mailer, SmsSender, Workflows
+    from mla_core.adapters.aws import ComplaintQueue, Mailer, SmsSender, Workflows
     from mla_core.adapters.livekit import LiveKit
-    from mla_core.adapters.redis_store import AgentConfigStore
+    from mla_core.adapters.redis_store import AgentConfigStore, ComplaintReferences
     from mla_core.adapters.supabase_auth import SupabaseAuth
     from mla_core.db import Database
     from mla_core.identity import TokenVerifier
@@ -44,6 +44,19 @@ class Services:
 
         s = self.settings
         return AgentConfigStore(s.upstash_redis_rest_url, s.upstash_redis_rest_token.get_secret_value())
+
+    @cached_property
+    def references(self) -> ComplaintReferences:
+        from mla_core.adapters.redis_store import ComplaintReferences
+
+        s = self.settings
+        return ComplaintReferences(s.upstash_redis_rest_url, s.upstash_redis_rest_token.get_secret_value())
+
+    @cached_property
+    def queue(self) -> ComplaintQueue:
+        from mla_core.adapters.aws import ComplaintQueue
+
+        return ComplaintQueue(self.settings.aws_region, self.settings.complaint_queue_url)
 
     @cached_property
     def auth(self) -> SupabaseAuth:

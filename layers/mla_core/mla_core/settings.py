@@ -47,8 +47,13 @@ class Settings(BaseSettings):
     aws_region: str = Field(default="ap-south-1", validation_alias="AWS_REGION")
     provisioning_state_machine_arn: str = ""
     deprovisioning_state_machine_arn: str = ""
+    # Where complaints wait when Postgres is unreachable (drained by the complaint-ingest function).
+    complaint_queue_url: str = ""
     ses_from_email: str = "no-reply@mlavoice.example"
     sms_sender_id: str = "MLAOFC"
+    # TRAI DLT registration of the platform's SMS (entity and the complaint-confirmation template).
+    sms_dlt_entity_id: str = ""
+    sms_dlt_template_complaint_registered: str = ""
 
     # Where the dashboard lives; invitation links point here.
     dashboard_url: str = "http://127.0.0.1:8000"

@@ -95,3 +95,22 @@ class SmsSender:
         except Exception as exc:
             raise _translate("SNS Publish", exc) from exc
         return response["MessageId"]
+
+
+class ComplaintQueue:
+    """SQS: where an accepted complaint waits when Postgres cannot take it."""
+
+    def __init__(self, region: str, queue_url: str) -> None:
+        self._region, self._url = region, queue_url
+
+    def send(self, body: str, *, key: str) -> str:
+        if not self._url:
+            raise TransientError("COMPLAINT_QUEUE_URL is not set: nowhere to keep the complaint")
+        try:
+            response = client("sqs", self._region).send_message(
+                QueueUrl=self._url, MessageBody=body, MessageAttributes={
+                    "idempotency_key": {"DataType": "String", "StringValue": key}}
+            )  # fmt: skip
+        except Exception as exc:
+            raise _translate("SQS SendMessage", exc) from exc
+        return str(response["MessageId"])

@@ -1,4 +1,5 @@
-"""Upstash Redis over its REST protocol: the agent's hot copy of each tenant's config.
+"""Upstash Redis over its REST protocol: the agent's hot copy of each tenant's config, and the
+complaint reference counters.
 
 The same client works against Upstash and against the local Upstash-compatible proxy.
 """
@@ -18,7 +19,7 @@ from mla_core.errors import TransientError, VendorError
 T = TypeVar("T")
 
 
-class AgentConfigStore:
+class _RedisAdapter:
     def __init__(self, url: str, token: str, *, retries: int = 1) -> None:
         self._redis = Redis(url=url, token=token, rest_retries=retries, rest_retry_interval=0.2, allow_telemetry=False)
 
@@ -27,9 +28,12 @@ class AgentConfigStore:
             return fn()
         except UpstashError as exc:
             raise VendorError(f"Redis {operation}: {exc}") from exc
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, AttributeError) as exc:
+            # upstash-redis raises AttributeError when a batch's answer is an error body (a 5xx).
             raise TransientError(f"Redis {operation}: {exc!r}") from exc
 
+
+class AgentConfigStore(_RedisAdapter):
     def put(self, config: AgentConfig, *, stale_numbers: Sequence[str] = ()) -> None:
         """Write the config and its number mappings in one MULTI/EXEC, dropping numbers it no longer has."""
 
@@ -62,3 +66,58 @@ class AgentConfigStore:
                     self._redis.delete(phone_key(number))
 
         self._run("delete config", remove)
+
+
+REFERENCE_FLOOR = 1000  # the first reference is 1001: four digits, easy to say
+IDEMPOTENCY_TTL_S = 7 * 24 * 3600
+
+
+class ComplaintReferences(_RedisAdapter):
+    """Reference numbers per tenant from one Redis counter: short, unique, and available when
+    Postgres is not. Each idempotency key is pinned to the reference it got, for a week."""
+
+    @staticmethod
+    def _counter(tenant_id: str) -> str:
+        return f"complaint:ref:{tenant_id}"
+
+    @staticmethod
+    def _pinned(tenant_id: str, key: str) -> str:
+        return f"complaint:idem:{tenant_id}:{key}"
+
+    def reference_for(self, tenant_id: str, idempotency_key: str) -> int:
+        """The reference pinned to `idempotency_key`, allocating one the first time."""
+
+        def allocate() -> int:
+            pinned = self._redis.get(self._pinned(tenant_id, idempotency_key))
+            if pinned is not None:
+                return int(pinned)
+            tx = self._redis.multi()
+            tx.set(self._counter(tenant_id), REFERENCE_FLOOR, nx=True)
+            tx.incr(self._counter(tenant_id))
+            candidate = int(str(tx.exec()[1]))
+            if self._redis.set(self._pinned(tenant_id, idempotency_key), candidate, nx=True, ex=IDEMPOTENCY_TTL_S):
+                return candidate
+            # Another attempt with the same key won the race; its reference is the one.
+            return int(str(self._redis.get(self._pinned(tenant_id, idempotency_key))))
+
+        return self._run("allocate reference", allocate)
+
+    def repin(self, tenant_id: str, idempotency_key: str) -> int:
+        """A fresh reference for `idempotency_key` (its pinned one collided with a stored complaint)."""
+
+        def again() -> int:
+            reference = int(self._redis.incr(self._counter(tenant_id)))
+            self._redis.set(self._pinned(tenant_id, idempotency_key), reference, ex=IDEMPOTENCY_TTL_S)
+            return reference
+
+        return self._run("repin reference", again)
+
+    def raise_floor(self, tenant_id: str, at_least: int) -> None:
+        """Make sure the next reference is above `at_least` (after a restore or a flushed Redis)."""
+
+        def raise_() -> None:
+            current = self._redis.get(self._counter(tenant_id))
+            if current is None or int(current) < at_least:
+                self._redis.set(self._counter(tenant_id), max(at_least, REFERENCE_FLOOR))
+
+        self._run("raise reference floor", raise_)

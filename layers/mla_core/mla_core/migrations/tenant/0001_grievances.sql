@@ -1,8 +1,6 @@
 -- A tenant's grievance tables. Runs with search_path = tenant_<id>; every name below lands in it.
 -- Shaped after Open311 / FixMyStreet / CPGRAMS (see shared/reference/domain.md).
 
--- Reference numbers are short digits a caller can say and type; unique per tenant.
-CREATE SEQUENCE complaint_reference_seq START WITH 1001;
 
 CREATE TABLE calls (
     id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -31,7 +29,7 @@ CREATE INDEX calls_caller_idx ON calls (caller_number, created_at DESC);
 
 CREATE TABLE complaints (
     id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    reference       bigint NOT NULL UNIQUE DEFAULT nextval('complaint_reference_seq'),
+    reference       bigint NOT NULL UNIQUE,       -- short digits a caller can say; allocated in Redis (INCR)
     idempotency_key text UNIQUE,                  -- one complaint per tool call, however often retried
     channel         text NOT NULL DEFAULT 'phone' CHECK (channel IN ('phone', 'walk_in', 'web', 'manual')),
     category        text NOT NULL,
@@ -41,6 +39,7 @@ CREATE TABLE complaints (
     caller_name     text,
     caller_number   text,
     language        text,
+    room_name       text,                         -- the call it was taken on (calls.room_name)
     status          text NOT NULL DEFAULT 'new' CHECK (status IN (
                         'new', 'acknowledged', 'assigned', 'in_progress', 'resolved', 'closed',
                         'duplicate', 'transferred', 'reopened')),

@@ -1,0 +1,83 @@
+"""Which tenant a call belongs to, and that tenant's agent config.
+
+The SIP dispatch rule puts `{"tenant_id": …}` in the job metadata; the dialed number is the
+fallback. Redis holds the hot copy of every config; Postgres the durable one, which refills Redis
+when a key is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+
+from mla_core import tenants
+from mla_core.agent_config import AgentConfig
+from mla_core.errors import TransientError
+from mla_core.services import Services
+
+logger = logging.getLogger(__name__)
+
+_TENANT_ID = re.compile(r"^[a-z0-9]{10}$")
+
+
+@dataclass(frozen=True)
+class CallTenant:
+    tenant_id: str
+    config: AgentConfig
+
+
+def tenant_id_from_job(metadata: str) -> str | None:
+    try:
+        tenant_id = json.loads(metadata or "{}").get("tenant_id")
+    except (ValueError, AttributeError):
+        return None
+    return tenant_id if isinstance(tenant_id, str) and _TENANT_ID.fullmatch(tenant_id) else None
+
+
+def tenant_id_for_number(services: Services, dialed_number: str) -> str | None:
+    try:
+        tenant_id = services.agent_configs.tenant_for_number(dialed_number)
+    except TransientError:
+        tenant_id = None  # Redis is down: Postgres still knows
+    if tenant_id:
+        return tenant_id
+    with services.db.transaction() as conn:
+        return tenants.tenant_for_number(conn, dialed_number)
+
+
+def load_agent_config(services: Services, tenant_id: str) -> AgentConfig | None:
+    """The tenant's config from Redis; on a miss, from Postgres (active tenants only), written back."""
+    try:
+        config = services.agent_configs.get(tenant_id)
+    except TransientError:
+        config = None
+    if config is not None:
+        return config
+    with services.db.transaction() as conn:
+        row = conn.execute(
+            "SELECT c.config FROM platform.agent_configs c JOIN platform.tenants t USING (tenant_id)"
+            " WHERE c.tenant_id = %s AND t.status = 'active'",
+            (tenant_id,),
+        ).fetchone()
+    if row is None:
+        return None
+    config = AgentConfig.model_validate(row["config"])
+    try:
+        services.agent_configs.put(config)
+        logger.info("agent config repopulated from postgres", extra={"tenant_id": tenant_id})
+    except TransientError:
+        logger.warning("agent config not repopulated: redis unavailable", extra={"tenant_id": tenant_id})
+    return config
+
+
+def resolve_call_tenant(services: Services, *, job_metadata: str, dialed_number: str | None) -> CallTenant | None:
+    """The active tenant this call is for, with its config; None when no active tenant owns it."""
+    tenant_id = tenant_id_from_job(job_metadata)
+    if tenant_id is None and dialed_number:
+        tenant_id = tenant_id_for_number(services, dialed_number)
+    if tenant_id is None:
+        return None
+    config = load_agent_config(services, tenant_id)
+    return CallTenant(tenant_id, config) if config is not None else None

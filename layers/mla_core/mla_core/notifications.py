@@ -1,0 +1,105 @@
+"""SMS to constituents: DLT-registered templates in the caller's language, through SNS.
+
+A failed SMS never loses or blocks the complaint: the notification row records the failure and
+`retry_failed` sends it again later (the notification-retry function runs it on a schedule).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from psycopg import sql
+
+from mla_core.agent_config import AgentConfig
+from mla_core.errors import AppError
+from mla_core.privacy import mask_phone
+from mla_core.services import Services
+from mla_core.tenants import schema_name
+
+if TYPE_CHECKING:
+    from mla_core.complaints import Complaint
+
+logger = logging.getLogger(__name__)
+
+PURPOSE = "complaint_registered"
+MAX_ATTEMPTS = 5
+DLT_VARIABLE_LIMIT = 30  # operators cap each {#var#} at 30–40 characters; 30 fits them all
+
+
+def render(template: str, values: list[str]) -> str:
+    """Fill a DLT template's `{#var#}` slots in order, each cut to the operators' limit."""
+    body = template
+    for value in values:
+        body = body.replace("{#var#}", value[:DLT_VARIABLE_LIMIT], 1)
+    return body
+
+
+def confirmation_text(config: AgentConfig, complaint: Complaint) -> tuple[str, str, str]:
+    """(language, body, DLT template id) of the confirmation, in the caller's language if we have it."""
+    template = config.sms.templates[PURPOSE]
+    language = complaint.language if complaint.language in template.bodies else "en"
+    category = next((c for c in config.categories if c.code == complaint.category), None)
+    category_name = category.names.get(language, category.code) if category else complaint.category
+    body = render(template.bodies[language], [category_name, config.constituency, str(complaint.reference)])
+    return language, body, template.dlt_template_id
+
+
+def _table(tenant_id: str) -> sql.Composed:
+    return sql.SQL("{}.notifications").format(sql.Identifier(schema_name(tenant_id)))
+
+
+def confirm_complaint(services: Services, config: AgentConfig, complaint: Complaint) -> None:
+    """Record the SMS, then send it; a failure is recorded on the row, never raised."""
+    if not complaint.caller_number:
+        return
+    language, body, template_id = confirmation_text(config, complaint)
+    with services.db.transaction() as conn:
+        row = conn.execute(
+            sql.SQL(
+                "INSERT INTO {} (complaint_id, channel, recipient, purpose, language, template_id, body, provider)"
+                " SELECT id, 'sms', %s, %s, %s, %s, %s, 'sns' FROM {} WHERE reference = %s RETURNING id"
+            ).format(_table(config.tenant_id), sql.Identifier(schema_name(config.tenant_id), "complaints")),
+            (complaint.caller_number, PURPOSE, language, template_id, body, complaint.reference),
+        ).fetchone()
+    if row is not None:
+        _send(services, config, row["id"], complaint.caller_number, body, template_id)
+
+
+def _send(
+    services: Services, config: AgentConfig, notification_id: object, to: str, body: str, template_id: str
+) -> bool:
+    try:
+        message_id = services.sms.send(to, body, entity_id=config.sms.dlt_entity_id, template_id=template_id)
+    except AppError as exc:
+        with services.db.transaction() as conn:
+            conn.execute(
+                sql.SQL(
+                    "UPDATE {} SET status = 'failed', attempts = attempts + 1, last_error = %s WHERE id = %s"
+                ).format(_table(config.tenant_id)),
+                (exc.message, notification_id),
+            )
+        logger.warning("sms failed", extra={"tenant_id": config.tenant_id, "to": mask_phone(to), "error": exc.message})
+        return False
+    with services.db.transaction() as conn:
+        conn.execute(
+            sql.SQL(
+                "UPDATE {} SET status = 'sent', attempts = attempts + 1, provider_message_id = %s, sent_at = now(),"
+                " last_error = NULL WHERE id = %s"
+            ).format(_table(config.tenant_id)),
+            (message_id, notification_id),
+        )
+    return True
+
+
+def retry_failed(services: Services, config: AgentConfig) -> int:
+    """Send again the tenant's SMS that failed (up to MAX_ATTEMPTS each); returns how many went out."""
+    with services.db.transaction() as conn:
+        rows = conn.execute(
+            sql.SQL(
+                "SELECT id, recipient, body, template_id FROM {} WHERE channel = 'sms' AND status = 'failed'"
+                " AND attempts < %s ORDER BY created_at LIMIT 100"
+            ).format(_table(config.tenant_id)),
+            (MAX_ATTEMPTS,),
+        ).fetchall()
+    return sum(_send(services, config, r["id"], r["recipient"], r["body"], r["template_id"] or "") for r in rows)
