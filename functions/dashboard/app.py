@@ -5,14 +5,16 @@ Lambda entry: `app.handler`. Also owns `/docs` and `/openapi.json` on the HTTP A
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi.responses import JSONResponse
+from fastapi import Header, Path, Query
+from fastapi.responses import JSONResponse, StreamingResponse
 from mangum import Mangum
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from mla_core import accounts
+from mla_core import accounts, casework
 from mla_core.api import create_app, ok
-from mla_core.deps import PrincipalDep, ServicesDep, TokenDep
+from mla_core.deps import PrincipalDep, ServicesDep, TenantUserDep, TokenDep
 from mla_core.observability import function_logger
 
 logger = function_logger("dashboard")
@@ -48,6 +50,71 @@ def logout(_: PrincipalDep, token: TokenDep, svc: ServicesDep) -> JSONResponse:
 @app.get("/auth/profile", summary="The signed-in user and their tenant")
 def profile(caller: PrincipalDep, svc: ServicesDep) -> JSONResponse:
     return ok(accounts.profile(svc, caller).model_dump(mode="json"))
+
+
+# Complaints (MLA admins and staff of the caller's own tenant) ------------------------------------
+
+ComplaintRef = Annotated[str, Path(max_length=40, description="the complaint's id or its reference number")]
+
+
+@app.get("/api/complaints", summary="The office's complaints: filters, full-text search, keyset pages")
+def list_complaints(
+    who: TenantUserDep, svc: ServicesDep, filters: Annotated[casework.ComplaintFilters, Query()]
+) -> JSONResponse:
+    assert who.tenant_id
+    items, next_cursor = casework.list_complaints(svc, who.tenant_id, filters)
+    return ok({"items": items, "next_cursor": next_cursor})
+
+
+@app.get("/api/complaints/export.csv", summary="The filtered list as CSV (streamed)")
+def export_complaints(
+    who: TenantUserDep, svc: ServicesDep, filters: Annotated[casework.ComplaintFilters, Query()]
+) -> StreamingResponse:
+    assert who.tenant_id
+    return StreamingResponse(
+        casework.export_rows(svc, who.tenant_id, filters),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="complaints.csv"'},
+    )
+
+
+@app.post("/api/complaints", status_code=201, summary="Log a walk-in or phone complaint by hand")
+def create_complaint(
+    body: casework.ManualComplaint, who: TenantUserDep, svc: ServicesDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> JSONResponse:  # fmt: skip
+    return ok(casework.create_manual(svc, who, body, idempotency_key=idempotency_key), 201)
+
+
+@app.get("/api/complaints/{complaint}", summary="A complaint with its timeline, call and notifications")
+def get_complaint(complaint: ComplaintRef, who: TenantUserDep, svc: ServicesDep) -> JSONResponse:
+    assert who.tenant_id
+    return ok(casework.get_complaint(svc, who.tenant_id, complaint))
+
+
+@app.patch("/api/complaints/{complaint}", summary="Change status, assignee, priority, category or SLA")
+def update_complaint(
+    complaint: ComplaintRef, body: casework.ComplaintPatch, who: TenantUserDep, svc: ServicesDep,
+    if_match: Annotated[str | None, Header(alias="If-Match", max_length=20)] = None,
+) -> JSONResponse:  # fmt: skip
+    version = int(if_match.strip('"W/')) if if_match and if_match.strip('"W/').isdigit() else None
+    return ok(casework.update_complaint(svc, who, complaint, body, if_match=version))
+
+
+class NoteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+@app.post("/api/complaints/{complaint}/notes", status_code=201, summary="An internal note on the timeline")
+def add_note(complaint: ComplaintRef, body: NoteBody, who: TenantUserDep, svc: ServicesDep) -> JSONResponse:
+    return ok(casework.add_note(svc, who, complaint, body.text), 201)
+
+
+@app.get("/api/stats", summary="Counts by status, category and day; overdue; median time to resolve")
+def stats(who: TenantUserDep, svc: ServicesDep) -> JSONResponse:
+    assert who.tenant_id
+    return ok(casework.stats(svc, who.tenant_id))
 
 
 _asgi = Mangum(app, lifespan="off")

@@ -1,19 +1,34 @@
-"""LiveKit webhooks: verified on the raw body, acknowledged. Ingestion into call records is issue 4.
+"""LiveKit webhooks: each signed event is applied to the tenant's call record (`mla_core.call_events`).
 
-Lambda entry: `app.handler`.
+Lambda entry: `app.handler`. LiveKit signs every event: the JWT in `Authorization` carries the
+base64 SHA-256 of the body, so the body is checked as the raw bytes that arrived. Answers:
+200 when the event was applied, was a duplicate, or is not ours; 400 for a signed body that is not
+a usable event (LiveKit does not retry a 4xx); 401 for anything not signed with our key; 503 when
+the database is down, so that LiveKit retries.
+
+The LiveKit SDK and protobuf load on the first event, not at cold start.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+import hashlib
+from functools import lru_cache
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-from fastapi import Request
+from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 
-from mla_core.api import create_app, error_response, ok
+from mla_core import call_events
+from mla_core.api import create_app, ok
+from mla_core.deps import ServicesDep
+from mla_core.errors import AuthenticationError, ConfigurationError
 from mla_core.observability import function_logger
-from mla_core.services import get_services
+from mla_core.settings import Settings
+
+if TYPE_CHECKING:
+    from livekit import api
 
 logger = function_logger("webhooks")
 
@@ -24,19 +39,98 @@ app = create_app(
 )
 
 
+async def raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+RawBodyDep = Annotated[bytes, Depends(raw_body)]
+AuthorizationDep = Annotated[str | None, Header(include_in_schema=False)]
+
+
 @app.post("/webhooks/livekit", summary="Receive a signed LiveKit webhook event")
-async def livekit_webhook(request: Request) -> JSONResponse:
+def livekit_webhook(body: RawBodyDep, svc: ServicesDep, authorization: AuthorizationDep = None) -> JSONResponse:
+    event = verified_event(svc.settings, body, authorization or "")
+    ingested = call_events.ingest(svc.db, event)
+    return ok({"event_id": event.id, "outcome": ingested.outcome, "reason": ingested.reason})
+
+
+def verified_event(settings: Settings, body: bytes, authorization: str) -> call_events.CallEvent:
+    """The event LiveKit signed, checked on the raw body; 401 if the signature fails, 400 if malformed."""
+    from google.protobuf.json_format import ParseError
+
+    token = authorization.strip()
+    if token[:7].lower() == "bearer ":  # LiveKit sends the bare JWT; a proxy may add the scheme
+        token = token[7:].strip()
+    if not token:
+        raise AuthenticationError("webhook signature is missing or invalid")
     from livekit import api
 
-    settings = get_services().settings
-    receiver = api.WebhookReceiver(api.TokenVerifier(settings.livekit_api_key, settings.livekit_secret))
-    body = (await request.body()).decode("utf-8", errors="replace")
+    verifier = _verifier(settings.livekit_api_key, settings.livekit_secret)
     try:
-        event = receiver.receive(body, request.headers.get("Authorization", ""))
-    except Exception:
-        return error_response(401, "unauthenticated", "webhook signature is missing or invalid")
-    logger.info("livekit webhook", extra={"event": event.event, "event_id": event.id, "room": event.room.name})
-    return ok({"received": True})
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        _refuse_undecodable(verifier, token, body)
+    try:
+        event = api.WebhookReceiver(verifier).receive(text, token)
+    except (ParseError, RecursionError) as exc:  # only raised once the signature and the hash matched
+        raise call_events.MalformedEventError("the body is signed but is not a LiveKit webhook event") from exc
+    except Exception as exc:  # the SDK raises bare Exception for a hash mismatch
+        raise AuthenticationError("webhook signature is missing or invalid") from exc
+    return _call_event(event)
+
+
+@lru_cache(maxsize=4)
+def _verifier(api_key: str, api_secret: str) -> api.TokenVerifier:
+    from livekit import api
+
+    if not api_key or not api_secret:
+        raise ConfigurationError("LIVEKIT_API_KEY and LIVEKIT_API_SECRET are needed to verify webhooks")
+    return api.TokenVerifier(api_key, api_secret)
+
+
+def _refuse_undecodable(verifier: api.TokenVerifier, token: str, body: bytes) -> NoReturn:
+    """A body that is not UTF-8 is no event: 400 if our key signed these very bytes, else 401."""
+    try:
+        claims = verifier.verify(token)
+        signed = base64.b64decode(claims.sha256 or "") == hashlib.sha256(body).digest()
+    except Exception as exc:
+        raise AuthenticationError("webhook signature is missing or invalid") from exc
+    if not signed:
+        raise AuthenticationError("webhook signature is missing or invalid")
+    raise call_events.MalformedEventError("the body is signed but is not UTF-8 JSON")
+
+
+def _call_event(event: api.WebhookEvent) -> call_events.CallEvent:
+    from livekit import api
+
+    participant, egress = event.participant, event.egress_info
+    locations = [f.location for f in (*egress.file_results, egress.file)]
+    locations += [s.playlist_location for s in egress.segment_results]
+    return call_events.parse_event(
+        {
+            "id": event.id,
+            "event": event.event,
+            "room_name": event.room.name or egress.room_name,  # egress events name the room in egress_info
+            "created_at": event.created_at,
+            "sip_participant": participant.kind == api.ParticipantInfo.Kind.SIP,
+            "caller_number": participant.attributes.get("sip.phoneNumber"),
+            "dialed_number": participant.attributes.get("sip.trunkPhoneNumber"),
+            "disconnect_reason": _enum_name(api.DisconnectReason, participant.disconnect_reason),
+            "room_end_reason": _enum_name(api.RoomEndReason, event.room_end_reason),
+            "recording_url": next((location for location in locations if location), None),
+            "num_dropped": event.num_dropped,
+        }
+    )
+
+
+def _enum_name(enum: Any, value: int) -> str | None:
+    """`CLIENT_INITIATED` → `client_initiated`; unset (0) or a number this SDK does not know → None."""
+    if not value:
+        return None
+    try:
+        return str(enum.Name(value)).lower()
+    except ValueError:
+        return None
 
 
 _asgi = Mangum(app, lifespan="off")

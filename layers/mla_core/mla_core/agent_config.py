@@ -68,6 +68,8 @@ class SmsSettings(BaseModel):
     sender_id: str
     dlt_entity_id: str = ""
     templates: dict[str, SmsTemplate]
+    # Status changes the constituent hears about by SMS (each needs a `complaint_<status>` template).
+    notify_on: list[str] = ["assigned", "resolved", "transferred"]
 
 
 class AgentConfig(BaseModel):
@@ -136,6 +138,30 @@ DEFAULT_SMS_TEMPLATES = {
             "en": "Your complaint {#var#} is registered with the office of {#var#}. Ref: {#var#}",
             "ta": "உங்கள் புகார் {#var#} {#var#} அலுவலகத்தில் பதிவு செய்யப்பட்டது. எண்: {#var#}",
             "hi": "आपकी शिकायत {#var#} {#var#} कार्यालय में दर्ज की गई है। संदर्भ: {#var#}",
+        },
+    ),
+    "complaint_assigned": SmsTemplate(
+        dlt_template_id="",
+        bodies={
+            "en": "Your complaint {#var#} ({#var#}) is assigned to an officer of {#var#}.",
+            "ta": "உங்கள் புகார் {#var#} ({#var#}) {#var#} அலுவலக அதிகாரியிடம் ஒப்படைக்கப்பட்டது.",
+            "hi": "आपकी शिकायत {#var#} ({#var#}) {#var#} कार्यालय के अधिकारी को सौंपी गई है।",
+        },
+    ),
+    "complaint_resolved": SmsTemplate(
+        dlt_template_id="",
+        bodies={
+            "en": "Your complaint {#var#} ({#var#}) is resolved by the office of {#var#}.",
+            "ta": "உங்கள் புகார் {#var#} ({#var#}) {#var#} அலுவலகத்தால் தீர்க்கப்பட்டது.",
+            "hi": "आपकी शिकायत {#var#} ({#var#}) का {#var#} कार्यालय द्वारा समाधान किया गया है।",
+        },
+    ),
+    "complaint_transferred": SmsTemplate(
+        dlt_template_id="",
+        bodies={
+            "en": "Your complaint {#var#} ({#var#}) is forwarded by {#var#} to the responsible department.",
+            "ta": "உங்கள் புகார் {#var#} ({#var#}) {#var#} அலுவலகத்தால் உரிய துறைக்கு அனுப்பப்பட்டது.",
+            "hi": "आपकी शिकायत {#var#} ({#var#}) {#var#} कार्यालय द्वारा संबंधित विभाग को भेजी गई है।",
         },
     ),
 }

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from mla_core.errors import AuthenticationError
+from mla_core.errors import AuthenticationError, PermissionDeniedError
 from mla_core.identity import Principal
 from mla_core.services import Services, get_services
 
@@ -40,3 +40,20 @@ def super_admin(caller: PrincipalDep) -> Principal:
 
 
 SuperAdminDep = Annotated[Principal, Depends(super_admin)]
+
+
+def tenant_user(caller: PrincipalDep, svc: ServicesDep) -> Principal:
+    """An MLA office user of an active tenant. A super admin's token does not reach tenant data."""
+    caller.require_role("mla_admin", "staff")
+    with svc.db.transaction() as conn:
+        row = conn.execute(
+            "SELECT t.status, coalesce(u.disabled, false) AS disabled FROM platform.tenants t"
+            " LEFT JOIN platform.users u ON u.user_id = %s AND u.tenant_id = t.tenant_id WHERE t.tenant_id = %s",
+            (caller.user_id, caller.tenant_id),
+        ).fetchone()
+    if row is None or row["status"] != "active" or row["disabled"]:
+        raise PermissionDeniedError("this login or its office is not active")
+    return caller
+
+
+TenantUserDep = Annotated[Principal, Depends(tenant_user)]

@@ -7,7 +7,7 @@ A failed SMS never loses or blocks the complaint: the notification row records t
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 
@@ -64,6 +64,34 @@ def confirm_complaint(services: Services, config: AgentConfig, complaint: Compla
         ).fetchone()
     if row is not None:
         _send(services, config, row["id"], complaint.caller_number, body, template_id)
+
+
+def notify_status(services: Services, config: AgentConfig, complaint: dict[str, Any], status: str) -> None:
+    """The constituent's SMS for a status change, when the tenant sends one for `status`."""
+    from mla_core.agent_config import DEFAULT_SMS_TEMPLATES
+
+    number = complaint.get("caller_number")
+    purpose = f"complaint_{status}"
+    if status not in config.sms.notify_on or not isinstance(number, str) or not number:
+        return
+    template = config.sms.templates.get(purpose) or DEFAULT_SMS_TEMPLATES.get(purpose)
+    if template is None:
+        return
+    language = str(complaint.get("language") or "en")
+    language = language if language in template.bodies else "en"
+    category = next((c for c in config.categories if c.code == complaint.get("category")), None)
+    category_name = category.names.get(language, category.code) if category else str(complaint.get("category"))
+    body = render(template.bodies[language], [str(complaint["reference"]), category_name, config.constituency])
+    with services.db.transaction() as conn:
+        row = conn.execute(
+            sql.SQL(
+                "INSERT INTO {} (complaint_id, channel, recipient, purpose, language, template_id, body, provider)"
+                " VALUES (%s, 'sms', %s, %s, %s, %s, %s, 'sns') RETURNING id"
+            ).format(_table(config.tenant_id)),
+            (complaint["id"], number, purpose, language, template.dlt_template_id, body),
+        ).fetchone()
+    assert row is not None
+    _send(services, config, row["id"], number, body, template.dlt_template_id)
 
 
 def _send(

@@ -1,0 +1,315 @@
+"""LiveKit webhook events folded into call records: each applied once, in any order.
+
+LiveKit posts an event for each change in a room. An event arrives at least once (a retry carries the
+same `id`) and not necessarily in order. Each event of a call room `mla-{tenant}-…` updates the
+tenant's `calls` row for that room, the row the agent writes its transcript to (`calls.record_call`).
+The merge rules are commutative and idempotent, so the row ends up the same whatever the order:
+
+- `started_at` and `answered_at` keep the earliest time seen, `ended_at` the latest. Every time comes
+  from the event's `created_at`, never from when we received it.
+- `duration_seconds` is `ended_at - started_at` of the merged row.
+- The caller and dialed numbers keep the first value known (the agent reads the same SIP attributes).
+  The recording location keeps the smallest when there are several, so replays converge.
+- `end_reason` keeps the highest reason: a SIP participant's reason (why the caller left:
+  `client_initiated`, `room_deleted`, …) ranks above the room's (`room_end_…`). Within one kind the
+  larger name wins.
+- `status` goes from `in_progress` to `completed` when the call ends. A status the agent set is kept.
+- The transcript, outcome, language and latency belong to the agent and are never written here.
+
+Dedupe: `platform.webhook_events` records each applied event id. The record is inserted first, in
+the same transaction as the effect, so a retry is a no-op and an effect that was rolled back leaves
+no record. Retention: records older than `RETENTION` (7 days) are purged now and then by `ingest`
+(about one applied event in `1 / PURGE_CHANCE` runs a bounded purge) and by
+`purge_webhook_events`. LiveKit only retries for a few minutes, so the 7 days are a margin for
+inspection.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any, Literal
+
+import psycopg
+from psycopg import sql
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from mla_core.db import Database
+from mla_core.errors import AppError
+from mla_core.privacy import mask_phone
+from mla_core.tenants import schema_name
+
+logger = logging.getLogger(__name__)
+
+RETENTION = timedelta(days=7)
+PURGE_BATCH = 5_000
+# Each purge removes up to PURGE_BATCH rows and runs about once per 1/PURGE_CHANCE applied events,
+# which is 5 times the rate rows come in: the table stays near RETENTION's worth of events.
+PURGE_CHANCE = 1 / 1_000
+
+# Participant disconnect reasons never start with this, so a room's reason can be told apart.
+ROOM_REASON_PREFIX = "room_end_"
+
+Outcome = Literal["applied", "duplicate", "ignored"]
+
+
+class MalformedEventError(AppError):
+    """A correctly signed body that is not a usable LiveKit event (LiveKit does not retry a 400)."""
+
+    status_code = 400
+    code = "malformed_event"
+
+
+class CallEvent(BaseModel):
+    """What we use of one LiveKit webhook event. The webhook edge builds it from LiveKit's message."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1, max_length=200)
+    event: str = Field(min_length=1, max_length=100)
+    room_name: str = Field(default="", max_length=500)
+    created_at: datetime | None = None  # from LiveKit's int64 unix seconds; 0 means unset
+    sip_participant: bool = False
+    caller_number: str | None = Field(default=None, max_length=64)
+    dialed_number: str | None = Field(default=None, max_length=64)
+    disconnect_reason: str | None = Field(default=None, max_length=64)
+    room_end_reason: str | None = Field(default=None, max_length=64)
+    recording_url: str | None = Field(default=None, max_length=2048)
+    num_dropped: int = 0
+
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _from_unix_seconds(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value <= 0:
+                return None
+            try:
+                return datetime.fromtimestamp(value, UTC)
+            except (OverflowError, OSError, ValueError) as exc:
+                raise ValueError("created_at is not a unix time in seconds") from exc
+        return value
+
+    @field_validator(
+        "caller_number", "dialed_number", "disconnect_reason", "room_end_reason", "recording_url", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return value or None
+
+    @field_validator(
+        "id", "event", "room_name", "caller_number", "dialed_number", "disconnect_reason", "room_end_reason",
+        "recording_url",
+    )  # fmt: skip
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:  # Postgres text cannot hold it
+            raise ValueError("contains a NUL character")
+        return value
+
+
+def parse_event(fields: dict[str, Any]) -> CallEvent:
+    """`CallEvent` from the edge's fields; anything unusable is a `MalformedEventError` (400)."""
+    try:
+        return CallEvent.model_validate(fields)
+    except PydanticValidationError as exc:
+        details = [
+            {"field": ".".join(str(p) for p in err["loc"]), "reason": err["msg"].removeprefix("Value error, ")}
+            for err in exc.errors()
+        ]
+        raise MalformedEventError("the event is not a usable LiveKit webhook event", details=details) from exc
+
+
+class Ingested(BaseModel):
+    """What became of one event."""
+
+    outcome: Outcome
+    reason: str | None = None  # why it was ignored
+    tenant_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RoomOwner:
+    tenant_id: str
+    is_call: bool  # `mla-{id}-…` is a call; `mla-{id}` is the tenant's own room
+
+
+_ROOM = re.compile(r"mla-(?P<tenant_id>[a-z0-9]{10})(?P<call>-.+)?", re.DOTALL)
+
+
+def room_owner(room_name: str) -> RoomOwner | None:
+    """The tenant a room belongs to, by name (`tenants.room_name`, `tenants.call_room_prefix`)."""
+    match = _ROOM.fullmatch(room_name)
+    if match is None:
+        return None
+    return RoomOwner(tenant_id=match["tenant_id"], is_call=match["call"] is not None)
+
+
+@dataclass(frozen=True)
+class CallChange:
+    """What one event says about its call; each field merges as the module docstring says."""
+
+    started_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    ends_call: bool = False
+    caller_number: str | None = None
+    dialed_number: str | None = None
+    end_reason: str | None = None
+    recording_url: str | None = None
+
+
+def call_change(event: CallEvent) -> CallChange | None:
+    """The change `event` makes to its call row, or None for an event that says nothing about it."""
+    at = event.created_at
+    if event.event == "room_started":
+        return CallChange(started_at=at)
+    if event.event == "participant_joined" and event.sip_participant:
+        return CallChange(answered_at=at, caller_number=event.caller_number, dialed_number=event.dialed_number)
+    if event.event == "participant_left" and event.sip_participant:
+        reason = event.disconnect_reason
+        if reason and reason.startswith(ROOM_REASON_PREFIX):  # keep the two kinds apart for the ranking
+            reason = "participant_" + reason
+        return CallChange(ended_at=at, ends_call=True, end_reason=reason)
+    if event.event == "room_finished":
+        reason = event.room_end_reason
+        if reason and not reason.startswith(ROOM_REASON_PREFIX):
+            reason = ROOM_REASON_PREFIX + reason
+        return CallChange(ended_at=at, ends_call=True, end_reason=reason)
+    if event.event == "egress_ended" and event.recording_url:
+        return CallChange(recording_url=event.recording_url)
+    return None
+
+
+def ingest(db: Database, event: CallEvent, *, purge_chance: float = PURGE_CHANCE) -> Ingested:
+    """Apply `event` to its call row once. Rooms, tenants and events that are not ours are ignored.
+
+    Raises `TransientError` when the database is unavailable; nothing is then recorded, so LiveKit's
+    retry of the same event is applied later.
+    """
+    owner = room_owner(event.room_name)
+    if event.num_dropped:
+        logger.warning("livekit dropped webhook events", extra={"num_dropped": event.num_dropped})
+    if owner is None:
+        return _ignored(event, "not_our_room")
+    if not owner.is_call:
+        return _ignored(event, "tenant_room", owner.tenant_id)
+    change = call_change(event)
+    if change is None:
+        return _ignored(event, "no_call_change", owner.tenant_id)
+    try:
+        with db.transaction() as conn:
+            claim = conn.execute(
+                _CLAIM,
+                {"id": event.id, "event": event.event, "room": event.room_name, "tenant_id": owner.tenant_id,
+                 "created_at": event.created_at},
+            ).fetchone()  # fmt: skip
+            assert claim is not None
+            if not claim["known"]:
+                return _ignored(event, "unknown_tenant", owner.tenant_id)
+            if not claim["claimed"]:
+                logger.info("webhook event duplicate", extra=_log_fields(event, owner.tenant_id))
+                return Ingested(outcome="duplicate", tenant_id=owner.tenant_id)
+            conn.execute(_upsert_call(schema_name(owner.tenant_id)), _upsert_params(event, change))
+    except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+        # A tenant whose schema is not there (failed or being provisioned): rolled back, record included.
+        return _ignored(event, "no_call_table", owner.tenant_id)
+    logger.info("webhook event applied", extra=_log_fields(event, owner.tenant_id))
+    if random.random() < purge_chance:
+        _purge_quietly(db)
+    return Ingested(outcome="applied", tenant_id=owner.tenant_id)
+
+
+def purge_webhook_events(db: Database, *, older_than: timedelta = RETENTION, batch: int = PURGE_BATCH) -> int:
+    """Delete up to `batch` dedupe records received more than `older_than` ago, oldest first.
+
+    Returns how many went. Safe to run from several processes at once (rows another purge holds are
+    skipped).
+    """
+    with db.transaction() as conn:
+        deleted = conn.execute(
+            "DELETE FROM platform.webhook_events WHERE id IN (SELECT id FROM platform.webhook_events"
+            " WHERE received_at < now() - %s ORDER BY received_at LIMIT %s FOR UPDATE SKIP LOCKED)",
+            (older_than, batch),
+        )
+        return deleted.rowcount
+
+
+def _purge_quietly(db: Database) -> None:
+    """Retention is housekeeping: it never fails the event that triggered it."""
+    try:
+        purged = purge_webhook_events(db)
+    except (AppError, psycopg.Error):
+        logger.warning("webhook event purge failed", exc_info=True)
+        return
+    logger.info("webhook events purged", extra={"purged": purged, "retention_days": RETENTION.days})
+
+
+def _ignored(event: CallEvent, reason: str, tenant_id: str | None = None) -> Ingested:
+    logger.info("webhook event ignored", extra={**_log_fields(event, tenant_id), "reason": reason})
+    return Ingested(outcome="ignored", reason=reason, tenant_id=tenant_id)
+
+
+_DIGITS = re.compile(r"\+?\d{6,}")
+
+
+def _log_fields(event: CallEvent, tenant_id: str | None) -> dict[str, Any]:
+    # A call room's name carries the caller's number (`…-call_+9198…_AbCd`): masked like any number.
+    room = _DIGITS.sub(lambda m: mask_phone(m.group()) or "", event.room_name)
+    return {"event": event.event, "event_id": event.id, "room": room, "tenant_id": tenant_id}
+
+
+# The tenant must exist and not be deleted; the record is written only then, and only once per id.
+_CLAIM = """
+    WITH tenant AS (
+        SELECT tenant_id FROM platform.tenants WHERE tenant_id = %(tenant_id)s AND status <> 'deleted'
+    ), claimed AS (
+        INSERT INTO platform.webhook_events (id, event, room_name, tenant_id, created_at)
+        SELECT %(id)s, %(event)s, %(room)s, tenant_id, %(created_at)s FROM tenant
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
+    )
+    SELECT EXISTS (SELECT FROM tenant) AS known, EXISTS (SELECT FROM claimed) AS claimed
+"""
+
+
+@lru_cache(maxsize=1024)
+def _upsert_call(schema: str) -> sql.Composed:
+    # In DO UPDATE, `c` is the row before this event and EXCLUDED what this event alone says.
+    return sql.SQL(
+        "INSERT INTO {calls} AS c (room_name, caller_number, dialed_number, status, started_at, answered_at,"
+        " ended_at, end_reason, recording_url, last_event_at)"
+        " VALUES (%(room)s, %(caller)s, %(dialed)s, %(status)s, %(started)s, %(answered)s, %(ended)s,"
+        " %(end_reason)s, %(recording)s, %(at)s)"
+        " ON CONFLICT (room_name) DO UPDATE SET"
+        " caller_number = COALESCE(c.caller_number, EXCLUDED.caller_number),"
+        " dialed_number = COALESCE(c.dialed_number, EXCLUDED.dialed_number),"
+        " status = CASE WHEN EXCLUDED.status = 'completed' AND c.status = 'in_progress' THEN 'completed'"
+        "  ELSE c.status END,"
+        " started_at = LEAST(c.started_at, EXCLUDED.started_at),"
+        " answered_at = LEAST(c.answered_at, EXCLUDED.answered_at),"
+        " ended_at = GREATEST(c.ended_at, EXCLUDED.ended_at),"
+        " duration_seconds = COALESCE(GREATEST(0, floor(extract(epoch FROM"
+        "  GREATEST(c.ended_at, EXCLUDED.ended_at) - LEAST(c.started_at, EXCLUDED.started_at))))::integer,"
+        "  c.duration_seconds),"
+        " end_reason = CASE WHEN c.end_reason IS NULL"
+        "  OR (NOT starts_with(EXCLUDED.end_reason, {room_prefix}), EXCLUDED.end_reason)"
+        "   > (NOT starts_with(c.end_reason, {room_prefix}), c.end_reason)"
+        "  THEN EXCLUDED.end_reason ELSE c.end_reason END,"
+        " recording_url = LEAST(c.recording_url, EXCLUDED.recording_url),"
+        " last_event_at = GREATEST(c.last_event_at, EXCLUDED.last_event_at),"
+        " updated_at = now()"
+    ).format(calls=sql.Identifier(schema, "calls"), room_prefix=sql.Literal(ROOM_REASON_PREFIX))
+
+
+def _upsert_params(event: CallEvent, change: CallChange) -> dict[str, Any]:
+    return {
+        "room": event.room_name, "caller": change.caller_number, "dialed": change.dialed_number,
+        "status": "completed" if change.ends_call else "in_progress", "started": change.started_at,
+        "answered": change.answered_at, "ended": change.ended_at, "end_reason": change.end_reason,
+        "recording": change.recording_url, "at": event.created_at,
+    }  # fmt: skip
