@@ -12,9 +12,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from mangum import Mangum
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from mla_core import accounts, casework
+from mla_core import accounts, casework, team
 from mla_core.api import create_app, ok
-from mla_core.deps import PrincipalDep, ServicesDep, TenantUserDep, TokenDep
+from mla_core.deps import MlaAdminDep, PrincipalDep, ServicesDep, TenantUserDep, TokenDep
 from mla_core.observability import function_logger
 
 logger = function_logger("dashboard")
@@ -115,6 +115,26 @@ def add_note(complaint: ComplaintRef, body: NoteBody, who: TenantUserDep, svc: S
 def stats(who: TenantUserDep, svc: ServicesDep) -> JSONResponse:
     assert who.tenant_id
     return ok(casework.stats(svc, who.tenant_id))
+
+
+# Team (MLA admins) ------------------------------------------------------------------------------
+
+
+@app.get("/api/users", summary="The office's team")
+def list_users(who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(team.members(svc, who))
+
+
+@app.post("/api/users/invite", status_code=201, summary="Invite staff or an admin (email with a sign-up link)")
+def invite_user(body: team.Invite, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(team.invite(svc, who, body), 201)
+
+
+@app.patch("/api/users/{user_id}", summary="Change a member's role, or disable / enable them")
+def change_user(
+    user_id: Annotated[str, Path(max_length=40)], body: team.MemberChange, who: MlaAdminDep, svc: ServicesDep
+) -> JSONResponse:
+    return ok(team.change(svc, who, user_id, body))
 
 
 _asgi = Mangum(app, lifespan="off")

@@ -359,22 +359,29 @@ def test_a_signed_body_that_is_not_a_usable_event_is_a_400(body: bytes, livekit:
 # Rooms and events that are not ours ----------------------------------------------------------------
 
 
-def test_rooms_and_tenants_that_are_not_ours_are_acknowledged_and_ignored(
-    tenant: dict[str, Any], livekit: LiveKitSender, inspect: Inspector
-) -> None:
-    caller = unique_number()
-    failed_tenant = "zz" + secrets.token_hex(4)  # registered, but its schema was never made
+@pytest.fixture
+def schemaless_tenant(inspect: Inspector) -> Iterator[str]:
+    """A registered tenant whose provisioning failed before its schema was made."""
+    tenant_id = "zz" + secrets.token_hex(4)
     inspect.sql(
         "INSERT INTO platform.tenants (tenant_id, status, mla_name, constituency, state, languages, admin_email,"
         " schema_name, room_name) VALUES (%s, 'failed', 'X', 'X', 'Tamil Nadu', '{ta}', %s, %s, %s)",
-        failed_tenant, f"{failed_tenant}@example.in", f"tenant_{failed_tenant}", f"mla-{failed_tenant}",
+        tenant_id, f"{tenant_id}@example.in", f"tenant_{tenant_id}", f"mla-{tenant_id}",
     )  # fmt: skip
+    yield tenant_id
+    inspect.sql("DELETE FROM platform.tenants WHERE tenant_id = %s", tenant_id)
+
+
+def test_rooms_and_tenants_that_are_not_ours_are_acknowledged_and_ignored(
+    tenant: dict[str, Any], schemaless_tenant: str, livekit: LiveKitSender, inspect: Inspector
+) -> None:
+    caller = unique_number()
     own_room = call_room(tenant, caller)
     cases = {
         f"call-_{caller}_AbCd": ("room_started", "not_our_room"),  # another LiveKit project's rooms
         f"mla-{tenant['tenant_id']}x-call_{caller}_AbCd": ("room_started", "not_our_room"),
         f"mla-unknown123-call_{caller}_AbCd": ("room_started", "unknown_tenant"),
-        f"mla-{failed_tenant}-call_{caller}_AbCd": ("room_started", "no_call_table"),
+        f"mla-{schemaless_tenant}-call_{caller}_AbCd": ("room_started", "no_call_table"),
         f"mla-{tenant['tenant_id']}": ("room_started", "tenant_room"),  # the tenant's own room is not a call
         own_room: ("track_published", "no_call_change"),
     }

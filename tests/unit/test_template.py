@@ -28,6 +28,7 @@ SECRET_READ = {"secretsmanager:GetSecretValue"}
 EXTRA_ACTIONS: dict[str, set[str]] = {
     "AdminFunction": {"states:StartExecution", "states:DescribeExecution"},
     "SendWelcomeEmailFunction": {"ses:SendEmail", "ses:SendRawEmail"},
+    "DashboardFunction": {"ses:SendEmail", "ses:SendRawEmail", "sns:Publish"},
     "ComplaintIngestFunction": {
         "sns:Publish",
         "sqs:ChangeMessageVisibility",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -43,17 +44,28 @@ SuperAdminDep = Annotated[Principal, Depends(super_admin)]
 
 
 def tenant_user(caller: PrincipalDep, svc: ServicesDep) -> Principal:
-    """An MLA office user of an active tenant. A super admin's token does not reach tenant data."""
+    """An MLA office user of an active tenant. A super admin's token does not reach tenant data.
+
+    The role is read back from `platform.users`, so a demotion or a disabled login takes effect
+    at once rather than when the token expires.
+    """
     caller.require_role("mla_admin", "staff")
     with svc.db.transaction() as conn:
         row = conn.execute(
-            "SELECT t.status, coalesce(u.disabled, false) AS disabled FROM platform.tenants t"
-            " LEFT JOIN platform.users u ON u.user_id = %s AND u.tenant_id = t.tenant_id WHERE t.tenant_id = %s",
+            "SELECT t.status, u.role, u.disabled FROM platform.tenants t"
+            " JOIN platform.users u ON u.user_id = %s AND u.tenant_id = t.tenant_id WHERE t.tenant_id = %s",
             (caller.user_id, caller.tenant_id),
         ).fetchone()
     if row is None or row["status"] != "active" or row["disabled"]:
         raise PermissionDeniedError("this login or its office is not active")
-    return caller
+    return replace(caller, role=row["role"])
 
 
 TenantUserDep = Annotated[Principal, Depends(tenant_user)]
+
+
+def mla_admin(caller: TenantUserDep) -> Principal:
+    return caller.require_role("mla_admin")
+
+
+MlaAdminDep = Annotated[Principal, Depends(mla_admin)]

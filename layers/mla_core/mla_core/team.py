@@ -1,0 +1,121 @@
+"""An MLA office's team: inviting staff and admins, changing roles, disabling logins.
+
+Supabase Auth holds the credentials and the role (in `app_metadata`, which only the service role
+writes); `platform.users` is our index of who belongs to which office.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
+
+from mla_core.db import Conn
+from mla_core.errors import ConflictError, NotFoundError
+from mla_core.identity import Principal
+from mla_core.provisioning import welcome
+from mla_core.services import Services
+
+TeamRole = Literal["mla_admin", "staff"]
+
+
+class Invite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: EmailStr
+    role: TeamRole = "staff"
+    full_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)] | None = None
+
+
+class MemberChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: TeamRole | None = None
+    disabled: bool | None = None
+
+
+_MEMBER = (
+    "SELECT user_id::text AS id, email, role, full_name, disabled, created_at, updated_at FROM platform.users"
+    " WHERE tenant_id = %s"
+)
+
+
+def members(services: Services, who: Principal) -> list[dict[str, Any]]:
+    with services.db.transaction() as conn:
+        return conn.execute(_MEMBER + " ORDER BY created_at", (who.tenant_id,)).fetchall()
+
+
+def _member(conn: Conn, tenant_id: str, user_id: str, *, lock: bool = False) -> dict[str, Any]:
+    try:
+        uuid.UUID(user_id)
+    except ValueError:
+        raise NotFoundError("user not found") from None
+    row = conn.execute(_MEMBER + " AND user_id = %s" + (" FOR UPDATE" if lock else ""), (tenant_id, user_id)).fetchone()
+    if row is None:
+        raise NotFoundError("user not found")
+    return row
+
+
+def invite(services: Services, who: Principal, request: Invite) -> dict[str, Any]:
+    """Create the login (no password yet) and email the invitation link, accepted by /auth/register."""
+    assert who.tenant_id is not None
+    email = str(request.email)
+    with services.db.transaction() as conn:
+        taken = conn.execute("SELECT 1 FROM platform.users WHERE lower(email) = lower(%s)", (email,)).fetchone()
+        tenant = conn.execute(
+            "SELECT mla_name, constituency, languages FROM platform.tenants WHERE tenant_id = %s", (who.tenant_id,)
+        ).fetchone()
+    if taken:
+        raise ConflictError(
+            f"{email} already has a login", details=[{"field": "email", "reason": "already_taken", "value": email}]
+        )
+    assert tenant is not None
+    invitation = services.auth.invite(
+        email,
+        app_metadata={"tenant_id": who.tenant_id, "role": request.role},
+        user_metadata={"full_name": request.full_name} if request.full_name else {},
+        redirect_to=services.settings.dashboard_url,
+    )
+    with services.db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO platform.users (user_id, tenant_id, email, role, full_name) VALUES (%s, %s, %s, %s, %s)",
+            (invitation.user_id, who.tenant_id, email, request.role, request.full_name),
+        )
+    link = welcome.sign_in_link(services.settings.dashboard_url, invitation.token)
+    subject = f"You are invited to the grievance dashboard of {tenant['constituency']}"
+    text = (
+        f"{who.email} invited you to work on constituents' complaints for {tenant['mla_name']} "
+        f"({tenant['constituency']}) as {request.role.replace('_', ' ')}.\n\n"
+        f"Set your password and sign in here (the link works once):\n{link}"
+    )
+    services.mailer.send(email, subject, text, f"<p>{text.replace(chr(10), '<br>')}</p>")
+    with services.db.transaction() as conn:
+        return _member(conn, who.tenant_id, invitation.user_id)
+
+
+def change(services: Services, who: Principal, user_id: str, request: MemberChange) -> dict[str, Any]:
+    """Change a member's role or disable/enable them; the office always keeps an active admin."""
+    assert who.tenant_id is not None
+    with services.db.transaction() as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 1))", (who.tenant_id,))
+        member = _member(conn, who.tenant_id, user_id, lock=True)
+        role = request.role or member["role"]
+        disabled = member["disabled"] if request.disabled is None else request.disabled
+        if member["role"] == "mla_admin" and not member["disabled"] and (role != "mla_admin" or disabled):
+            admins = conn.execute(
+                "SELECT count(*) AS n FROM platform.users WHERE tenant_id = %s AND role = 'mla_admin' AND NOT disabled",
+                (who.tenant_id,),
+            ).fetchone()
+            if admins is not None and admins["n"] <= 1:
+                raise ConflictError(
+                    "the office must keep at least one active admin",
+                    details=[{"field": "role" if request.role else "disabled", "reason": "last_admin"}],
+                )
+        if role != member["role"]:
+            services.auth.update_user(user_id, {"app_metadata": {"tenant_id": who.tenant_id, "role": role}})
+        if disabled != member["disabled"]:
+            services.auth.set_disabled(user_id, disabled)
+        conn.execute(
+            "UPDATE platform.users SET role = %s, disabled = %s, updated_at = now() WHERE user_id = %s",
+            (role, disabled, user_id),
+        )
+        return _member(conn, who.tenant_id, user_id)
