@@ -6,8 +6,12 @@ Success: `{"success": true, "data": ...}`. Failure: `{"success": false, "error":
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -45,8 +49,27 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }  # fmt: skip
 
 
+def _json_default(value: Any) -> Any:
+    """What the standard encoder cannot write: our rows hold dates, UUIDs and models."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, UUID | Decimal):
+        return str(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return jsonable_encoder(value)
+
+
+class EnvelopeResponse(JSONResponse):
+    """JSON through the standard library's C encoder (FastAPI's `jsonable_encoder` walks every
+    value in Python first, which costs more than the query on a page of complaints)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, default=_json_default, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def ok(data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"success": True, "data": jsonable_encoder(data)}, status_code=status_code, headers=headers)
+    return EnvelopeResponse({"success": True, "data": data}, status_code=status_code, headers=headers)
 
 
 def error_response(

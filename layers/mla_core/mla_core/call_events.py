@@ -16,12 +16,13 @@ The merge rules are commutative and idempotent, so the row ends up the same what
 - `status` goes from `in_progress` to `completed` when the call ends. A status the agent set is kept.
 - The transcript, outcome, language and latency belong to the agent and are never written here.
 
-Dedupe: `platform.webhook_events` records each applied event id. The record is inserted first, in
-the same transaction as the effect, so a retry is a no-op and an effect that was rolled back leaves
-no record. Retention: records older than `RETENTION` (7 days) are purged now and then by `ingest`
-(about one applied event in `1 / PURGE_CHANCE` runs a bounded purge) and by
-`purge_webhook_events`. LiveKit only retries for a few minutes, so the 7 days are a margin for
-inspection.
+Dedupe: `platform.webhook_events` records each applied event id. The record is inserted first and
+the effect only when it was, in one statement (so one transaction): a retry is a no-op, and an
+effect that did not commit leaves no record.
+
+Retention: records older than `RETENTION` (7 days) are deleted by `purge_webhook_events`, which
+`ingest` runs now and then (about one applied event in 1,000 triggers a purge of up to 5,000 rows,
+oldest first). LiveKit retries for minutes only; the week is a margin for looking into what arrived.
 """
 
 from __future__ import annotations
@@ -32,17 +33,18 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import psycopg
-from psycopg import sql
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from mla_core.db import Database
 from mla_core.errors import AppError
 from mla_core.privacy import mask_phone
-from mla_core.tenants import schema_name
+
+if TYPE_CHECKING:
+    from psycopg import sql
+
+    from mla_core.db import Database
 
 logger = logging.getLogger(__name__)
 
@@ -201,27 +203,36 @@ def ingest(db: Database, event: CallEvent, *, purge_chance: float = PURGE_CHANCE
     change = call_change(event)
     if change is None:
         return _ignored(event, "no_call_change", owner.tenant_id)
+    # Postgres modules load with the first event that needs them, not at cold start.
+    from psycopg import errors as pg_errors
+
+    from mla_core.tenants import schema_name
+
     try:
         with db.transaction() as conn:
-            claim = conn.execute(
-                _CLAIM,
-                {"id": event.id, "event": event.event, "room": event.room_name, "tenant_id": owner.tenant_id,
-                 "created_at": event.created_at},
-            ).fetchone()  # fmt: skip
-            assert claim is not None
-            if not claim["known"]:
-                return _ignored(event, "unknown_tenant", owner.tenant_id)
-            if not claim["claimed"]:
-                logger.info("webhook event duplicate", extra=_log_fields(event, owner.tenant_id))
-                return Ingested(outcome="duplicate", tenant_id=owner.tenant_id)
-            conn.execute(_upsert_call(schema_name(owner.tenant_id)), _upsert_params(event, change))
-    except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
-        # A tenant whose schema is not there (failed or being provisioned): rolled back, record included.
-        return _ignored(event, "no_call_table", owner.tenant_id)
+            row = conn.execute(_apply_sql(schema_name(owner.tenant_id)), _params(event, owner, change)).fetchone()
+    except (pg_errors.UndefinedTable, pg_errors.InvalidSchemaName):
+        # No call table: a tenant that is not registered, or whose schema is missing or archived.
+        # Nothing ran (the statement failed as a whole), so nothing is recorded either.
+        return _ignored(event, _why_no_call_table(db, owner.tenant_id), owner.tenant_id)
+    assert row is not None
+    if not row["known"]:
+        return _ignored(event, "unknown_tenant", owner.tenant_id)
+    if not row["claimed"]:
+        logger.info("webhook event duplicate", extra=_log_fields(event, owner.tenant_id))
+        return Ingested(outcome="duplicate", tenant_id=owner.tenant_id)
     logger.info("webhook event applied", extra=_log_fields(event, owner.tenant_id))
     if random.random() < purge_chance:
         _purge_quietly(db)
     return Ingested(outcome="applied", tenant_id=owner.tenant_id)
+
+
+def _why_no_call_table(db: Database, tenant_id: str) -> str:
+    with db.transaction() as conn:
+        row = conn.execute(
+            "SELECT 1 FROM platform.tenants WHERE tenant_id = %s AND status <> 'deleted'", (tenant_id,)
+        ).fetchone()
+    return "no_call_table" if row else "unknown_tenant"
 
 
 def purge_webhook_events(db: Database, *, older_than: timedelta = RETENTION, batch: int = PURGE_BATCH) -> int:
@@ -241,9 +252,11 @@ def purge_webhook_events(db: Database, *, older_than: timedelta = RETENTION, bat
 
 def _purge_quietly(db: Database) -> None:
     """Retention is housekeeping: it never fails the event that triggered it."""
+    from psycopg import Error as PostgresError
+
     try:
         purged = purge_webhook_events(db)
-    except (AppError, psycopg.Error):
+    except (AppError, PostgresError):
         logger.warning("webhook event purge failed", exc_info=True)
         return
     logger.info("webhook events purged", extra={"purged": purged, "retention_days": RETENTION.days})
@@ -263,53 +276,57 @@ def _log_fields(event: CallEvent, tenant_id: str | None) -> dict[str, Any]:
     return {"event": event.event, "event_id": event.id, "room": room, "tenant_id": tenant_id}
 
 
-# The tenant must exist and not be deleted; the record is written only then, and only once per id.
-_CLAIM = """
-    WITH tenant AS (
-        SELECT tenant_id FROM platform.tenants WHERE tenant_id = %(tenant_id)s AND status <> 'deleted'
-    ), claimed AS (
-        INSERT INTO platform.webhook_events (id, event, room_name, tenant_id, created_at)
-        SELECT %(id)s, %(event)s, %(room)s, tenant_id, %(created_at)s FROM tenant
-        ON CONFLICT (id) DO NOTHING
-        RETURNING id
-    )
-    SELECT EXISTS (SELECT FROM tenant) AS known, EXISTS (SELECT FROM claimed) AS claimed
-"""
-
-
 @lru_cache(maxsize=1024)
-def _upsert_call(schema: str) -> sql.Composed:
-    # In DO UPDATE, `c` is the row before this event and EXCLUDED what this event alone says.
+def _apply_sql(schema: str) -> sql.Composed:
+    """One statement, so one implicit all-or-nothing unit even outside a transaction.
+
+    `tenant`: the tenant is registered and not deleted. `claimed`: the event's dedupe record, written
+    only then and only once per id (a concurrent retry waits on the first's row, then does nothing).
+    `applied`: the call-row merge, only when claimed. In DO UPDATE, `c` is the row before this event
+    and EXCLUDED what this event alone says.
+    """
+    from psycopg import sql
+
     return sql.SQL(
-        "INSERT INTO {calls} AS c (room_name, caller_number, dialed_number, status, started_at, answered_at,"
-        " ended_at, end_reason, recording_url, last_event_at)"
-        " VALUES (%(room)s, %(caller)s, %(dialed)s, %(status)s, %(started)s, %(answered)s, %(ended)s,"
-        " %(end_reason)s, %(recording)s, %(at)s)"
-        " ON CONFLICT (room_name) DO UPDATE SET"
-        " caller_number = COALESCE(c.caller_number, EXCLUDED.caller_number),"
-        " dialed_number = COALESCE(c.dialed_number, EXCLUDED.dialed_number),"
-        " status = CASE WHEN EXCLUDED.status = 'completed' AND c.status = 'in_progress' THEN 'completed'"
-        "  ELSE c.status END,"
-        " started_at = LEAST(c.started_at, EXCLUDED.started_at),"
-        " answered_at = LEAST(c.answered_at, EXCLUDED.answered_at),"
-        " ended_at = GREATEST(c.ended_at, EXCLUDED.ended_at),"
-        " duration_seconds = COALESCE(GREATEST(0, floor(extract(epoch FROM"
-        "  GREATEST(c.ended_at, EXCLUDED.ended_at) - LEAST(c.started_at, EXCLUDED.started_at))))::integer,"
-        "  c.duration_seconds),"
-        " end_reason = CASE WHEN c.end_reason IS NULL"
-        "  OR (NOT starts_with(EXCLUDED.end_reason, {room_prefix}), EXCLUDED.end_reason)"
-        "   > (NOT starts_with(c.end_reason, {room_prefix}), c.end_reason)"
-        "  THEN EXCLUDED.end_reason ELSE c.end_reason END,"
-        " recording_url = LEAST(c.recording_url, EXCLUDED.recording_url),"
-        " last_event_at = GREATEST(c.last_event_at, EXCLUDED.last_event_at),"
-        " updated_at = now()"
+        "WITH tenant AS ("
+        "  SELECT FROM platform.tenants WHERE tenant_id = %(tenant_id)s AND status <> 'deleted'"
+        "), claimed AS ("
+        "  INSERT INTO platform.webhook_events (id, event, room_name, tenant_id, created_at)"
+        "  SELECT %(id)s, %(event)s, %(room)s, %(tenant_id)s, %(at)s FROM tenant"
+        "  ON CONFLICT (id) DO NOTHING RETURNING id"
+        "), applied AS ("
+        "  INSERT INTO {calls} AS c (room_name, caller_number, dialed_number, status, started_at, answered_at,"
+        "   ended_at, end_reason, recording_url, last_event_at)"
+        "  SELECT %(room)s, %(caller)s, %(dialed)s, %(status)s, %(started)s, %(answered)s, %(ended)s,"
+        "   %(end_reason)s, %(recording)s, %(at)s FROM claimed"
+        "  ON CONFLICT (room_name) DO UPDATE SET"
+        "   caller_number = COALESCE(c.caller_number, EXCLUDED.caller_number),"
+        "   dialed_number = COALESCE(c.dialed_number, EXCLUDED.dialed_number),"
+        "   status = CASE WHEN EXCLUDED.status = 'completed' AND c.status = 'in_progress' THEN 'completed'"
+        "    ELSE c.status END,"
+        "   started_at = LEAST(c.started_at, EXCLUDED.started_at),"
+        "   answered_at = LEAST(c.answered_at, EXCLUDED.answered_at),"
+        "   ended_at = GREATEST(c.ended_at, EXCLUDED.ended_at),"
+        "   duration_seconds = COALESCE(GREATEST(0, floor(extract(epoch FROM"
+        "    GREATEST(c.ended_at, EXCLUDED.ended_at) - LEAST(c.started_at, EXCLUDED.started_at))))::integer,"
+        "    c.duration_seconds),"
+        "   end_reason = CASE WHEN c.end_reason IS NULL"
+        "    OR (NOT starts_with(EXCLUDED.end_reason, {room_prefix}), EXCLUDED.end_reason)"
+        "     > (NOT starts_with(c.end_reason, {room_prefix}), c.end_reason)"
+        "    THEN EXCLUDED.end_reason ELSE c.end_reason END,"
+        "   recording_url = LEAST(c.recording_url, EXCLUDED.recording_url),"
+        "   last_event_at = GREATEST(c.last_event_at, EXCLUDED.last_event_at),"
+        "   updated_at = now()"
+        ")"
+        " SELECT EXISTS (SELECT FROM tenant) AS known, EXISTS (SELECT FROM claimed) AS claimed"
     ).format(calls=sql.Identifier(schema, "calls"), room_prefix=sql.Literal(ROOM_REASON_PREFIX))
 
 
-def _upsert_params(event: CallEvent, change: CallChange) -> dict[str, Any]:
+def _params(event: CallEvent, owner: RoomOwner, change: CallChange) -> dict[str, Any]:
     return {
-        "room": event.room_name, "caller": change.caller_number, "dialed": change.dialed_number,
+        "tenant_id": owner.tenant_id, "id": event.id, "event": event.event, "room": event.room_name,
+        "at": event.created_at, "caller": change.caller_number, "dialed": change.dialed_number,
         "status": "completed" if change.ends_call else "in_progress", "started": change.started_at,
         "answered": change.answered_at, "ended": change.ended_at, "end_reason": change.end_reason,
-        "recording": change.recording_url, "at": event.created_at,
+        "recording": change.recording_url,
     }  # fmt: skip

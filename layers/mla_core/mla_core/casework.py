@@ -122,9 +122,8 @@ def _where(filters: ComplaintFilters) -> tuple[list[sql.Composable], list[Any]]:
     return clauses, params
 
 
-def list_complaints(
-    services: Services, tenant_id: str, filters: ComplaintFilters
-) -> tuple[list[dict[str, Any]], str | None]:
+def list_query(tenant_id: str, filters: ComplaintFilters) -> tuple[sql.Composed, list[Any]]:
+    """The SQL of one page (one row more than the page, to know whether another follows)."""
     clauses, params = _where(filters)
     order, after = _ORDER[filters.sort]
     if filters.cursor:
@@ -134,8 +133,15 @@ def list_complaints(
     query = sql.SQL("{select}{where} ORDER BY {order} LIMIT %s").format(
         select=_select(tenant_id), where=where, order=order
     )
+    return query, [*params, filters.limit + 1]
+
+
+def list_complaints(
+    services: Services, tenant_id: str, filters: ComplaintFilters
+) -> tuple[list[dict[str, Any]], str | None]:
+    query, params = list_query(tenant_id, filters)
     with services.db.transaction() as conn:
-        rows = conn.execute(query, (*params, filters.limit + 1)).fetchall()
+        rows = conn.execute(query, params).fetchall()
     next_cursor = _encode_cursor(filters.sort, rows[filters.limit - 1]) if len(rows) > filters.limit else None
     return rows[: filters.limit], next_cursor
 

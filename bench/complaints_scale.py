@@ -1,0 +1,176 @@
+"""The complaint list at scale: 1,000,000 complaints in one tenant, 100 other tenants present.
+
+Server time of `GET /api/complaints` (the real FastAPI app in-process, the caller's identity given
+by a dependency override) for the default view, a filtered view, a text search and a deep page,
+against the same SQL run directly on the same database in the same run (goal: p95 ≤ 50 ms and
+≤ 2× the direct SQL); `GET /api/stats` (goal ≤ 200 ms); and the CSV export's peak memory as the
+rows grow (goal: flat).
+Run: `.venv/bin/python -m bench.complaints_scale [--complaints 1000000]` (several minutes; not in CI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import httpx
+from psycopg import sql
+
+from local_stack.postgres import start_postgres
+
+DESCRIPTIONS = [
+    "குடிநீர் வரவில்லை மூன்று நாட்களாக", "தெருவிளக்கு எரியவில்லை", "बिजली नहीं है दो दिन से",
+    "सड़क पर गड्ढा है", "Drainage overflowing near the school", "No ration given this month",
+]  # fmt: skip
+CATEGORIES = ["water", "electricity", "roads", "drainage", "streetlights", "ration_pds"]
+STATUSES = ["new", "acknowledged", "assigned", "in_progress", "resolved", "closed"]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def seed(db: Any, tenant_id: str, complaints: int) -> None:
+    from mla_core.migrate import migrate_control_plane, migrate_tenant
+
+    migrate_control_plane(db)
+    with db.transaction() as conn:
+        for i in range(101):
+            tid = tenant_id if i == 0 else f"other{i:05d}"
+            conn.execute(
+                "INSERT INTO platform.tenants (tenant_id, status, mla_name, constituency, state, languages, admin_email,"
+                " schema_name, room_name) VALUES (%s, 'active', 'M', 'C', 'Tamil Nadu', '{ta}', %s, %s, %s)",
+                (tid, f"{tid}@example.in", f"tenant_{tid}", f"mla-{tid}"),
+            )
+    for i in range(101):
+        migrate_tenant(db, f"tenant_{tenant_id}" if i == 0 else f"tenant_other{i:05d}")
+    table = sql.Identifier(f"tenant_{tenant_id}")
+    batch = 100_000
+    for start in range(0, complaints, batch):
+        with db.transaction() as conn:
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {}.complaints (reference, idempotency_key, category, description, location,"
+                    " caller_number, language, status, sla_due_at, created_at, updated_at)"
+                    " SELECT 1000 + g, 'bench-' || g, (%s::text[])[1 + g %% 6], (%s::text[])[1 + g %% 6],"
+                    " 'Ward ' || (g %% 60), '+9190' || lpad((g %% 100000000)::text, 8, '0'),"
+                    " (ARRAY['ta','hi','en'])[1 + g %% 3], (%s::text[])[1 + (g / 7) %% 6],"
+                    " now() - make_interval(mins => g %% 500000) + interval '21 days',"
+                    " now() - make_interval(mins => g %% 500000), now()"
+                    " FROM generate_series(%s::int, %s::int) AS g"
+                ).format(table),
+                (CATEGORIES, DESCRIPTIONS, STATUSES, start + 1, min(start + batch, complaints)),
+            )
+    with db.transaction() as conn:
+        conn.execute(sql.SQL("ANALYZE {}.complaints").format(table))
+
+
+async def timed(client: httpx.AsyncClient, path: str, params: dict[str, Any], runs: int) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = await client.get(path, params=params)
+        samples.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.text
+    return samples
+
+
+def direct(db: Any, tenant_id: str, filters: Any, runs: int) -> list[float]:
+    """The SQL the route runs, executed directly: the baseline."""
+    from mla_core import casework
+
+    query, params = casework.list_query(tenant_id, filters)
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        with db.transaction() as conn:
+            conn.execute(query, params).fetchall()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--complaints", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+
+    pg = start_postgres(Path(tempfile.mkdtemp()) / "pg")
+    os.environ["DATABASE_URL"] = pg.url
+    from functions.dashboard.app import app
+    from mla_core import casework, deps
+    from mla_core.identity import Principal
+    from mla_core.services import get_services
+
+    tenant_id = "benchtenant"[:10]
+    services = get_services()
+    started = time.perf_counter()
+    seed(services.db, tenant_id, args.complaints)
+    print(f"seeded {args.complaints:,} complaints + 100 other tenants in {time.perf_counter() - started:.0f} s")
+    who = Principal(user_id="00000000-0000-0000-0000-000000000001", email="b@example.in", role="mla_admin",
+                    tenant_id=tenant_id)  # fmt: skip
+    app.dependency_overrides[deps.tenant_user] = lambda: who
+
+    views: dict[str, dict[str, Any]] = {
+        "default (newest 50)": {},
+        "filtered (status+category+language)": {"status": ["assigned"], "category": "water", "language": "ta"},
+        "text search (Tamil word)": {"q": "குடிநீர்"},
+        "deep page (cursor halfway down)": {},
+    }
+
+    async def run() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            middle = await _cursor_at(client, args.complaints // 2)
+            views["deep page (cursor halfway down)"] = {"cursor": middle}
+            print(f"GET /api/complaints, {args.runs} runs each (goal: p95 ≤ 50 ms and ≤ 2× direct SQL)")
+            for label, params in views.items():
+                api = await timed(client, "/api/complaints", params, args.runs)
+                filters = casework.ComplaintFilters(**params)
+                sql_only = direct(services.db, tenant_id, filters, args.runs)
+                ratio = statistics.median(api) / statistics.median(sql_only)
+                print(
+                    f"  {label:<38} p50 {statistics.median(api) * 1000:6.1f} ms  p95 {percentile(api, 0.95) * 1000:6.1f} ms"
+                    f"   direct SQL p50 {statistics.median(sql_only) * 1000:6.1f} ms   ratio {ratio:4.2f}"
+                )
+            stats = await timed(client, "/api/stats", {}, max(5, args.runs // 5))
+            print(
+                f"  GET /api/stats                         p50 {statistics.median(stats) * 1000:6.1f} ms (goal ≤ 200 ms)"
+            )
+
+    async def _cursor_at(client: httpx.AsyncClient, offset: int) -> str:
+        from mla_core.casework import _encode_cursor
+
+        with services.db.transaction() as conn:
+            row = conn.execute(
+                sql.SQL("SELECT id, created_at, sla_due_at FROM {}.complaints ORDER BY created_at DESC, id DESC"
+                        " OFFSET %s LIMIT 1").format(sql.Identifier(f"tenant_{tenant_id}")),
+                (offset,),
+            ).fetchone()  # fmt: skip
+        return _encode_cursor("newest", row)
+
+    asyncio.run(run())
+
+    print("CSV export: peak Python memory while streaming (goal: flat as rows grow)")
+    for rows in (10_000, 100_000):
+        filters = casework.ComplaintFilters()
+        tracemalloc.start()
+        for count, _line in enumerate(casework.export_rows(services, tenant_id, filters)):
+            if count > rows:
+                break
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(f"  {rows:>7,} rows   peak {peak / 1e6:6.1f} MB")
+    pg.stop()
+
+
+if __name__ == "__main__":
+    main()
