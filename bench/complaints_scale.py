@@ -155,6 +155,7 @@ def main() -> None:
                         " OFFSET %s LIMIT 1").format(sql.Identifier(f"tenant_{tenant_id}")),
                 (offset,),
             ).fetchone()  # fmt: skip
+        assert row is not None
         return _encode_cursor("newest", row)
 
     asyncio.run(run())

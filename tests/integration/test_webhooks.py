@@ -14,10 +14,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from google.protobuf.json_format import MessageToJson
 from livekit import api as lk
 from psycopg import sql
+from psycopg.rows import dict_row
 
 from mla_core import call_events, calls
 from mla_core.services import get_services
@@ -67,7 +69,7 @@ def whole_call(
     left = lk.ParticipantInfo()
     left.CopyFrom(sip)
     left.disconnect_reason = lk.DisconnectReason.CLIENT_INITIATED
-    recording = lk.EgressInfo(
+    egress = lk.EgressInfo(
         egress_id=f"EG_{secrets.token_hex(6)}", room_name=room, status=lk.EgressStatus.EGRESS_COMPLETE,
         file_results=[lk.FileInfo(filename=f"{room}.ogg", location=recording or f"s3://mla-recordings/{room}.ogg")],
     )  # fmt: skip
@@ -78,7 +80,7 @@ def whole_call(
         lk.WebhookEvent(event="participant_joined", id=event_id(), created_at=start + 2, room=info, participant=sip),
         lk.WebhookEvent(event="participant_left", id=event_id(), created_at=start + 95, room=info, participant=left),
         finished,
-        lk.WebhookEvent(event="egress_ended", id=event_id(), created_at=start + 104, egress_info=recording),
+        lk.WebhookEvent(event="egress_ended", id=event_id(), created_at=start + 104, egress_info=egress),
     ]
 
 
@@ -125,9 +127,6 @@ def livekit(api: Api, stack: Any) -> LiveKitSender:
 
 
 def call_row(inspect: Inspector, tenant_id: str, room: str) -> dict[str, Any] | None:
-    import psycopg
-    from psycopg.rows import dict_row
-
     query = sql.SQL("SELECT * FROM {} WHERE room_name = %s").format(sql.Identifier(f"tenant_{tenant_id}", "calls"))
     with psycopg.connect(inspect.env["DATABASE_URL"], row_factory=dict_row) as conn:
         rows = conn.execute(query, (room,)).fetchall()
