@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install dev test lint format validate bench migrate clean
+.PHONY: install dev test lint format validate bench migrate simulate worker clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,16 @@ bench: install ## print the performance figures (see README)
 	$(BIN)/python -m bench.provisioning
 	$(BIN)/python -m bench.cold_start
 	$(BIN)/python -m bench.schemas
+	$(BIN)/python -m bench.agent_setup
+	$(BIN)/python -m bench.agent_memory
+	$(BIN)/python -m bench.webhook_ingest
+	$(BIN)/python -m bench.complaints_scale
+
+simulate: install ## a phone call without a phone: make simulate TO=+91… FROM=+91… SCRIPT=agent_pool/scripts/tamil_complaint.json
+	$(BIN)/python -m agent_pool.simulate --to $(TO) --from $(FROM) --script $(SCRIPT)
+
+worker: install ## the LiveKit agent worker against LIVEKIT_URL (dev mode)
+	$(BIN)/python -m livekit.agents start agent_pool/worker.py --dev
 
 clean:
 	rm -rf $(VENV) .local .aws-sam

@@ -52,7 +52,7 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         self.root.mkdir(parents=True, exist_ok=True)
-        configured = {name: os.environ[name] for name in _OVERRIDABLE if os.environ.get(name)}
+        configured = {name: os.environ[name] for name in OVERRIDABLE if os.environ.get(name)}
         self.env.update(configured)
         try:
             self._start_postgres()
@@ -283,7 +283,7 @@ class LocalStack:
         path.chmod(0o600)
 
 
-_OVERRIDABLE = (
+OVERRIDABLE = (
     "DATABASE_URL", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "LIVEKIT_URL", "LIVEKIT_API_KEY",
     "LIVEKIT_API_SECRET", "LIVEKIT_SIP_TRUNK_ID", "SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY",
     "SUPABASE_JWT_SECRET", "PROVISIONING_STATE_MACHINE_ARN", "DEPROVISIONING_STATE_MACHINE_ARN", "SES_FROM_EMAIL",

@@ -15,9 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from local_stack.stack import OVERRIDABLE
 from support import Api, tenant_body
 
 ROOT = Path(__file__).resolve().parents[2]
+TEST_STACK_ENV = {
+    *OVERRIDABLE, "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
+    "AWS_DEFAULT_REGION", "MOTO_PORT", "API_URL", "SUPERADMIN_EMAIL", "SUPERADMIN_PASSWORD", "ENVIRONMENT",
+}  # fmt: skip
 pytestmark = pytest.mark.e2e
 
 
@@ -43,7 +48,9 @@ def read_env(path: Path) -> dict[str, str]:
 def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     local_dir = tmp_path_factory.mktemp("dev")
     port = free_base_port()
-    env = {**os.environ, "PORT": str(port), "MLA_LOCAL_DIR": str(local_dir)}
+    # A new user's shell: none of the URLs an in-process test stack may have put in os.environ.
+    inherited = {k: v for k, v in os.environ.items() if k not in TEST_STACK_ENV}
+    env = {**inherited, "PORT": str(port), "MLA_LOCAL_DIR": str(local_dir)}
     process = subprocess.Popen(
         [sys.executable, "-m", "local_stack"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True,

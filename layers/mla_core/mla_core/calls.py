@@ -48,7 +48,10 @@ def record_call(
                 " language = EXCLUDED.language, status = 'completed', outcome = EXCLUDED.outcome,"
                 " started_at = LEAST(c.started_at, EXCLUDED.started_at),"
                 " ended_at = GREATEST(c.ended_at, EXCLUDED.ended_at),"
-                " duration_seconds = COALESCE(EXCLUDED.duration_seconds, c.duration_seconds),"
+                # From the earliest start and the latest end anyone reported, whoever writes last.
+                " duration_seconds = COALESCE(GREATEST(0, floor(extract(epoch FROM"
+                " GREATEST(c.ended_at, EXCLUDED.ended_at) - LEAST(c.started_at, EXCLUDED.started_at))))::integer,"
+                " c.duration_seconds),"
                 " transcript = EXCLUDED.transcript, latency = EXCLUDED.latency,"
                 " notice_played_at = COALESCE(c.notice_played_at, EXCLUDED.notice_played_at), updated_at = now()"
             ).format(schema=schema),

@@ -1,0 +1,381 @@
+"""One call, from answer to call record: the code path the worker, the simulator, the tests and the
+benchmarks all run.
+
+`start_call` resolves the tenant, builds the session and greets; `CallRun.finish` records the
+call once the session is over. Only `CallIO` differs between a phone call (a LiveKit room, the
+voice stack) and text mode (no room, no audio, a scripted or real LLM).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import statistics
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from livekit import rtc
+from livekit.agents import Agent, AgentSession, llm, room_io, vad
+from livekit.agents.testing import fake_job_context
+from livekit.agents.voice.events import CloseEvent
+from livekit.agents.voice.speech_handle import SpeechHandle
+
+from agent_pool import phrases
+from agent_pool.agent import CallContext, GrievanceAgent
+from agent_pool.settings import WorkerSettings, get_worker_settings
+from agent_pool.voice import VoiceStack, language_profile, turn_handling
+from mla_core import calls, complaints
+from mla_core.agent_config import DEFAULT_VOICES, LanguageProfile, LlmSettings, SttSettings, TtsSettings
+from mla_core.call_routing import CallTenant, resolve_call_tenant
+from mla_core.errors import AppError
+from mla_core.privacy import mask_phone
+from mla_core.services import Services
+
+logger = logging.getLogger(__name__)
+
+Outcome = Literal["complaint_logged", "status_checked", "no_complaint", "rejected", "failed"]
+
+# The apology to an unknown number is spoken with a Hindi voice; sonic-3 reads the English half too.
+_REJECTION_PROFILE = LanguageProfile(
+    greeting=phrases.REJECTION,
+    stt=SttSettings(language="hi"),
+    tts=TtsSettings(voice=DEFAULT_VOICES["hi"], language="hi"),
+)
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """What LiveKit tells us about a call: the room, the dispatch metadata, the two numbers."""
+
+    room_name: str
+    job_metadata: str = ""
+    dialed_number: str | None = None
+    caller_number: str | None = None  # None: the caller hid their number
+
+
+@dataclass
+class CallIO:
+    """How a call is heard and spoken: a room and the voice stack, or neither (text mode)."""
+
+    llm_factory: Callable[[LlmSettings], llm.LLM]
+    voice: VoiceStack | None = None
+    vad: vad.VAD | None = None
+    room: rtc.Room | None = None
+    room_options: room_io.RoomOptions | None = None
+    settings: WorkerSettings = field(default_factory=get_worker_settings)
+
+    @property
+    def text_mode(self) -> bool:
+        return self.voice is None
+
+
+@dataclass
+class CallTimings:
+    """perf_counter() marks of the setup, for the call record and the setup benchmark."""
+
+    setup_started: float
+    tenant_resolved: float = 0.0
+    greeting_requested: float = 0.0
+
+    @property
+    def resolution_ms(self) -> float:
+        return (self.tenant_resolved - self.setup_started) * 1000
+
+    @property
+    def setup_ms(self) -> float:
+        """Our code's share of the time to the first word: setup start → greeting requested."""
+        return (self.greeting_requested - self.setup_started) * 1000
+
+
+@dataclass
+class CallRun:
+    """A call in progress (or rejected); `finish()` ends it and writes the call record once."""
+
+    request: CallRequest
+    session: AgentSession
+    timings: CallTimings
+    started_at: datetime
+    call: CallContext | None  # None: no active tenant owns the number
+    outcome: Outcome | None = None
+    close_event: CloseEvent | None = None
+    opening: list[SpeechHandle] = field(default_factory=list)  # the greeting and what follows it
+    _closed: asyncio.Event = field(default_factory=asyncio.Event)
+    _finished: asyncio.Task[Outcome] | None = None
+
+    def __post_init__(self) -> None:
+        def closed(event: CloseEvent) -> None:
+            self.close_event = event
+            self._closed.set()
+
+        self.session.on("close", closed)
+
+    @property
+    def rejected(self) -> bool:
+        return self.call is None
+
+    async def wait_greeted(self) -> None:
+        """Wait until the opening (greeting, recording notice, open complaints) has been said."""
+        for speech in self.opening:
+            await speech.wait_for_playout()
+
+    async def wait_closed(self, timeout: float) -> bool:
+        """Wait for the session to end (e.g. after end_call's goodbye); False if it is still open."""
+        try:
+            await asyncio.wait_for(self._closed.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def finish(self) -> Outcome:
+        """Close the session if it is still open and record the call; safe to call more than once."""
+        if self._finished is None:
+            self._finished = asyncio.ensure_future(self._finish())
+        return await asyncio.shield(self._finished)
+
+    async def _finish(self) -> Outcome:
+        await self.session.aclose()
+        if self.call is None:
+            self.outcome = "rejected"
+            return self.outcome
+        call = self.call
+        self.outcome = _outcome(call, self.close_event)
+        transcript = transcript_of(self.session.history)
+        latency = latency_of(self.session.history, self.timings)
+        try:
+            await asyncio.to_thread(
+                calls.record_call,
+                call.services,
+                call.tenant.tenant_id,
+                self.request.room_name,
+                caller_number=self.request.caller_number,
+                dialed_number=self.request.dialed_number,
+                language=call.language,
+                started_at=self.started_at,
+                ended_at=datetime.now(UTC),
+                outcome=self.outcome,
+                transcript=transcript,
+                latency=latency,
+                notice_played_at=call.notice_played_at,
+            )
+        except Exception:  # the complaint is already safe; a lost call record must not crash the job
+            logger.exception("call record not written", extra={"tenant_id": call.tenant.tenant_id})
+        logger.info(
+            "call ended",
+            extra={"tenant_id": call.tenant.tenant_id, "room": self.request.room_name, "outcome": self.outcome,
+                   "complaints": [c.reference for c in call.logged], "languages": call.languages},
+        )  # fmt: skip
+        return self.outcome
+
+
+def _outcome(call: CallContext, close: CloseEvent | None) -> Outcome:
+    if call.logged:
+        return "complaint_logged"
+    if close is not None and close.error is not None:
+        return "failed"
+    return "status_checked" if call.status_checks else "no_complaint"
+
+
+async def start_call(request: CallRequest, services: Services, io: CallIO) -> CallRun:
+    """Answer a call: find its tenant, start the session, greet at once; or apologise and hang up."""
+    timings = CallTimings(setup_started=time.perf_counter())
+    started_at = datetime.now(UTC)
+    try:
+        tenant = await asyncio.to_thread(
+            resolve_call_tenant, services, job_metadata=request.job_metadata, dialed_number=request.dialed_number
+        )
+    except AppError as exc:  # Redis and Postgres both unreachable: whose call this is cannot be known
+        timings.tenant_resolved = time.perf_counter()
+        logger.error("tenant not resolved", extra={"room": request.room_name, "error": exc.message})
+        return await _reject(request, io, timings, started_at, "resolution_failed", phrases.TEMPORARY_FAILURE)
+    timings.tenant_resolved = time.perf_counter()
+    if tenant is None or tenant.config.status != "active":
+        reason = "no_tenant" if tenant is None else f"tenant_{tenant.config.status}"
+        return await _reject(request, io, timings, started_at, reason, phrases.REJECTION)
+
+    config = tenant.config
+    call = CallContext(services=services, tenant=tenant, room_name=request.room_name,
+                       caller_number=request.caller_number, language=config.greeting_language, voice=io.voice)  # fmt: skip
+    session = _session(io, llm=io.llm_factory(config.llm), userdata=call)
+    run = CallRun(request=request, session=session, timings=timings, started_at=started_at, call=call)
+    await _start(session, GrievanceAgent(call), io)
+
+    timings.greeting_requested = time.perf_counter()
+    greeting = session.say(language_profile(config, call.language).greeting, allow_interruptions=False)
+
+    def notice_played(handle: Any) -> None:
+        if not handle.interrupted:
+            call.notice_played_at = datetime.now(UTC)
+
+    greeting.add_done_callback(notice_played)
+    run.opening.append(greeting)
+    _log_start(request, tenant, timings)
+    # A returning caller's open complaints are looked up while the greeting plays (seconds of audio),
+    # so the lookup adds nothing to the time before the first word.
+    if request.caller_number:
+        try:
+            found = await asyncio.to_thread(
+                complaints.open_complaints, services, tenant.tenant_id, request.caller_number
+            )
+        except Exception:  # a failed lookup costs the returning caller a sentence, not the call
+            logger.exception("open complaints not read", extra={"tenant_id": tenant.tenant_id})
+            found = []
+        if summary := phrases.open_complaints_summary(config, found, call.language):
+            run.opening.append(session.say(summary))
+    return run
+
+
+def _session(io: CallIO, *, llm: llm.LLM | None, userdata: CallContext | None) -> AgentSession:
+    kwargs: dict[str, Any] = {"vad": io.vad, "turn_handling": turn_handling(io.settings, text_mode=io.text_mode)}
+    if llm is not None:
+        kwargs["llm"] = llm
+    if userdata is not None:
+        kwargs["userdata"] = userdata
+    return AgentSession(max_tool_steps=4, user_away_timeout=None if io.text_mode else 20.0, **kwargs)
+
+
+async def _start(session: AgentSession, agent: Agent, io: CallIO) -> None:
+    if io.room is None:
+        await session.start(agent)
+    elif io.room_options is None:
+        await session.start(agent, room=io.room)
+    else:
+        await session.start(agent, room=io.room, room_options=io.room_options)
+
+
+async def _reject(
+    request: CallRequest, io: CallIO, timings: CallTimings, started_at: datetime, reason: str, apology: str
+) -> CallRun:
+    """Nobody's number, a paused tenant, or no way to tell: an apology in Hindi and English, then hang up."""
+    session = _session(io, llm=None, userdata=None)
+    run = CallRun(request=request, session=session, timings=timings, started_at=started_at, call=None)
+    voice = io.voice
+    agent = Agent(instructions="") if voice is None else Agent(instructions="", tts=voice.tts(_REJECTION_PROFILE))
+    await _start(session, agent, io)
+    timings.greeting_requested = time.perf_counter()
+    spoken = session.say(apology, allow_interruptions=False)
+    run.opening.append(spoken)
+    await spoken.wait_for_playout()
+    calls.log_rejected_call(request.dialed_number, request.caller_number, reason)
+    # With `delete_room_on_close` (the worker sets it) closing the session hangs up.
+    session.shutdown(drain=True)
+    run.outcome = "rejected"
+    return run
+
+
+def _log_start(request: CallRequest, tenant: CallTenant, timings: CallTimings) -> None:
+    logger.info(
+        "call answered",
+        extra={"tenant_id": tenant.tenant_id, "room": request.room_name, "caller": mask_phone(request.caller_number),
+               "dialed": request.dialed_number, "setup_ms": round(timings.setup_ms, 2),
+               "resolution_ms": round(timings.resolution_ms, 2)},
+    )  # fmt: skip
+
+
+# After the call ---------------------------------------------------------------------------------
+
+
+def _at(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat()
+
+
+def transcript_of(history: llm.ChatContext) -> list[dict[str, Any]]:
+    """The conversation as stored on the call record: what was said, and each tool call and result."""
+    entries: list[dict[str, Any]] = []
+    for item in history.items:
+        if item.type == "message" and item.role in ("user", "assistant"):
+            entries.append({"type": "message", "role": "caller" if item.role == "user" else "agent",
+                            "text": item.text_content or "", "interrupted": item.interrupted,
+                            "at": _at(item.created_at)})  # fmt: skip
+        elif item.type == "function_call":
+            try:
+                arguments = json.loads(item.arguments or "{}")
+            except ValueError:
+                arguments = {"raw": item.arguments}
+            entries.append({"type": "tool_call", "name": item.name, "arguments": arguments, "at": _at(item.created_at)})
+        elif item.type == "function_call_output":
+            entries.append({"type": "tool_result", "name": item.name, "output": item.output,
+                            "is_error": item.is_error, "at": _at(item.created_at)})  # fmt: skip
+        elif item.type == "agent_handoff" and item.old_agent_id is not None:  # not the session's first agent
+            entries.append({"type": "handoff", "agent": item.new_agent_id, "at": _at(item.created_at)})
+    return entries
+
+
+_TURN_METRICS = ("e2e_latency", "llm_node_ttft", "tts_node_ttfb", "end_of_turn_delay", "transcription_delay")
+
+
+def latency_of(history: llm.ChatContext, timings: CallTimings) -> dict[str, Any]:
+    """Per-turn latency (seconds) from the session's turn metrics, with medians and maxima.
+
+    Each caller turn contributes its end-of-turn and transcription delays; the agent's reply
+    after it contributes LLM time-to-first-token, TTS time-to-first-byte and end-to-end latency
+    (caller stops speaking → agent starts). These are LiveKit's `ChatMessage.metrics`, the
+    per-turn successor of the deprecated `metrics_collected` events.
+    """
+    turns: list[dict[str, float]] = []
+    pending: dict[str, float] = {}
+    for item in history.items:
+        if item.type != "message" or item.role not in ("user", "assistant"):
+            continue
+        figures = {
+            name: float(value)
+            for name, value in item.metrics.items()
+            if name in _TURN_METRICS and isinstance(value, int | float)
+        }
+        if item.role == "user":
+            pending = figures
+        elif figures or pending:
+            turns.append({**pending, **figures})
+            pending = {}
+    summary: dict[str, float] = {}
+    for name in _TURN_METRICS:
+        values = [turn[name] for turn in turns if name in turn]
+        if values:
+            summary[f"{name}_p50"] = round(statistics.median(values), 4)
+            summary[f"{name}_max"] = round(max(values), 4)
+    return {
+        "setup_ms": round(timings.setup_ms, 2),
+        "tenant_resolution_ms": round(timings.resolution_ms, 2),
+        "turns": [{name: round(value, 4) for name, value in turn.items()} for turn in turns],
+        "summary": summary,
+    }
+
+
+# Text mode --------------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def text_call(
+    services: Services,
+    llm: llm.LLM | Callable[[LlmSettings], llm.LLM],
+    *,
+    dialed_number: str | None,
+    caller_number: str | None,
+    job_metadata: str = "",
+    room_name: str | None = None,
+) -> AsyncIterator[CallRun]:
+    """A call without a phone: the real agent, tools, database and SMS, with text in and out.
+
+    `llm` is the LLM itself, or a factory given the tenant's LLM settings. Runs inside a fake
+    LiveKit job (the end_call tool ends "the job"); yields once greeted, and records the call on
+    the way out.
+    """
+    llm_factory = llm if callable(llm) else lambda _settings: llm
+    room = room_name or f"sim-{uuid.uuid4().hex[:12]}"
+    with fake_job_context(job_metadata=job_metadata, job_id=f"sim-{room}"):
+        run = await start_call(
+            CallRequest(room_name=room, job_metadata=job_metadata, dialed_number=dialed_number,
+                        caller_number=caller_number),
+            services,
+            CallIO(llm_factory=llm_factory),
+        )  # fmt: skip
+        try:
+            await run.wait_greeted()
+            yield run
+        finally:
+            await run.finish()

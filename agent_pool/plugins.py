@@ -1,0 +1,59 @@
+"""The production voice stack: the only module that constructs vendor plugins.
+
+Deepgram nova-3 (or Sarvam) hears, OpenAI thinks, Cartesia sonic-3 (or Sarvam) speaks, Silero
+(loaded once per process) detects speech. LiveKit registers a plugin when it is imported, which
+must happen on the main thread before any job starts: the worker imports this module at load.
+"""
+
+from __future__ import annotations
+
+import re
+
+from livekit.agents import llm, stt, tts, vad
+from livekit.plugins import cartesia, deepgram, openai, sarvam, silero
+
+from mla_core.agent_config import AgentConfig, LanguageProfile, LlmSettings
+from mla_core.languages import sarvam_code
+
+# Cartesia returns word timestamps for a few European languages only; asking for them in Hindi or
+# Tamil just logs a warning per utterance.
+_CARTESIA_TIMESTAMP_LANGUAGES = {"en", "de", "es", "fr"}
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+
+
+class PluginVoiceStack:
+    """LiveKit plugins configured from the tenant's language profiles (see `agent_pool.voice.VoiceStack`)."""
+
+    def stt(self, profile: LanguageProfile, config: AgentConfig) -> stt.STT:
+        settings = profile.stt
+        if settings.provider == "sarvam":
+            model = settings.model if settings.model.startswith(("saaras", "saarika")) else "saaras:v3"
+            return sarvam.STT(language=sarvam_code(settings.language), model=model)
+        # Callers say the constituency's and the MLA's names; boosting them helps nova-3 spell them.
+        keyterms = [term for term in (config.constituency, config.mla_name) if term]
+        return deepgram.STT(model=settings.model, language=settings.language, numerals=True, keyterm=keyterms)
+
+    def tts(self, profile: LanguageProfile) -> tts.TTS:
+        settings = profile.tts
+        if settings.provider == "sarvam":
+            model = settings.model if settings.model.startswith("bulbul") else "bulbul:v3"
+            speaker = None if _UUID.match(settings.voice) else settings.voice  # a Cartesia voice id: use the default
+            return sarvam.TTS(target_language_code=sarvam_code(settings.language), model=model, speaker=speaker)
+        return cartesia.TTS(
+            model=settings.model,
+            voice=settings.voice,
+            language=settings.language,
+            word_timestamps=settings.language in _CARTESIA_TIMESTAMP_LANGUAGES,
+        )
+
+
+def build_llm(settings: LlmSettings) -> llm.LLM:
+    """The tenant's LLM. One tool call at a time: logging a complaint and hanging up must not race."""
+    return openai.LLM(
+        model=settings.model, temperature=settings.temperature, parallel_tool_calls=False, max_completion_tokens=400
+    )
+
+
+def load_vad() -> vad.VAD:
+    """Silero VAD from the model file shipped in the plugin's wheel (no download)."""
+    return silero.VAD.load(min_silence_duration=0.45, activation_threshold=0.55)

@@ -1,0 +1,42 @@
+"""How the worker process runs: capacity, draining and turn-taking, read once from `AGENT_*` variables.
+
+The platform's settings (`mla_core.settings`) hold what every component shares (database, Redis,
+LiveKit credentials, the agent name); these are the knobs only the agent pool has.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WorkerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AGENT_", extra="ignore", case_sensitive=False)
+
+    # LiveKit advises 10+ minutes: a phone complaint call rarely runs longer, so a rollout that
+    # sends SIGTERM lets every call in progress finish.
+    drain_timeout: int = Field(default=900, ge=0)
+    # Above this CPU load the worker tells LiveKit it is full (LiveKit's guidance: 0.7-0.75).
+    load_threshold: float = Field(default=0.7, gt=0, le=1)
+    # Warm processes waiting for a call; None keeps LiveKit's default (one per CPU).
+    num_idle_processes: int | None = Field(default=None, ge=0)
+    job_memory_warn_mb: float = 500
+    # LiveKit runs each call in its own process (isolation; ~170 MB of its own per call, see
+    # bench/agent_memory.py). "thread" packs calls into one process when memory is the limit.
+    job_executor: Literal["process", "thread"] = "process"
+    health_port: int = 8081
+
+    # Turn-taking for phone callers (see agent_pool.voice.turn_handling).
+    endpointing_min_delay: float = Field(default=0.6, ge=0)
+    endpointing_max_delay: float = Field(default=3.0, gt=0)
+    interruption_min_words: int = Field(default=2, ge=0)
+    interruption_min_duration: float = Field(default=0.6, ge=0)
+    false_interruption_timeout: float = Field(default=1.5, gt=0)
+
+
+@lru_cache(maxsize=1)
+def get_worker_settings() -> WorkerSettings:
+    return WorkerSettings()

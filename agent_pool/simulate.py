@@ -1,0 +1,250 @@
+"""A call without a phone: run the real agent in text mode against the stack `make dev` started.
+
+    python -m agent_pool.simulate --to +914440001234 --from +919876543210 \\
+        --script agent_pool/scripts/tamil_complaint.json [--llm openai] [--env .local/dev.env]
+
+Everything but the audio is real: tenant resolution from the dialed number, the tenant's config,
+the tools, the database, the SMS (see `GET /local/outbox`). The script plays the caller and, by
+default, the LLM (`{"assistant": …}` and `{"tool": …, "args": …}` turns); with `--llm openai` the
+tenant's real model answers and only the caller's turns are used.
+
+`{reference}` in a caller turn or a tool argument stands for the complaint reference logged
+earlier in this call, else the caller's newest open complaint: a status check can follow a
+complaint script run from the same number.
+
+Exit status: 0 the call went as scripted; 1 the agent failed (a tool error, an exception, a script
+the agent did not follow); 2 no active tenant owns the dialed number; 64 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from livekit.agents import llm
+from livekit.agents.voice.run_result import RunResult
+
+from agent_pool.call import CallRun, text_call
+from agent_pool.testing import CallTool, LlmStep, Say, ScriptedLLM, ScriptError, ScriptTurn, UserTurn, parse_script
+from mla_core.agent_config import LlmSettings
+
+EXIT_OK, EXIT_AGENT_FAILED, EXIT_NO_TENANT, EXIT_USAGE = 0, 1, 2, 64
+REFERENCE_PLACEHOLDER = "{reference}"
+
+
+def load_env_file(path: Path) -> None:
+    """`KEY=value` lines (what `make dev` writes) into os.environ, before any settings are read."""
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        os.environ[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+
+
+def default_env_file() -> Path:
+    return Path(os.environ.get("MLA_LOCAL_DIR", ".local")) / "dev.env"
+
+
+@dataclass
+class Report:
+    """What happened in the call, as the exit status and the last lines printed see it."""
+
+    references: list[int] = field(default_factory=list)
+    tool_errors: list[str] = field(default_factory=list)
+    failure: str | None = None
+    rejected: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        if self.rejected:
+            return EXIT_NO_TENANT
+        return EXIT_AGENT_FAILED if self.failure or self.tool_errors else EXIT_OK
+
+
+class Printer:
+    """Prints the conversation as it happens: caller and agent lines, tool calls and results."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self._seen: set[str] = set()
+
+    def line(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def new_items(self, history: llm.ChatContext, report: Report) -> None:
+        for item in history.items:
+            if item.id in self._seen:
+                continue
+            self._seen.add(item.id)
+            if item.type == "message" and item.role == "assistant":
+                self.line(f"agent:  {item.text_content}")
+            elif item.type == "message" and item.role == "user":
+                self.line(f"caller: {item.text_content}")
+            elif item.type == "function_call":
+                self.line(f"  -> {item.name}({_readable(item.arguments)})")
+            elif item.type == "function_call_output":
+                marker = "ERROR" if item.is_error else "ok"
+                self.line(f"  <- {item.name} [{marker}]: {item.output}")
+                if item.is_error:
+                    report.tool_errors.append(f"{item.name}: {item.output}")
+            elif item.type == "agent_handoff" and item.old_agent_id is not None:
+                self.line(f"  == handoff to {item.new_agent_id}")
+
+
+def _readable(arguments: str) -> str:
+    """Tool arguments with Tamil and Hindi as text, not `\\u0b95` escapes."""
+    try:
+        return json.dumps(json.loads(arguments), ensure_ascii=False)
+    except ValueError:
+        return arguments
+
+
+class References:
+    """Resolves `{reference}`: the last one logged in this call, else the caller's newest open one."""
+
+    def __init__(self) -> None:
+        self.run: CallRun | None = None
+        self._newest_open: str | None = None
+
+    async def look_up(self, run: CallRun) -> None:
+        """Find the caller's newest open complaint once, off the event loop."""
+        from mla_core import complaints
+
+        self.run = run
+        call = run.call
+        if call is not None and call.caller_number:
+            newest = await asyncio.to_thread(
+                complaints.open_complaints, call.services, call.tenant.tenant_id, call.caller_number, limit=1
+            )
+            self._newest_open = str(newest[0].reference) if newest else None
+
+    def current(self) -> str:
+        call = self.run.call if self.run is not None else None
+        if call is not None and call.logged:
+            return str(call.logged[-1].reference)
+        return self._newest_open or REFERENCE_PLACEHOLDER
+
+    def fill(self, text: str) -> str:
+        return text.replace(REFERENCE_PLACEHOLDER, self.current()) if REFERENCE_PLACEHOLDER in text else text
+
+    def step(self, step: LlmStep) -> LlmStep | Callable[[llm.ChatContext], LlmStep]:
+        """A step that mentions `{reference}` is decided when the LLM is called, not before."""
+        if REFERENCE_PLACEHOLDER not in json.dumps(step.text if isinstance(step, Say) else dict(step.args)):
+            return step
+
+        def decided(_chat_ctx: llm.ChatContext) -> LlmStep:
+            if isinstance(step, Say):
+                return Say(self.fill(step.text))
+            return CallTool(step.name, {k: self.fill(v) if isinstance(v, str) else v for k, v in step.args.items()})
+
+        return decided
+
+
+async def simulate(
+    turns: Sequence[ScriptTurn],
+    *,
+    dialed_number: str,
+    caller_number: str | None,
+    use_openai: bool = False,
+    job_metadata: str = "",
+    out: TextIO = sys.stdout,
+) -> Report:
+    """Play `turns` through the real agent; returns what happened."""
+    from mla_core.db import close_pools
+    from mla_core.services import get_services
+
+    report, printer, references = Report(), Printer(out), References()
+    scripted = ScriptedLLM(references.step(turn) for turn in turns if not isinstance(turn, UserTurn))
+    llm_factory: Callable[[LlmSettings], llm.LLM]
+    if use_openai:
+        from agent_pool.plugins import build_llm
+
+        llm_factory = build_llm
+    else:
+        llm_factory = lambda _settings: scripted  # noqa: E731 - the factory the call expects
+    services = get_services()
+    try:
+        async with text_call(services, llm_factory, dialed_number=dialed_number, caller_number=caller_number,
+                             job_metadata=job_metadata) as run:  # fmt: skip
+            await references.look_up(run)
+            printer.new_items(run.session.history, report)
+            if run.rejected:
+                report.rejected = True
+                printer.line(f"no active tenant owns {dialed_number}: the caller heard the apology")
+                return report
+            for turn in turns:
+                if not isinstance(turn, UserTurn):
+                    continue
+                if run.close_event is not None:
+                    report.failure = f"the call ended before the caller said: {turn.text}"
+                    break
+                result: RunResult[None] = await run.session.run(user_input=references.fill(turn.text))
+                printer.new_items(run.session.history, report)
+                if any(e.type == "function_call" and e.item.name == "end_call" for e in result.events):
+                    await run.wait_closed(timeout=5)  # the goodbye is said, then the call ends
+        assert run.call is not None
+        report.references = [logged.reference for logged in run.call.logged]
+        printer.line(f"call outcome: {run.outcome}")
+    except Exception as exc:  # the simulator's verdict: any exception is the agent failing
+        report.failure = f"{type(exc).__name__}: {exc}"
+    finally:
+        await asyncio.to_thread(close_pools)
+    if not use_openai and report.failure is None and (scripted.remaining or scripted.overruns):
+        report.failure = (
+            f"the agent did not follow the script: {scripted.remaining} LLM turns left, "
+            f"{scripted.overruns} LLM calls beyond the script"
+        )
+    for reference in report.references:
+        printer.line(f"complaint reference: {reference}")
+    if report.failure:
+        printer.line(f"FAILED: {report.failure}")
+    for error in report.tool_errors:
+        printer.line(f"tool error: {error}")
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agent_pool.simulate", description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--to", required=True, dest="dialed", help="the tenant's number the caller dials (E.164)")
+    parser.add_argument("--from", dest="caller", default=None, help="the caller's number; omit for a hidden number")
+    parser.add_argument("--script", required=True, type=Path, help="JSON list of user/assistant/tool turns")
+    parser.add_argument("--llm", choices=["scripted", "openai"], default="scripted")
+    parser.add_argument("--env", type=Path, default=None, help="env file to load first (default: .local/dev.env)")
+    parser.add_argument(
+        "--metadata", default="", help='job metadata as the dispatch rule sets it, e.g. {"tenant_id": …}'
+    )
+    parser.add_argument("--verbose", action="store_true", help="show the agent's and the domain's logs")
+    args = parser.parse_args(argv)
+
+    env_file = args.env or default_env_file()
+    if args.env is not None and not env_file.exists():
+        parser.error(f"{env_file} does not exist (is `make dev` running?)")
+    if env_file.exists():
+        load_env_file(env_file)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR, stream=sys.stderr)
+    try:
+        turns = parse_script(json.loads(args.script.read_text()))
+    except (OSError, ValueError, ScriptError) as exc:
+        print(f"bad script {args.script}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.llm == "openai" and not os.environ.get("OPENAI_API_KEY"):
+        print("--llm openai needs OPENAI_API_KEY", file=sys.stderr)
+        return EXIT_USAGE
+    report = asyncio.run(
+        simulate(turns, dialed_number=args.dialed, caller_number=args.caller, use_openai=args.llm == "openai",
+                 job_metadata=args.metadata)
+    )  # fmt: skip
+    return report.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

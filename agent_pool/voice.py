@@ -1,0 +1,71 @@
+"""The shape of a call's voice stack, free of vendor SDKs: which profile a language uses, how turns
+are taken, and the interface the agent builds its ears and voice through.
+
+The production implementation lives in `agent_pool.plugins`; text mode (the simulator, tests,
+benchmarks) has no voice stack at all.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from livekit.agents import stt, tts
+from livekit.agents.voice.turn import TurnHandlingOptions
+
+from agent_pool.settings import WorkerSettings
+from mla_core.agent_config import (
+    DEFAULT_VOICES,
+    AgentConfig,
+    LanguageProfile,
+    SttSettings,
+    TtsSettings,
+    default_greeting,
+)
+
+
+class VoiceStack(Protocol):
+    """Builds the per-language ears and voice of a call."""
+
+    def stt(self, profile: LanguageProfile, config: AgentConfig) -> stt.STT: ...
+
+    def tts(self, profile: LanguageProfile) -> tts.TTS: ...
+
+
+def language_profile(config: AgentConfig, language: str) -> LanguageProfile:
+    """The tenant's profile for `language`, or the platform default for a language the tenant did
+    not list (a caller may still switch to Tamil, Hindi or English)."""
+    profile = config.profiles.get(language)
+    if profile is not None:
+        return profile
+    return LanguageProfile(
+        greeting=default_greeting(language, mla_name=config.mla_name, constituency=config.constituency),
+        stt=SttSettings(language=language),
+        tts=TtsSettings(voice=DEFAULT_VOICES[language], language=language),
+    )
+
+
+def turn_handling(settings: WorkerSettings, *, text_mode: bool = False) -> TurnHandlingOptions:
+    """Turn-taking for phone callers.
+
+    - VAD decides when the caller stopped (LiveKit's turn-detector model covers Hindi, not
+      Tamil); the endpointing delay leaves room for elderly and non-native speakers to pause.
+    - An interruption needs `interruption_min_words` words from the STT, so a one-word filler
+      ("haan", "hmm", "seri", "ok") said while the agent talks does not cut it off, and a false
+      interruption (noise, a cough) resumes the agent's sentence.
+    - Text mode has no audio to find turns in: each `run()` is one turn.
+    """
+    if text_mode:
+        return {"turn_detection": "manual", "preemptive_generation": {"enabled": False}}
+    return {
+        "turn_detection": "vad",
+        "endpointing": {"min_delay": settings.endpointing_min_delay, "max_delay": settings.endpointing_max_delay},
+        "interruption": {
+            "enabled": True,
+            "mode": "vad",
+            "min_words": settings.interruption_min_words,
+            "min_duration": settings.interruption_min_duration,
+            "false_interruption_timeout": settings.false_interruption_timeout,
+            "resume_false_interruption": True,
+        },
+        "preemptive_generation": {"enabled": True},
+    }

@@ -1,0 +1,59 @@
+"""Agent fixtures: real tenants provisioned through the API, and calls run in text mode against them."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from agent_support import CallFactory
+
+from agent_pool.call import CallRun, text_call
+from agent_pool.testing import DeferredStep, LlmStep, ScriptedLLM
+from mla_core.services import Services, get_services
+from support import Api, tenant_body, unique_number
+
+
+@pytest.fixture(scope="session")
+def tamil_tenant(api: Api, admin_token: str) -> dict[str, Any]:
+    return api.create_tenant(admin_token, tenant_body(languages=["ta", "hi", "en"], mla_name="K. Selvi"))
+
+
+@pytest.fixture(scope="session")
+def hindi_tenant(api: Api, admin_token: str) -> dict[str, Any]:
+    body = tenant_body(languages=["hi", "en"], mla_name="Ravi Kumar", constituency="Lucknow Central",
+                       state="Uttar Pradesh")  # fmt: skip
+    return api.create_tenant(admin_token, body)
+
+
+@pytest.fixture
+def services(stack: Any) -> Services:
+    return get_services()
+
+
+@pytest.fixture
+def caller() -> str:
+    return unique_number()
+
+
+@pytest.fixture
+def phone_call(services: Services) -> CallFactory:
+    """`async with phone_call(tenant, caller, [steps…]) as (run, llm)`: a call to the tenant's first number."""
+
+    @contextlib.asynccontextmanager
+    async def call(
+        tenant: dict[str, Any] | None,
+        caller_number: str | None,
+        steps: list[LlmStep | DeferredStep],
+        *,
+        dialed_number: str | None = None,
+        job_metadata: str = "",
+    ) -> AsyncIterator[tuple[CallRun, ScriptedLLM]]:
+        llm = ScriptedLLM(steps)
+        dialed = dialed_number or (tenant["phone_numbers"][0] if tenant else unique_number())
+        async with text_call(services, llm, dialed_number=dialed, caller_number=caller_number,
+                             job_metadata=job_metadata) as run:  # fmt: skip
+            yield run, llm
+
+    return call
