@@ -31,7 +31,7 @@ def simulate(env_file: Path, dialed: str, caller: str | None, script: str) -> su
             "--env", str(env_file)]  # fmt: skip
     if caller:
         args += ["--from", caller]
-    return subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
+    return subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
 
 
 def references(output: str) -> list[int]:

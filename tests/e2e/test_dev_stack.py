@@ -117,3 +117,49 @@ def test_a_new_tenant_goes_live_and_its_admin_signs_in(dev_stack: dict[str, str]
         assert profile["role"] == "mla_admin"
         assert profile["tenant_id"] == tenant["tenant_id"]
         assert profile["tenant"]["status"] == "active"
+
+
+def test_a_call_becomes_a_complaint_the_office_assigns_and_resolves(dev_stack: dict[str, str], tmp_path: Path) -> None:
+    """The whole loop as people live it: provision, a constituent calls, staff work the complaint."""
+    with Api(dev_stack["API_URL"]) as api:
+        admin = api.login(dev_stack["SUPERADMIN_EMAIL"], dev_stack["SUPERADMIN_PASSWORD"])["access_token"]
+        body = tenant_body(languages=["ta", "en"])
+        tenant = api.create_tenant(admin, body)
+        assert tenant["status"] == "active", tenant
+        office = api.http.post(
+            "/auth/register", json={"token": api.invite_token_for(body["admin_email"]), "password": "office pass 1"}
+        ).json()["data"]["access_token"]
+
+        caller = "+919812345678"
+        env_file = tmp_path / "dev.env"
+        env_file.write_text("\n".join(f"{k}={v}" for k, v in dev_stack.items()) + "\n")
+        call = subprocess.run(
+            [sys.executable, "-m", "agent_pool.simulate", "--to", tenant["phone_numbers"][0], "--from", caller,
+             "--script", "agent_pool/scripts/tamil_complaint.json", "--env", str(env_file)],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert call.returncode == 0, call.stdout + call.stderr
+
+        [complaint] = api.request("GET", "/api/complaints", office).json()["data"]["items"]
+        assert complaint["caller_number"] == caller and complaint["language"] == "ta"
+        assert str(complaint["reference"]) in call.stdout
+
+        staff_email = f"staff-{tenant['tenant_id']}@example.in"
+        invited = api.request("POST", "/api/users/invite", office, json={"email": staff_email, "role": "staff"})
+        assert invited.status_code == 201
+        staff = api.http.post(
+            "/auth/register", json={"token": api.invite_token_for(staff_email), "password": "staff pass 1"}
+        ).json()["data"]
+
+        path = f"/api/complaints/{complaint['reference']}"
+        version = complaint["version"]
+        for change in ({"status": "assigned", "assigned_to": staff["user"]["id"]}, {"status": "in_progress"},
+                       {"status": "resolved", "note": "Valve repaired"}):  # fmt: skip
+            token = office if change["status"] == "assigned" else staff["access_token"]
+            response = api.request("PATCH", path, token, json={"version": version, **change})
+            assert response.status_code == 200, response.text
+            version = response.json()["data"]["version"]
+
+        sms = [m for m in api.outbox() if m["channel"] == "sms" and m["to"] == caller]
+        assert len(sms) == 3  # registered, assigned, resolved: all in Tamil
+        assert any("தீர்க்கப்பட்டது" in m["body"] for m in sms)
