@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,3 +50,17 @@ def _no_leftover_faults(request: pytest.FixtureRequest) -> Iterator[None]:
         stack = request.getfixturevalue("stack")
         if stack.moto is not None:
             stack.moto.runner.clear_faults()
+
+
+@pytest.fixture
+def postgres_down(stack: Any) -> Iterator[None]:
+    """Postgres really stopped for the test (the pool closed first), and started again after it."""
+    from mla_core.db import close_pools
+
+    close_pools()
+    stack.postgres.stop()
+    try:
+        yield
+    finally:
+        if not stack.postgres.is_running():
+            stack.restart_postgres()

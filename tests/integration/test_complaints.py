@@ -4,7 +4,6 @@ confirmed by SMS in the caller's language, and scoped to the caller and the tena
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -146,19 +145,6 @@ def test_status_is_told_only_to_the_caller_who_logged_it_and_only_in_that_tenant
         logged.reference
     ]
     assert complaints.open_complaints(services, other_tenant["tenant_id"], caller) == []
-
-
-@pytest.fixture
-def postgres_down(stack: Any) -> Iterator[None]:
-    from mla_core.db import close_pools
-
-    close_pools()
-    stack.postgres.stop()
-    try:
-        yield
-    finally:
-        if not stack.postgres.is_running():
-            stack.restart_postgres()
 
 
 def test_with_postgres_down_the_caller_still_gets_a_reference_and_the_complaint_arrives_once(

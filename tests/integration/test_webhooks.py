@@ -416,19 +416,6 @@ def test_a_deleted_tenants_rooms_are_ignored(
 # Database outage ----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def postgres_down(stack: Any) -> Iterator[None]:
-    from mla_core.db import close_pools
-
-    close_pools()
-    stack.postgres.stop()
-    try:
-        yield
-    finally:
-        if not stack.postgres.is_running():
-            stack.restart_postgres()
-
-
 def test_with_the_database_down_the_event_gets_a_503_and_is_applied_when_retried(
     tenant: dict[str, Any], livekit: LiveKitSender, inspect: Inspector, stack: Any, postgres_down: None
 ) -> None:

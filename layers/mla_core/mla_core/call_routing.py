@@ -81,3 +81,13 @@ def resolve_call_tenant(services: Services, *, job_metadata: str, dialed_number:
         return None
     config = load_agent_config(services, tenant_id)
     return CallTenant(tenant_id, config) if config is not None else None
+
+
+def active_agent_configs(services: Services) -> list[AgentConfig]:
+    """The durable config of every active tenant (what Redis is rebuilt from)."""
+    with services.db.transaction() as conn:
+        rows = conn.execute(
+            "SELECT c.config FROM platform.agent_configs c JOIN platform.tenants t USING (tenant_id)"
+            " WHERE t.status = 'active' ORDER BY t.tenant_id"
+        ).fetchall()
+    return [AgentConfig.model_validate(row["config"]) for row in rows]

@@ -14,13 +14,11 @@ import sys
 import time
 from typing import Any
 
-from psycopg import sql
-
-from mla_core.agent_config import AgentConfig
+from mla_core.call_routing import active_agent_configs
+from mla_core.complaints import highest_reference
 from mla_core.errors import AppError
 from mla_core.migrate import migrate_all_tenants, migrate_control_plane
 from mla_core.services import Services, get_services
-from mla_core.tenants import schema_name
 
 
 def migrate(services: Services, workers: int) -> dict[str, Any]:
@@ -38,35 +36,22 @@ def migrate(services: Services, workers: int) -> dict[str, Any]:
 
 def rebuild_redis(services: Services) -> dict[str, Any]:
     """Postgres holds the durable copy; Redis is a cache of it and can be rebuilt at any time."""
-    with services.db.transaction() as conn:
-        rows = conn.execute(
-            "SELECT c.config FROM platform.agent_configs c JOIN platform.tenants t USING (tenant_id)"
-            " WHERE t.status = 'active' ORDER BY t.tenant_id"
-        ).fetchall()
-    for row in rows:
-        config = AgentConfig.model_validate(row["config"])
+    configs = active_agent_configs(services)
+    for config in configs:
         services.agent_configs.put(config)
         with services.db.transaction() as conn:
-            highest = conn.execute(
-                sql.SQL("SELECT COALESCE(max(reference), 0) AS n FROM {}.complaints").format(
-                    sql.Identifier(schema_name(config.tenant_id))
-                )
-            ).fetchone()
-        services.references.raise_floor(config.tenant_id, int(highest["n"]) if highest else 0)
-    return {"tenants_written": len(rows)}
+            highest = highest_reference(conn, config.tenant_id)
+        services.references.raise_floor(config.tenant_id, highest)
+    return {"tenants_written": len(configs)}
 
 
 def retry_sms(services: Services) -> dict[str, Any]:
     """Every active tenant's failed SMS, sent again (bounded attempts per message)."""
     from mla_core import notifications
 
-    with services.db.transaction() as conn:
-        rows = conn.execute(
-            "SELECT c.config FROM platform.agent_configs c JOIN platform.tenants t USING (tenant_id)"
-            " WHERE t.status = 'active'"
-        ).fetchall()
-    sent = sum(notifications.retry_failed(services, AgentConfig.model_validate(row["config"])) for row in rows)
-    return {"tenants": len(rows), "sms_sent": sent}
+    configs = active_agent_configs(services)
+    sent = sum(notifications.retry_failed(services, config) for config in configs)
+    return {"tenants": len(configs), "sms_sent": sent}
 
 
 def create_superadmin(services: Services, email: str, password: str) -> dict[str, Any]:

@@ -161,7 +161,7 @@ def store(services: Services, complaint: Complaint, *, may_renumber: bool) -> tu
         if not may_renumber:
             raise
     with services.db.transaction() as conn:
-        highest = _highest_reference(conn, complaint.tenant_id)
+        highest = highest_reference(conn, complaint.tenant_id)
     services.references.raise_floor(complaint.tenant_id, highest)
     renumbered = complaint.model_copy(
         update={"reference": services.references.repin(complaint.tenant_id, complaint.idempotency_key)}
@@ -207,7 +207,7 @@ def _insert(conn: Conn, complaint: Complaint) -> tuple[bool, Complaint]:
     return True, complaint
 
 
-def _highest_reference(conn: Conn, tenant_id: str) -> int:
+def highest_reference(conn: Conn, tenant_id: str) -> int:
     row = conn.execute(
         sql.SQL("SELECT COALESCE(max(reference), 0) AS highest FROM {}").format(_table(tenant_id, "complaints"))
     ).fetchone()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 
-from mla_core.agent_config import AgentConfig
+from mla_core.agent_config import DEFAULT_SMS_TEMPLATES, AgentConfig, SmsTemplate
 from mla_core.errors import AppError
 from mla_core.privacy import mask_phone
 from mla_core.services import Services
@@ -35,13 +35,20 @@ def render(template: str, values: list[str]) -> str:
     return body
 
 
+def _language_and_category(
+    config: AgentConfig, template: SmsTemplate, language: str | None, category: str
+) -> tuple[str, str]:
+    """The caller's language if the template has it (else English), and the category's name in it."""
+    language = language if language in template.bodies else "en"
+    found = next((c for c in config.categories if c.code == category), None)
+    return language, found.names.get(language, found.code) if found else category
+
+
 def confirmation_text(config: AgentConfig, complaint: Complaint) -> tuple[str, str, str]:
     """(language, body, DLT template id) of the confirmation, in the caller's language if we have it."""
     template = config.sms.templates[PURPOSE]
-    language = complaint.language if complaint.language in template.bodies else "en"
-    category = next((c for c in config.categories if c.code == complaint.category), None)
-    category_name = category.names.get(language, category.code) if category else complaint.category
-    body = render(template.bodies[language], [category_name, config.constituency, str(complaint.reference)])
+    language, category = _language_and_category(config, template, complaint.language, complaint.category)
+    body = render(template.bodies[language], [category, config.constituency, str(complaint.reference)])
     return language, body, template.dlt_template_id
 
 
@@ -49,49 +56,46 @@ def _table(tenant_id: str) -> sql.Composed:
     return sql.SQL("{}.notifications").format(sql.Identifier(schema_name(tenant_id)))
 
 
-def confirm_complaint(services: Services, config: AgentConfig, complaint: Complaint) -> None:
-    """Record the SMS, then send it; a failure is recorded on the row, never raised."""
-    if not complaint.caller_number:
-        return
-    language, body, template_id = confirmation_text(config, complaint)
+def _record_and_send(
+    services: Services, config: AgentConfig, *, reference: int, to: str, purpose: str, language: str, body: str,
+    template_id: str,
+) -> None:  # fmt: skip
+    """The notification row first (so a failure is visible and retried), then the SMS."""
     with services.db.transaction() as conn:
         row = conn.execute(
             sql.SQL(
                 "INSERT INTO {} (complaint_id, channel, recipient, purpose, language, template_id, body, provider)"
                 " SELECT id, 'sms', %s, %s, %s, %s, %s, 'sns' FROM {} WHERE reference = %s RETURNING id"
             ).format(_table(config.tenant_id), sql.Identifier(schema_name(config.tenant_id), "complaints")),
-            (complaint.caller_number, PURPOSE, language, template_id, body, complaint.reference),
+            (to, purpose, language, template_id, body, reference),
         ).fetchone()
     if row is not None:
-        _send(services, config, row["id"], complaint.caller_number, body, template_id)
+        _send(services, config, row["id"], to, body, template_id)
+
+
+def confirm_complaint(services: Services, config: AgentConfig, complaint: Complaint) -> None:
+    """The confirmation with the reference number; a failure is recorded on the row, never raised."""
+    if not complaint.caller_number:
+        return
+    language, body, template_id = confirmation_text(config, complaint)
+    _record_and_send(
+        services, config, reference=complaint.reference, to=complaint.caller_number, purpose=PURPOSE,
+        language=language, body=body, template_id=template_id,
+    )  # fmt: skip
 
 
 def notify_status(services: Services, config: AgentConfig, complaint: dict[str, Any], status: str) -> None:
     """The constituent's SMS for a status change, when the tenant sends one for `status`."""
-    from mla_core.agent_config import DEFAULT_SMS_TEMPLATES
-
-    number = complaint.get("caller_number")
-    purpose = f"complaint_{status}"
-    if status not in config.sms.notify_on or not isinstance(number, str) or not number:
-        return
+    number, purpose = complaint.get("caller_number"), f"complaint_{status}"
     template = config.sms.templates.get(purpose) or DEFAULT_SMS_TEMPLATES.get(purpose)
-    if template is None:
+    if status not in config.sms.notify_on or not isinstance(number, str) or not number or template is None:
         return
-    language = str(complaint.get("language") or "en")
-    language = language if language in template.bodies else "en"
-    category = next((c for c in config.categories if c.code == complaint.get("category")), None)
-    category_name = category.names.get(language, category.code) if category else str(complaint.get("category"))
-    body = render(template.bodies[language], [str(complaint["reference"]), category_name, config.constituency])
-    with services.db.transaction() as conn:
-        row = conn.execute(
-            sql.SQL(
-                "INSERT INTO {} (complaint_id, channel, recipient, purpose, language, template_id, body, provider)"
-                " VALUES (%s, 'sms', %s, %s, %s, %s, %s, 'sns') RETURNING id"
-            ).format(_table(config.tenant_id)),
-            (complaint["id"], number, purpose, language, template.dlt_template_id, body),
-        ).fetchone()
-    assert row is not None
-    _send(services, config, row["id"], number, body, template.dlt_template_id)
+    language, category = _language_and_category(config, template, complaint.get("language"), complaint["category"])
+    body = render(template.bodies[language], [str(complaint["reference"]), category, config.constituency])
+    _record_and_send(
+        services, config, reference=complaint["reference"], to=number, purpose=purpose, language=language,
+        body=body, template_id=template.dlt_template_id,
+    )  # fmt: skip
 
 
 def _send(
