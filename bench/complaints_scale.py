@@ -59,12 +59,14 @@ def seed(db: Any, tenant_id: str, complaints: int) -> None:
             conn.execute(
                 sql.SQL(
                     "INSERT INTO {}.complaints (reference, idempotency_key, category, description, location,"
-                    " caller_number, language, status, sla_due_at, created_at, updated_at)"
+                    " caller_number, language, status, sla_due_at, created_at, updated_at, resolved_at)"
                     " SELECT 1000 + g, 'bench-' || g, (%s::text[])[1 + g %% 6], (%s::text[])[1 + g %% 6],"
                     " 'Ward ' || (g %% 60), '+9190' || lpad((g %% 100000000)::text, 8, '0'),"
                     " (ARRAY['ta','hi','en'])[1 + g %% 3], (%s::text[])[1 + (g / 7) %% 6],"
                     " now() - make_interval(mins => g %% 500000) + interval '21 days',"
-                    " now() - make_interval(mins => g %% 500000), now()"
+                    " now() - make_interval(mins => g %% 500000), now(),"
+                    " CASE WHEN (g / 7) %% 6 >= 4 THEN now() - make_interval(mins => g %% 500000)"
+                    "      + make_interval(hours => 1 + g %% 400) END"
                     " FROM generate_series(%s::int, %s::int) AS g"
                 ).format(table),
                 (CATEGORIES, DESCRIPTIONS, STATUSES, start + 1, min(start + batch, complaints)),
