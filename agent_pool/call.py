@@ -194,9 +194,10 @@ async def start_call(request: CallRequest, services: Services, io: CallIO) -> Ca
         logger.error("tenant not resolved", extra={"room": request.room_name, "error": exc.message})
         return await _reject(request, io, timings, started_at, "resolution_failed", phrases.TEMPORARY_FAILURE)
     timings.tenant_resolved = time.perf_counter()
-    if tenant is None or tenant.config.status != "active":
-        reason = "no_tenant" if tenant is None else f"tenant_{tenant.config.status}"
-        return await _reject(request, io, timings, started_at, reason, phrases.REJECTION)
+    if tenant is None:
+        return await _reject(request, io, timings, started_at, "no_tenant", phrases.REJECTION)
+    if tenant.config.status != "active":
+        return await _paused(request, services, io, timings, started_at, tenant)
 
     config = tenant.config
     call = CallContext(services=services, tenant=tenant, room_name=request.room_name,
@@ -251,7 +252,7 @@ async def _start(session: AgentSession, agent: Agent, io: CallIO) -> None:
 async def _reject(
     request: CallRequest, io: CallIO, timings: CallTimings, started_at: datetime, reason: str, apology: str
 ) -> CallRun:
-    """Nobody's number, a paused tenant, or no way to tell: an apology in Hindi and English, then hang up."""
+    """Nobody's number, or no way to tell: an apology in Hindi and English, then hang up."""
     session = _session(io, llm=None, userdata=None)
     run = CallRun(request=request, session=session, timings=timings, started_at=started_at, call=None)
     voice = io.voice
@@ -263,6 +264,37 @@ async def _reject(
     await spoken.wait_for_playout()
     calls.log_rejected_call(request.dialed_number, request.caller_number, reason)
     # With `delete_room_on_close` (the worker sets it) closing the session hangs up.
+    session.shutdown(drain=True)
+    run.outcome = "rejected"
+    return run
+
+
+async def _paused(
+    request: CallRequest, services: Services, io: CallIO, timings: CallTimings, started_at: datetime,
+    tenant: CallTenant,
+) -> CallRun:  # fmt: skip
+    """The office paused its agent: say so in its language, hang up, and keep the call as missed."""
+    config = tenant.config
+    language = config.greeting_language
+    session = _session(io, llm=None, userdata=None)
+    run = CallRun(request=request, session=session, timings=timings, started_at=started_at, call=None)
+    voice = io.voice
+    profile = language_profile(config, language)
+    agent = Agent(instructions="") if voice is None else Agent(instructions="", tts=voice.tts(profile))
+    await _start(session, agent, io)
+    timings.greeting_requested = time.perf_counter()
+    spoken = session.say(phrases.PAUSED[language].format(constituency=config.constituency), allow_interruptions=False)
+    run.opening.append(spoken)
+    await spoken.wait_for_playout()
+    try:
+        await asyncio.to_thread(
+            calls.record_call, services, tenant.tenant_id, request.room_name,
+            caller_number=request.caller_number, dialed_number=request.dialed_number, language=language,
+            started_at=started_at, ended_at=datetime.now(UTC), outcome="agent_paused", transcript=[], latency={},
+            notice_played_at=None, status="missed",
+        )  # fmt: skip
+    except Exception:  # the caller has heard the message; a lost record must not crash the job
+        logger.exception("missed call not recorded", extra={"tenant_id": tenant.tenant_id})
     session.shutdown(drain=True)
     run.outcome = "rejected"
     return run

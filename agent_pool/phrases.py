@@ -21,11 +21,18 @@ _LANGUAGE_ALIASES = {
 }
 _BY_ALIAS = {alias.casefold(): code for code, aliases in _LANGUAGE_ALIASES.items() for alias in aliases}
 
-# A number nobody owns, or a paused tenant: said in Hindi and English, since we know no tenant's language.
+# A number nobody owns: said in Hindi and English, since we know no tenant's language.
 REJECTION = (
     "क्षमा करें, यह नंबर अभी सेवा में नहीं है। कृपया बाद में कॉल करें। "
     "Sorry, this number is not in service right now. Please call again later."
 )
+
+# A paused office: said in its first language, with its own voice (the office chose to pause).
+PAUSED = {
+    "ta": "வணக்கம். {constituency} அலுவலகம் இப்போது அழைப்புகளை ஏற்கவில்லை. தயவுசெய்து பின்னர் அழைக்கவும்.",
+    "hi": "नमस्ते। {constituency} कार्यालय अभी कॉल नहीं ले रहा है। कृपया बाद में कॉल करें।",
+    "en": "Hello. The {constituency} office is not taking calls right now. Please call again later.",
+}
 
 # Neither Redis nor Postgres answered, so we cannot tell whose number this is: the same two languages.
 TEMPORARY_FAILURE = (

@@ -17,6 +17,7 @@ MODULES = {
     "dashboard (functions/dashboard/app.py)": "functions.dashboard.app",
     "webhooks (functions/webhooks/app.py)": "functions.webhooks.app",
     "provisioning steps (functions/provisioning/steps.py)": "functions.provisioning.steps",
+    "complaint ingest (functions/complaint_ingest/app.py)": "functions.complaint_ingest.app",
 }
 
 PROBE = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"

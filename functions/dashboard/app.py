@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from mangum import Mangum
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from mla_core import accounts, casework, team
+from mla_core import accounts, agents, casework, team
 from mla_core.api import create_app, ok
 from mla_core.deps import MlaAdminDep, PrincipalDep, ServicesDep, TenantUserDep, TokenDep
 from mla_core.observability import function_logger
@@ -135,6 +135,42 @@ def change_user(
     user_id: Annotated[str, Path(max_length=40)], body: team.MemberChange, who: MlaAdminDep, svc: ServicesDep
 ) -> JSONResponse:
     return ok(team.change(svc, who, user_id, body))
+
+
+# Agents (MLA admins) ----------------------------------------------------------------------------
+
+AgentId = Annotated[str, Path(max_length=40)]
+
+
+@app.get("/api/agents", summary="The office's voice agents")
+def list_agents(who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(agents.list_agents(svc, who))
+
+
+@app.post("/api/agents", status_code=201, summary="Add an agent (one per office for now: 409)")
+def create_agent(who: MlaAdminDep) -> JSONResponse:
+    raise agents.one_agent_per_office()
+
+
+@app.get("/api/agents/{agent_id}", summary="One agent's settings")
+def get_agent(agent_id: AgentId, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(agents.get_agent(svc, who, agent_id))
+
+
+@app.put("/api/agents/{agent_id}", summary="Change greeting, languages, voices, categories or phone numbers")
+def update_agent(agent_id: AgentId, body: agents.AgentUpdate, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(agents.update_agent(svc, who, agent_id, body))
+
+
+@app.put("/api/agents/{agent_id}/status", summary="Take calls (active) or not (paused)")
+def set_agent_status(agent_id: AgentId, body: agents.AgentStatus, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(agents.set_status(svc, who, agent_id, body))
+
+
+@app.delete("/api/agents/{agent_id}", summary="Remove an agent (the office's only agent: 409, pause it)")
+def delete_agent(agent_id: AgentId, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
+    agents.get_agent(svc, who, agent_id)  # another office's agent is 404, not 409
+    raise agents.one_agent_per_office()
 
 
 _asgi = Mangum(app, lifespan="off")

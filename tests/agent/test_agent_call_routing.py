@@ -44,17 +44,27 @@ async def test_an_unknown_number_hears_an_apology_in_hindi_and_english_and_is_lo
     assert caller not in str(event.__dict__)  # the caller's number is masked
 
 
-async def test_a_paused_tenant_rejects_calls_until_it_is_active_again(
-    tamil_tenant: dict[str, Any], phone_call: CallFactory, caller: str, services: Services
+async def test_a_paused_office_says_so_in_its_language_and_keeps_a_missed_call(
+    tamil_tenant: dict[str, Any], phone_call: CallFactory, caller: str, services: Services, stack: Any
 ) -> None:
     config = load_agent_config(services, tamil_tenant["tenant_id"])
     assert config is not None
     services.agent_configs.put(config.model_copy(update={"status": "paused"}))
     try:
         async with phone_call(tamil_tenant, caller, []) as (run, _llm):
-            assert run.rejected and agent_lines(run) == [phrases.REJECTION]
+            assert run.rejected
+            [line] = agent_lines(run)
+            assert line == phrases.PAUSED["ta"].format(constituency=config.constituency)
     finally:
         services.agent_configs.put(config)
+    missed = rows(
+        stack,
+        sql.SQL("SELECT status, outcome, caller_number FROM {} WHERE room_name = %s").format(
+            tenant_table(tamil_tenant, "calls")
+        ),
+        run.request.room_name,
+    )
+    assert [(m["status"], m["outcome"], m["caller_number"]) for m in missed] == [("missed", "agent_paused", caller)]
     async with phone_call(tamil_tenant, caller, []) as (run, _llm):
         assert not run.rejected
 

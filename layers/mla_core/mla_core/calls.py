@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -31,6 +31,7 @@ def record_call(
     transcript: list[dict[str, Any]],
     latency: dict[str, Any],
     notice_played_at: datetime | None,
+    status: Literal["completed", "missed"] = "completed",
 ) -> None:
     """Upsert the call's row; fields already known (e.g. from webhooks) are kept when we know less."""
     schema = sql.Identifier(schema_name(tenant_id))
@@ -40,12 +41,12 @@ def record_call(
             sql.SQL(
                 "INSERT INTO {schema}.calls AS c (room_name, caller_number, dialed_number, language, status, outcome,"
                 " started_at, ended_at, duration_seconds, transcript, latency, notice_played_at)"
-                " VALUES (%(room)s, %(caller)s, %(dialed)s, %(language)s, 'completed', %(outcome)s, %(started)s,"
+                " VALUES (%(room)s, %(caller)s, %(dialed)s, %(language)s, %(status)s, %(outcome)s, %(started)s,"
                 " %(ended)s, %(duration)s, %(transcript)s, %(latency)s, %(notice)s)"
                 " ON CONFLICT (room_name) DO UPDATE SET"
                 " caller_number = COALESCE(c.caller_number, EXCLUDED.caller_number),"
                 " dialed_number = COALESCE(c.dialed_number, EXCLUDED.dialed_number),"
-                " language = EXCLUDED.language, status = 'completed', outcome = EXCLUDED.outcome,"
+                " language = EXCLUDED.language, status = EXCLUDED.status, outcome = EXCLUDED.outcome,"
                 " started_at = LEAST(c.started_at, EXCLUDED.started_at),"
                 " ended_at = GREATEST(c.ended_at, EXCLUDED.ended_at),"
                 # From the earliest start and the latest end anyone reported, whoever writes last.
@@ -55,7 +56,7 @@ def record_call(
                 " transcript = EXCLUDED.transcript, latency = EXCLUDED.latency,"
                 " notice_played_at = COALESCE(c.notice_played_at, EXCLUDED.notice_played_at), updated_at = now()"
             ).format(schema=schema),
-            {"room": room_name, "caller": caller_number, "dialed": dialed_number, "language": language,
+            {"room": room_name, "status": status, "caller": caller_number, "dialed": dialed_number, "language": language,
              "outcome": outcome, "started": started_at, "ended": ended_at, "duration": duration,
              "transcript": Jsonb(transcript), "latency": Jsonb(latency), "notice": notice_played_at},
         )  # fmt: skip

@@ -34,7 +34,7 @@ def _state(name: str) -> str:
     return canonical
 
 
-def _unique(values: list[str]) -> list[str]:
+def distinct(values: list[str]) -> list[str]:
     if len(set(values)) != len(values):
         raise ValueError("must not repeat a value")
     return values
@@ -52,8 +52,8 @@ class TenantRequest(BaseModel):
     mla_name: Name
     constituency: Name
     state: Annotated[str, StringConstraints(min_length=2, max_length=60), AfterValidator(_state)]
-    languages: Annotated[list[Language], Field(min_length=1, max_length=3), AfterValidator(_unique)]
-    phone_numbers: Annotated[list[PhoneNumber], Field(min_length=1, max_length=10), AfterValidator(_unique)]
+    languages: Annotated[list[Language], Field(min_length=1, max_length=3), AfterValidator(distinct)]
+    phone_numbers: Annotated[list[PhoneNumber], Field(min_length=1, max_length=10), AfterValidator(distinct)]
     admin_email: Annotated[EmailStr, Field(max_length=254)]
     admin_name: Name | None = None
     greeting: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = None
