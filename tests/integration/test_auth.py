@@ -132,7 +132,8 @@ def test_a_token_the_standin_signed_is_accepted(api: Api, stack: Any) -> None:
     ["expired", "wrong_audience", "wrong_issuer", "foreign_key", "alg_none", "hs256_without_secret", "no_role",
      "no_tenant", "garbage"],
 )  # fmt: skip
-def test_forged_expired_and_malformed_tokens_are_refused(case: str, api: Api, stack: Any) -> None:
+@pytest.mark.parametrize("path", ["/admin/tenants", "/api/complaints", "/api/users", "/auth/profile"])
+def test_forged_expired_and_malformed_tokens_are_refused(case: str, path: str, api: Api, stack: Any) -> None:
     key, kid = standin_key(stack)
     now = int(time.time())
     tokens = {
@@ -150,6 +151,6 @@ def test_forged_expired_and_malformed_tokens_are_refused(case: str, api: Api, st
         "no_tenant": lambda: jwt.encode(claims(stack, app_metadata={"role": "staff"}), key, "ES256", {"kid": kid}),
         "garbage": lambda: "not.a.jwt",
     }
-    response = api.request("GET", "/admin/tenants", tokens[case]())
+    response = api.request("GET", path, tokens[case]())
     assert response.status_code == 401, response.text
     assert response.json()["success"] is False
