@@ -12,4 +12,4 @@ CREATE INDEX complaints_language_idx ON complaints (language, created_at DESC, i
 CREATE INDEX complaints_oldest_idx ON complaints (created_at, id);
 -- The overview's counts come from one index-only scan; time to resolve from recent resolutions.
 CREATE INDEX complaints_counts_idx ON complaints (status, category, sla_due_at);
-CREATE INDEX complaints_resolved_idx ON complaints (resolved_at) WHERE resolved_at IS NOT NULL;
+CREATE INDEX complaints_resolved_idx ON complaints (resolved_at) INCLUDE (created_at) WHERE resolved_at IS NOT NULL;
