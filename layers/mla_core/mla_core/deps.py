@@ -1,4 +1,9 @@
-"""FastAPI dependencies shared by the apps: services, the caller, their role."""
+"""FastAPI dependencies shared by the apps: services, the caller, their role.
+
+The ones that only compute are `async def`: FastAPI runs a plain `def` dependency in a worker
+thread, and a request paid a dozen such hops (about 2 ms) before this. The two that do I/O
+(token verification may fetch the JWKS; the tenant check reads the registry) stay in threads.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +17,14 @@ from mla_core.identity import Principal
 from mla_core.services import Services, get_services
 
 
-def services() -> Services:
+async def services() -> Services:
     return get_services()
 
 
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def bearer_token(authorization: Annotated[str | None, Header(include_in_schema=False)] = None) -> str:
+async def bearer_token(authorization: Annotated[str | None, Header(include_in_schema=False)] = None) -> str:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError("an Authorization: Bearer <access token> header is required")
@@ -36,7 +41,7 @@ PrincipalDep = Annotated[Principal, Depends(principal)]
 TokenDep = Annotated[str, Depends(bearer_token)]
 
 
-def super_admin(caller: PrincipalDep) -> Principal:
+async def super_admin(caller: PrincipalDep) -> Principal:
     return caller.require_role("super_admin")
 
 
@@ -64,7 +69,7 @@ def tenant_user(caller: PrincipalDep, svc: ServicesDep) -> Principal:
 TenantUserDep = Annotated[Principal, Depends(tenant_user)]
 
 
-def mla_admin(caller: TenantUserDep) -> Principal:
+async def mla_admin(caller: TenantUserDep) -> Principal:
     return caller.require_role("mla_admin")
 
 
