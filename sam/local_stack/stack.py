@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from local_stack import aws, template
+from local_stack.ports import free_port
 from local_stack.serve import ServedApp, serve_in_thread
 
 log = logging.getLogger("local_stack")
@@ -126,7 +127,7 @@ class LocalStack:
         anon = _persistent_secret(self.root / "supabase-anon-key")
         service = _persistent_secret(self.root / "supabase-service-role-key")
         # The issuer must name the URL the stand-in answers on, so bind the port first.
-        port = self._port(2) or _free_port()
+        port = self._port(2) or free_port()
         base = f"http://127.0.0.1:{port}"
         app = create_app(
             site_url=base, service_role_key=service, anon_key=anon, state_path=self.root / "supabase-auth.json"
@@ -308,14 +309,6 @@ def _persistent_secret(path: Path, nbytes: int = 24) -> str:
     path.write_text(value, encoding="utf-8")
     path.chmod(0o600)
     return value
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _check_postgres() -> None:
