@@ -10,7 +10,7 @@ import json
 import logging
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any
 from uuid import UUID
 
 from fastapi import FastAPI, Request
@@ -23,13 +23,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mla_core.errors import AppError
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-
-class Envelope(BaseModel, Generic[T]):
-    success: bool = True
-    data: T
 
 
 class ErrorBody(BaseModel):
