@@ -64,3 +64,23 @@ def postgres_down(stack: Any) -> Iterator[None]:
     finally:
         if not stack.postgres.is_running():
             stack.restart_postgres()
+        _wait_until_the_database_answers()
+
+
+def _wait_until_the_database_answers(timeout: float = 15) -> None:
+    """The next test starts once our own code reaches Postgres again (past its fail-fast window)."""
+    import time
+
+    from mla_core.errors import TransientError
+    from mla_core.services import get_services
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with get_services().db.transaction() as conn:
+                conn.execute("SELECT 1")
+            return
+        except TransientError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
