@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
 
+from mla_core import tenants
 from mla_core.db import Conn
 from mla_core.errors import ConflictError, NotFoundError
 from mla_core.identity import Principal
@@ -60,9 +61,9 @@ def invite(services: Services, who: Principal, request: Invite) -> dict[str, Any
     assert who.tenant_id is not None
     email = str(request.email)
     with services.db.transaction() as conn:
-        taken = conn.execute("SELECT 1 FROM platform.users WHERE lower(email) = lower(%s)", (email,)).fetchone()
+        taken = tenants.login_for_email(conn, email)
         tenant = conn.execute(
-            "SELECT mla_name, constituency, languages FROM platform.tenants WHERE tenant_id = %s", (who.tenant_id,)
+            "SELECT mla_name, constituency FROM platform.tenants WHERE tenant_id = %s", (who.tenant_id,)
         ).fetchone()
     if taken:
         raise ConflictError(

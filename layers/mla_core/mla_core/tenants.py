@@ -121,6 +121,13 @@ def claim_numbers(conn: Conn, tenant_id: str, phone_numbers: list[str]) -> None:
             ) from exc
 
 
+def login_for_email(conn: Conn, email: str) -> dict[str, Any] | None:
+    """The dashboard login registered for `email` (any tenant, or a super admin's), if there is one."""
+    return conn.execute(
+        "SELECT user_id::text AS user_id, tenant_id FROM platform.users WHERE lower(email) = lower(%s)", (email,)
+    ).fetchone()
+
+
 def release_numbers(conn: Conn, tenant_id: str) -> None:
     conn.execute("DELETE FROM platform.tenant_phone_numbers WHERE tenant_id = %s", (tenant_id,))
 

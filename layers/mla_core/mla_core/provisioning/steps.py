@@ -159,9 +159,7 @@ def delete_agent_config(services: Services, tenant: Tenant, output: Output) -> N
 def create_dashboard_login(services: Services, tenant: Tenant) -> Output:
     """The MLA admin's login, invited (no password yet) with role and tenant in app_metadata."""
     with services.db.transaction() as conn:
-        owner = conn.execute(
-            "SELECT tenant_id FROM platform.users WHERE lower(email) = lower(%s)", (tenant.admin_email,)
-        ).fetchone()
+        owner = tenants.login_for_email(conn, tenant.admin_email)
     if owner is not None and owner["tenant_id"] != tenant.tenant_id:
         raise ConflictError(f"{tenant.admin_email} already has a login on another tenant")
     invitation = services.auth.invite(
