@@ -6,13 +6,11 @@ Success: `{"success": true, "data": ...}`. Failure: `{"success": false, "error":
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -43,10 +41,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def _json_default(value: Any) -> Any:
-    """What the standard encoder cannot write: our rows hold dates, UUIDs and models."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, UUID | Decimal):
+    """What orjson does not write natively: decimals and models."""
+    if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
@@ -54,11 +50,12 @@ def _json_default(value: Any) -> Any:
 
 
 class EnvelopeResponse(JSONResponse):
-    """JSON through the standard library's C encoder (FastAPI's `jsonable_encoder` walks every
-    value in Python first, which costs more than the query on a page of complaints)."""
+    """JSON through orjson, which writes our rows' datetimes and UUIDs natively. FastAPI's
+    `jsonable_encoder` walks every value in Python first, and even the standard library's C encoder
+    calling back for each timestamp cost half the time of the query on a page of complaints."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, default=_json_default, ensure_ascii=False, separators=(",", ":")).encode()
+        return orjson.dumps(content, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
 
 
 def ok(data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
