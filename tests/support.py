@@ -159,11 +159,13 @@ class Inspector:
 
         return self._livekit(find)
 
-    def redis_get(self, key: str) -> Any:
+    def redis(self) -> Any:
         from upstash_redis import Redis
 
-        redis = Redis(self.env["UPSTASH_REDIS_REST_URL"], self.env["UPSTASH_REDIS_REST_TOKEN"], rest_retries=0)
-        return redis.get(key)
+        return Redis(self.env["UPSTASH_REDIS_REST_URL"], self.env["UPSTASH_REDIS_REST_TOKEN"], rest_retries=0)
+
+    def redis_get(self, key: str) -> Any:
+        return self.redis().get(key)
 
     def auth_users(self, email: str) -> list[Any]:
         from supabase import create_client
@@ -181,8 +183,9 @@ class Inspector:
             found["room"] = f"mla-{tenant_id}"
         if self.dispatch_rules(f"tenant-{tenant_id}"):
             found["dispatch_rule"] = f"tenant-{tenant_id}"
-        if self.redis_get(f"agent:config:{tenant_id}") is not None:
-            found["agent_config"] = True
+        agent_keys = [*self.redis().keys(f"agent:config:{tenant_id}*"), *self.redis().keys(f"agent:routes:{tenant_id}")]
+        if agent_keys:
+            found["agent_config"] = sorted(agent_keys)
         numbers = [n for n in tenant["phone_numbers"] if self.redis_get(f"agent:phone:{n}") is not None]
         if numbers:
             found["phone_keys"] = numbers

@@ -147,9 +147,9 @@ def list_agents(who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
     return ok(agents.list_agents(svc, who))
 
 
-@app.post("/api/agents", status_code=201, summary="Add an agent (one per office for now: 409)")
-def create_agent(who: MlaAdminDep) -> JSONResponse:
-    raise agents.one_agent_per_office()
+@app.post("/api/agents", status_code=201, summary="Add an agent for numbers of its own")
+def create_agent(body: agents.AgentCreate, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(agents.create_agent(svc, who, body), 201)
 
 
 @app.get("/api/agents/{agent_id}", summary="One agent's settings")
@@ -167,10 +167,10 @@ def set_agent_status(agent_id: AgentId, body: agents.AgentStatus, who: MlaAdminD
     return ok(agents.set_status(svc, who, agent_id, body))
 
 
-@app.delete("/api/agents/{agent_id}", summary="Remove an agent (the office's only agent: 409, pause it)")
+@app.delete("/api/agents/{agent_id}", summary="Remove an added agent and free its numbers (the main agent: 409)")
 def delete_agent(agent_id: AgentId, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
-    agents.get_agent(svc, who, agent_id)  # another office's agent is 404, not 409
-    raise agents.one_agent_per_office()
+    agents.delete_agent(svc, who, agent_id)
+    return ok({"agent_id": agent_id, "deleted": True})
 
 
 _asgi = Mangum(app, lifespan="off")

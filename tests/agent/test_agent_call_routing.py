@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from typing import Any
 
 import pytest
@@ -15,9 +16,11 @@ from upstash_redis import Redis
 
 from agent_pool import phrases
 from agent_pool.testing import CallTool, Say
-from mla_core.agent_config import config_key
+from mla_core import agents
+from mla_core.agent_config import config_key, routes_key
 from mla_core.call_routing import load_agent_config
 from mla_core.errors import TransientError
+from mla_core.identity import Principal
 from mla_core.services import Services
 from support import Api, tenant_body, unique_number
 
@@ -239,3 +242,26 @@ async def test_when_no_store_can_name_the_tenant_the_caller_hears_a_technical_ap
     async with phone_call(None, caller, [], dialed_number=unique_number()) as (run, llm):
         assert run.rejected and agent_lines(run) == [phrases.TEMPORARY_FAILURE]
     assert llm.requests == []
+
+
+async def test_a_call_to_an_added_agents_number_gets_that_agent_even_when_redis_forgets_it(
+    api: Api, admin_token: str, phone_call: CallFactory, caller: str, services: Services, stack: Any
+) -> None:
+    tenant = api.create_tenant(admin_token, tenant_body(languages=["ta", "en"]))
+    tenant_id, helpline = tenant["tenant_id"], unique_number()
+    admin = Principal(user_id=str(uuid.uuid4()), email="admin@example.in", role="mla_admin", tenant_id=tenant_id)
+    body = agents.AgentCreate(
+        name="Hindi helpline", phone_numbers=[helpline], languages=["hi"], greetings={"hi": "हिंदी हेल्पलाइन।"}
+    )
+    added = (await asyncio.to_thread(agents.create_agent, services, admin, body))["agent_id"]
+    metadata = json.dumps({"tenant_id": tenant_id})  # what the office's one dispatch rule sends
+
+    for forgotten in (False, True):
+        if forgotten:
+            assert redis(stack).delete(routes_key(tenant_id), config_key(tenant_id, added)) == 2
+        async with phone_call(tenant, caller, [], dialed_number=helpline, job_metadata=metadata) as (run, _llm):
+            assert not run.rejected and agent_lines(run)[0].startswith("हिंदी हेल्पलाइन।")
+
+    assert redis(stack).hget(routes_key(tenant_id), helpline) == added  # written back from Postgres
+    async with phone_call(tenant, caller, [], job_metadata=metadata) as (run, _llm):
+        assert agent_lines(run)[0].startswith("வணக்கம்")  # the office's own number: its main agent

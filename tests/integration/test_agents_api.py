@@ -1,4 +1,5 @@
-"""The office's agent settings: saved in Postgres and Redis together, numbers move the SIP rule."""
+"""The office's agents: saved in Postgres and Redis together, numbers move the SIP rule, an added
+agent answers its own numbers and can be removed again, the main one cannot."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from mla_core.call_routing import load_agent_config
+from mla_core.services import get_services
 from support import Api, Inspector, tenant_body, unique_number
 
 
@@ -29,8 +32,14 @@ def inspect(stack: Any) -> Inspector:
 
 
 def agent_of(api: Api, who: dict[str, Any]) -> dict[str, Any]:
-    [agent] = api.request("GET", "/api/agents", who["token"]).json()["data"]
+    """The office's main agent (listed first)."""
+    agent = api.request("GET", "/api/agents", who["token"]).json()["data"][0]
+    assert agent["main"]
     return agent
+
+
+def add_agent(api: Api, who: dict[str, Any], **body: Any) -> Any:
+    return api.request("POST", "/api/agents", who["token"], json={"name": "Helpline", **body})
 
 
 def test_provisioning_created_the_offices_agent(api: Api, a: dict[str, Any]) -> None:
@@ -113,13 +122,82 @@ def test_pausing_is_what_the_agent_reads(api: Api, a: dict[str, Any], inspect: I
     assert resumed.json()["data"]["status"] == "active"
 
 
-def test_other_offices_cannot_reach_the_agent_and_it_stays_single(
+def test_other_offices_cannot_reach_the_agents_and_the_main_one_stays(
     api: Api, admin_token: str, a: dict[str, Any]
 ) -> None:
-    agent_id = agent_of(api, a)["agent_id"]
     other = office(api, admin_token)
-    assert api.request("GET", f"/api/agents/{agent_id}", other["token"]).status_code == 404
-    assert api.request("PUT", f"/api/agents/{agent_id}", other["token"], json={"version": 1}).status_code == 404
-    assert api.request("DELETE", f"/api/agents/{agent_id}", other["token"]).status_code == 404
-    assert api.request("POST", "/api/agents", a["token"]).status_code == 409
-    assert api.request("DELETE", f"/api/agents/{agent_id}", a["token"]).status_code == 409
+    added = add_agent(api, a, name="Ward helpline", phone_numbers=[unique_number()]).json()["data"]
+    for agent_id in (agent_of(api, a)["agent_id"], added["agent_id"]):
+        assert api.request("GET", f"/api/agents/{agent_id}", other["token"]).status_code == 404
+        assert api.request("PUT", f"/api/agents/{agent_id}", other["token"], json={"version": 1}).status_code == 404
+        status = {"status": "paused", "version": 1}
+        assert api.request("PUT", f"/api/agents/{agent_id}/status", other["token"], json=status).status_code == 404
+        assert api.request("DELETE", f"/api/agents/{agent_id}", other["token"]).status_code == 404
+    assert added["agent_id"] not in str(api.request("GET", "/api/agents", other["token"]).json())
+    main = api.request("DELETE", f"/api/agents/{agent_of(api, a)['agent_id']}", a["token"])
+    assert main.status_code == 409 and main.json()["error"]["details"][0]["reason"] == "main_agent"
+
+
+def test_an_added_agent_answers_its_own_numbers_through_the_same_rule(
+    api: Api, a: dict[str, Any], inspect: Inspector
+) -> None:
+    main, number = agent_of(api, a), unique_number()
+    response = add_agent(
+        api, a, name="Hindi helpline", phone_numbers=[number], languages=["hi"], greetings={"hi": "हिंदी हेल्पलाइन"}
+    )
+
+    assert response.status_code == 201, response.text
+    added = response.json()["data"]
+    assert added["agent_id"].startswith(f"{a['tenant_id']}-") and not added["main"]
+    assert added["languages"] == ["hi"] and added["greetings"]["hi"].startswith("हिंदी हेल्पलाइन")
+    assert added["categories"] == main["categories"] and added["version"] == 1
+    listed = api.request("GET", "/api/agents", a["token"]).json()["data"]
+    assert listed[0]["agent_id"] == main["agent_id"] and added in listed
+    [rule] = inspect.dispatch_rules(f"tenant-{a['tenant_id']}")
+    assert number in rule.numbers
+    assert sorted(rule.numbers) == sorted(n for agent in listed for n in agent["phone_numbers"])
+    assert inspect.redis_get(f"agent:phone:{number}") == a["tenant_id"]
+    answering = [load_agent_config(get_services(), a["tenant_id"], n) for n in (number, main["phone_numbers"][0])]
+    assert [config.agent_id if config else None for config in answering] == [added["agent_id"], main["agent_id"]]
+
+
+def test_a_number_answered_by_another_agent_or_office_or_a_taken_name_is_a_conflict(
+    api: Api, admin_token: str, a: dict[str, Any]
+) -> None:
+    other = api.create_tenant(admin_token)
+    main = agent_of(api, a)
+    before = api.request("GET", "/api/agents", a["token"]).json()["data"]
+
+    ours = add_agent(api, a, name="Second line", phone_numbers=[unique_number(), main["phone_numbers"][0]])
+    theirs = add_agent(api, a, name="Third line", phone_numbers=[other["phone_numbers"][0]])
+    named = add_agent(api, a, name=main["name"].upper(), phone_numbers=[unique_number()])
+
+    assert ours.status_code == 409 and ours.json()["error"]["details"][0] == {
+        "field": "phone_numbers.1", "reason": "answered_by_another_agent",
+        "value": main["phone_numbers"][0], "agent_id": main["agent_id"],
+    }  # fmt: skip
+    assert theirs.status_code == 409 and theirs.json()["error"]["details"][0]["reason"] == "already_taken"
+    assert named.status_code == 409 and named.json()["error"]["details"][0]["field"] == "name"
+    assert api.request("GET", "/api/agents", a["token"]).json()["data"] == before
+    bad = add_agent(api, a, phone_numbers=["12345"])
+    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"].startswith("phone_numbers")
+
+
+def test_removing_an_added_agent_frees_its_numbers_everywhere(
+    api: Api, admin_token: str, a: dict[str, Any], inspect: Inspector
+) -> None:
+    number = unique_number()
+    added = add_agent(api, a, name="Temporary line", phone_numbers=[number]).json()["data"]
+    key = f"agent:config:{a['tenant_id']}:{added['agent_id']}"
+    assert inspect.redis_get(key) is not None
+
+    response = api.request("DELETE", f"/api/agents/{added['agent_id']}", a["token"])
+
+    assert response.status_code == 200 and response.json()["data"]["deleted"] is True
+    assert api.request("GET", f"/api/agents/{added['agent_id']}", a["token"]).status_code == 404
+    assert api.request("DELETE", f"/api/agents/{added['agent_id']}", a["token"]).status_code == 404
+    [rule] = inspect.dispatch_rules(f"tenant-{a['tenant_id']}")
+    assert number not in rule.numbers and rule.numbers
+    assert inspect.redis_get(key) is None and inspect.redis_get(f"agent:phone:{number}") is None
+    assert inspect.sql("SELECT 1 FROM platform.tenant_phone_numbers WHERE e164 = %s", number) == []
+    assert api.create_tenant(admin_token, tenant_body(phone_numbers=[number]))["status"] == "active"  # free again

@@ -1,8 +1,12 @@
-"""The agent config: what a tenant's voice agent needs to answer a call.
+"""The agent config: what one of a tenant's voice agents needs to answer a call.
 
-Stored as JSON in Redis at `agent:config:{tenant_id}` (hot copy, read by the agent on every call)
-and in `platform.agent_configs` (durable copy, from which Redis is rebuilt). `schema_version`
-versions the shape; `version` counts edits of one tenant's config.
+An office has a main agent (`<tenant>-main`, made by provisioning) and may add others, each with
+its own numbers. In Redis (the hot copy, read on every call):
+- `agent:config:{tenant_id}`: the main agent's config; `agent:config:{tenant_id}:{agent_id}` another's.
+- `agent:phone:{e164}`: the tenant a number belongs to.
+- `agent:routes:{tenant_id}`: a hash from each of the office's numbers to the agent answering it.
+`platform.agent_configs` holds the durable copy, from which Redis is rebuilt. `schema_version`
+versions the shape; `version` counts edits of one agent's config.
 """
 
 from __future__ import annotations
@@ -14,10 +18,20 @@ from pydantic import BaseModel, Field
 
 CONFIG_KEY = "agent:config:{tenant_id}"
 PHONE_KEY = "agent:phone:{e164}"
+ROUTES_KEY = "agent:routes:{tenant_id}"
 
 
-def config_key(tenant_id: str) -> str:
-    return CONFIG_KEY.format(tenant_id=tenant_id)
+def main_agent_id(tenant_id: str) -> str:
+    return f"{tenant_id}-main"
+
+
+def config_key(tenant_id: str, agent_id: str | None = None) -> str:
+    key = CONFIG_KEY.format(tenant_id=tenant_id)
+    return key if agent_id in (None, main_agent_id(tenant_id)) else f"{key}:{agent_id}"
+
+
+def routes_key(tenant_id: str) -> str:
+    return ROUTES_KEY.format(tenant_id=tenant_id)
 
 
 def phone_key(e164: str) -> str:
@@ -77,6 +91,7 @@ class AgentConfig(BaseModel):
     version: int = 1
     tenant_id: str
     agent_id: str
+    name: str = "Main line"
     status: Literal["active", "paused"] = "active"
     mla_name: str
     constituency: str
@@ -92,6 +107,10 @@ class AgentConfig(BaseModel):
     @property
     def greeting_language(self) -> str:
         return self.languages[0]
+
+    @property
+    def is_main(self) -> bool:
+        return self.agent_id == main_agent_id(self.tenant_id)
 
 
 # Cartesia sonic-3 voices; replace per tenant through the agent API.
@@ -205,7 +224,7 @@ def build_default_config(
         )
     return AgentConfig(
         tenant_id=tenant_id,
-        agent_id=f"{tenant_id}-main",
+        agent_id=main_agent_id(tenant_id),
         mla_name=mla_name,
         constituency=constituency,
         state=state,

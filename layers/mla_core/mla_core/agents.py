@@ -1,17 +1,22 @@
-"""The office's voice agent, as its MLA admins manage it: greeting, languages, voices, categories,
-numbers, and whether it takes calls.
+"""The office's voice agents, as its MLA admins manage them: name, greeting, languages, voices,
+categories, numbers, and whether each takes calls.
 
-Each office has one agent today, created by provisioning (`<tenant>-main`). A change is saved in
-Postgres (the durable copy) and Redis (what the agent reads on every call) together, and a change
-of numbers moves the office's SIP dispatch rule with it, all or nothing.
+Provisioning makes the office's main agent (`<tenant>-main`), which answers the numbers the office
+was created with; an admin may add agents for other numbers (a helpline, a second language) and
+remove them again. The main agent can be paused but not removed. Each number is answered by one
+agent. A change is saved in Postgres (the durable copy) and Redis (what the agent reads on every
+call) together, and a change of numbers moves the office's SIP dispatch rule with it, all or
+nothing. Changes to one office's agents are serialised on its tenant row.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from psycopg import sql
 from psycopg.types.json import Jsonb
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -24,6 +29,7 @@ from mla_core.agent_config import (
     SttSettings,
     TtsSettings,
     default_greeting,
+    main_agent_id,
     with_recording_notice,
 )
 from mla_core.db import Conn
@@ -32,23 +38,35 @@ from mla_core.identity import Principal
 from mla_core.provisioning.request import Language, PhoneNumber, distinct
 from mla_core.services import Services
 
+MAX_AGENTS = 10  # per office
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 Greeting = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Voice = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+PhoneNumbers = Annotated[list[PhoneNumber], Field(min_length=1, max_length=10), AfterValidator(distinct)]
 
 
-class AgentUpdate(BaseModel):
-    """What an MLA admin may change; fields left out stay as they are."""
+class AgentSettings(BaseModel):
+    """What an MLA admin may set; fields left out stay as they are (or, for a new agent, as the
+    office's main agent has them)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1, description="the agent's version you read; a stale one is refused")
+    name: Name | None = None
     languages: Annotated[list[Language], Field(min_length=1, max_length=3), AfterValidator(distinct)] | None = None
     greetings: dict[Language, Greeting] | None = None
     voices: dict[Language, Voice] | None = None
     categories: Annotated[list[Category], Field(min_length=1, max_length=30)] | None = None
-    phone_numbers: Annotated[list[PhoneNumber], Field(min_length=1, max_length=10), AfterValidator(distinct)] | None = (
-        None
-    )
+    phone_numbers: PhoneNumbers | None = None
+
+
+class AgentCreate(AgentSettings):
+    name: Name
+    phone_numbers: PhoneNumbers = Field(description="numbers this agent answers, not answered by another agent")
+
+
+class AgentUpdate(AgentSettings):
+    version: int = Field(ge=1, description="the agent's version you read; a stale one is refused")
 
 
 class AgentStatus(BaseModel):
@@ -60,6 +78,8 @@ class AgentStatus(BaseModel):
 def _view(config: AgentConfig) -> dict[str, Any]:
     return {
         "agent_id": config.agent_id,
+        "name": config.name,
+        "main": config.is_main,
         "status": config.status,
         "version": config.version,
         "languages": config.languages,
@@ -72,35 +92,36 @@ def _view(config: AgentConfig) -> dict[str, Any]:
     }
 
 
-def _load(conn: Conn, tenant_id: str, *, lock: bool = False) -> AgentConfig:
-    query = sql.SQL("SELECT config FROM platform.agent_configs WHERE tenant_id = %s{}").format(
-        sql.SQL(" FOR UPDATE" if lock else "")
+def _all(conn: Conn, tenant_id: str) -> list[AgentConfig]:
+    """The office's agents, the main one first."""
+    rows = conn.execute(
+        "SELECT config FROM platform.agent_configs WHERE tenant_id = %s ORDER BY agent_id <> %s, agent_id",
+        (tenant_id, main_agent_id(tenant_id)),
     )
-    row = conn.execute(query, (tenant_id,)).fetchone()
-    if row is None:
+    return [AgentConfig.model_validate(row["config"]) for row in rows]
+
+
+def _find(agents: list[AgentConfig], agent_id: str) -> AgentConfig:
+    found = next((agent for agent in agents if agent.agent_id == agent_id), None)
+    if found is None:
         raise NotFoundError("agent not found")
-    return AgentConfig.model_validate(row["config"])
-
-
-def _current(services: Services, who: Principal) -> AgentConfig:
-    assert who.tenant_id is not None
-    with services.db.transaction() as conn:
-        return _load(conn, who.tenant_id)
+    return found
 
 
 def list_agents(services: Services, who: Principal) -> list[dict[str, Any]]:
-    return [_view(_current(services, who))]
+    assert who.tenant_id is not None
+    with services.db.transaction() as conn:
+        return [_view(agent) for agent in _all(conn, who.tenant_id)]
 
 
 def get_agent(services: Services, who: Principal, agent_id: str) -> dict[str, Any]:
-    config = _current(services, who)
-    if config.agent_id != agent_id:
-        raise NotFoundError("agent not found")
-    return _view(config)
+    assert who.tenant_id is not None
+    with services.db.transaction() as conn:
+        return _view(_find(_all(conn, who.tenant_id), agent_id))
 
 
-def _apply(config: AgentConfig, update: AgentUpdate) -> AgentConfig:
-    languages = update.languages or config.languages
+def _apply(config: AgentConfig, settings: AgentSettings) -> AgentConfig:
+    languages = settings.languages or config.languages
     profiles: dict[str, LanguageProfile] = {}
     for language in languages:
         profile = config.profiles.get(language) or LanguageProfile(
@@ -108,60 +129,134 @@ def _apply(config: AgentConfig, update: AgentUpdate) -> AgentConfig:
             stt=SttSettings(language=language),
             tts=TtsSettings(voice=DEFAULT_VOICES[language], language=language),
         )
-        if update.greetings and language in update.greetings:
+        if settings.greetings and language in settings.greetings:
             profile = profile.model_copy(
-                update={"greeting": with_recording_notice(update.greetings[language], language)}
+                update={"greeting": with_recording_notice(settings.greetings[language], language)}
             )
-        if update.voices and language in update.voices:
+        if settings.voices and language in settings.voices:
             profile = profile.model_copy(
-                update={"tts": profile.tts.model_copy(update={"voice": update.voices[language]})}
+                update={"tts": profile.tts.model_copy(update={"voice": settings.voices[language]})}
             )
         profiles[language] = profile
     return config.model_copy(
         update={
+            "name": settings.name or config.name,
             "languages": languages,
             "profiles": profiles,
-            "categories": update.categories or config.categories,
-            "phone_numbers": update.phone_numbers or config.phone_numbers,
+            "categories": settings.categories or config.categories,
+            "phone_numbers": settings.phone_numbers or config.phone_numbers,
             "version": config.version + 1,
+            "updated_at": datetime.now(UTC),
         }
     )
 
 
-def _save(services: Services, who: Principal, agent_id: str, expected: int, change: Any) -> dict[str, Any]:
-    """Apply `change` to the config in one transaction with the number claims, the SIP rule and Redis."""
+def _office(conn: Conn, who: Principal) -> list[AgentConfig]:
+    """The caller's office's agents, with its tenant row locked: one change at a time per office."""
+    assert who.tenant_id is not None
+    conn.execute("SELECT 1 FROM platform.tenants WHERE tenant_id = %s FOR UPDATE", (who.tenant_id,))
+    return _all(conn, who.tenant_id)
+
+
+def _check(conn: Conn, office: list[AgentConfig], agent: AgentConfig) -> None:
+    """The agent's name and numbers are its own: no other agent of the office or other office has them."""
+    others = [other for other in office if other.agent_id != agent.agent_id]
+    if any(other.name.casefold() == agent.name.casefold() for other in others):
+        raise ConflictError(
+            f"this office already has an agent named {agent.name!r}",
+            details=[{"field": "name", "reason": "already_taken", "value": agent.name}],
+        )
+    answered_by = {number: other for other in others for number in other.phone_numbers}
+    taken = conn.execute(
+        "SELECT e164 FROM platform.tenant_phone_numbers WHERE e164 = ANY(%s) AND tenant_id <> %s",
+        (agent.phone_numbers, agent.tenant_id),
+    )
+    elsewhere = {row["e164"] for row in taken}
+    for position, number in enumerate(agent.phone_numbers):
+        if number in answered_by:
+            raise ConflictError(
+                f"{number} is answered by this office's agent {answered_by[number].name!r}; remove it there first",
+                details=[{"field": f"phone_numbers.{position}", "reason": "answered_by_another_agent",
+                          "value": number, "agent_id": answered_by[number].agent_id}],
+            )  # fmt: skip
+        if number in elsewhere:
+            raise tenants.number_taken(number, position)
+
+
+def _renumber(conn: Conn, services: Services, tenant_id: str, office: list[AgentConfig]) -> None:
+    """The office's numbers become its agents' (main agent's first), and the SIP rule follows."""
     from mla_core.provisioning.steps import dispatch_rule_spec
 
-    assert who.tenant_id is not None
+    tenants.release_numbers(conn, tenant_id)
+    tenants.claim_numbers(conn, tenant_id, [number for agent in office for number in agent.phone_numbers])
+    tenant = tenants.get_tenant(conn, tenant_id, with_steps=False)
+    asyncio.run(services.livekit.ensure_dispatch_rule(dispatch_rule_spec(services, tenant)))
+
+
+def _store(conn: Conn, config: AgentConfig) -> None:
+    conn.execute(
+        "INSERT INTO platform.agent_configs (agent_id, tenant_id, version, config) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (agent_id) DO UPDATE SET config = excluded.config, version = excluded.version,"
+        " updated_at = now()",
+        (config.agent_id, config.tenant_id, config.version, Jsonb(config.model_dump(mode="json"))),
+    )
+
+
+def _save(
+    services: Services, who: Principal, agent_id: str, expected: int, change: Callable[[AgentConfig], AgentConfig]
+) -> dict[str, Any]:
+    """Apply `change` to one agent in one transaction with the number claims, the SIP rule and Redis."""
     with services.db.transaction() as conn:
-        current = _load(conn, who.tenant_id, lock=True)
-        if current.agent_id != agent_id:
-            raise NotFoundError("agent not found")
+        office = _office(conn, who)
+        current = _find(office, agent_id)
         if current.version != expected:
             raise ConflictError(
                 "someone else changed this agent first; reload it and try again",
                 details=[{"field": "version", "reason": "stale", "current_version": current.version}],
             )
-        updated: AgentConfig = change(current)
-        removed = [n for n in current.phone_numbers if n not in updated.phone_numbers]
+        updated = change(current)
+        _check(conn, office, updated)
         if updated.phone_numbers != current.phone_numbers:
-            tenants.release_numbers(conn, who.tenant_id)
-            tenants.claim_numbers(conn, who.tenant_id, updated.phone_numbers)
-            tenant = tenants.get_tenant(conn, who.tenant_id, with_steps=False)
-            asyncio.run(services.livekit.ensure_dispatch_rule(dispatch_rule_spec(services, tenant)))
-        conn.execute(
-            "UPDATE platform.agent_configs SET config = %s, version = %s, updated_at = now() WHERE tenant_id = %s",
-            (Jsonb(updated.model_dump(mode="json")), updated.version, who.tenant_id),
-        )
+            _renumber(conn, services, current.tenant_id, [updated if a is current else a for a in office])
+        _store(conn, updated)
+        removed = [n for n in current.phone_numbers if n not in updated.phone_numbers]
         services.agent_configs.put(updated, stale_numbers=removed)
     return _view(updated)
 
 
-def one_agent_per_office() -> ConflictError:
-    return ConflictError(
-        "an office has one agent for now: change its numbers, languages and greeting, or pause it",
-        details=[{"field": "agent", "reason": "single_agent"}],
-    )
+def create_agent(services: Services, who: Principal, body: AgentCreate) -> dict[str, Any]:
+    """A new agent for numbers of its own, starting from the main agent's settings."""
+    with services.db.transaction() as conn:
+        office = _office(conn, who)
+        if len(office) >= MAX_AGENTS:
+            raise ConflictError(
+                f"an office can have at most {MAX_AGENTS} agents", details=[{"field": "agent", "reason": "limit"}]
+            )
+        main = office[0]
+        start = main.model_copy(
+            update={"agent_id": f"{main.tenant_id}-{secrets.token_hex(3)}", "status": "active", "version": 0}
+        )
+        agent = _apply(start, body)
+        _check(conn, office, agent)
+        _renumber(conn, services, agent.tenant_id, [*office, agent])
+        _store(conn, agent)
+        services.agent_configs.put(agent)
+    return _view(agent)
+
+
+def delete_agent(services: Services, who: Principal, agent_id: str) -> None:
+    """Remove an added agent; its numbers go back (the office no longer answers them)."""
+    with services.db.transaction() as conn:
+        office = _office(conn, who)
+        agent = _find(office, agent_id)
+        if agent.is_main:
+            raise ConflictError(
+                "the office's main agent cannot be removed: pause it, or change its numbers",
+                details=[{"field": "agent_id", "reason": "main_agent"}],
+            )
+        conn.execute("DELETE FROM platform.agent_configs WHERE agent_id = %s", (agent_id,))
+        _renumber(conn, services, agent.tenant_id, [a for a in office if a is not agent])
+        services.agent_configs.delete_agent(agent)
 
 
 def update_agent(services: Services, who: Principal, agent_id: str, update: AgentUpdate) -> dict[str, Any]:

@@ -1,7 +1,7 @@
-"""Which tenant a call belongs to, and that tenant's agent config.
+"""Which tenant a call belongs to, and the config of its agent answering the dialed number.
 
 The SIP dispatch rule puts `{"tenant_id": …}` in the job metadata; the dialed number is the
-fallback. Redis holds the hot copy of every config; Postgres the durable one, which refills Redis
+fallback, and picks which of the office's agents answers (its main agent when there is no number). Redis holds the hot copy of every config; Postgres the durable one, which refills Redis
 when a key is missing.
 """
 
@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from mla_core import tenants
-from mla_core.agent_config import AgentConfig
+from mla_core.agent_config import AgentConfig, main_agent_id
 from mla_core.errors import TransientError
 from mla_core.services import Services
 
@@ -47,10 +47,14 @@ def tenant_id_for_number(services: Services, dialed_number: str) -> str | None:
         return tenants.tenant_for_number(conn, dialed_number)
 
 
-def load_agent_config(services: Services, tenant_id: str) -> AgentConfig | None:
-    """The tenant's config from Redis; on a miss, from Postgres (active tenants only), written back."""
+def load_agent_config(services: Services, tenant_id: str, dialed_number: str | None = None) -> AgentConfig | None:
+    """The config of the tenant's agent answering `dialed_number` (the main agent's without one) from
+    Redis; on a miss, from Postgres (active tenants only), written back."""
     try:
-        config = services.agent_configs.get(tenant_id)
+        if dialed_number:
+            config = services.agent_configs.for_number(tenant_id, dialed_number)
+        else:
+            config = services.agent_configs.get(tenant_id)
     except TransientError:
         config = None
     if config is not None:
@@ -58,36 +62,43 @@ def load_agent_config(services: Services, tenant_id: str) -> AgentConfig | None:
     with services.db.transaction() as conn:
         row = conn.execute(
             "SELECT c.config FROM platform.agent_configs c JOIN platform.tenants t USING (tenant_id)"
-            " WHERE c.tenant_id = %s AND t.status = 'active'",
-            (tenant_id,),
+            " WHERE c.tenant_id = %s AND t.status = 'active'"
+            " ORDER BY c.config -> 'phone_numbers' ? %s DESC, c.agent_id = %s DESC LIMIT 1",
+            (tenant_id, dialed_number or "", main_agent_id(tenant_id)),
         ).fetchone()
     if row is None:
         return None
     config = AgentConfig.model_validate(row["config"])
     try:
         services.agent_configs.put(config)
-        logger.info("agent config repopulated from postgres", extra={"tenant_id": tenant_id})
+        logger.info(
+            "agent config repopulated from postgres", extra={"tenant_id": tenant_id, "agent_id": config.agent_id}
+        )
     except TransientError:
         logger.warning("agent config not repopulated: redis unavailable", extra={"tenant_id": tenant_id})
     return config
 
 
 def resolve_call_tenant(services: Services, *, job_metadata: str, dialed_number: str | None) -> CallTenant | None:
-    """The active tenant this call is for, with its config; None when no active tenant owns it."""
+    """The active tenant this call is for, with the config of its agent answering the dialed number;
+    None when no active tenant owns it."""
     tenant_id = tenant_id_from_job(job_metadata)
     if tenant_id is None and dialed_number:
         tenant_id = tenant_id_for_number(services, dialed_number)
     if tenant_id is None:
         return None
-    config = load_agent_config(services, tenant_id)
+    config = load_agent_config(services, tenant_id, dialed_number)
     return CallTenant(tenant_id, config) if config is not None else None
 
 
-def active_agent_configs(services: Services) -> list[AgentConfig]:
-    """The durable config of every active tenant (what Redis is rebuilt from)."""
+def active_agent_configs(services: Services, *, main_only: bool = True) -> list[AgentConfig]:
+    """The durable configs of every active tenant's agents (what Redis is rebuilt from); by default
+    only each office's main agent, which holds the office-wide settings (SMS templates)."""
     with services.db.transaction() as conn:
         rows = conn.execute(
             "SELECT c.config FROM platform.agent_configs c JOIN platform.tenants t USING (tenant_id)"
-            " WHERE t.status = 'active' ORDER BY t.tenant_id"
+            " WHERE t.status = 'active' AND (NOT %s OR c.agent_id = t.tenant_id || '-main')"
+            " ORDER BY t.tenant_id, c.agent_id",
+            (main_only,),
         ).fetchall()
     return [AgentConfig.model_validate(row["config"]) for row in rows]

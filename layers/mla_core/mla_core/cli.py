@@ -36,13 +36,15 @@ def migrate(services: Services, workers: int) -> dict[str, Any]:
 
 def rebuild_redis(services: Services) -> dict[str, Any]:
     """Postgres holds the durable copy; Redis is a cache of it and can be rebuilt at any time."""
-    configs = active_agent_configs(services)
+    configs = active_agent_configs(services, main_only=False)
     for config in configs:
         services.agent_configs.put(config)
+    offices = {config.tenant_id for config in configs}
+    for tenant_id in offices:
         with services.db.transaction() as conn:
-            highest = highest_reference(conn, config.tenant_id)
-        services.references.raise_floor(config.tenant_id, highest)
-    return {"tenants_written": len(configs)}
+            highest = highest_reference(conn, tenant_id)
+        services.references.raise_floor(tenant_id, highest)
+    return {"tenants_written": len(offices), "agents_written": len(configs)}
 
 
 def retry_sms(services: Services) -> dict[str, Any]:

@@ -115,10 +115,14 @@ def claim_numbers(conn: Conn, tenant_id: str, phone_numbers: list[str]) -> None:
                     (number, tenant_id, position),
                 )
         except psycopg.errors.UniqueViolation as exc:
-            raise ConflictError(
-                f"phone number {number} already belongs to another tenant",
-                details=[{"field": f"phone_numbers.{position}", "reason": "already_taken", "value": number}],
-            ) from exc
+            raise number_taken(number, position) from exc
+
+
+def number_taken(number: str, position: int) -> ConflictError:
+    return ConflictError(
+        f"phone number {number} already belongs to another tenant",
+        details=[{"field": f"phone_numbers.{position}", "reason": "already_taken", "value": number}],
+    )
 
 
 def login_for_email(conn: Conn, email: str) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ import httpx
 from upstash_redis import Redis
 from upstash_redis.errors import UpstashError
 
-from mla_core.agent_config import AgentConfig, config_key, phone_key
+from mla_core.agent_config import AgentConfig, config_key, main_agent_id, phone_key, routes_key
 from mla_core.errors import TransientError, VendorError
 
 T = TypeVar("T")
@@ -36,36 +36,68 @@ class _RedisAdapter:
 class AgentConfigStore(_RedisAdapter):
     def put(self, config: AgentConfig, *, stale_numbers: Sequence[str] = ()) -> None:
         """Write the config and its number mappings in one MULTI/EXEC, dropping numbers it no longer has."""
+        routes = routes_key(config.tenant_id)
 
         def write() -> None:
             tx = self._redis.multi()
-            tx.set(config_key(config.tenant_id), config.model_dump_json())
+            tx.set(config_key(config.tenant_id, config.agent_id), config.model_dump_json())
             for number in config.phone_numbers:
                 tx.set(phone_key(number), config.tenant_id)
+            if config.phone_numbers:
+                tx.hset(routes, values=dict.fromkeys(config.phone_numbers, config.agent_id))
             for number in stale_numbers:
                 if number not in config.phone_numbers:
                     tx.delete(phone_key(number))
+                    tx.hdel(routes, number)
             tx.exec()
 
         self._run("put config", write)
 
-    def get(self, tenant_id: str) -> AgentConfig | None:
-        raw = self._run("get config", lambda: self._redis.get(config_key(tenant_id)))
+    def get(self, tenant_id: str, agent_id: str | None = None) -> AgentConfig | None:
+        """An agent's config (the office's main agent's when `agent_id` is not given)."""
+        raw = self._run("get config", lambda: self._redis.get(config_key(tenant_id, agent_id)))
+        return AgentConfig.model_validate_json(raw) if raw else None
+
+    def for_number(self, tenant_id: str, e164: str) -> AgentConfig | None:
+        """The config of the agent answering `e164`: one round trip when that is the main agent.
+        None when Redis does not know the number (a miss: Postgres does)."""
+
+        def read() -> str | None:
+            pipe = self._redis.pipeline()
+            pipe.hget(routes_key(tenant_id), e164)
+            pipe.get(config_key(tenant_id))
+            agent_id, main = pipe.exec()
+            if agent_id is None or agent_id == main_agent_id(tenant_id):
+                return str(main) if agent_id and main else None
+            return self._redis.get(config_key(tenant_id, str(agent_id)))
+
+        raw = self._run("get config for number", read)
         return AgentConfig.model_validate_json(raw) if raw else None
 
     def tenant_for_number(self, e164: str) -> str | None:
         return self._run("get phone", lambda: self._redis.get(phone_key(e164)))
 
-    def delete(self, tenant_id: str, phone_numbers: list[str]) -> None:
-        """Remove the tenant's keys; number keys now pointing at another tenant are left alone."""
+    def delete(self, tenant_id: str, phone_numbers: Sequence[str], agent_ids: Sequence[str] = ()) -> None:
+        """Forget the tenant: its agents' configs, its routes, and its numbers (number keys now
+        pointing at another tenant are left alone)."""
+        self._run("delete config", lambda: self._forget(tenant_id, [None, *agent_ids], phone_numbers, routes=True))
 
-        def remove() -> None:
-            self._redis.delete(config_key(tenant_id))
-            for number in phone_numbers:
-                if self._redis.get(phone_key(number)) == tenant_id:
-                    self._redis.delete(phone_key(number))
+    def delete_agent(self, config: AgentConfig) -> None:
+        """Forget one of the office's agents and the numbers it answered."""
+        self._run(
+            "delete agent",
+            lambda: self._forget(config.tenant_id, [config.agent_id], config.phone_numbers, routes=False),
+        )
 
-        self._run("delete config", remove)
+    def _forget(self, tenant_id: str, agent_ids: list[str | None], numbers: Sequence[str], *, routes: bool) -> None:
+        self._redis.delete(*{config_key(tenant_id, agent_id) for agent_id in agent_ids})
+        if routes:
+            self._redis.delete(routes_key(tenant_id))
+        elif numbers:
+            self._redis.hdel(routes_key(tenant_id), *numbers)
+        for number in numbers:
+            if self._redis.get(phone_key(number)) == tenant_id:
+                self._redis.delete(phone_key(number))
 
 
 REFERENCE_FLOOR = 1000  # the first reference is 1001: four digits, easy to say

@@ -66,8 +66,11 @@ def deprovision(services: Services, tenant_id: str) -> dict[str, Any]:
 
 
 def delete_agent_config_keys_only(services: Services, tenant: tenants.Tenant) -> None:
-    """Redis forgets the tenant; Postgres keeps the config with the archived data."""
-    services.agent_configs.delete(tenant.tenant_id, tenant.phone_numbers)
+    """Redis forgets the tenant; Postgres keeps the configs with the archived data."""
+    with services.db.transaction() as conn:
+        rows = conn.execute("SELECT agent_id FROM platform.agent_configs WHERE tenant_id = %s", (tenant.tenant_id,))
+        agent_ids = [row["agent_id"] for row in rows]
+    services.agent_configs.delete(tenant.tenant_id, tenant.phone_numbers, agent_ids)
 
 
 def record_failure(services: Services, tenant_id: str, error: dict[str, Any]) -> dict[str, Any]:

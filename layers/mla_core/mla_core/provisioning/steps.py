@@ -134,12 +134,12 @@ def store_agent_config(services: Services, tenant: Tenant) -> Output:
     )
     with services.db.transaction() as conn:
         conn.execute(
-            "INSERT INTO platform.agent_configs (tenant_id, version, config) VALUES (%s, %s, %s)"
-            " ON CONFLICT (tenant_id) DO NOTHING",
-            (tenant.tenant_id, config.version, Jsonb(config.model_dump(mode="json"))),
+            "INSERT INTO platform.agent_configs (agent_id, tenant_id, version, config) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT (agent_id) DO NOTHING",
+            (config.agent_id, tenant.tenant_id, config.version, Jsonb(config.model_dump(mode="json"))),
         )
         row = conn.execute(
-            "SELECT config FROM platform.agent_configs WHERE tenant_id = %s", (tenant.tenant_id,)
+            "SELECT config FROM platform.agent_configs WHERE agent_id = %s", (config.agent_id,)
         ).fetchone()
     assert row is not None  # inserted just above, or already there
     stored = AgentConfig.model_validate(row["config"])
