@@ -50,8 +50,9 @@ def list_tenants(
     status: TenantStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[str | None, Query(max_length=100, description="id, MLA, constituency, state or admin email")] = None,
 ) -> JSONResponse:  # fmt: skip
-    page, next_cursor = service.list_tenants(svc, status=status, limit=limit, cursor=cursor)
+    page, next_cursor = service.list_tenants(svc, status=status, limit=limit, cursor=cursor, q=q)
     return ok({"items": [_view(t) for t in page], "next_cursor": next_cursor})
 
 
@@ -74,6 +75,9 @@ def _view(tenant: Any) -> dict[str, Any]:
     return tenant.model_dump(mode="json")
 
 
+from functions.admin.panel import panel  # noqa: E402 - the pages go after the API routes
+
+app.mount("/admin/panel", panel)
 _asgi = Mangum(app, lifespan="off")
 
 

@@ -154,13 +154,21 @@ def lock_tenant(conn: Conn, tenant_id: str) -> Tenant:
     return get_tenant(conn, tenant_id)
 
 
-def list_tenants(conn: Conn, *, status: str | None, limit: int, after: tuple[datetime, str] | None) -> list[Tenant]:
-    """Newest first, keyset-paginated on (created_at, tenant_id)."""
+def list_tenants(
+    conn: Conn, *, status: str | None, limit: int, after: tuple[datetime, str] | None, q: str | None = None
+) -> list[Tenant]:
+    """Newest first, keyset-paginated on (created_at, tenant_id); `q` matches the id, MLA,
+    constituency, state or admin email (case-insensitive substring)."""
     clauses: list[str] = []
     params: list[Any] = []
     if status:
         clauses.append("t.status = %s")
         params.append(status)
+    if q:
+        clauses.append(
+            "concat_ws(' ', t.tenant_id, t.mla_name, t.constituency, t.state, t.admin_email) ILIKE %s ESCAPE '\\'"
+        )
+        params.append("%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
     if after:
         clauses.append("(t.created_at, t.tenant_id) < (%s, %s)")
         params.extend(after)

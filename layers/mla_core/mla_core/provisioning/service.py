@@ -152,11 +152,11 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 def list_tenants(
-    services: Services, *, status: str | None, limit: int, cursor: str | None
+    services: Services, *, status: str | None, limit: int, cursor: str | None, q: str | None = None
 ) -> tuple[list[Tenant], str | None]:
     after = _decode_cursor(cursor) if cursor else None
     with services.db.transaction() as conn:
-        page = tenants.list_tenants(conn, status=status, limit=limit + 1, after=after)
+        page = tenants.list_tenants(conn, status=status, limit=limit + 1, after=after, q=q)
     next_cursor = _encode_cursor(page[limit - 1]) if len(page) > limit else None
     return page[:limit], next_cursor
 
