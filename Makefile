@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install dev test lint format validate bench migrate simulate worker clean
+.PHONY: install browser dev test lint format validate bench migrate simulate worker clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,17 @@ install: $(VENV)/.installed ## create .venv/ and install everything
 dev: install ## run the whole platform locally (Ctrl+C stops it)
 	$(BIN)/python -m local_stack
 
-test: install ## run every test
+# Debian's Chromium and Tamil/Devanagari fonts for the browser tests, when we may install them (root).
+BROWSER_PACKAGES := chromium fonts-lohit-taml fonts-lohit-deva
+browser:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1; then \
+		echo "installing $(BROWSER_PACKAGES) for the browser tests"; \
+		apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null; }; \
+	fi
+	@command -v chromium >/dev/null || echo "no Chromium (not root?): the browser tests will be skipped"
+
+test: install browser ## run every test (installs Chromium for the browser tests when root)
 	$(BIN)/pytest -q
 
 lint: install ## ruff lint, format check and mypy

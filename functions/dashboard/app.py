@@ -6,9 +6,10 @@ Lambda entry: `app.handler`. Also owns `/docs` and `/openapi.json` on the HTTP A
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Header, Path, Query
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from mangum import Mangum
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -173,6 +174,20 @@ def delete_agent(agent_id: AgentId, who: MlaAdminDep, svc: ServicesDep) -> JSONR
     return ok({"agent_id": agent_id, "deleted": True})
 
 
+@app.get("/", include_in_schema=False)
+def root() -> RedirectResponse:
+    return RedirectResponse("/app/complaints", status_code=303)
+
+
+@app.get("/register", include_in_schema=False)
+def invitation_link(token: Annotated[str, Query(max_length=200)] = "") -> RedirectResponse:
+    """Where invitation emails link to: the page that accepts the invitation."""
+    return RedirectResponse(f"/app/register?{urlencode({'token': token})}", status_code=303)
+
+
+from functions.dashboard.pages import pages  # noqa: E402 - the pages go after the API routes
+
+app.mount("/app", pages)
 _asgi = Mangum(app, lifespan="off")
 
 

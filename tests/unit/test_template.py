@@ -275,6 +275,9 @@ def test_each_api_function_serves_its_routes() -> None:
         "ANY /api/{proxy+}",
         "GET /docs",
         "GET /openapi.json",
+        "GET /",
+        "GET /register",
+        "ANY /app/{proxy+}",
     }
     assert route_keys("WebhooksFunction") >= {"POST /webhooks/livekit"}
     for name, props in functions().items():

@@ -122,6 +122,10 @@ def _where(filters: ComplaintFilters) -> tuple[list[sql.Composable], list[Any]]:
     return clauses, params
 
 
+def _where_sql(clauses: list[sql.Composable]) -> sql.Composable:
+    return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses) if clauses else sql.SQL("")
+
+
 def list_query(tenant_id: str, filters: ComplaintFilters) -> tuple[sql.Composed, list[Any]]:
     """The SQL of one page (one row more than the page, to know whether another follows)."""
     clauses, params = _where(filters)
@@ -129,9 +133,8 @@ def list_query(tenant_id: str, filters: ComplaintFilters) -> tuple[sql.Composed,
     if filters.cursor:
         clauses.append(after)
         params.extend(_decode_cursor(filters.cursor, filters.sort))
-    where = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses) if clauses else sql.SQL("")
     query = sql.SQL("{select}{where} ORDER BY {order} LIMIT %s").format(
-        select=_select(tenant_id), where=where, order=order
+        select=_select(tenant_id), where=_where_sql(clauses), order=order
     )
     return query, [*params, filters.limit + 1]
 
@@ -146,12 +149,22 @@ def list_complaints(
     return rows[: filters.limit], next_cursor
 
 
+def count_complaints(services: Services, tenant_id: str, filters: ComplaintFilters, *, cap: int) -> int:
+    """How many complaints match the filters, counting no further than `cap`."""
+    clauses, params = _where(filters)
+    query = sql.SQL("SELECT count(*) AS n FROM (SELECT 1 FROM {table}{where} LIMIT %s) AS capped").format(
+        table=_t(tenant_id, "complaints"), where=_where_sql(clauses)
+    )
+    with services.db.transaction() as conn:
+        row = conn.execute(query, [*params, cap]).fetchone()
+    return int(row["n"]) if row else 0
+
+
 def export_rows(services: Services, tenant_id: str, filters: ComplaintFilters) -> Iterator[str]:
     """The filtered list as CSV lines, streamed from a server-side cursor: memory stays flat."""
     clauses, params = _where(filters)
-    where = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses) if clauses else sql.SQL("")
     query = sql.SQL("{select}{where} ORDER BY {order}").format(
-        select=_select(tenant_id), where=where, order=_ORDER[filters.sort][0]
+        select=_select(tenant_id), where=_where_sql(clauses), order=_ORDER[filters.sort][0]
     )
     header = [*_COLUMNS, "overdue"]
     buffer = io.StringIO()
@@ -419,6 +432,24 @@ def stats(services: Services, tenant_id: str) -> dict[str, Any]:
         "overdue": sum(g["late"] for g in groups if g["status"] in lifecycle.OPEN),
         "median_hours_to_resolve_90d": round(seconds / 3600, 1) if seconds is not None else None,
     }
+
+
+def overdue_trend(services: Services, tenant_id: str, days: int = 30) -> list[dict[str, Any]]:
+    """How many complaints were overdue at the end of each of the last `days` days (IST): past their
+    SLA date and not yet resolved or closed then (duplicates and transfers left out)."""
+    query = sql.SQL(
+        "SELECT d.day, count(c.id) AS n FROM ("
+        "  SELECT day::date AS day, (day + interval '1 day') AT TIME ZONE 'Asia/Kolkata' AS day_end"
+        "  FROM generate_series((now() AT TIME ZONE 'Asia/Kolkata')::date - %s, (now() AT TIME ZONE 'Asia/Kolkata')::date,"
+        "                       interval '1 day') AS day) d"
+        " LEFT JOIN {complaints} c ON c.sla_due_at < d.day_end AND c.created_at < d.day_end"
+        "  AND coalesce(c.resolved_at, c.closed_at, 'infinity') >= d.day_end"
+        "  AND c.status NOT IN ('duplicate', 'transferred')"
+        " GROUP BY d.day ORDER BY d.day"
+    ).format(complaints=_t(tenant_id, "complaints"))
+    with services.db.transaction() as conn:
+        rows = conn.execute(query, (days - 1,)).fetchall()
+    return [{"day": row["day"].isoformat(), "count": row["n"]} for row in rows]
 
 
 class ManualComplaint(BaseModel):

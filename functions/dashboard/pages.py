@@ -1,0 +1,328 @@
+"""The MLA dashboard (`/app`): the office's complaints (list, filters, detail, actions, manual entry,
+CSV), an overview in charts, the team and the agents' settings, for a phone or a desktop.
+
+Server-rendered pages on the same domain functions as `/api`, scoped the same way: the tenant and
+role come from the signed-in user, re-read from `platform.users` on every page.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from fastapi import Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
+from pydantic import ValidationError
+
+from mla_core import accounts, agents, casework, charts, lifecycle, team
+from mla_core.call_routing import load_agent_config
+from mla_core.deps import tenant_user
+from mla_core.errors import AppError, ConflictError
+from mla_core.identity import Principal
+from mla_core.services import get_services
+from mla_core.web import Site, check_csrf, create_site_app, field_errors, language, redirect, start_session
+from mla_core.web.i18n import translator
+
+site = Site(
+    prefix="/app",
+    area="",
+    nav=(
+        ("complaints", "/app/complaints"),
+        ("overview", "/app/overview"),
+        ("team", "/app/team"),
+        ("agents", "/app/agents"),
+        ("profile", "/app/profile"),
+    ),
+    roles=("mla_admin", "staff"),
+    home="/app/complaints",
+)
+pages = create_site_app(site, get_services)
+Csrf = [Depends(check_csrf)]
+
+
+def office_user(request: Request) -> Principal:
+    """The signed-in user of an active office, with the role as `platform.users` has it now."""
+    return tenant_user(site.signed_in(request, get_services()), get_services())
+
+
+def office_admin(who: Annotated[Principal, Depends(office_user)]) -> Principal:
+    return who.require_role("mla_admin")
+
+
+User = Annotated[Principal, Depends(office_user)]
+Admin = Annotated[Principal, Depends(office_admin)]
+
+
+def _tenant(who: Principal) -> str:
+    assert who.tenant_id is not None
+    return who.tenant_id
+
+
+@pages.get("/")
+def home(request: Request) -> Response:
+    return redirect(request, site.home)
+
+
+# Invitations and profile ---------------------------------------------------------------------
+
+
+@pages.get("/register")
+def register_page(request: Request, token: str = "") -> Response:
+    return site.page(request, "dashboard/register.html", {"token": token[:200], "errors": {}})
+
+
+@pages.post("/register", dependencies=Csrf)
+def register(
+    request: Request, token: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
+    full_name: Annotated[str, Form()] = "",
+) -> Response:  # fmt: skip
+    try:
+        body = accounts.RegisterRequest(token=token, password=password, full_name=full_name or None)
+        session = accounts.register(get_services(), body)
+    except (ValidationError, AppError) as exc:
+        context = {"token": token[:200], "full_name": full_name, "errors": field_errors(exc)}
+        return site.page(request, "dashboard/register.html", context, status_code=422)
+    response = redirect(request, site.home)
+    start_session(response, session)
+    return response
+
+
+@pages.get("/profile")
+def profile(request: Request, who: User) -> Response:
+    me = accounts.profile(get_services(), who)
+    return site.page(request, "dashboard/profile.html", {"me": me}, who=who)
+
+
+# Complaints -----------------------------------------------------------------------------------
+
+
+def _filters(request: Request) -> tuple[casework.ComplaintFilters, dict[str, str]]:
+    """The list's filters from the query string (blank fields left out); errors by field."""
+    params: dict[str, Any] = {k: v for k, v in request.query_params.items() if v.strip() and k != "status"}
+    statuses = [s for s in request.query_params.getlist("status") if s]
+    if statuses:
+        params["status"] = statuses
+    for day in ("created_from", "created_to"):
+        if day in params and len(params[day]) == 10:  # a date input's yyyy-mm-dd: the whole day, IST
+            params[day] += "T00:00:00+05:30" if day == "created_from" else "T23:59:59+05:30"
+    try:
+        return casework.ComplaintFilters.model_validate(params), {}
+    except ValidationError as exc:
+        return casework.ComplaintFilters(), field_errors(exc)
+
+
+def _people(who: Principal) -> dict[str, str]:
+    return {m["id"]: m["full_name"] or m["email"] for m in team.members(get_services(), who)}
+
+
+@pages.get("/complaints")
+def complaints(request: Request, who: User) -> Response:
+    filters, errors = _filters(request)
+    items, next_cursor = casework.list_complaints(get_services(), _tenant(who), filters)
+    config = load_agent_config(get_services(), _tenant(who))
+    context = {
+        "items": items, "next_cursor": next_cursor, "filters": filters, "errors": errors,
+        "query": request.url.query, "statuses": lifecycle.STATUSES, "people": _people(who),
+        "categories": [c.code for c in config.categories] if config else [],
+        "next_query": _with_cursor(request, next_cursor),
+    }  # fmt: skip
+    return site.page(request, "dashboard/complaints.html", context, who=who)
+
+
+def _with_cursor(request: Request, cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    from urllib.parse import urlencode
+
+    return urlencode([*params, ("cursor", cursor)])
+
+
+@pages.get("/complaints/count")
+def count(request: Request, who: User) -> Response:
+    """How many complaints match (up to 10,000), loaded after the list so the list stays fast."""
+    filters, _ = _filters(request)
+    found = casework.count_complaints(get_services(), _tenant(who), filters, cap=10_000)
+    return site.page(request, "dashboard/_count.html", {"count": found, "capped": found >= 10_000}, who=who)
+
+
+@pages.get("/complaints/export.csv")
+def export(request: Request, who: User) -> Response:
+    filters, _ = _filters(request)
+    return StreamingResponse(
+        casework.export_rows(get_services(), _tenant(who), filters),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="complaints.csv"'},
+    )
+
+
+def _new_form(
+    request: Request, who: Principal, values: Mapping[str, Any], errors: dict[str, str], status: int
+) -> Response:
+    config = load_agent_config(get_services(), _tenant(who))
+    context = {"values": values, "errors": errors, "categories": config.categories if config else []}
+    return site.page(request, "dashboard/complaint_new.html", context, who=who, status_code=status)
+
+
+@pages.get("/complaints/new")
+def new_complaint(request: Request, who: User) -> Response:
+    return _new_form(request, who, {"language": "ta", "idempotency_key": str(uuid.uuid4())}, {}, 200)
+
+
+@pages.post("/complaints/new", dependencies=Csrf)
+async def create_complaint(request: Request, who: User) -> Response:
+    form = {k: str(v) for k, v in (await request.form()).items() if k != "csrf"}
+    key = form.pop("idempotency_key", "")[:200] or None
+    values = {k: v for k, v in form.items() if v.strip()}
+    try:
+        body = casework.ManualComplaint.model_validate(values)
+        created = await run_in_threadpool(
+            lambda: casework.create_manual(get_services(), who, body, idempotency_key=key)
+        )
+    except (ValidationError, AppError) as exc:
+        errors, status = _refused(exc)
+        return await run_in_threadpool(_new_form, request, who, {**form, "idempotency_key": key}, errors, status)
+    return redirect(request, f"{site.prefix}/complaints/{created['reference']}")
+
+
+def _detail(request: Request, who: Principal, reference: str, *, notice: str = "", status: int = 200) -> Response:
+    complaint = casework.get_complaint(get_services(), _tenant(who), reference[:40])
+    context = {
+        "c": complaint, "allowed": lifecycle.allowed(complaint["status"]), "people": _people(who),
+        "notice": notice,
+    }  # fmt: skip
+    return site.page(request, "dashboard/complaint.html", context, who=who, status_code=status)
+
+
+@pages.get("/complaints/{reference}")
+def complaint(request: Request, who: User, reference: str) -> Response:
+    return _detail(request, who, reference)
+
+
+@pages.post("/complaints/{reference}/change", dependencies=Csrf)
+async def change(request: Request, who: User, reference: str) -> Response:
+    """A status change, an assignment or a note: one form each, all through the same PATCH rules."""
+    form = {k: str(v).strip() for k, v in (await request.form()).items() if k != "csrf"}
+    services, reference = get_services(), reference[:40]
+    try:
+        if form.pop("action", "") == "note":
+            await run_in_threadpool(casework.add_note, services, who, reference, form.get("note", ""))
+        else:
+            patch = casework.ComplaintPatch.model_validate({k: v for k, v in form.items() if v})
+            await run_in_threadpool(lambda: casework.update_complaint(services, who, reference, patch, if_match=None))
+        return redirect(request, f"{site.prefix}/complaints/{reference}")
+    except ConflictError as exc:
+        stale = any(d.get("reason") == "stale" for d in exc.details)
+        notice, status = ("stale_edit" if stale else exc.message), 409
+    except (ValidationError, AppError) as exc:
+        errors, status = _refused(exc)
+        notice = "; ".join(f"{k}: {v}" for k, v in errors.items())
+    return await run_in_threadpool(lambda: _detail(request, who, reference, notice=notice, status=status))
+
+
+# Overview -------------------------------------------------------------------------------------
+
+
+@pages.get("/overview")
+def overview(request: Request, who: User) -> Response:
+    stats = casework.stats(get_services(), _tenant(who))
+    trend = casework.overdue_trend(get_services(), _tenant(who))
+    logged = {d["day"]: d["count"] for d in stats["by_day"]}
+    t = translator(language(request))
+    context = {
+        "stats": stats,
+        "per_day": charts.bars([(d["day"][5:], logged.get(d["day"], 0)) for d in trend]),  # every day, zeros too
+        "by_category": charts.bars(sorted(stats["by_category"].items(), key=lambda kv: -kv[1])),
+        "by_status": charts.bars([(t(f"s_{s}"), stats["by_status"].get(s, 0)) for s in lifecycle.STATUSES]),
+        "overdue": charts.bars([(d["day"][5:], d["count"]) for d in trend], tone="bad"),
+    }
+    return site.page(request, "dashboard/overview.html", context, who=who)
+
+
+# Team (MLA admins) ----------------------------------------------------------------------------
+
+
+def _refused(exc: ValidationError | AppError) -> tuple[dict[str, str], int]:
+    """A refused form's errors by field and its status; another office's id stays a 404 page."""
+    if isinstance(exc, AppError):
+        if exc.status_code == 404:
+            raise exc
+        return field_errors(exc), exc.status_code
+    return field_errors(exc), 422
+
+
+def _team(request: Request, who: Principal, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    context = {"members": team.members(get_services(), who), "errors": errors or {}}
+    return site.page(request, "dashboard/team.html", context, who=who, status_code=status)
+
+
+@pages.get("/team")
+def team_page(request: Request, who: Admin) -> Response:
+    return _team(request, who)
+
+
+@pages.post("/team/invite", dependencies=Csrf)
+def invite(
+    request: Request, who: Admin, email: Annotated[str, Form()] = "", role: Annotated[str, Form()] = "staff",
+    full_name: Annotated[str, Form()] = "",
+) -> Response:  # fmt: skip
+    try:
+        body = team.Invite.model_validate({"email": email, "role": role, "full_name": full_name or None})
+        team.invite(get_services(), who, body)
+    except (ValidationError, AppError) as exc:
+        return _team(request, who, *_refused(exc))
+    return redirect(request, f"{site.prefix}/team")
+
+
+@pages.post("/team/{user_id}", dependencies=Csrf)
+def change_member(
+    request: Request, who: Admin, user_id: str, role: Annotated[str, Form()] = "",
+    disabled: Annotated[str, Form()] = "",
+) -> Response:  # fmt: skip
+    try:
+        body = team.MemberChange.model_validate(
+            {"role": role or None, "disabled": {"true": True, "false": False}.get(disabled)}
+        )
+        team.change(get_services(), who, user_id[:40], body)
+    except (ValidationError, AppError) as exc:
+        return _team(request, who, *_refused(exc))
+    return redirect(request, f"{site.prefix}/team")
+
+
+# Agents (MLA admins) --------------------------------------------------------------------------
+
+
+def _agents(request: Request, who: Principal, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    context = {"agents": agents.list_agents(get_services(), who), "errors": errors or {}}
+    return site.page(request, "dashboard/agents.html", context, who=who, status_code=status)
+
+
+@pages.get("/agents")
+def agents_page(request: Request, who: Admin) -> Response:
+    return _agents(request, who)
+
+
+@pages.post("/agents/{agent_id}", dependencies=Csrf)
+async def update_agent(request: Request, who: Admin, agent_id: str) -> Response:
+    form = await request.form()
+    languages = [str(code) for code in form.getlist("languages")]
+    settings: dict[str, Any] = {
+        "version": str(form.get("version", "")),
+        "name": str(form.get("name", "")).strip() or None,
+        "languages": languages or None,
+        "greetings": {code: str(form[f"greeting_{code}"]) for code in languages if str(form.get(f"greeting_{code}", "")).strip()},
+        "voices": {code: str(form[f"voice_{code}"]) for code in languages if str(form.get(f"voice_{code}", "")).strip()},
+        "phone_numbers": str(form.get("phone_numbers", "")).replace(",", " ").split() or None,
+    }  # fmt: skip
+    try:
+        if status := str(form.get("status", "")):
+            change = agents.AgentStatus.model_validate({"status": status, "version": settings["version"]})
+            await run_in_threadpool(agents.set_status, get_services(), who, agent_id[:40], change)
+        else:
+            update = agents.AgentUpdate.model_validate(settings)
+            await run_in_threadpool(agents.update_agent, get_services(), who, agent_id[:40], update)
+    except (ValidationError, AppError) as exc:
+        return await run_in_threadpool(_agents, request, who, *_refused(exc))
+    return redirect(request, f"{site.prefix}/agents")
