@@ -113,20 +113,13 @@ def _filters(request: Request) -> tuple[casework.ComplaintFilters, dict[str, str
         return casework.ComplaintFilters(), field_errors(exc)
 
 
-def _people(who: Principal) -> dict[str, str]:
-    return {m["id"]: m["full_name"] or m["email"] for m in team.members(get_services(), who)}
-
-
 @pages.get("/complaints")
 def complaints(request: Request, who: User) -> Response:
     filters, errors = _filters(request)
-    items, next_cursor = casework.list_complaints(get_services(), _tenant(who), filters)
-    config = load_agent_config(get_services(), _tenant(who))
+    page = casework.list_page(get_services(), _tenant(who), filters)
     context = {
-        "items": items, "next_cursor": next_cursor, "filters": filters, "errors": errors,
-        "query": request.url.query, "statuses": lifecycle.STATUSES, "people": _people(who),
-        "categories": [c.code for c in config.categories] if config else [],
-        "next_query": _with_cursor(request, next_cursor),
+        **page, "filters": filters, "errors": errors, "query": request.url.query, "statuses": lifecycle.STATUSES,
+        "next_query": _with_cursor(request, page["next_cursor"]),
     }  # fmt: skip
     return site.page(request, "dashboard/complaints.html", context, who=who)
 
@@ -190,8 +183,8 @@ async def create_complaint(request: Request, who: User) -> Response:
 def _detail(request: Request, who: Principal, reference: str, *, notice: str = "", status: int = 200) -> Response:
     complaint = casework.get_complaint(get_services(), _tenant(who), reference[:40])
     context = {
-        "c": complaint, "allowed": lifecycle.allowed(complaint["status"]), "people": _people(who),
-        "notice": notice,
+        "c": complaint, "allowed": lifecycle.allowed(complaint["status"]), "notice": notice,
+        "people": casework.choices(get_services(), _tenant(who))["people"],
     }  # fmt: skip
     return site.page(request, "dashboard/complaint.html", context, who=who, status_code=status)
 

@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from mla_core import lifecycle, notifications
+from mla_core.agent_config import main_agent_id
 from mla_core.call_routing import load_agent_config
 from mla_core.db import Conn
 from mla_core.errors import ConflictError, NotFoundError, ValidationError
@@ -142,11 +143,42 @@ def list_query(tenant_id: str, filters: ComplaintFilters) -> tuple[sql.Composed,
 def list_complaints(
     services: Services, tenant_id: str, filters: ComplaintFilters
 ) -> tuple[list[dict[str, Any]], str | None]:
-    query, params = list_query(tenant_id, filters)
     with services.db.transaction() as conn:
-        rows = conn.execute(query, params).fetchall()
+        return _page(conn, tenant_id, filters)
+
+
+def list_page(services: Services, tenant_id: str, filters: ComplaintFilters) -> dict[str, Any]:
+    """What the dashboard's list page shows: a page of complaints and the filters' choices, in one
+    transaction."""
+    with services.db.transaction() as conn:
+        items, next_cursor = _page(conn, tenant_id, filters)
+        return {"items": items, "next_cursor": next_cursor, **_choices(conn, tenant_id)}
+
+
+def _page(conn: Conn, tenant_id: str, filters: ComplaintFilters) -> tuple[list[dict[str, Any]], str | None]:
+    query, params = list_query(tenant_id, filters)
+    rows = conn.execute(query, params).fetchall()
     next_cursor = _encode_cursor(filters.sort, rows[filters.limit - 1]) if len(rows) > filters.limit else None
     return rows[: filters.limit], next_cursor
+
+
+def choices(services: Services, tenant_id: str) -> dict[str, Any]:
+    """What the list's filters and the assignment offer: the office's active people by id and its
+    main agent's category codes."""
+    with services.db.transaction() as conn:
+        return _choices(conn, tenant_id)
+
+
+def _choices(conn: Conn, tenant_id: str) -> dict[str, Any]:
+    row = conn.execute(
+        "SELECT (SELECT coalesce(jsonb_object_agg(user_id::text, coalesce(full_name, email)), '{}')"
+        "        FROM platform.users WHERE tenant_id = %(t)s AND NOT disabled) AS people,"
+        "       (SELECT coalesce(jsonb_agg(c -> 'code'), '[]') FROM platform.agent_configs a,"
+        "               jsonb_array_elements(a.config -> 'categories') c WHERE a.agent_id = %(main)s) AS categories",
+        {"t": tenant_id, "main": main_agent_id(tenant_id)},
+    ).fetchone()
+    assert row is not None
+    return {"people": row["people"], "categories": row["categories"]}
 
 
 def count_complaints(services: Services, tenant_id: str, filters: ComplaintFilters, *, cap: int) -> int:

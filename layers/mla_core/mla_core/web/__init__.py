@@ -53,7 +53,9 @@ def templates() -> Jinja2Templates:
     # Imported on first render, so a cold start that serves only the JSON API does not pay for Jinja2.
     from fastapi.templating import Jinja2Templates
 
-    return Jinja2Templates(directory=HERE / "templates")
+    jinja = Jinja2Templates(directory=HERE / "templates")
+    jinja.env.auto_reload = False  # deployed templates never change: no stat() of each file per render
+    return jinja
 
 
 def language(request: Request) -> str:

@@ -1,0 +1,99 @@
+"""The complaints list page at scale, against the JSON API for the same view, and the first load's weight.
+
+1,000,000 complaints in one tenant (100 other tenants present), seeded as `bench.complaints_scale`
+does. Server time of `GET /app/complaints` (the rendered page) and of `GET /api/complaints` (the
+JSON of the same view), alternating in one process, the caller given by dependency overrides
+(goal: the page within 1.5× of the API). Then the bytes of a first load: the page, and every
+stylesheet and script it references, all from our own origin (goal: ≤ 300 KB).
+Run: `.venv/bin/python -m bench.pages [--complaints 1000000]` (a few minutes; not in CI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.complaints_scale import ServerTiming, percentile, seed
+from local_stack.postgres import start_postgres
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--complaints", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args()
+
+    pg = start_postgres(Path(tempfile.mkdtemp()) / "pg")
+    os.environ["DATABASE_URL"] = pg.url
+    from functions.dashboard import pages
+    from functions.dashboard.app import app
+    from mla_core import deps
+    from mla_core.identity import Principal
+    from mla_core.services import get_services
+
+    tenant_id = "benchtenan"
+    started = time.perf_counter()
+    seed(get_services().db, tenant_id, args.complaints)
+    print(f"seeded {args.complaints:,} complaints + 100 other tenants in {time.perf_counter() - started:.0f} s")
+    who = Principal(user_id="00000000-0000-0000-0000-000000000001", email="b@example.in", role="mla_admin",
+                    tenant_id=tenant_id)  # fmt: skip
+
+    async def signed_in() -> Principal:
+        return who
+
+    app.dependency_overrides[deps.tenant_user] = signed_in
+    pages.pages.dependency_overrides[pages.office_user] = signed_in
+
+    async def run() -> None:
+        timing = ServerTiming(app)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=timing), base_url="http://bench") as client:
+            views = {"default (newest 50)": {}, "filtered (status+category+language)": {
+                "status": "assigned", "category": "water", "language": "ta"}, "text search (Tamil word)": {"q": "குடிநீர்"}}  # fmt: skip
+            print(f"GET /app/complaints vs GET /api/complaints, {args.runs} runs each (goal: page ≤ 1.5× API)")
+            for label, params in views.items():
+                page_ms, api_ms = [], []
+                for i in range(args.runs + 10):
+                    page = await client.get("/app/complaints", params=params)
+                    assert page.status_code == 200, page.text[:500]
+                    page_time = timing.last
+                    api = await client.get("/api/complaints", params=params)
+                    assert api.status_code == 200, api.text[:500]
+                    if i >= 10:  # the first ten warm both
+                        page_ms.append(page_time * 1000)
+                        api_ms.append(timing.last * 1000)
+                p50 = statistics.median(page_ms) / statistics.median(api_ms)
+                print(
+                    f"  {label:<38} page p50 {statistics.median(page_ms):5.2f} p95 {percentile(page_ms, 0.95):5.2f} ms"
+                    f"   API p50 {statistics.median(api_ms):5.2f} p95 {percentile(api_ms, 0.95):5.2f} ms   ratio p50 {p50:4.2f}"
+                )
+            await first_load(client)
+
+    async def first_load(client: httpx.AsyncClient) -> None:
+        page = await client.get("/app/complaints")
+        assets = re.findall(r'(?:href|src)="(/[^"]+\.(?:css|js))"', page.text)
+        fragments = re.findall(r'hx-get="(/[^"]+)" hx-trigger="load"', page.text)
+        sizes = {"page": len(page.content)}
+        for path in [*assets, *(f.replace("&amp;", "&") for f in fragments)]:
+            response = await client.get(path)
+            assert response.status_code == 200, path
+            sizes[path] = len(response.content)
+        outside = re.findall(r'(?:href|src)="(https?://[^"]+)"', page.text)
+        print(f"First load of /app/complaints: {sum(sizes.values()) / 1000:.1f} KB in {len(sizes)} responses"
+              f" (goal ≤ 300 KB), {len(outside)} from another origin (goal 0)")  # fmt: skip
+        for name, size in sizes.items():
+            print(f"  {name:<45} {size / 1000:6.1f} KB")
+
+    asyncio.run(run())
+    pg.stop()
+
+
+if __name__ == "__main__":
+    main()
