@@ -17,7 +17,8 @@ import statistics
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -126,23 +127,29 @@ def direct_sql(db: Any, tenant_id: str, filters: Any) -> Callable[[], object]:
     return run
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+@dataclass
+class Setup:
+    args: argparse.Namespace
+    pg: Any
+    tenant_id: str
+    signed_in: Callable[[], Awaitable[Any]]
+
+
+def setup(doc: str) -> Setup:
+    """The command line, Postgres with the seeded complaints, and the signed-in caller to give the apps."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--complaints", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
 
     pg = start_postgres(Path(tempfile.mkdtemp()) / "pg")
     os.environ["DATABASE_URL"] = pg.url
-    from functions.dashboard.app import app
-    from mla_core import casework, deps
     from mla_core.identity import Principal
     from mla_core.services import get_services
 
-    tenant_id = "benchtenant"[:10]
-    services = get_services()
+    tenant_id = "benchtenan"
     started = time.perf_counter()
-    seed(services.db, tenant_id, args.complaints)
+    seed(get_services().db, tenant_id, args.complaints)
     print(f"seeded {args.complaints:,} complaints + 100 other tenants in {time.perf_counter() - started:.0f} s")
     who = Principal(user_id="00000000-0000-0000-0000-000000000001", email="b@example.in", role="mla_admin",
                     tenant_id=tenant_id)  # fmt: skip
@@ -152,7 +159,18 @@ def main() -> None:
         worker-thread hop that the sign-in check it stands for already pays for itself.)"""
         return who
 
-    app.dependency_overrides[deps.tenant_user] = signed_in
+    return Setup(args, pg, tenant_id, signed_in)
+
+
+def main() -> None:
+    run_setup = setup(__doc__ or "")
+    args, pg, tenant_id = run_setup.args, run_setup.pg, run_setup.tenant_id
+    from functions.dashboard.app import app
+    from mla_core import casework, deps
+    from mla_core.services import get_services
+
+    services = get_services()
+    app.dependency_overrides[deps.tenant_user] = run_setup.signed_in
 
     views: dict[str, dict[str, Any]] = {
         "default (newest 50)": {},

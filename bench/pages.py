@@ -10,47 +10,24 @@ Run: `.venv/bin/python -m bench.pages [--complaints 1000000]` (a few minutes; no
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import re
 import statistics
-import tempfile
-import time
-from pathlib import Path
 
 import httpx
 
-from bench.complaints_scale import ServerTiming, percentile, seed
-from local_stack.postgres import start_postgres
+from bench.complaints_scale import ServerTiming, percentile, setup
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--complaints", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=200)
-    args = parser.parse_args()
-
-    pg = start_postgres(Path(tempfile.mkdtemp()) / "pg")
-    os.environ["DATABASE_URL"] = pg.url
+    run_setup = setup(__doc__ or "")
+    args = run_setup.args
     from functions.dashboard import pages
     from functions.dashboard.app import app
     from mla_core import deps
-    from mla_core.identity import Principal
-    from mla_core.services import get_services
 
-    tenant_id = "benchtenan"
-    started = time.perf_counter()
-    seed(get_services().db, tenant_id, args.complaints)
-    print(f"seeded {args.complaints:,} complaints + 100 other tenants in {time.perf_counter() - started:.0f} s")
-    who = Principal(user_id="00000000-0000-0000-0000-000000000001", email="b@example.in", role="mla_admin",
-                    tenant_id=tenant_id)  # fmt: skip
-
-    async def signed_in() -> Principal:
-        return who
-
-    app.dependency_overrides[deps.tenant_user] = signed_in
-    pages.pages.dependency_overrides[pages.office_user] = signed_in
+    app.dependency_overrides[deps.tenant_user] = run_setup.signed_in
+    pages.pages.dependency_overrides[pages.office_user] = run_setup.signed_in
 
     async def run() -> None:
         timing = ServerTiming(app)
@@ -92,7 +69,7 @@ def main() -> None:
             print(f"  {name:<45} {size / 1000:6.1f} KB")
 
     asyncio.run(run())
-    pg.stop()
+    run_setup.pg.stop()
 
 
 if __name__ == "__main__":
