@@ -16,7 +16,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
-from mla_core import accounts, agents, casework, charts, lifecycle, team
+from mla_core import accounts, agents, casework, charts, lifecycle, team, test_calls
+from mla_core.api import ok
 from mla_core.call_routing import load_agent_config
 from mla_core.deps import tenant_user
 from mla_core.errors import AppError, ConflictError
@@ -288,13 +289,22 @@ def change_member(
 
 
 def _agents(request: Request, who: Principal, errors: dict[str, str] | None = None, status: int = 200) -> Response:
-    context = {"agents": agents.list_agents(get_services(), who), "errors": errors or {}}
+    context = {
+        "agents": agents.list_agents(get_services(), who), "errors": errors or {},
+        "test_calls": test_calls.available(get_services()),
+    }  # fmt: skip
     return site.page(request, "dashboard/agents.html", context, who=who, status_code=status)
 
 
 @pages.get("/agents")
 def agents_page(request: Request, who: Admin) -> Response:
     return _agents(request, who)
+
+
+@pages.post("/agents/{agent_id}/test-call", dependencies=Csrf)
+def test_call(who: Admin, agent_id: str) -> Response:
+    """The LiveKit URL and token for a test call with this agent (JSON, for `test_call.js`)."""
+    return ok(test_calls.start(get_services(), who, agent_id[:40]))
 
 
 @pages.post("/agents/{agent_id}", dependencies=Csrf)

@@ -265,3 +265,20 @@ async def test_a_call_to_an_added_agents_number_gets_that_agent_even_when_redis_
     assert redis(stack).hget(routes_key(tenant_id), helpline) == added  # written back from Postgres
     async with phone_call(tenant, caller, [], job_metadata=metadata) as (run, _llm):
         assert agent_lines(run)[0].startswith("வணக்கம்")  # the office's own number: its main agent
+
+
+async def test_a_test_call_from_the_dashboard_reaches_the_agent_it_named(
+    api: Api, admin_token: str, phone_call: CallFactory, caller: str, services: Services
+) -> None:
+    tenant = api.create_tenant(admin_token, tenant_body(languages=["ta", "en"]))
+    admin = Principal(user_id=str(uuid.uuid4()), email="a@example.in", role="mla_admin", tenant_id=tenant["tenant_id"])
+    body = agents.AgentCreate(name="Hindi line", phone_numbers=[unique_number()], languages=["hi"],
+                              greetings={"hi": "हिंदी लाइन।"})  # fmt: skip
+    added = (await asyncio.to_thread(agents.create_agent, services, admin, body))["agent_id"]
+    metadata = json.dumps({"tenant_id": tenant["tenant_id"], "agent_id": added, "test_call": True})
+    other = json.dumps({"tenant_id": tenant["tenant_id"], "agent_id": "someoneelse-main"})
+
+    async with phone_call(tenant, caller, [], job_metadata=metadata) as (run, _llm):
+        assert agent_lines(run)[0].startswith("हिंदी लाइन।")  # the named agent, not the dialed number's
+    async with phone_call(tenant, caller, [], job_metadata=other) as (run, _llm):
+        assert agent_lines(run)[0].startswith("வணக்கம்")  # another tenant's agent id is ignored

@@ -208,3 +208,17 @@ def test_the_pages_load_light_and_from_our_origin_only(new_page: Any, api: Api, 
     page.wait_for_load_state("networkidle")
     assert all(url.startswith(origin) for url in page.requested), page.requested
     assert sum(weights) <= 300_000, sum(weights)
+
+
+def test_agent_settings_save_a_greeting_and_pause_the_agent(new_page: Any, api: Api, admin_token: str) -> None:
+    _, page, token = office(api, admin_token, new_page)
+    page.get_by_role("link", name="Agent settings").click()
+    expect(page.get_by_role("button", name="Test call in the browser")).to_have_count(0)  # no real LiveKit here
+    page.fill("textarea[name=greeting_ta]", "வணக்கம்! செல்வி அவர்களின் அலுவலகம்.")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("textarea[name=greeting_ta]")).to_contain_text("வணக்கம்! செல்வி அவர்களின் அலுவலகம்.")
+    page.get_by_role("button", name="Pause").click()
+    expect(page.locator(".badge.paused")).to_have_count(1)
+    [agent] = api.request("GET", "/api/agents", token).json()["data"]
+    assert agent["status"] == "paused" and agent["greetings"]["ta"].startswith("வணக்கம்! செல்வி")
+    screenshot(page, "dashboard-agents")

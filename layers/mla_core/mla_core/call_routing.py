@@ -28,12 +28,23 @@ class CallTenant:
     config: AgentConfig
 
 
-def tenant_id_from_job(metadata: str) -> str | None:
+def _job(metadata: str) -> dict[str, object]:
     try:
-        tenant_id = json.loads(metadata or "{}").get("tenant_id")
-    except (ValueError, AttributeError):
-        return None
+        parsed = json.loads(metadata or "{}")
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def tenant_id_from_job(metadata: str) -> str | None:
+    tenant_id = _job(metadata).get("tenant_id")
     return tenant_id if isinstance(tenant_id, str) and _TENANT_ID.fullmatch(tenant_id) else None
+
+
+def agent_id_from_job(metadata: str, tenant_id: str) -> str | None:
+    """The agent a test call from the dashboard asked for, if it is one of this tenant's."""
+    agent_id = _job(metadata).get("agent_id")
+    return agent_id if isinstance(agent_id, str) and agent_id.startswith(f"{tenant_id}-") else None
 
 
 def tenant_id_for_number(services: Services, dialed_number: str) -> str | None:
@@ -47,14 +58,16 @@ def tenant_id_for_number(services: Services, dialed_number: str) -> str | None:
         return tenants.tenant_for_number(conn, dialed_number)
 
 
-def load_agent_config(services: Services, tenant_id: str, dialed_number: str | None = None) -> AgentConfig | None:
-    """The config of the tenant's agent answering `dialed_number` (the main agent's without one) from
-    Redis; on a miss, from Postgres (active tenants only), written back."""
+def load_agent_config(
+    services: Services, tenant_id: str, dialed_number: str | None = None, *, agent_id: str | None = None
+) -> AgentConfig | None:
+    """The config of the tenant's agent `agent_id`, else of the one answering `dialed_number`, else
+    of its main agent, from Redis; on a miss, from Postgres (active tenants only), written back."""
     try:
-        if dialed_number:
-            config = services.agent_configs.for_number(tenant_id, dialed_number)
+        if agent_id or not dialed_number:
+            config = services.agent_configs.get(tenant_id, agent_id)
         else:
-            config = services.agent_configs.get(tenant_id)
+            config = services.agent_configs.for_number(tenant_id, dialed_number)
     except TransientError:
         config = None
     if config is not None:
@@ -63,8 +76,8 @@ def load_agent_config(services: Services, tenant_id: str, dialed_number: str | N
         row = conn.execute(
             "SELECT c.config FROM platform.agent_configs c JOIN platform.tenants t USING (tenant_id)"
             " WHERE c.tenant_id = %s AND t.status = 'active'"
-            " ORDER BY c.config -> 'phone_numbers' ? %s DESC, c.agent_id = %s DESC LIMIT 1",
-            (tenant_id, dialed_number or "", main_agent_id(tenant_id)),
+            " ORDER BY c.agent_id = %s DESC, c.config -> 'phone_numbers' ? %s DESC, c.agent_id = %s DESC LIMIT 1",
+            (tenant_id, agent_id or "", dialed_number or "", main_agent_id(tenant_id)),
         ).fetchone()
     if row is None:
         return None
@@ -87,7 +100,7 @@ def resolve_call_tenant(services: Services, *, job_metadata: str, dialed_number:
         tenant_id = tenant_id_for_number(services, dialed_number)
     if tenant_id is None:
         return None
-    config = load_agent_config(services, tenant_id, dialed_number)
+    config = load_agent_config(services, tenant_id, dialed_number, agent_id=agent_id_from_job(job_metadata, tenant_id))
     return CallTenant(tenant_id, config) if config is not None else None
 
 

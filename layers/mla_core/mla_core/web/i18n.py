@@ -96,6 +96,7 @@ WORDS: dict[str, tuple[str, str, str]] = {
     "voices": ("Voices", "आवाज़ें", "குரல்கள்"),
     "categories": ("Categories", "श्रेणियां", "வகைகள்"),
     "test_call": ("Test call in the browser", "ब्राउज़र में टेस्ट कॉल", "உலாவியில் சோதனை அழைப்பு"),
+    "hang_up": ("Hang up", "कॉल काटें", "அழைப்பை முடி"),
     "not_found": ("Not found", "नहीं मिला", "கிடைக்கவில்லை"),
     "back": ("Back", "वापस", "பின்செல்"),
     "s_new": ("New", "नई", "புதியது"),
