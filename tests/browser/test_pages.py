@@ -222,3 +222,37 @@ def test_agent_settings_save_a_greeting_and_pause_the_agent(new_page: Any, api: 
     [agent] = api.request("GET", "/api/agents", token).json()["data"]
     assert agent["status"] == "paused" and agent["greetings"]["ta"].startswith("வணக்கம்! செல்வி")
     screenshot(page, "dashboard-agents")
+
+
+def test_a_walk_in_complaint_is_typed_in_and_the_list_pages_through(new_page: Any, api: Api, admin_token: str) -> None:
+    _, page, _ = office(api, admin_token, new_page)
+    page.goto("/app/complaints/new")
+    page.select_option("#category", "roads")
+    page.fill("#location", "Ward 7")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#description:invalid")).to_have_count(1)  # the browser asks for a description first
+    expect(page).to_have_url(re.compile(r"/app/complaints/new$"))
+    page.fill("#description", "सड़क पर गड्ढा है")
+    page.fill("#caller_number", "+919876500001")
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/app/complaints/1001$"))
+    expect(page.get_by_test_id("status")).to_have_text("New")
+    for _ in range(2):
+        page.goto("/app/complaints/new")
+        page.fill("#location", "Ward 8")
+        page.fill("#description", "Garbage not collected")
+        page.get_by_role("button", name="Save").click()
+
+    page.goto("/app/complaints?limit=2")
+    expect(page.locator("table.list tbody tr")).to_have_count(2)
+    page.get_by_role("link", name="Next page").click()
+    expect(page.locator("table.list tbody tr")).to_have_count(1)
+    expect(page.locator("table.list")).to_contain_text("#1001")
+    expect(page.get_by_role("link", name="Next page")).to_have_count(0)
+
+    page.get_by_role("link", name="हिन्दी").click()
+    expect(page.get_by_role("link", name="शिकायतें")).to_be_visible()
+    page.get_by_role("button", name="साइन आउट").click()
+    expect(page).to_have_url(re.compile(r"/app/login"))
+    page.goto("/app/complaints")
+    expect(page).to_have_url(re.compile(r"/app/login\?next="))  # the session is gone
