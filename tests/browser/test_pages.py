@@ -256,3 +256,29 @@ def test_a_walk_in_complaint_is_typed_in_and_the_list_pages_through(new_page: An
     expect(page).to_have_url(re.compile(r"/app/login"))
     page.goto("/app/complaints")
     expect(page).to_have_url(re.compile(r"/app/login\?next="))  # the session is gone
+
+
+def test_a_failed_tenant_is_retried_and_deprovisioned_only_when_its_id_is_typed(
+    new_page: Any, api: Api, admin_token: str, stack: Any
+) -> None:
+    stack.moto.runner.inject_fault("mla-voice-local-CreateRoomFunction", error_type="InjectedFault", message="boom")
+    tenant = api.create_tenant(admin_token, wait=False)
+    api.wait_for(admin_token, tenant["tenant_id"], "failed")
+    stack.moto.runner.clear_faults()
+    page = new_page()
+    sign_in(page, f"/admin/panel/tenants/{tenant['tenant_id']}", stack.env["SUPERADMIN_EMAIL"],
+            stack.env["SUPERADMIN_PASSWORD"])  # fmt: skip
+    expect(page.get_by_test_id("tenant-status")).to_have_text("failed")
+    expect(page.locator("#progress")).to_contain_text("boom")
+
+    page.get_by_role("button", name="Retry").click()
+    expect(page.get_by_test_id("tenant-status")).to_have_text("active", timeout=30_000)
+
+    page.reload()
+    page.fill("#confirm", "not-the-id")
+    page.get_by_role("button", name="Deprovision").click()
+    expect(page.locator("form .error")).to_contain_text(tenant["tenant_id"])
+    assert api.tenant(admin_token, tenant["tenant_id"])["status"] == "active"
+    page.fill("#confirm", tenant["tenant_id"])
+    page.get_by_role("button", name="Deprovision").click()
+    expect(page.get_by_test_id("tenant-status")).to_have_text("deleted", timeout=30_000)
