@@ -59,11 +59,11 @@ ComplaintRef = Annotated[str, Path(max_length=40, description="the complaint's i
 
 
 @app.get("/api/complaints", summary="The office's complaints: filters, full-text search, keyset pages")
-def list_complaints(
+async def list_complaints(
     who: TenantUserDep, svc: ServicesDep, filters: Annotated[casework.ComplaintFilters, Query()]
 ) -> JSONResponse:
     assert who.tenant_id
-    items, next_cursor = casework.list_complaints(svc, who.tenant_id, filters)
+    items, next_cursor = await casework.list_complaints(svc, who.tenant_id, filters)
     return ok({"items": items, "next_cursor": next_cursor})
 
 

@@ -115,9 +115,9 @@ def _filters(request: Request) -> tuple[casework.ComplaintFilters, dict[str, str
 
 
 @pages.get("/complaints")
-def complaints(request: Request, who: User) -> Response:
+async def complaints(request: Request, who: User) -> Response:
     filters, errors = _filters(request)
-    page = casework.list_page(get_services(), _tenant(who), filters)
+    page = await casework.list_page(get_services(), _tenant(who), filters)
     context = {
         **page, "filters": filters, "errors": errors, "query": request.url.query, "statuses": lifecycle.STATUSES,
         "next_query": _with_cursor(request, page["next_cursor"]),

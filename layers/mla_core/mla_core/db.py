@@ -2,27 +2,38 @@
 
 Works against Supabase's pooler in transaction mode (port 6543) as well as a direct connection:
 no prepared statements, and no session-level state (`SET LOCAL` only, inside transactions).
+
+`transaction()` is for code in threads (FastAPI's `def` routes, Lambda steps, the agent's tools).
+`read()` is the same for the few hot read routes that run on the event loop (`async def`): it saves
+them the hop to a worker thread, which cost more than the query on a page of complaints. Its pool
+belongs to the running event loop (one per Lambda container, reused across invocations).
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
+from typing import Any, NoReturn
 
 import psycopg
 from psycopg.rows import DictRow, dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from mla_core.errors import TransientError
 
 ACQUIRE_TIMEOUT_S = 4.0
 UNREACHABLE_BACKOFF_S = 3.0
 Conn = psycopg.Connection[DictRow]  # every connection returns rows as dicts
+AsyncConn = psycopg.AsyncConnection[DictRow]
+# A caller is waiting on some of these queries: fail fast, so the fallback can act.
+_CONNECTION = {"prepare_threshold": None, "row_factory": dict_row, "autocommit": True, "connect_timeout": 3}
 
 _pools: dict[str, ConnectionPool[Conn]] = {}
+_async_pools: dict[tuple[str, asyncio.AbstractEventLoop], AsyncConnectionPool[AsyncConn]] = {}
 _lock = threading.Lock()
 
 
@@ -36,8 +47,7 @@ def get_pool(database_url: str, *, max_size: int = 10) -> ConnectionPool[Conn]:
                 connection_class=Conn,
                 min_size=1,
                 max_size=max_size,
-                # A caller is waiting on some of these queries: fail fast, so the fallback can act.
-                kwargs={"prepare_threshold": None, "row_factory": dict_row, "autocommit": True, "connect_timeout": 3},
+                kwargs=dict(_CONNECTION),
                 check=ConnectionPool.check_connection,
                 open=False,
                 name="mla",
@@ -45,6 +55,26 @@ def get_pool(database_url: str, *, max_size: int = 10) -> ConnectionPool[Conn]:
             pool.open(wait=False)
             _pools[database_url] = pool
         return pool
+
+
+async def get_async_pool(database_url: str, *, max_size: int = 10) -> AsyncConnectionPool[AsyncConn]:
+    """The running event loop's pool for `database_url`, opened on first use."""
+    loop = asyncio.get_running_loop()
+    with _lock:
+        for key in [key for key in _async_pools if key[1].is_closed()]:
+            del _async_pools[key]  # its loop is gone, and its connections with it
+        pool = _async_pools.get((database_url, loop))
+        if pool is None:
+            pool = _async_pools[(database_url, loop)] = AsyncConnectionPool(
+                database_url, connection_class=AsyncConn, min_size=1, max_size=max_size, kwargs=dict(_CONNECTION),
+                check=AsyncConnectionPool.check_connection, open=False, name="mla-async",
+            )  # fmt: skip
+            opening = True
+        else:
+            opening = False
+    if opening:
+        await pool.open(wait=False)
+    return pool
 
 
 def close_pools() -> None:
@@ -77,14 +107,34 @@ class Database:
 
         A lost or refused connection becomes `TransientError`, which callers may retry.
         """
-        if time.monotonic() < self._unreachable_until:
-            raise TransientError("database unavailable (it failed moments ago)")
+        self._check_reachable()
         pool = get_pool(self.url, max_size=self._max_size)
         try:
             with pool.connection(timeout=ACQUIRE_TIMEOUT_S) as conn, conn.transaction():
                 yield conn
-        except (psycopg.OperationalError, psycopg.errors.AdminShutdown, TimeoutError) as exc:
-            self._unreachable_until = time.monotonic() + UNREACHABLE_BACKOFF_S
-            raise TransientError(f"database unavailable: {exc}") from exc
-        except psycopg.errors.DeadlockDetected as exc:
+        except _FAILURES as exc:
+            self._failed(exc)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConn]:
+        """`transaction()` for an `async def` route: the same errors, without leaving the event loop."""
+        self._check_reachable()
+        pool = await get_async_pool(self.url, max_size=self._max_size)
+        try:
+            async with pool.connection(timeout=ACQUIRE_TIMEOUT_S) as conn, conn.transaction():
+                yield conn
+        except _FAILURES as exc:
+            self._failed(exc)
+
+    def _check_reachable(self) -> None:
+        if time.monotonic() < self._unreachable_until:
+            raise TransientError("database unavailable (it failed moments ago)")
+
+    def _failed(self, exc: Any) -> NoReturn:
+        if isinstance(exc, psycopg.errors.DeadlockDetected):
             raise TransientError("database deadlock, retry") from exc
+        self._unreachable_until = time.monotonic() + UNREACHABLE_BACKOFF_S
+        raise TransientError(f"database unavailable: {exc}") from exc
+
+
+_FAILURES = (psycopg.OperationalError, psycopg.errors.AdminShutdown, TimeoutError, psycopg.errors.DeadlockDetected)

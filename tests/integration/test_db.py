@@ -1,0 +1,42 @@
+"""Both ways into Postgres (threads and the event loop) answer alike: rows as dicts, one transaction,
+and a database that cannot be reached is a `TransientError` at once, then fails fast for a while."""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+import pytest
+
+from mla_core.db import UNREACHABLE_BACKOFF_S, Database
+from mla_core.errors import TransientError
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_the_event_loop_way_reads_rows_as_dicts_in_one_transaction(stack: Any) -> None:
+    db = Database(stack.env["DATABASE_URL"])
+    async with db.read() as conn:
+        first = await (await conn.execute("SELECT txid_current() AS tx, 'வணக்கம்' AS word")).fetchone()
+        second = await (await conn.execute("SELECT txid_current() AS tx")).fetchone()
+    assert first is not None and second is not None
+    assert first["word"] == "வணக்கம்" and first["tx"] == second["tx"]
+
+
+async def test_an_unreachable_database_is_transient_and_then_fails_fast() -> None:
+    db = Database(f"postgresql://nobody@127.0.0.1:{closed_port()}/none?connect_timeout=1")
+    with pytest.raises(TransientError):
+        async with db.read():
+            pass
+    started = time.monotonic()
+    with pytest.raises(TransientError, match="moments ago"):
+        async with db.read():
+            pass
+    with pytest.raises(TransientError, match="moments ago"), db.transaction():
+        pass
+    assert time.monotonic() - started < UNREACHABLE_BACKOFF_S / 3  # no second wait for a timeout
