@@ -43,9 +43,14 @@ pages = create_site_app(site, get_services)
 Csrf = [Depends(check_csrf)]
 
 
-def office_user(request: Request) -> Principal:
+def page_principal(request: Request) -> Principal:
+    """The user behind the session cookie (a thread: renewing a session calls Supabase Auth)."""
+    return site.signed_in(request, get_services())
+
+
+async def office_user(caller: Annotated[Principal, Depends(page_principal)]) -> Principal:
     """The signed-in user of an active office, with the role as `platform.users` has it now."""
-    return tenant_user(site.signed_in(request, get_services()), get_services())
+    return await tenant_user(caller, get_services())
 
 
 def office_admin(who: Annotated[Principal, Depends(office_user)]) -> Principal:

@@ -1,8 +1,9 @@
 """FastAPI dependencies shared by the apps: services, the caller, their role.
 
 The ones that only compute are `async def`: FastAPI runs a plain `def` dependency in a worker
-thread, and a request paid a dozen such hops (about 2 ms) before this. The two that do I/O
-(token verification may fetch the JWKS; the tenant check reads the registry) stay in threads.
+thread, and a request paid a dozen such hops (about 2 ms) before this. Token verification may
+fetch the JWKS over HTTP, so it stays in a thread; the tenant check reads the registry on the
+event loop (`Database.read`).
 """
 
 from __future__ import annotations
@@ -48,19 +49,20 @@ async def super_admin(caller: PrincipalDep) -> Principal:
 SuperAdminDep = Annotated[Principal, Depends(super_admin)]
 
 
-def tenant_user(caller: PrincipalDep, svc: ServicesDep) -> Principal:
+async def tenant_user(caller: PrincipalDep, svc: ServicesDep) -> Principal:
     """An MLA office user of an active tenant. A super admin's token does not reach tenant data.
 
     The role is read back from `platform.users`, so a demotion or a disabled login takes effect
     at once rather than when the token expires.
     """
     caller.require_role("mla_admin", "staff")
-    with svc.db.transaction() as conn:
-        row = conn.execute(
+    async with svc.db.read() as conn:
+        cursor = await conn.execute(
             "SELECT t.status, u.role, u.disabled FROM platform.tenants t"
             " JOIN platform.users u ON u.user_id = %s AND u.tenant_id = t.tenant_id WHERE t.tenant_id = %s",
             (caller.user_id, caller.tenant_id),
-        ).fetchone()
+        )
+        row = await cursor.fetchone()
     if row is None or row["status"] != "active" or row["disabled"]:
         raise PermissionDeniedError("this login or its office is not active")
     return replace(caller, role=row["role"])
