@@ -11,7 +11,7 @@ from fastapi import Header, Path, Query
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 
-from mla_core.api import create_app, ok
+from mla_core.api import LazyApp, create_app, ok
 from mla_core.deps import ServicesDep, SuperAdminDep
 from mla_core.observability import function_logger
 from mla_core.provisioning import service
@@ -75,9 +75,7 @@ def _view(tenant: Any) -> dict[str, Any]:
     return tenant.model_dump(mode="json")
 
 
-from functions.admin.panel import panel  # noqa: E402 - the pages go after the API routes
-
-app.mount("/admin/panel", panel)
+app.mount("/admin/panel", LazyApp("functions.admin.panel:panel"))  # after the API routes
 _asgi = Mangum(app, lifespan="off")
 
 

@@ -14,7 +14,7 @@ from mangum import Mangum
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from mla_core import accounts, agents, casework, team
-from mla_core.api import create_app, ok
+from mla_core.api import LazyApp, create_app, ok
 from mla_core.deps import MlaAdminDep, PrincipalDep, ServicesDep, TenantUserDep, TokenDep
 from mla_core.observability import function_logger
 
@@ -185,9 +185,7 @@ def invitation_link(token: Annotated[str, Query(max_length=200)] = "") -> Redire
     return RedirectResponse(f"/app/register?{urlencode({'token': token})}", status_code=303)
 
 
-from functions.dashboard.pages import pages  # noqa: E402 - the pages go after the API routes
-
-app.mount("/app", pages)
+app.mount("/app", LazyApp("functions.dashboard.pages:pages"))  # after the API routes
 _asgi = Mangum(app, lifespan="off")
 
 

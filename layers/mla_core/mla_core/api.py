@@ -6,6 +6,7 @@ Success: `{"success": true, "data": ...}`. Failure: `{"success": false, "error":
 
 from __future__ import annotations
 
+import importlib
 import logging
 from decimal import Decimal
 from typing import Any
@@ -112,6 +113,21 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", extra={"path": request.url.path})
         return error_response(500, "internal_error", "something went wrong on our side")
+
+
+class LazyApp:
+    """An ASGI app imported on its first request, so the pages (templates, forms, static files)
+    stay out of a cold start that serves only the JSON API. `target` is `module:attribute`."""
+
+    def __init__(self, target: str) -> None:
+        self._target = target
+        self._app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._app is None:
+            module, _, name = self._target.partition(":")
+            self._app = getattr(importlib.import_module(module), name)
+        await self._app(scope, receive, send)
 
 
 def create_app(*, title: str, description: str, docs_prefix: str = "") -> FastAPI:

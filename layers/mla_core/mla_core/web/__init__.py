@@ -13,6 +13,7 @@ import contextlib
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from fastapi.templating import Jinja2Templates
 
 HERE = Path(__file__).parent
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
 STATIC_DIR = HERE / "static"
 SESSION_COOKIE, REFRESH_COOKIE, CSRF_COOKIE, LANG_COOKIE = "mla_session", "mla_refresh", "mla_csrf", "mla_lang"
 REFRESH_MAX_AGE_S = 30 * 24 * 3600
@@ -55,7 +57,13 @@ def templates() -> Jinja2Templates:
 
     jinja = Jinja2Templates(directory=HERE / "templates")
     jinja.env.auto_reload = False  # deployed templates never change: no stat() of each file per render
+    jinja.env.filters["ist"] = ist
     return jinja
+
+
+def ist(moment: datetime, pattern: str) -> str:
+    """A time as people in the office read it: India Standard Time (the database keeps UTC)."""
+    return moment.astimezone(IST).strftime(pattern)
 
 
 def language(request: Request) -> str:
