@@ -102,9 +102,13 @@ def tenant(request: Request, who: Admin, tenant_id: str) -> Response:
 
 @panel.get("/tenants/{tenant_id}/steps")
 def steps(request: Request, who: Admin, tenant_id: str) -> Response:
-    """The live part of the tenant page, polled by htmx until the tenant settles."""
+    """The live part of the tenant page, polled by htmx until the tenant settles; then the whole
+    page reloads, since provisioning has filled in the rest (rule id, admin user)."""
     found = service.get_tenant(get_services(), tenant_id[:10])
-    return site.page(request, "admin/_progress.html", {"tenant": found, "settled": SETTLED}, who=who)
+    response = site.page(request, "admin/_progress.html", {"tenant": found, "settled": SETTLED}, who=who)
+    if found.status in SETTLED:
+        response.headers["HX-Refresh"] = "true"
+    return response
 
 
 @panel.post("/tenants/{tenant_id}/retry", dependencies=Csrf)

@@ -76,6 +76,7 @@ def test_the_super_admin_creates_a_tenant_and_watches_it_become_active(new_page:
     expect(page).to_have_url(re.compile(r"/admin/panel/tenants/[a-z0-9]{10}$"))
     expect(page.get_by_test_id("tenant-status")).to_have_text("active", timeout=30_000)
     expect(page.locator("#progress .badge.succeeded")).to_have_count(7)
+    expect(page.get_by_test_id("sip-rule")).to_have_text(re.compile(r"^SDR_"))  # the page caught up
     screenshot(page, "admin-tenant")
     page.goto(f"/admin/panel/tenants?q={constituency.split()[1]}")
     expect(page.locator("table.list tbody tr")).to_have_count(1)

@@ -3,14 +3,26 @@ and a database that cannot be reached is a `TransientError` at once, then fails 
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
-from mla_core.db import UNREACHABLE_BACKOFF_S, Database
+from mla_core import db
+from mla_core.db import UNREACHABLE_BACKOFF_S, Database, close_async_pools
 from mla_core.errors import TransientError
+
+
+@pytest_asyncio.fixture(autouse=True, loop_scope="function")
+async def _close_pools() -> AsyncIterator[None]:
+    """The pools these tests open belong to the test's event loop: closed before it is."""
+    yield
+    await close_async_pools()
+    assert not [key for key in db._async_pools if key[1] is asyncio.get_running_loop()]
 
 
 def closed_port() -> int:
@@ -20,8 +32,8 @@ def closed_port() -> int:
 
 
 async def test_the_event_loop_way_reads_rows_as_dicts_in_one_transaction(stack: Any) -> None:
-    db = Database(stack.env["DATABASE_URL"])
-    async with db.read() as conn:
+    database = Database(stack.env["DATABASE_URL"])
+    async with database.read() as conn:
         first = await (await conn.execute("SELECT txid_current() AS tx, 'வணக்கம்' AS word")).fetchone()
         second = await (await conn.execute("SELECT txid_current() AS tx")).fetchone()
     assert first is not None and second is not None
@@ -29,14 +41,14 @@ async def test_the_event_loop_way_reads_rows_as_dicts_in_one_transaction(stack: 
 
 
 async def test_an_unreachable_database_is_transient_and_then_fails_fast() -> None:
-    db = Database(f"postgresql://nobody@127.0.0.1:{closed_port()}/none?connect_timeout=1")
+    database = Database(f"postgresql://nobody@127.0.0.1:{closed_port()}/none?connect_timeout=1")
     with pytest.raises(TransientError):
-        async with db.read():
+        async with database.read():
             pass
     started = time.monotonic()
     with pytest.raises(TransientError, match="moments ago"):
-        async with db.read():
+        async with database.read():
             pass
-    with pytest.raises(TransientError, match="moments ago"), db.transaction():
+    with pytest.raises(TransientError, match="moments ago"), database.transaction():
         pass
     assert time.monotonic() - started < UNREACHABLE_BACKOFF_S / 3  # no second wait for a timeout

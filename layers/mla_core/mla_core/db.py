@@ -77,6 +77,16 @@ async def get_async_pool(database_url: str, *, max_size: int = 10) -> AsyncConne
     return pool
 
 
+async def close_async_pools() -> None:
+    """Close the running event loop's pools (before the loop itself closes)."""
+    loop = asyncio.get_running_loop()
+    with _lock:
+        mine = [key for key in _async_pools if key[1] is loop]
+        pools = [_async_pools.pop(key) for key in mine]
+    for pool in pools:
+        await pool.close(timeout=1)
+
+
 def close_pools() -> None:
     with _lock:
         for pool in _pools.values():

@@ -101,6 +101,8 @@ WORDS: dict[str, tuple[str, str, str]] = {
     "started": ("Started", "शुरू", "தொடக்கம்"),
     "finished": ("Finished", "पूरा", "முடிவு"),
     "error": ("Error", "त्रुटि", "பிழை"),
+    "livekit_room": ("LiveKit room", "LiveKit रूम", "LiveKit அறை"),
+    "sip_rule": ("SIP dispatch rule", "SIP डिस्पैच नियम", "SIP அனுப்பும் விதி"),
     "schema": ("Schema", "स्कीमा", "ஸ்கீமா"),
     "skip": ("Skip to content", "मुख्य भाग पर जाएं", "உள்ளடக்கத்திற்குச் செல்"),
     "landmark": ("Landmark", "पास का स्थान", "அடையாளம்"),
