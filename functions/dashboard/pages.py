@@ -7,6 +7,7 @@ role come from the signed-in user, re-read from `platform.users` on every page.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any
@@ -24,7 +25,7 @@ from mla_core.errors import AppError, ConflictError
 from mla_core.identity import Principal
 from mla_core.services import get_services
 from mla_core.web import Site, check_csrf, create_site_app, field_errors, language, redirect, start_session
-from mla_core.web.i18n import translator
+from mla_core.web.i18n import LANGUAGES, translator
 
 site = Site(
     prefix="/app",
@@ -137,6 +138,24 @@ def _with_cursor(request: Request, cursor: str | None) -> str | None:
     from urllib.parse import urlencode
 
     return urlencode([*params, ("cursor", cursor)])
+
+
+LIST_COLUMNS = ("reference", "status", "category", "description", "location", "assignee", "created")
+
+
+@pages.get("/labels/{lang}.css")
+def list_labels(lang: str) -> Response:
+    """The complaint list's column names for the phone layout (cards), in `lang`: a stylesheet, so the
+    page does not repeat them on every row."""
+    t = translator(lang if lang in LANGUAGES else "en")
+    rules = "".join(
+        f"table.complaints td:nth-of-type({n})::before{{content:{json.dumps(t(key) + ': ', ensure_ascii=False)}}}"
+        for n, key in enumerate(LIST_COLUMNS, start=1)
+    )
+    return Response(
+        f"@media (max-width: 640px) {{{rules}}}", media_type="text/css",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )  # fmt: skip
 
 
 @pages.get("/complaints/count")

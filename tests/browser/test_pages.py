@@ -105,6 +105,11 @@ def test_an_office_works_a_call_from_invitation_to_resolution(
     expect(admin.locator("table.list")).to_contain_text(staff_email)
     staff = new_page(width=360, height=780)  # a phone
     accept_invitation(staff, api, staff_email, "Staff One")
+    first = staff.locator("table.complaints tbody tr td").first
+    assert staff.evaluate("cell => getComputedStyle(cell, '::before').content", first.element_handle()).startswith(
+        '"Ref.'
+    )
+    screenshot(staff, "dashboard-complaints-phone")
 
     admin.goto(f"/app/complaints/{reference}")
     expect(admin.get_by_test_id("transcript")).to_contain_text("நேரு தெரு")
@@ -283,3 +288,30 @@ def test_a_failed_tenant_is_retried_and_deprovisioned_only_when_its_id_is_typed(
     page.fill("#confirm", tenant["tenant_id"])
     page.get_by_role("button", name="Deprovision").click()
     expect(page.get_by_test_id("tenant-status")).to_have_text("deleted", timeout=30_000)
+
+
+def test_the_keyboard_alone_signs_in_and_reaches_a_complaint(new_page: Any, api: Api, admin_token: str) -> None:
+    _, _, token = office(api, admin_token, new_page)
+    email = api.request("GET", "/auth/profile", token).json()["data"]["email"]
+    body = {"category": "water", "description": "Tap dry since Monday", "location": "Ward 2"}
+    reference = api.request("POST", "/api/complaints", token, json=body).json()["data"]["reference"]
+    page = new_page(width=360, height=780)
+    page.goto("/app/login")
+
+    page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_text("Skip to content")  # the first stop skips the header
+    page.focus("#email")
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")
+    page.keyboard.type("a long office password")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/app/complaints$"))
+    link = page.get_by_role("link", name=f"#{reference}")
+    link.focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/app/complaints/{reference}$"))
+    page.focus("#note")
+    page.keyboard.type("Called the ward engineer")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator(".timeline")).to_contain_text("Called the ward engineer")
