@@ -124,6 +124,8 @@ def _filters(request: Request) -> tuple[casework.ComplaintFilters, dict[str, str
 async def complaints(request: Request, who: User) -> Response:
     filters, errors = _filters(request)
     page = await casework.list_page(get_services(), _tenant(who), filters)
+    lang = language(request)
+    page["categories"] = {code: names.get(lang) or code for code, names in page["categories"].items()}
     context = {
         **page, "filters": filters, "errors": errors, "query": request.url.query, "statuses": lifecycle.STATUSES,
         "next_query": _with_cursor(request, page["next_cursor"]),

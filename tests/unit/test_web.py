@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
@@ -21,7 +22,11 @@ def test_every_word_a_template_asks_for_is_there_in_english_hindi_and_tamil() ->
         for path in TEMPLATES.rglob("*.html")
         for key in re.findall(r"""\bt\(["']([a-z_]+)["']\)""", path.read_text())
     }
-    statuses = {f"s_{s}" for s in ("new", "acknowledged", "assigned", "in_progress", "resolved", "closed")}
+    from mla_core import lifecycle
+    from mla_core.tenants import StepStatus, TenantStatus
+
+    statuses = {f"s_{s}" for s in lifecycle.STATUSES} | {f"ts_{s}" for s in get_args(TenantStatus)}
+    statuses |= {f"ss_{s}" for s in get_args(StepStatus)}
     assert asked and not (asked | statuses) - WORDS.keys()
     assert all(all(words) and len(words) == len(LANGUAGES) for words in WORDS.values())
     assert translator("ta")("complaints") == "புகார்கள்" and translator("xx")("complaints") == "Complaints"

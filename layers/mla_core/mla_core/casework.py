@@ -175,14 +175,14 @@ def _paged(rows: list[dict[str, Any]], filters: ComplaintFilters) -> tuple[list[
 _CHOICES = (
     "SELECT (SELECT coalesce(jsonb_object_agg(user_id::text, coalesce(full_name, email)), '{}')"
     "        FROM platform.users WHERE tenant_id = %(t)s AND NOT disabled) AS people,"
-    "       (SELECT coalesce(jsonb_agg(c -> 'code'), '[]') FROM platform.agent_configs a,"
+    "       (SELECT coalesce(jsonb_object_agg(c ->> 'code', c -> 'names'), '{}') FROM platform.agent_configs a,"
     "               jsonb_array_elements(a.config -> 'categories') c WHERE a.agent_id = %(main)s) AS categories"
 )
 
 
 def choices(services: Services, tenant_id: str) -> dict[str, Any]:
     """What the list's filters and the assignment offer: the office's active people by id and its
-    main agent's category codes."""
+    main agent's categories (code → names by language)."""
     with services.db.transaction() as conn:
         row = conn.execute(_CHOICES, {"t": tenant_id, "main": main_agent_id(tenant_id)}).fetchone()
     assert row is not None
