@@ -14,7 +14,7 @@ from mangum import Mangum
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from mla_core import accounts, agents, casework, team
-from mla_core.api import LazyApp, create_app, ok
+from mla_core.api import LazyApp, create_app, csv_download, ok
 from mla_core.deps import MlaAdminDep, PrincipalDep, ServicesDep, TenantUserDep, TokenDep
 from mla_core.observability import function_logger
 
@@ -72,11 +72,7 @@ def export_complaints(
     who: TenantUserDep, svc: ServicesDep, filters: Annotated[casework.ComplaintFilters, Query()]
 ) -> StreamingResponse:
     assert who.tenant_id
-    return StreamingResponse(
-        casework.export_rows(svc, who.tenant_id, filters),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="complaints.csv"'},
-    )
+    return csv_download(casework.export_rows(svc, who.tenant_id, filters), "complaints.csv")
 
 
 @app.post("/api/complaints", status_code=201, summary="Log a walk-in or phone complaint by hand")

@@ -11,14 +11,15 @@ import json
 import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from pydantic import ValidationError
 
 from mla_core import accounts, agents, casework, charts, lifecycle, team, test_calls
-from mla_core.api import ok
+from mla_core.api import csv_download, ok
 from mla_core.call_routing import load_agent_config
 from mla_core.deps import tenant_user
 from mla_core.errors import AppError, ConflictError
@@ -137,8 +138,6 @@ def _with_cursor(request: Request, cursor: str | None) -> str | None:
     if cursor is None:
         return None
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-    from urllib.parse import urlencode
-
     return urlencode([*params, ("cursor", cursor)])
 
 
@@ -171,11 +170,7 @@ def count(request: Request, who: User) -> Response:
 @pages.get("/complaints/export.csv")
 def export(request: Request, who: User) -> Response:
     filters, _ = _filters(request)
-    return StreamingResponse(
-        casework.export_rows(get_services(), _tenant(who), filters),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="complaints.csv"'},
-    )
+    return csv_download(casework.export_rows(get_services(), _tenant(who), filters), "complaints.csv")
 
 
 def _new_form(

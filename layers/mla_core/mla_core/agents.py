@@ -154,7 +154,7 @@ def _apply(config: AgentConfig, settings: AgentSettings) -> AgentConfig:
 def _office(conn: Conn, who: Principal) -> list[AgentConfig]:
     """The caller's office's agents, with its tenant row locked: one change at a time per office."""
     assert who.tenant_id is not None
-    conn.execute("SELECT 1 FROM platform.tenants WHERE tenant_id = %s FOR UPDATE", (who.tenant_id,))
+    tenants.lock_row(conn, who.tenant_id)
     return _all(conn, who.tenant_id)
 
 

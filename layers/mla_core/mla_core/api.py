@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +16,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -61,6 +62,15 @@ class EnvelopeResponse(JSONResponse):
 
 def ok(data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
     return EnvelopeResponse({"success": True, "data": data}, status_code=status_code, headers=headers)
+
+
+def csv_download(lines: Iterator[str], filename: str) -> StreamingResponse:
+    """Lines of CSV streamed as a file download (the body is never held whole in memory)."""
+    return StreamingResponse(
+        lines,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def error_response(

@@ -145,25 +145,23 @@ async def list_complaints(
     services: Services, tenant_id: str, filters: ComplaintFilters
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the office's complaints (on the event loop: the list is the hottest read)."""
-    query, params = list_query(tenant_id, filters)
-    async with services.db.read() as conn:
-        rows = await (await conn.execute(query, params)).fetchall()
-    return _paged(rows, filters)
+    return _paged(await _fetch_all(services, *list_query(tenant_id, filters)), filters)
 
 
 async def list_page(services: Services, tenant_id: str, filters: ComplaintFilters) -> dict[str, Any]:
     """What the dashboard's list page shows: a page of complaints and the filters' choices, read
     at the same time on two connections."""
-
-    async def fetch(query: Any, params: Any) -> list[dict[str, Any]]:
-        async with services.db.read() as conn:
-            return await (await conn.execute(query, params)).fetchall()
-
     rows, [found] = await asyncio.gather(
-        fetch(*list_query(tenant_id, filters)), fetch(_CHOICES, {"t": tenant_id, "main": main_agent_id(tenant_id)})
+        _fetch_all(services, *list_query(tenant_id, filters)),
+        _fetch_all(services, _CHOICES, {"t": tenant_id, "main": main_agent_id(tenant_id)}),
     )
     items, next_cursor = _paged(rows, filters)
     return {"items": items, "next_cursor": next_cursor, "people": found["people"], "categories": found["categories"]}
+
+
+async def _fetch_all(services: Services, query: Any, params: Any) -> list[dict[str, Any]]:
+    async with services.db.read() as conn:
+        return await (await conn.execute(query, params)).fetchall()
 
 
 def _paged(rows: list[dict[str, Any]], filters: ComplaintFilters) -> tuple[list[dict[str, Any]], str | None]:

@@ -148,10 +148,15 @@ def get_tenant(conn: Conn, tenant_id: str, *, with_steps: bool = True) -> Tenant
 
 def lock_tenant(conn: Conn, tenant_id: str) -> Tenant:
     """The tenant, row-locked until the end of the transaction (for status transitions)."""
+    lock_row(conn, tenant_id)
+    return get_tenant(conn, tenant_id)
+
+
+def lock_row(conn: Conn, tenant_id: str) -> None:
+    """Lock the tenant's row until the end of the transaction: changes to it wait their turn."""
     row = conn.execute("SELECT tenant_id FROM platform.tenants WHERE tenant_id = %s FOR UPDATE", (tenant_id,))
     if row.fetchone() is None:
         raise NotFoundError(f"tenant {tenant_id} not found")
-    return get_tenant(conn, tenant_id)
 
 
 def list_tenants(
