@@ -21,13 +21,13 @@ from livekit.agents.beta.tools import EndCallTool
 
 from agent_pool import phrases
 from agent_pool.voice import VoiceStack, language_profile
-from mla_core import complaints
-from mla_core.agent_config import AgentConfig
-from mla_core.call_routing import CallTenant
-from mla_core.errors import TransientError, ValidationError
-from mla_core.languages import SUPPORTED_LANGUAGES
-from mla_core.privacy import mask_phone
-from mla_core.services import Services
+from mla_core.adapters import Services
+from mla_core.agents.config import AgentConfig
+from mla_core.agents.routing import CallTenant
+from mla_core.complaints import intake
+from mla_core.core.errors import InvalidInputError, TransientError
+from mla_core.core.languages import SUPPORTED_LANGUAGES
+from mla_core.core.privacy import mask_phone
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class CallContext:
     language: str
     voice: VoiceStack | None = None  # None in text mode: no STT/TTS
     callback_number: str | None = None
-    logged: list[complaints.LoggedComplaint] = field(default_factory=list)
+    logged: list[intake.LoggedComplaint] = field(default_factory=list)
     status_checks: list[int] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
     notice_played_at: datetime | None = None
@@ -185,9 +185,9 @@ class GrievanceAgent(Agent):
         arguments = {"category": category, "description": description, "location": location,
                      "caller_name": caller_name or None, "landmark": landmark or None}  # fmt: skip
         try:
-            draft = complaints.ComplaintDraft.model_validate(arguments)
+            draft = intake.ComplaintDraft.model_validate(arguments)
             logged = await asyncio.to_thread(
-                complaints.log_complaint,
+                intake.log_complaint,
                 call.services,
                 call.config,
                 draft,
@@ -196,7 +196,7 @@ class GrievanceAgent(Agent):
                 language=call.language,
                 room_name=call.room_name,
             )
-        except ValidationError as exc:
+        except InvalidInputError as exc:
             raise ToolError(f"The complaint was not registered: {exc.message}.") from exc
         except TransientError as exc:
             logger.error("complaint not stored", extra={"tenant_id": call.tenant.tenant_id, "error": exc.message})
@@ -235,7 +235,7 @@ class GrievanceAgent(Agent):
                 "registered with, and this caller's number is hidden."
             )
         view = await asyncio.to_thread(
-            complaints.complaint_status, call.services, call.tenant.tenant_id, int(digits), call.caller_number
+            intake.complaint_status, call.services, call.tenant.tenant_id, int(digits), call.caller_number
         )
         if view is None:
             raise ToolError(

@@ -30,12 +30,13 @@ from agent_pool import phrases
 from agent_pool.agent import CallContext, GrievanceAgent
 from agent_pool.settings import WorkerSettings, get_worker_settings
 from agent_pool.voice import VoiceStack, language_profile, turn_handling
-from mla_core import calls, complaints
-from mla_core.agent_config import DEFAULT_VOICES, LanguageProfile, LlmSettings, SttSettings, TtsSettings
-from mla_core.call_routing import CallTenant, resolve_call_tenant
-from mla_core.errors import AppError
-from mla_core.privacy import mask_phone
-from mla_core.services import Services
+from mla_core.adapters import Services
+from mla_core.agents.config import DEFAULT_VOICES, LanguageProfile, LlmSettings, SttSettings, TtsSettings
+from mla_core.agents.routing import CallTenant, resolve_call_tenant
+from mla_core.calls import records
+from mla_core.complaints import intake
+from mla_core.core.errors import AppError
+from mla_core.core.privacy import mask_phone
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ class CallRun:
         latency = latency_of(self.session.history, self.timings)
         try:
             await asyncio.to_thread(
-                calls.record_call,
+                records.record_call,
                 call.services,
                 call.tenant.tenant_id,
                 self.request.room_name,
@@ -220,9 +221,7 @@ async def start_call(request: CallRequest, services: Services, io: CallIO) -> Ca
     # so the lookup adds nothing to the time before the first word.
     if request.caller_number:
         try:
-            found = await asyncio.to_thread(
-                complaints.open_complaints, services, tenant.tenant_id, request.caller_number
-            )
+            found = await asyncio.to_thread(intake.open_complaints, services, tenant.tenant_id, request.caller_number)
         except Exception:  # a failed lookup costs the returning caller a sentence, not the call
             logger.exception("open complaints not read", extra={"tenant_id": tenant.tenant_id})
             found = []
@@ -262,7 +261,7 @@ async def _reject(
     spoken = session.say(apology, allow_interruptions=False)
     run.opening.append(spoken)
     await spoken.wait_for_playout()
-    calls.log_rejected_call(request.dialed_number, request.caller_number, reason)
+    records.log_rejected_call(request.dialed_number, request.caller_number, reason)
     # With `delete_room_on_close` (the worker sets it) closing the session hangs up.
     session.shutdown(drain=True)
     run.outcome = "rejected"
@@ -288,7 +287,7 @@ async def _paused(
     await spoken.wait_for_playout()
     try:
         await asyncio.to_thread(
-            calls.record_call, services, tenant.tenant_id, request.room_name,
+            records.record_call, services, tenant.tenant_id, request.room_name,
             caller_number=request.caller_number, dialed_number=request.dialed_number, language=language,
             started_at=started_at, ended_at=datetime.now(UTC), outcome="agent_paused", transcript=[], latency={},
             notice_played_at=None, status="missed",

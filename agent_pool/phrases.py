@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from mla_core.agent_config import AgentConfig
+from mla_core.agents.config import AgentConfig
 
 LANGUAGE_NAMES = {"ta": "Tamil", "hi": "Hindi", "en": "English"}
 

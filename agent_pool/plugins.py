@@ -12,8 +12,8 @@ import re
 from livekit.agents import llm, stt, tts, vad
 from livekit.plugins import cartesia, deepgram, openai, sarvam, silero
 
-from mla_core.agent_config import AgentConfig, LanguageProfile, LlmSettings
-from mla_core.languages import sarvam_code
+from mla_core.agents.config import AgentConfig, LanguageProfile, LlmSettings
+from mla_core.core.languages import sarvam_code
 
 # Cartesia returns word timestamps for a few European languages only; asking for them in Hindi or
 # Tamil just logs a warning per utterance.

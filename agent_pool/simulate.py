@@ -34,7 +34,7 @@ from livekit.agents.voice.run_result import RunResult
 
 from agent_pool.call import CallRun, text_call
 from agent_pool.testing import CallTool, LlmStep, Say, ScriptedLLM, ScriptError, ScriptTurn, UserTurn, parse_script
-from mla_core.agent_config import LlmSettings
+from mla_core.agents.config import LlmSettings
 
 EXIT_OK, EXIT_AGENT_FAILED, EXIT_NO_TENANT, EXIT_USAGE = 0, 1, 2, 64
 REFERENCE_PLACEHOLDER = "{reference}"
@@ -117,13 +117,13 @@ class References:
 
     async def look_up(self, run: CallRun) -> None:
         """Find the caller's newest open complaint once, off the event loop."""
-        from mla_core import complaints
+        from mla_core.complaints import intake
 
         self.run = run
         call = run.call
         if call is not None and call.caller_number:
             newest = await asyncio.to_thread(
-                complaints.open_complaints, call.services, call.tenant.tenant_id, call.caller_number, limit=1
+                intake.open_complaints, call.services, call.tenant.tenant_id, call.caller_number, limit=1
             )
             self._newest_open = str(newest[0].reference) if newest else None
 
@@ -159,8 +159,8 @@ async def simulate(
     out: TextIO = sys.stdout,
 ) -> Report:
     """Play `turns` through the real agent; returns what happened."""
+    from mla_core.adapters import get_services
     from mla_core.db import close_pools
-    from mla_core.services import get_services
 
     report, printer, references = Report(), Printer(out), References()
     scripted = ScriptedLLM(references.step(turn) for turn in turns if not isinstance(turn, UserTurn))

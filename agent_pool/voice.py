@@ -13,7 +13,7 @@ from livekit.agents import stt, tts
 from livekit.agents.voice.turn import TurnHandlingOptions
 
 from agent_pool.settings import WorkerSettings
-from mla_core.agent_config import (
+from mla_core.agents.config import (
     DEFAULT_VOICES,
     AgentConfig,
     LanguageProfile,

@@ -17,15 +17,22 @@ from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobExecutorTy
 from agent_pool import plugins
 from agent_pool.call import CallIO, CallRequest, start_call
 from agent_pool.settings import get_worker_settings
-from mla_core.services import get_services
-from mla_core.settings import get_settings
+from mla_core.adapters import get_services
+from mla_core.core.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
 # Imported once in the forkserver and shared by every job process (copy on write): our code, the
 # domain and the drivers it needs, so a call's process starts warm.
-_PRELOAD = ["agent_pool.call", "mla_core.call_routing", "mla_core.complaints", "mla_core.calls",
-            "psycopg", "psycopg_pool", "upstash_redis"]  # fmt: skip
+_PRELOAD = [
+    "agent_pool.call",
+    "mla_core.agents.routing",
+    "mla_core.complaints.intake",
+    "mla_core.calls.records",
+    "psycopg",
+    "psycopg_pool",
+    "upstash_redis",
+]
 
 # The participants a call can come from: the phone (SIP), or a browser in development.
 _CALLER_KINDS = [rtc.ParticipantKind.PARTICIPANT_KIND_SIP, rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD]

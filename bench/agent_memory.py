@@ -35,8 +35,8 @@ from livekit.agents.job import JobExecutorType
 import agent_pool.worker as worker
 proc = JobProcess(executor_type=JobExecutorType.PROCESS, user_arguments=None, http_proxy=None)
 worker.prewarm(proc)
-from mla_core.services import get_services
-from mla_core.call_routing import resolve_call_tenant
+from mla_core.adapters import get_services
+from mla_core.agents.routing import resolve_call_tenant
 assert resolve_call_tenant(get_services(), job_metadata=os.environ["BENCH_METADATA"], dialed_number=None)
 info = psutil.Process().memory_full_info()
 print(json.dumps({"rss": info.rss, "uss": info.uss}))
@@ -51,7 +51,7 @@ def rss_mb() -> float:
 async def in_one_process(tenant_ids: list[str], counts: list[int]) -> list[tuple[int, float, float]]:
     from agent_pool.call import CallRun, text_call
     from agent_pool.testing import CallTool, Say, ScriptedLLM
-    from mla_core.services import get_services
+    from mla_core.adapters import get_services
 
     services = get_services()
     water = {"category": "water", "description": "No water for three days", "location": "Ward 12, Nehru Street"}

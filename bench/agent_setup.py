@@ -34,8 +34,8 @@ async def main_async(sequential: int, concurrent: int, rounds: int) -> None:
 
     from agent_pool.call import CallIO, CallRequest, start_call
     from agent_pool.testing import ScriptedLLM
-    from mla_core.call_routing import resolve_call_tenant
-    from mla_core.services import get_services
+    from mla_core.adapters import get_services
+    from mla_core.agents.routing import resolve_call_tenant
 
     env = dict(__import__("os").environ)
     tenants = create_tenants(env, 4, ["ta", "en"])

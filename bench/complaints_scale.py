@@ -42,7 +42,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def seed(db: Any, tenant_id: str, complaints: int) -> None:
-    from mla_core.migrate import migrate_control_plane, migrate_tenant
+    from mla_core.db.migrate import migrate_control_plane, migrate_tenant
 
     migrate_control_plane(db)
     with db.transaction() as conn:
@@ -116,7 +116,7 @@ async def timed(
 
 def direct_sql(db: Any, tenant_id: str, filters: Any) -> Callable[[], object]:
     """The SQL the route runs, executed directly: the baseline."""
-    from mla_core import casework
+    from mla_core.complaints import casework
 
     query, params = casework.list_query(tenant_id, filters)
 
@@ -135,7 +135,7 @@ def signed_in_token(tenant_id: str, user_id: str) -> str:
     sign-in costs on every request (token check, role read back) is then measured too."""
     import jwt
 
-    from mla_core.services import get_services
+    from mla_core.adapters import get_services
 
     settings = get_services().settings
     with get_services().db.transaction() as conn:
@@ -170,8 +170,8 @@ def setup(doc: str) -> Setup:
     pg = start_postgres(Path(tempfile.mkdtemp()) / "pg")
     os.environ["DATABASE_URL"] = pg.url
     os.environ["SUPABASE_JWT_SECRET"] = BENCH_JWT_SECRET  # so `signed_in_token` can sign a real session
-    from mla_core.identity import Principal
-    from mla_core.services import get_services
+    from mla_core.adapters import get_services
+    from mla_core.core.principal import Principal
 
     tenant_id = "benchtenan"
     started = time.perf_counter()
@@ -192,8 +192,9 @@ def main() -> None:
     run_setup = setup(__doc__ or "")
     args, pg, tenant_id = run_setup.args, run_setup.pg, run_setup.tenant_id
     from functions.dashboard.app import app
-    from mla_core import casework, deps
-    from mla_core.services import get_services
+    from mla_core.adapters import get_services
+    from mla_core.complaints import casework
+    from mla_core.http import deps
 
     services = get_services()
     app.dependency_overrides[deps.tenant_user] = run_setup.signed_in
@@ -238,7 +239,7 @@ def main() -> None:
             )
 
     async def _cursor_at(client: httpx.AsyncClient, offset: int) -> str:
-        from mla_core.casework import _encode_cursor
+        from mla_core.complaints.casework import _encode_cursor
 
         with services.db.transaction() as conn:
             row = conn.execute(

@@ -24,7 +24,7 @@ def main() -> None:
     args = run_setup.args
     from functions.dashboard import pages
     from functions.dashboard.app import app
-    from mla_core import deps
+    from mla_core.http import deps
 
     app.dependency_overrides[deps.tenant_user] = run_setup.signed_in
     pages.pages.dependency_overrides[pages.office_user] = run_setup.signed_in

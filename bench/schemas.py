@@ -18,7 +18,7 @@ from pathlib import Path
 
 from local_stack.postgres import start_postgres
 from mla_core.db import Database, close_pools
-from mla_core.migrate import Migration, load_migrations, migrate_all_tenants, migrate_control_plane, migrate_tenant
+from mla_core.db.migrate import Migration, load_migrations, migrate_all_tenants, migrate_control_plane, migrate_tenant
 
 BENCH_MIGRATION = Migration(
     version="9001",

@@ -37,11 +37,11 @@ from livekit import api
 
 from functions.webhooks.app import handler, verified_event
 from local_stack.postgres import start_postgres
-from mla_core import call_events
+from mla_core.adapters import get_services
+from mla_core.calls import webhook_events
+from mla_core.core.settings import get_settings
 from mla_core.db import Database, close_pools, get_pool
-from mla_core.migrate import migrate_control_plane, migrate_tenant
-from mla_core.services import get_services
-from mla_core.settings import get_settings
+from mla_core.db.migrate import migrate_control_plane, migrate_tenant
 
 KEY = "benchkey"
 SECRET = "bench-secret-bench-secret-bench-0123"
@@ -147,12 +147,12 @@ def plain_inserts(url: str, count: int) -> float:
 
 
 def domain_only(events: list[Signed]) -> float:
-    """Seconds for `call_events.ingest` alone on `events` (verified beforehand): the database's share."""
+    """Seconds for `webhook_events.ingest` alone on `events` (verified beforehand): the database's share."""
     services = get_services()
     parsed = [verified_event(services.settings, body.encode(), token) for body, token in events]
     started = time.perf_counter()
     for event in parsed:
-        call_events.ingest(services.db, event)
+        webhook_events.ingest(services.db, event)
     return time.perf_counter() - started
 
 

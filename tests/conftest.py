@@ -71,8 +71,8 @@ def _wait_until_the_database_answers(timeout: float = 15) -> None:
     """The next test starts once our own code reaches Postgres again (past its fail-fast window)."""
     import time
 
-    from mla_core.errors import TransientError
-    from mla_core.services import get_services
+    from mla_core.adapters import get_services
+    from mla_core.core.errors import TransientError
 
     deadline = time.monotonic() + timeout
     while True:

@@ -11,11 +11,11 @@ from fastapi import Header, Path, Query
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 
-from mla_core.api import LazyApp, create_app, ok
-from mla_core.deps import ServicesDep, SuperAdminDep
-from mla_core.observability import function_logger
-from mla_core.provisioning import service
-from mla_core.provisioning.request import TenantRequest
+from mla_core.core.observability import function_logger
+from mla_core.http.deps import ServicesDep, SuperAdminDep
+from mla_core.http.envelope import LazyApp, create_app, ok
+from mla_core.provisioning import operations
+from mla_core.tenants.request import TenantRequest
 
 logger = function_logger("admin")
 
@@ -36,11 +36,11 @@ def create_tenant(
     idempotency_key: IdempotencyKey = None,
     wait: Annotated[bool, Query(description="wait up to ~25 s for provisioning to finish")] = False,
 ) -> JSONResponse:  # fmt: skip
-    accepted = service.request_tenant(svc, body, idempotency_key=idempotency_key, actor=caller.user_id)
+    accepted = operations.request_tenant(svc, body, idempotency_key=idempotency_key, actor=caller.user_id)
     headers = {"Idempotent-Replayed": "true"} if accepted.replayed else None
     if not wait:
         return ok(accepted.body, accepted.status_code, headers)
-    tenant = service.wait_until_settled(svc, accepted.body["tenant_id"], svc.settings.provisioning_wait_seconds)
+    tenant = operations.wait_until_settled(svc, accepted.body["tenant_id"], svc.settings.provisioning_wait_seconds)
     return ok(tenant.model_dump(mode="json"), 201 if tenant.status == "active" else 202, headers)
 
 
@@ -52,23 +52,23 @@ def list_tenants(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     q: Annotated[str | None, Query(max_length=100, description="id, MLA, constituency, state or admin email")] = None,
 ) -> JSONResponse:  # fmt: skip
-    page, next_cursor = service.list_tenants(svc, status=status, limit=limit, cursor=cursor, q=q)
+    page, next_cursor = operations.list_tenants(svc, status=status, limit=limit, cursor=cursor, q=q)
     return ok({"items": [_view(t) for t in page], "next_cursor": next_cursor})
 
 
 @app.get("/admin/tenants/{tenant_id}", summary="One tenant with its provisioning steps")
 def get_tenant(tenant_id: TenantId, _: SuperAdminDep, svc: ServicesDep) -> JSONResponse:
-    return ok(_view(service.get_tenant(svc, tenant_id)))
+    return ok(_view(operations.get_tenant(svc, tenant_id)))
 
 
 @app.post("/admin/tenants/{tenant_id}/retry", status_code=202, summary="Resume a failed tenant")
 def retry_tenant(tenant_id: TenantId, _: SuperAdminDep, svc: ServicesDep) -> JSONResponse:
-    return ok(_view(service.retry_tenant(svc, tenant_id)), 202)
+    return ok(_view(operations.retry_tenant(svc, tenant_id)), 202)
 
 
 @app.delete("/admin/tenants/{tenant_id}", status_code=202, summary="Deprovision (complaint data is archived)")
 def delete_tenant(tenant_id: TenantId, _: SuperAdminDep, svc: ServicesDep) -> JSONResponse:
-    return ok(_view(service.delete_tenant(svc, tenant_id)), 202)
+    return ok(_view(operations.delete_tenant(svc, tenant_id)), 202)
 
 
 def _view(tenant: Any) -> dict[str, Any]:

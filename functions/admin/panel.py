@@ -14,12 +14,12 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from mla_core.errors import AppError
-from mla_core.identity import Principal
-from mla_core.languages import STATES_AND_UTS, SUPPORTED_LANGUAGES
-from mla_core.provisioning import service
-from mla_core.provisioning.request import TenantRequest
-from mla_core.services import get_services
+from mla_core.adapters import get_services
+from mla_core.core.errors import AppError
+from mla_core.core.languages import STATES_AND_UTS, SUPPORTED_LANGUAGES
+from mla_core.core.principal import Principal
+from mla_core.provisioning import operations
+from mla_core.tenants.request import TenantRequest
 from mla_core.web import Site, check_csrf, create_site_app, field_errors, redirect
 
 site = Site(
@@ -48,7 +48,7 @@ def home(request: Request) -> Response:
 
 @panel.get("/tenants")
 def tenants(request: Request, who: Admin, q: str = "", status: str = "", cursor: str | None = None) -> Response:
-    page, next_cursor = service.list_tenants(
+    page, next_cursor = operations.list_tenants(
         get_services(), status=status or None, limit=25, cursor=cursor, q=q.strip()[:100] or None
     )
     statuses = ("provisioning", "active", "failed", "deleting", "deleted")
@@ -85,7 +85,7 @@ def create_tenant(
     shown = {**values, "phone_numbers": phone_numbers, "idempotency_key": idempotency_key}
     try:
         body = TenantRequest.model_validate(values)
-        accepted = service.request_tenant(
+        accepted = operations.request_tenant(
             get_services(), body, idempotency_key=idempotency_key[:200] or None, actor=who.user_id
         )
     except (ValidationError, AppError) as exc:
@@ -96,7 +96,7 @@ def create_tenant(
 
 @panel.get("/tenants/{tenant_id}")
 def tenant(request: Request, who: Admin, tenant_id: str) -> Response:
-    found = service.get_tenant(get_services(), tenant_id[:10])
+    found = operations.get_tenant(get_services(), tenant_id[:10])
     return site.page(request, "admin/tenant.html", {"tenant": found, "settled": SETTLED}, who=who)
 
 
@@ -104,7 +104,7 @@ def tenant(request: Request, who: Admin, tenant_id: str) -> Response:
 def steps(request: Request, who: Admin, tenant_id: str) -> Response:
     """The live part of the tenant page, polled by htmx until the tenant settles; then the whole
     page reloads, since provisioning has filled in the rest (rule id, admin user)."""
-    found = service.get_tenant(get_services(), tenant_id[:10])
+    found = operations.get_tenant(get_services(), tenant_id[:10])
     response = site.page(request, "admin/_progress.html", {"tenant": found, "settled": SETTLED}, who=who)
     if found.status in SETTLED:
         response.headers["HX-Refresh"] = "true"
@@ -113,15 +113,15 @@ def steps(request: Request, who: Admin, tenant_id: str) -> Response:
 
 @panel.post("/tenants/{tenant_id}/retry", dependencies=Csrf)
 def retry(request: Request, who: Admin, tenant_id: str) -> Response:
-    service.retry_tenant(get_services(), tenant_id[:10])
+    operations.retry_tenant(get_services(), tenant_id[:10])
     return redirect(request, f"{site.prefix}/tenants/{tenant_id}")
 
 
 @panel.post("/tenants/{tenant_id}/deprovision", dependencies=Csrf)
 def deprovision(request: Request, who: Admin, tenant_id: str, confirm: Annotated[str, Form()] = "") -> Response:
-    found = service.get_tenant(get_services(), tenant_id[:10])
+    found = operations.get_tenant(get_services(), tenant_id[:10])
     if confirm.strip() != found.tenant_id:
         context = {"tenant": found, "settled": SETTLED, "confirm_error": f"type {found.tenant_id} to confirm"}
         return site.page(request, "admin/tenant.html", context, who=who, status_code=422)
-    service.delete_tenant(get_services(), found.tenant_id)
+    operations.delete_tenant(get_services(), found.tenant_id)
     return redirect(request, f"{site.prefix}/tenants/{found.tenant_id}")

@@ -12,16 +12,17 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from mla_core import cli, complaints
-from mla_core.observability import function_logger
-from mla_core.services import get_services
+from mla_core import cli
+from mla_core.adapters import get_services
+from mla_core.complaints import intake
+from mla_core.core.observability import function_logger
 
 logger = function_logger("complaint-ingest")
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def _ingest(record: SQSRecord) -> None:
-    complaints.ingest_queued(get_services(), record.body)
+    intake.ingest_queued(get_services(), record.body)
 
 
 @logger.inject_lambda_context(clear_state=True)

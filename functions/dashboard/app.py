@@ -13,10 +13,12 @@ from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from mangum import Mangum
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from mla_core import accounts, agents, casework, team
-from mla_core.api import LazyApp, create_app, csv_download, ok
-from mla_core.deps import MlaAdminDep, PrincipalDep, ServicesDep, TenantUserDep, TokenDep
-from mla_core.observability import function_logger
+from mla_core.agents import manage
+from mla_core.complaints import casework
+from mla_core.core.observability import function_logger
+from mla_core.http.deps import MlaAdminDep, PrincipalDep, ServicesDep, TenantUserDep, TokenDep
+from mla_core.http.envelope import LazyApp, create_app, csv_download, ok
+from mla_core.identity import accounts, team
 
 logger = function_logger("dashboard")
 
@@ -141,32 +143,32 @@ AgentId = Annotated[str, Path(max_length=40)]
 
 @app.get("/api/agents", summary="The office's voice agents")
 def list_agents(who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
-    return ok(agents.list_agents(svc, who))
+    return ok(manage.list_agents(svc, who))
 
 
 @app.post("/api/agents", status_code=201, summary="Add an agent for numbers of its own")
-def create_agent(body: agents.AgentCreate, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
-    return ok(agents.create_agent(svc, who, body), 201)
+def create_agent(body: manage.AgentCreate, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(manage.create_agent(svc, who, body), 201)
 
 
 @app.get("/api/agents/{agent_id}", summary="One agent's settings")
 def get_agent(agent_id: AgentId, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
-    return ok(agents.get_agent(svc, who, agent_id))
+    return ok(manage.get_agent(svc, who, agent_id))
 
 
 @app.put("/api/agents/{agent_id}", summary="Change greeting, languages, voices, categories or phone numbers")
-def update_agent(agent_id: AgentId, body: agents.AgentUpdate, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
-    return ok(agents.update_agent(svc, who, agent_id, body))
+def update_agent(agent_id: AgentId, body: manage.AgentUpdate, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(manage.update_agent(svc, who, agent_id, body))
 
 
 @app.put("/api/agents/{agent_id}/status", summary="Take calls (active) or not (paused)")
-def set_agent_status(agent_id: AgentId, body: agents.AgentStatus, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
-    return ok(agents.set_status(svc, who, agent_id, body))
+def set_agent_status(agent_id: AgentId, body: manage.AgentStatus, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(manage.set_status(svc, who, agent_id, body))
 
 
 @app.delete("/api/agents/{agent_id}", summary="Remove an added agent and free its numbers (the main agent: 409)")
 def delete_agent(agent_id: AgentId, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
-    agents.delete_agent(svc, who, agent_id)
+    manage.delete_agent(svc, who, agent_id)
     return ok({"agent_id": agent_id, "deleted": True})
 
 

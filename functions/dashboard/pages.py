@@ -18,14 +18,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from mla_core import accounts, agents, casework, charts, lifecycle, team, test_calls
-from mla_core.api import csv_download, ok
-from mla_core.call_routing import load_agent_config
-from mla_core.deps import tenant_user
-from mla_core.errors import AppError, ConflictError
-from mla_core.identity import Principal
-from mla_core.services import get_services
-from mla_core.web import Site, check_csrf, create_site_app, field_errors, language, redirect, start_session
+from mla_core.adapters import get_services
+from mla_core.agents import browser_calls, manage
+from mla_core.agents.routing import load_agent_config
+from mla_core.complaints import casework, lifecycle
+from mla_core.core.errors import AppError, ConflictError
+from mla_core.core.principal import Principal
+from mla_core.http.deps import tenant_user
+from mla_core.http.envelope import csv_download, ok
+from mla_core.identity import accounts, team
+from mla_core.web import Site, charts, check_csrf, create_site_app, field_errors, language, redirect, start_session
 from mla_core.web.i18n import LANGUAGES, translator
 
 site = Site(
@@ -311,8 +313,8 @@ def change_member(
 
 def _agents(request: Request, who: Principal, errors: dict[str, str] | None = None, status: int = 200) -> Response:
     context = {
-        "agents": agents.list_agents(get_services(), who), "errors": errors or {},
-        "test_calls": test_calls.available(get_services()),
+        "agents": manage.list_agents(get_services(), who), "errors": errors or {},
+        "test_calls": browser_calls.available(get_services()),
     }  # fmt: skip
     return site.page(request, "dashboard/agents.html", context, who=who, status_code=status)
 
@@ -325,7 +327,7 @@ def agents_page(request: Request, who: Admin) -> Response:
 @pages.post("/agents/{agent_id}/test-call", dependencies=Csrf)
 def test_call(who: Admin, agent_id: str) -> Response:
     """The LiveKit URL and token for a test call with this agent (JSON, for `test_call.js`)."""
-    return ok(test_calls.start(get_services(), who, agent_id[:40]))
+    return ok(browser_calls.start(get_services(), who, agent_id[:40]))
 
 
 @pages.post("/agents/{agent_id}", dependencies=Csrf)
@@ -342,11 +344,11 @@ async def update_agent(request: Request, who: Admin, agent_id: str) -> Response:
     }  # fmt: skip
     try:
         if status := str(form.get("status", "")):
-            change = agents.AgentStatus.model_validate({"status": status, "version": settings["version"]})
-            await run_in_threadpool(agents.set_status, get_services(), who, agent_id[:40], change)
+            change = manage.AgentStatus.model_validate({"status": status, "version": settings["version"]})
+            await run_in_threadpool(manage.set_status, get_services(), who, agent_id[:40], change)
         else:
-            update = agents.AgentUpdate.model_validate(settings)
-            await run_in_threadpool(agents.update_agent, get_services(), who, agent_id[:40], update)
+            update = manage.AgentUpdate.model_validate(settings)
+            await run_in_threadpool(manage.update_agent, get_services(), who, agent_id[:40], update)
     except (ValidationError, AppError) as exc:
         return await run_in_threadpool(_agents, request, who, *_refused(exc))
     return redirect(request, f"{site.prefix}/agents")

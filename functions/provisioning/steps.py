@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mla_core.observability import function_logger
+from mla_core.adapters import get_services
+from mla_core.core.observability import function_logger
 from mla_core.provisioning import deprovision as deprovisioning
-from mla_core.provisioning.steps import compensate as compensate_tenant
-from mla_core.provisioning.steps import run_step
-from mla_core.services import get_services
+from mla_core.provisioning.workflow import compensate as compensate_tenant
+from mla_core.provisioning.workflow import run_step
 
 logger = function_logger("provisioning")
 

@@ -20,12 +20,12 @@ from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 
-from mla_core import call_events
-from mla_core.api import create_app, ok
-from mla_core.errors import AuthenticationError, ConfigurationError
-from mla_core.observability import function_logger
-from mla_core.services import Services, get_services
-from mla_core.settings import Settings
+from mla_core.adapters import Services, get_services
+from mla_core.calls import webhook_events
+from mla_core.core.errors import AuthenticationError, ConfigurationError
+from mla_core.core.observability import function_logger
+from mla_core.core.settings import Settings
+from mla_core.http.envelope import create_app, ok
 
 if TYPE_CHECKING:
     from livekit import api
@@ -61,11 +61,11 @@ async def livekit_webhook(
     body: RawBodyDep, svc: WebhookServicesDep, authorization: AuthorizationDep = None
 ) -> JSONResponse:
     event = verified_event(svc.settings, body, authorization or "")
-    ingested = call_events.ingest(svc.db, event)
+    ingested = webhook_events.ingest(svc.db, event)
     return ok({"event_id": event.id, "outcome": ingested.outcome, "reason": ingested.reason})
 
 
-def verified_event(settings: Settings, body: bytes, authorization: str) -> call_events.CallEvent:
+def verified_event(settings: Settings, body: bytes, authorization: str) -> webhook_events.CallEvent:
     """The event LiveKit signed, checked on the raw body; 401 if the signature fails, 400 if malformed."""
     from google.protobuf.json_format import ParseError
     from livekit import api
@@ -83,7 +83,7 @@ def verified_event(settings: Settings, body: bytes, authorization: str) -> call_
     try:
         event = api.WebhookReceiver(verifier).receive(text, token)
     except (ParseError, RecursionError) as exc:  # only raised once the signature and the hash matched
-        raise call_events.MalformedEventError("the body is signed but is not a LiveKit webhook event") from exc
+        raise webhook_events.MalformedEventError("the body is signed but is not a LiveKit webhook event") from exc
     except Exception as exc:  # the SDK raises bare Exception for a hash mismatch
         raise AuthenticationError("webhook signature is missing or invalid") from exc
     return _call_event(event)
@@ -107,16 +107,16 @@ def _refuse_undecodable(verifier: api.TokenVerifier, token: str, body: bytes) ->
         raise AuthenticationError("webhook signature is missing or invalid") from exc
     if not signed:
         raise AuthenticationError("webhook signature is missing or invalid")
-    raise call_events.MalformedEventError("the body is signed but is not UTF-8 JSON")
+    raise webhook_events.MalformedEventError("the body is signed but is not UTF-8 JSON")
 
 
-def _call_event(event: api.WebhookEvent) -> call_events.CallEvent:
+def _call_event(event: api.WebhookEvent) -> webhook_events.CallEvent:
     from livekit import api
 
     participant, egress = event.participant, event.egress_info
     locations = [f.location for f in (*egress.file_results, egress.file)]
     locations += [s.playlist_location for s in egress.segment_results]
-    return call_events.parse_event(
+    return webhook_events.parse_event(
         {
             "id": event.id,
             "event": event.event,

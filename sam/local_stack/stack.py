@@ -170,8 +170,8 @@ class LocalStack:
     def _prepare(self) -> None:
         """Migrations, the AWS resources template.yaml describes, the SIP trunk, the super admin."""
         from mla_core import cli
-        from mla_core.migrate import migrate_control_plane
-        from mla_core.services import get_services
+        from mla_core.adapters import get_services
+        from mla_core.db.migrate import migrate_control_plane
 
         services = get_services()
         migrate_control_plane(services.db)
@@ -294,8 +294,8 @@ OVERRIDABLE = (
 
 
 def _reset_cached_settings() -> None:
-    from mla_core.services import get_services
-    from mla_core.settings import get_settings
+    from mla_core.adapters import get_services
+    from mla_core.core.settings import get_settings
 
     get_settings.cache_clear()
     get_services.cache_clear()
@@ -312,14 +312,14 @@ def _persistent_secret(path: Path, nbytes: int = 24) -> str:
 
 
 def _check_postgres() -> None:
-    from mla_core.services import get_services
+    from mla_core.adapters import get_services
 
     with get_services().db.transaction() as conn:
         conn.execute("SELECT 1")
 
 
 async def _check_livekit() -> None:
-    from mla_core.services import get_services
+    from mla_core.adapters import get_services
 
     await get_services().livekit.find_room("health-check")
 

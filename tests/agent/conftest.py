@@ -11,7 +11,7 @@ from agent_support import CallFactory
 
 from agent_pool.call import CallRun, text_call
 from agent_pool.testing import DeferredStep, LlmStep, ScriptedLLM
-from mla_core.services import Services, get_services
+from mla_core.adapters import Services, get_services
 from support import Api, tenant_body, unique_number
 
 

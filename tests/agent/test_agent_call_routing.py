@@ -16,12 +16,12 @@ from upstash_redis import Redis
 
 from agent_pool import phrases
 from agent_pool.testing import CallTool, Say
-from mla_core import agents
-from mla_core.agent_config import config_key, routes_key
-from mla_core.call_routing import load_agent_config
-from mla_core.errors import TransientError
-from mla_core.identity import Principal
-from mla_core.services import Services
+from mla_core.adapters import Services
+from mla_core.adapters.upstash import config_key, routes_key
+from mla_core.agents import manage
+from mla_core.agents.routing import load_agent_config
+from mla_core.core.errors import TransientError
+from mla_core.core.principal import Principal
 from support import Api, tenant_body, unique_number
 
 WATER = {"category": "water", "description": "No water for three days", "location": "Ward 12, Nehru Street"}
@@ -35,7 +35,7 @@ async def test_an_unknown_number_hears_an_apology_in_hindi_and_english_and_is_lo
     phone_call: CallFactory, caller: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     dialed = unique_number()
-    with caplog.at_level(logging.WARNING, logger="mla_core.calls"):
+    with caplog.at_level(logging.WARNING, logger="mla_core.calls.records"):
         async with phone_call(None, caller, [], dialed_number=dialed) as (run, llm):
             assert run.rejected and run.outcome == "rejected"
             assert agent_lines(run) == [phrases.REJECTION]
@@ -250,10 +250,10 @@ async def test_a_call_to_an_added_agents_number_gets_that_agent_even_when_redis_
     tenant = api.create_tenant(admin_token, tenant_body(languages=["ta", "en"]))
     tenant_id, helpline = tenant["tenant_id"], unique_number()
     admin = Principal(user_id=str(uuid.uuid4()), email="admin@example.in", role="mla_admin", tenant_id=tenant_id)
-    body = agents.AgentCreate(
+    body = manage.AgentCreate(
         name="Hindi helpline", phone_numbers=[helpline], languages=["hi"], greetings={"hi": "हिंदी हेल्पलाइन।"}
     )
-    added = (await asyncio.to_thread(agents.create_agent, services, admin, body))["agent_id"]
+    added = (await asyncio.to_thread(manage.create_agent, services, admin, body))["agent_id"]
     metadata = json.dumps({"tenant_id": tenant_id})  # what the office's one dispatch rule sends
 
     for forgotten in (False, True):
@@ -272,9 +272,9 @@ async def test_a_test_call_from_the_dashboard_reaches_the_agent_it_named(
 ) -> None:
     tenant = api.create_tenant(admin_token, tenant_body(languages=["ta", "en"]))
     admin = Principal(user_id=str(uuid.uuid4()), email="a@example.in", role="mla_admin", tenant_id=tenant["tenant_id"])
-    body = agents.AgentCreate(name="Hindi line", phone_numbers=[unique_number()], languages=["hi"],
+    body = manage.AgentCreate(name="Hindi line", phone_numbers=[unique_number()], languages=["hi"],
                               greetings={"hi": "हिंदी लाइन।"})  # fmt: skip
-    added = (await asyncio.to_thread(agents.create_agent, services, admin, body))["agent_id"]
+    added = (await asyncio.to_thread(manage.create_agent, services, admin, body))["agent_id"]
     metadata = json.dumps({"tenant_id": tenant["tenant_id"], "agent_id": added, "test_call": True})
     other = json.dumps({"tenant_id": tenant["tenant_id"], "agent_id": "someoneelse-main"})
 

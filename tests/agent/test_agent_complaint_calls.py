@@ -9,8 +9,8 @@ from agent_support import CallFactory, agent_lines, call_record, complaints_of, 
 
 from agent_pool.phrases import spoken_digits
 from agent_pool.testing import CallTool, Say
-from mla_core.call_routing import load_agent_config
-from mla_core.services import Services
+from mla_core.adapters import Services
+from mla_core.agents.routing import load_agent_config
 
 TAMIL_WATER = {
     "category": "water",

@@ -15,7 +15,7 @@ from agent_pool.agent import idempotency_key, indian_mobile
 from agent_pool.settings import WorkerSettings
 from agent_pool.testing import FakeSTT, FakeTTS, silence
 from agent_pool.voice import language_profile, turn_handling
-from mla_core.agent_config import build_default_config
+from mla_core.agents.config import build_default_config
 
 CONFIG = build_default_config(
     tenant_id="abcdefghij", mla_name="K. Selvi", constituency="Mylapore", state="Tamil Nadu",

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from mla_core.call_routing import load_agent_config
-from mla_core.services import get_services
+from mla_core.adapters import get_services
+from mla_core.agents.routing import load_agent_config
 from support import Api, Inspector, tenant_body, unique_number
 
 

@@ -10,11 +10,12 @@ import pytest
 from psycopg import sql
 
 from local_stack import aws
-from mla_core import complaints
-from mla_core.call_routing import load_agent_config
-from mla_core.complaints import ComplaintDraft
-from mla_core.errors import ValidationError
-from mla_core.services import Services, get_services
+from mla_core.adapters import Services, get_services
+from mla_core.agents.config import AgentConfig
+from mla_core.agents.routing import load_agent_config
+from mla_core.complaints import intake
+from mla_core.complaints.intake import ComplaintDraft
+from mla_core.core.errors import InvalidInputError
 from support import Api, tenant_body, unique_number
 
 
@@ -56,7 +57,7 @@ def test_a_complaint_is_stored_with_every_field_and_confirmed_by_sms_in_the_call
     assert config is not None
     caller = unique_number()
 
-    logged = complaints.log_complaint(
+    logged = intake.log_complaint(
         services, config, water(caller_name="Murugan", landmark="near the temple tank"),
         idempotency_key="room-1:abc", caller_number=caller, language="ta", room_name="mla-x-call_1",
     )  # fmt: skip
@@ -80,8 +81,8 @@ def test_the_same_tool_call_twice_makes_one_complaint(tenant: dict[str, Any], se
     caller = unique_number()
     args = {"idempotency_key": "room-2:same", "caller_number": caller, "language": "hi", "room_name": "r2"}
 
-    first = complaints.log_complaint(services, config, water(), **args)
-    second = complaints.log_complaint(services, config, water(), **args)
+    first = intake.log_complaint(services, config, water(), **args)
+    second = intake.log_complaint(services, config, water(), **args)
 
     assert first.reference == second.reference
     assert len(complaint_rows(stack, tenant["tenant_id"], caller_number=caller)) == 1
@@ -103,8 +104,8 @@ def test_bad_arguments_are_refused_with_a_sentence_and_store_nothing(
     config = load_agent_config(services, tenant["tenant_id"])
     assert config is not None
     caller = unique_number()
-    with pytest.raises(ValidationError) as refused:
-        complaints.log_complaint(
+    with pytest.raises(InvalidInputError) as refused:
+        intake.log_complaint(
             services, config, water(**draft), idempotency_key=f"bad-{field}", caller_number=caller,
             language="en", room_name="r3",
         )  # fmt: skip
@@ -118,7 +119,7 @@ def test_a_category_may_be_named_in_the_callers_language(
 ) -> None:
     config = load_agent_config(services, tenant["tenant_id"])
     assert config is not None
-    logged = complaints.log_complaint(
+    logged = intake.log_complaint(
         services, config, water(category="बिजली"), idempotency_key="hi-cat", caller_number=unique_number(),
         language="hi", room_name="r4",
     )  # fmt: skip
@@ -132,32 +133,30 @@ def test_status_is_told_only_to_the_caller_who_logged_it_and_only_in_that_tenant
     config = load_agent_config(services, tenant["tenant_id"])
     assert config is not None
     caller = unique_number()
-    logged = complaints.log_complaint(
+    logged = intake.log_complaint(
         services, config, water(), idempotency_key="status-1", caller_number=caller, language="en", room_name="r5"
     )
     other_tenant = api.create_tenant(admin_token)
 
-    mine = complaints.complaint_status(services, tenant["tenant_id"], logged.reference, caller)
+    mine = intake.complaint_status(services, tenant["tenant_id"], logged.reference, caller)
     assert mine is not None and mine.status == "new" and mine.category == "water"
-    assert complaints.complaint_status(services, tenant["tenant_id"], logged.reference, unique_number()) is None
-    assert complaints.complaint_status(services, other_tenant["tenant_id"], logged.reference, caller) is None
-    assert [c.reference for c in complaints.open_complaints(services, tenant["tenant_id"], caller)] == [
-        logged.reference
-    ]
-    assert complaints.open_complaints(services, other_tenant["tenant_id"], caller) == []
+    assert intake.complaint_status(services, tenant["tenant_id"], logged.reference, unique_number()) is None
+    assert intake.complaint_status(services, other_tenant["tenant_id"], logged.reference, caller) is None
+    assert [c.reference for c in intake.open_complaints(services, tenant["tenant_id"], caller)] == [logged.reference]
+    assert intake.open_complaints(services, other_tenant["tenant_id"], caller) == []
 
 
 def test_with_postgres_down_the_caller_still_gets_a_reference_and_the_complaint_arrives_once(
     tenant: dict[str, Any], stack: Any, postgres_down: None
 ) -> None:
     services = get_services()
-    config = services.agent_configs.get(tenant["tenant_id"])  # Redis still answers
+    config = AgentConfig.model_validate_json(services.agent_configs.get(tenant["tenant_id"]) or "")  # Redis answers
     assert config is not None
     caller = unique_number()
     args = {"idempotency_key": "outage-1", "caller_number": caller, "language": "hi", "room_name": "r6"}
 
-    logged = complaints.log_complaint(services, config, water(), **args)
-    again = complaints.log_complaint(services, config, water(), **args)  # the LLM repeats itself
+    logged = intake.log_complaint(services, config, water(), **args)
+    again = intake.log_complaint(services, config, water(), **args)  # the LLM repeats itself
 
     assert logged.queued is True and again.reference == logged.reference
     assert sms_to(caller) == []  # not before the complaint is committed
@@ -181,7 +180,7 @@ def test_a_flushed_reference_counter_never_reuses_a_stored_reference(
 
     config = load_agent_config(services, tenant["tenant_id"])
     assert config is not None
-    first = complaints.log_complaint(
+    first = intake.log_complaint(
         services,
         config,
         water(),
@@ -194,7 +193,7 @@ def test_a_flushed_reference_counter_never_reuses_a_stored_reference(
         f"complaint:ref:{tenant['tenant_id']}"
     )
 
-    second = complaints.log_complaint(
+    second = intake.log_complaint(
         services,
         config,
         water(),

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from local_stack import aws
-from mla_core import complaints
-from mla_core.call_routing import load_agent_config
-from mla_core.complaints import ComplaintDraft
-from mla_core.services import get_services
+from mla_core.adapters import get_services
+from mla_core.agents.routing import load_agent_config
+from mla_core.complaints import intake
+from mla_core.complaints.intake import ComplaintDraft
 from support import Api, tenant_body, unique_number
 
 
@@ -32,7 +32,7 @@ def log(tenant_id: str, key: str, **draft: Any) -> tuple[int, str]:
     caller = draft.pop("caller_number", unique_number())
     language = draft.pop("language", "ta")
     base = {"category": "water", "description": "குடிநீர் வரவில்லை மூன்று நாட்களாக", "location": "Ward 12"}
-    logged = complaints.log_complaint(
+    logged = intake.log_complaint(
         services, config, ComplaintDraft(**{**base, **draft}), idempotency_key=key, caller_number=caller,
         language=language, room_name=None,
     )  # fmt: skip

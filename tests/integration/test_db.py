@@ -13,8 +13,8 @@ import pytest
 import pytest_asyncio
 
 from mla_core import db
+from mla_core.core.errors import TransientError
 from mla_core.db import UNREACHABLE_BACKOFF_S, Database, close_async_pools
-from mla_core.errors import TransientError
 
 
 @pytest_asyncio.fixture(autouse=True, loop_scope="function")

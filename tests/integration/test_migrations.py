@@ -10,13 +10,7 @@ from psycopg import sql
 
 from local_stack.postgres import start_postgres
 from mla_core.db import Database, close_pools
-from mla_core.migrate import (
-    Migration,
-    load_migrations,
-    migrate_all_tenants,
-    migrate_control_plane,
-    migrate_tenant,
-)
+from mla_core.db.migrate import Migration, load_migrations, migrate_all_tenants, migrate_control_plane, migrate_tenant
 
 NEXT = Migration("9001", "complaint_ward", "ALTER TABLE complaints ADD COLUMN ward text;")
 SHIPPED = [m.version for m in load_migrations("tenant")]

@@ -11,7 +11,7 @@ import pytest
 from psycopg import sql
 
 from local_stack.aws import LambdaContext
-from mla_core.migrate import load_migrations
+from mla_core.db.migrate import load_migrations
 from support import Api, Inspector, tenant_body, unique_number
 
 STEPS = [
@@ -166,7 +166,7 @@ def test_redis_is_rebuilt_from_postgres(api: Api, admin_token: str, stack: Any, 
     from upstash_redis import Redis
 
     from mla_core import cli
-    from mla_core.services import get_services
+    from mla_core.adapters import get_services
 
     tenant = api.create_tenant(admin_token)
     redis = Redis(stack.env["UPSTASH_REDIS_REST_URL"], stack.env["UPSTASH_REDIS_REST_TOKEN"], rest_retries=0)

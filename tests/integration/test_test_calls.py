@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from livekit import api
 
-from mla_core import test_calls
-from mla_core.errors import ConflictError, NotFoundError
-from mla_core.identity import Principal
-from mla_core.services import Services, get_services
+from mla_core.adapters import Services, get_services
+from mla_core.agents import browser_calls
+from mla_core.core.errors import ConflictError, NotFoundError
+from mla_core.core.principal import Principal
 from support import Api, tenant_body
 
 
@@ -35,7 +35,7 @@ def test_the_token_joins_a_fresh_test_room_with_the_agent_dispatched(office: dic
     services = with_real_livekit()
     agent_id = f"{office['tenant_id']}-main"
 
-    call = test_calls.start(services, admin_of(office), agent_id)
+    call = browser_calls.start(services, admin_of(office), agent_id)
 
     assert call["url"] == "wss://mla.livekit.example"
     assert call["room"].startswith(f"mla-{office['tenant_id']}-test-")
@@ -46,16 +46,16 @@ def test_the_token_joins_a_fresh_test_room_with_the_agent_dispatched(office: dic
     [dispatch] = claims.room_config.agents
     assert dispatch.agent_name == services.settings.livekit_agent_name
     assert json.loads(dispatch.metadata) == {"tenant_id": office["tenant_id"], "agent_id": agent_id, "test_call": True}
-    assert test_calls.start(services, admin_of(office), agent_id)["room"] != call["room"]
+    assert browser_calls.start(services, admin_of(office), agent_id)["room"] != call["room"]
 
 
 def test_another_offices_agent_is_not_found(office: dict[str, Any], api: Api, admin_token: str) -> None:
     other = api.create_tenant(admin_token, tenant_body())
     with pytest.raises(NotFoundError):
-        test_calls.start(with_real_livekit(), admin_of(other), f"{office['tenant_id']}-main")
+        browser_calls.start(with_real_livekit(), admin_of(other), f"{office['tenant_id']}-main")
 
 
 def test_without_a_real_livekit_there_is_no_test_call(office: dict[str, Any]) -> None:
-    assert not test_calls.available(get_services())  # the local stand-in speaks no WebRTC
+    assert not browser_calls.available(get_services())  # the local stand-in speaks no WebRTC
     with pytest.raises(ConflictError):
-        test_calls.start(get_services(), admin_of(office), f"{office['tenant_id']}-main")
+        browser_calls.start(get_services(), admin_of(office), f"{office['tenant_id']}-main")

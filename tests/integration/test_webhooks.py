@@ -21,8 +21,8 @@ from livekit import api as lk
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from mla_core import call_events, calls
-from mla_core.services import get_services
+from mla_core.adapters import get_services
+from mla_core.calls import records, webhook_events
 from support import Api, Inspector, invoke_lambda, unique_number
 
 START = int(time.time()) - 3600  # a call an hour ago: times come from the events, not the clock
@@ -226,8 +226,8 @@ def test_a_retry_delivered_concurrently_is_applied_once(
 
 
 def record_agent_call(tenant_id: str, room: str, caller: str, dialed: str) -> None:
-    """What the agent writes after the call (`agent_pool` → `calls.record_call`), with its own clock."""
-    calls.record_call(
+    """What the agent writes after the call (`agent_pool` → `records.record_call`), with its own clock."""
+    records.record_call(
         get_services(), tenant_id, room, caller_number=caller, dialed_number=dialed, language="ta",
         started_at=at(START + 3), ended_at=at(START + 94), outcome="complaint_logged",
         transcript=[{"role": "assistant", "text": "வணக்கம்"}, {"role": "user", "text": "குடிநீர் வரவில்லை"}],
@@ -480,11 +480,11 @@ def test_dedupe_records_past_the_retention_are_purged_now_and_then(
             eid, tenant["tenant_id"], age,
         )  # fmt: skip
     caller = unique_number()
-    event = call_events.parse_event(
+    event = webhook_events.parse_event(
         {"id": event_id(), "event": "room_started", "room_name": call_room(tenant, caller), "created_at": START}
     )
 
-    ingested = call_events.ingest(get_services().db, event, purge_chance=1.0)
+    ingested = webhook_events.ingest(get_services().db, event, purge_chance=1.0)
 
     assert ingested.outcome == "applied"
     assert recorded_ids(inspect, [old, recent, event.id]) == {recent, event.id}

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from mla_core.agent_config import RECORDING_NOTICE, AgentConfig, build_default_config
+from mla_core.agents.config import RECORDING_NOTICE, AgentConfig, build_default_config
 from mla_core.provisioning import welcome
 
 

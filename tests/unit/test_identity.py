@@ -8,9 +8,10 @@ import jwt
 import pytest
 from pydantic import SecretStr
 
-from mla_core.errors import AuthenticationError
-from mla_core.identity import TokenVerifier, principal_from_claims
-from mla_core.settings import Settings
+from mla_core.adapters.tokens import TokenVerifier
+from mla_core.core.errors import AuthenticationError
+from mla_core.core.principal import principal_from_claims
+from mla_core.core.settings import Settings
 
 SECRET = "legacy-project-jwt-secret-at-least-32-bytes"
 SUPABASE = "http://127.0.0.1:1"  # nothing listens: the JWKS must not be needed for HS256

@@ -170,7 +170,7 @@ def test_every_handler_names_a_function_in_its_code_uri(function: str) -> None:
 
 
 def test_every_environment_variable_is_a_setting_the_code_reads() -> None:
-    from mla_core.settings import Settings
+    from mla_core.core.settings import Settings
 
     settings = {
         (field.validation_alias if isinstance(field.validation_alias, str) else name).upper()

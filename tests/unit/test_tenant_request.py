@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from mla_core.provisioning.request import TenantRequest
+from mla_core.tenants.request import TenantRequest
 
 
 def valid(**overrides: Any) -> dict[str, Any]:

@@ -8,8 +8,7 @@ from typing import get_args
 
 import pytest
 
-from mla_core import charts
-from mla_core.web import STATIC_DIR, Site, _local
+from mla_core.web import STATIC_DIR, Site, _local, charts
 from mla_core.web.i18n import LANGUAGES, WORDS, translator
 
 TEMPLATES = Path(STATIC_DIR).parent / "templates"
@@ -22,8 +21,8 @@ def test_every_word_a_template_asks_for_is_there_in_english_hindi_and_tamil() ->
         for path in TEMPLATES.rglob("*.html")
         for key in re.findall(r"""\bt\(["']([a-z_]+)["']\)""", path.read_text())
     }
-    from mla_core import lifecycle
-    from mla_core.tenants import StepStatus, TenantStatus
+    from mla_core.complaints import lifecycle
+    from mla_core.tenants.registry import StepStatus, TenantStatus
 
     statuses = {f"s_{s}" for s in lifecycle.STATUSES} | {f"ts_{s}" for s in get_args(TenantStatus)}
     statuses |= {f"ss_{s}" for s in get_args(StepStatus)}

@@ -14,11 +14,11 @@ import sys
 import time
 from typing import Any
 
-from mla_core.call_routing import active_agent_configs
-from mla_core.complaints import highest_reference
-from mla_core.errors import AppError
-from mla_core.migrate import migrate_all_tenants, migrate_control_plane
-from mla_core.services import Services, get_services
+from mla_core.adapters import Services, get_services
+from mla_core.agents.routing import active_agent_configs
+from mla_core.complaints.intake import highest_reference
+from mla_core.core.errors import AppError
+from mla_core.db.migrate import migrate_all_tenants, migrate_control_plane
 
 
 def migrate(services: Services, workers: int) -> dict[str, Any]:
@@ -49,10 +49,10 @@ def rebuild_redis(services: Services) -> dict[str, Any]:
 
 def retry_sms(services: Services) -> dict[str, Any]:
     """Every active tenant's failed SMS, sent again (bounded attempts per message)."""
-    from mla_core import notifications
+    from mla_core.complaints import sms
 
     configs = active_agent_configs(services)
-    sent = sum(notifications.retry_failed(services, config) for config in configs)
+    sent = sum(sms.retry_failed(services, config) for config in configs)
     return {"tenants": len(configs), "sms_sent": sent}
 
 

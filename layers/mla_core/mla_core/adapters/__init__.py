@@ -1,0 +1,99 @@
+"""Every call to a vendor service goes through here: AWS (`aws`), LiveKit's server API (`livekit`),
+Supabase Auth (`supabase_auth`) and its tokens (`tokens`), Upstash Redis (`upstash`). `Services` holds
+the adapters a process talks to, built from settings on first use.
+
+Entry points get them from `get_services()`; tests build `Services(settings)` with settings that
+point at the local stack. Each adapter (and its SDK import) is created only when first used, so
+a function pays at cold start only for the vendors it really calls.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
+
+from mla_core.core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from mla_core.adapters.aws import ComplaintQueue, Mailer, SmsSender, Workflows
+    from mla_core.adapters.livekit import LiveKit
+    from mla_core.adapters.supabase_auth import SupabaseAuth
+    from mla_core.adapters.tokens import TokenVerifier
+    from mla_core.adapters.upstash import AgentConfigStore, ComplaintReferences
+    from mla_core.db import Database
+
+
+class Services:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def db(self) -> Database:
+        from mla_core.db import Database
+
+        return Database(self.settings.database_url)
+
+    @cached_property
+    def livekit(self) -> LiveKit:
+        from mla_core.adapters.livekit import LiveKit
+
+        s = self.settings
+        return LiveKit(s.livekit_url, s.livekit_api_key, s.livekit_secret)
+
+    @cached_property
+    def agent_configs(self) -> AgentConfigStore:
+        from mla_core.adapters.upstash import AgentConfigStore
+
+        s = self.settings
+        return AgentConfigStore(s.upstash_redis_rest_url, s.upstash_redis_rest_token.get_secret_value())
+
+    @cached_property
+    def references(self) -> ComplaintReferences:
+        from mla_core.adapters.upstash import ComplaintReferences
+
+        s = self.settings
+        return ComplaintReferences(s.upstash_redis_rest_url, s.upstash_redis_rest_token.get_secret_value())
+
+    @cached_property
+    def queue(self) -> ComplaintQueue:
+        from mla_core.adapters.aws import ComplaintQueue
+
+        return ComplaintQueue(self.settings.aws_region, self.settings.complaint_queue_url)
+
+    @cached_property
+    def auth(self) -> SupabaseAuth:
+        from mla_core.adapters.supabase_auth import SupabaseAuth
+
+        s = self.settings
+        return SupabaseAuth(
+            s.supabase_url, s.supabase_anon_key.get_secret_value(), s.supabase_service_role_key.get_secret_value()
+        )
+
+    @cached_property
+    def token_verifier(self) -> TokenVerifier:
+        from mla_core.adapters.tokens import TokenVerifier
+
+        return TokenVerifier(self.settings)
+
+    @cached_property
+    def workflows(self) -> Workflows:
+        from mla_core.adapters.aws import Workflows
+
+        return Workflows(self.settings.aws_region)
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        from mla_core.adapters.aws import Mailer
+
+        return Mailer(self.settings.aws_region, self.settings.ses_from_email)
+
+    @cached_property
+    def sms(self) -> SmsSender:
+        from mla_core.adapters.aws import SmsSender
+
+        return SmsSender(self.settings.aws_region, self.settings.sms_sender_id)
+
+
+@lru_cache(maxsize=1)
+def get_services() -> Services:
+    return Services(get_settings())

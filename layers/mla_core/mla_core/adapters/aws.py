@@ -10,7 +10,7 @@ import json
 from functools import cache
 from typing import Any
 
-from mla_core.errors import ConflictError, TransientError, VendorError
+from mla_core.core.errors import ConflictError, TransientError, VendorError
 
 _TRANSIENT_CODES = {"ThrottlingException", "Throttling", "ServiceUnavailable", "InternalFailure",
                     "InternalServerError", "RequestLimitExceeded", "TooManyRequestsException"}  # fmt: skip

@@ -15,7 +15,7 @@ from typing import TypeVar
 import aiohttp
 from livekit import api
 
-from mla_core.errors import TransientError, VendorError
+from mla_core.core.errors import TransientError, VendorError
 
 T = TypeVar("T")
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from supabase_auth import SyncGoTrueClient
 from supabase_auth.errors import AuthApiError, AuthError, AuthRetryableError, AuthWeakPasswordError
 
-from mla_core.errors import AuthenticationError, TransientError, ValidationError, VendorError
+from mla_core.core.errors import AuthenticationError, InvalidInputError, TransientError, VendorError
 
 if TYPE_CHECKING:
     from supabase_auth.types import AdminUserAttributes
@@ -45,7 +45,7 @@ def _translate(operation: str, exc: Exception) -> Exception:
     if isinstance(exc, AuthRetryableError) or (isinstance(exc, AuthApiError) and exc.status >= 500):
         return TransientError(f"Supabase Auth {operation}: {exc}")
     if isinstance(exc, AuthWeakPasswordError):
-        return ValidationError("password is too weak", details=[{"field": "password", "reason": "weak_password"}])
+        return InvalidInputError("password is too weak", details=[{"field": "password", "reason": "weak_password"}])
     return VendorError(f"Supabase Auth {operation}: {getattr(exc, 'code', None) or exc}")
 
 

@@ -11,16 +11,14 @@ from typing import Any
 
 from psycopg import sql
 
-from mla_core import db, tenants
+from mla_core import db
+from mla_core.adapters import Services
 from mla_core.adapters.supabase_auth import SupabaseAuth
-from mla_core.provisioning.steps import delete_room, error_message, remove_sip_dispatch
-from mla_core.services import Services
+from mla_core.core.names import archived_schema_name
+from mla_core.provisioning.workflow import delete_room, error_message, remove_sip_dispatch
+from mla_core.tenants import registry
 
 logger = logging.getLogger(__name__)
-
-
-def archived_schema_name(tenant_id: str) -> str:
-    return f"archived_tenant_{tenant_id}"
 
 
 def disable_logins(services: Services, tenant_id: str, auth: SupabaseAuth) -> int:
@@ -33,7 +31,7 @@ def disable_logins(services: Services, tenant_id: str, auth: SupabaseAuth) -> in
     return len(rows)
 
 
-def archive_schema(services: Services, tenant: tenants.Tenant) -> str:
+def archive_schema(services: Services, tenant: registry.Tenant) -> str:
     archived = archived_schema_name(tenant.tenant_id)
     with services.db.transaction() as conn:
         exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (tenant.schema_name,)).fetchone()
@@ -49,15 +47,15 @@ def archive_schema(services: Services, tenant: tenants.Tenant) -> str:
 def deprovision(services: Services, tenant_id: str) -> dict[str, Any]:
     """Run every removal (each idempotent, so a retried run converges) and mark the tenant deleted."""
     with services.db.transaction() as conn:
-        tenant = tenants.get_tenant(conn, tenant_id, with_steps=False)
+        tenant = registry.get_tenant(conn, tenant_id, with_steps=False)
     remove_sip_dispatch(services, tenant, {})
     delete_room(services, tenant, {})
     delete_agent_config_keys_only(services, tenant)
     disabled = disable_logins(services, tenant_id, services.auth)
     archived = archive_schema(services, tenant)
     with services.db.transaction() as conn:
-        tenants.release_numbers(conn, tenant_id)
-        tenants.update_tenant(
+        registry.release_numbers(conn, tenant_id)
+        registry.update_tenant(
             conn, tenant_id, status="deleted", archived_schema=archived, error=None,
             deleted_at=db.now(conn),
         )  # fmt: skip
@@ -65,7 +63,7 @@ def deprovision(services: Services, tenant_id: str) -> dict[str, Any]:
     return {"tenant_id": tenant_id, "status": "deleted", "archived_schema": archived}
 
 
-def delete_agent_config_keys_only(services: Services, tenant: tenants.Tenant) -> None:
+def delete_agent_config_keys_only(services: Services, tenant: registry.Tenant) -> None:
     """Redis forgets the tenant; Postgres keeps the configs with the archived data."""
     with services.db.transaction() as conn:
         rows = conn.execute("SELECT agent_id FROM platform.agent_configs WHERE tenant_id = %s", (tenant.tenant_id,))
@@ -76,6 +74,6 @@ def delete_agent_config_keys_only(services: Services, tenant: tenants.Tenant) ->
 def record_failure(services: Services, tenant_id: str, error: dict[str, Any]) -> dict[str, Any]:
     message = error_message(error)
     with services.db.transaction() as conn:
-        tenants.update_tenant(conn, tenant_id, error={"step": "deprovision", "message": message})
+        registry.update_tenant(conn, tenant_id, error={"step": "deprovision", "message": message})
     logger.warning("deprovisioning failed", extra={"tenant_id": tenant_id, "error": message})
     return {"tenant_id": tenant_id, "status": "deleting", "error": message}

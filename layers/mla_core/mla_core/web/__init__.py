@@ -23,10 +23,10 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from mla_core import accounts
-from mla_core.errors import AppError, AuthenticationError, PermissionDeniedError
-from mla_core.identity import Principal
-from mla_core.services import Services
+from mla_core.adapters import Services
+from mla_core.core.errors import AppError, AuthenticationError, PermissionDeniedError
+from mla_core.core.principal import Principal
+from mla_core.identity import accounts
 from mla_core.web.i18n import LANGUAGES, translator
 
 if TYPE_CHECKING:

@@ -17,13 +17,14 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from mla_core import tenants
+from mla_core.adapters import Services
+from mla_core.core.errors import ConflictError, InvalidInputError, TransientError
+from mla_core.core.names import room_name, schema_name
 from mla_core.db import Conn
-from mla_core.errors import ConflictError, TransientError, ValidationError
-from mla_core.provisioning.request import TenantRequest
-from mla_core.provisioning.steps import STEP_NAMES
-from mla_core.services import Services
-from mla_core.tenants import Tenant
+from mla_core.provisioning.workflow import STEP_NAMES
+from mla_core.tenants import registry
+from mla_core.tenants.registry import Tenant
+from mla_core.tenants.request import TenantRequest
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def request_tenant(services: Services, request: TenantRequest, *, idempotency_ke
     racing requests for one number (or one key) end with exactly one tenant.
     """
     request_hash = _request_hash(request)
-    tenant_id = tenants.new_tenant_id()
+    tenant_id = registry.new_tenant_id()
     with services.db.transaction() as conn:
         if idempotency_key:
             # Serialise requests that share a key: the second waits, then replays the first.
@@ -71,19 +72,19 @@ def request_tenant(services: Services, request: TenantRequest, *, idempotency_ke
             if replay:
                 return replay
         _check_admin_email_free(conn, str(request.admin_email))
-        tenants.insert_tenant(
+        registry.insert_tenant(
             conn,
             {
                 **request.model_dump(exclude={"phone_numbers"}),
                 "admin_email": str(request.admin_email),
                 "tenant_id": tenant_id,
-                "schema_name": tenants.schema_name(tenant_id),
-                "room_name": tenants.room_name(tenant_id),
+                "schema_name": schema_name(tenant_id),
+                "room_name": room_name(tenant_id),
             },
             request.phone_numbers,
         )
-        tenants.reset_steps(conn, tenant_id, STEP_NAMES, attempt=1)
-        tenant = tenants.get_tenant(conn, tenant_id)
+        registry.reset_steps(conn, tenant_id, STEP_NAMES, attempt=1)
+        tenant = registry.get_tenant(conn, tenant_id)
         accepted = Accepted(202, tenant.model_dump(mode="json"))
         if idempotency_key:
             conn.execute(
@@ -104,7 +105,7 @@ def _replay(conn: Conn, actor: str, key: str, request_hash: str) -> Accepted | N
     if row is None:
         return None
     if row["request_hash"] != request_hash:
-        raise ValidationError(
+        raise InvalidInputError(
             "Idempotency-Key was already used with a different request body",
             details=[{"field": "Idempotency-Key", "reason": "reused_with_different_body"}],
         )
@@ -124,18 +125,18 @@ def _start_provisioning(services: Services, tenant: Tenant) -> None:
         )
     except Exception as exc:
         with services.db.transaction() as conn:
-            tenants.update_tenant(
+            registry.update_tenant(
                 conn, tenant.tenant_id, status="failed",
                 error={"step": None, "message": f"could not start provisioning: {exc}"},
             )  # fmt: skip
         raise TransientError("provisioning could not be started; retry the tenant") from exc
     with services.db.transaction() as conn:
-        tenants.update_tenant(conn, tenant.tenant_id, execution_arn=execution_arn)
+        registry.update_tenant(conn, tenant.tenant_id, execution_arn=execution_arn)
 
 
 def get_tenant(services: Services, tenant_id: str) -> Tenant:
     with services.db.transaction() as conn:
-        return tenants.get_tenant(conn, tenant_id)
+        return registry.get_tenant(conn, tenant_id)
 
 
 def _encode_cursor(tenant: Tenant) -> str:
@@ -148,7 +149,9 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         created_at, tenant_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         return datetime.fromisoformat(created_at), str(tenant_id)
     except (ValueError, TypeError) as exc:
-        raise ValidationError("cursor is not valid", details=[{"field": "cursor", "reason": "invalid_cursor"}]) from exc
+        raise InvalidInputError(
+            "cursor is not valid", details=[{"field": "cursor", "reason": "invalid_cursor"}]
+        ) from exc
 
 
 def list_tenants(
@@ -156,7 +159,7 @@ def list_tenants(
 ) -> tuple[list[Tenant], str | None]:
     after = _decode_cursor(cursor) if cursor else None
     with services.db.transaction() as conn:
-        page = tenants.list_tenants(conn, status=status, limit=limit + 1, after=after, q=q)
+        page = registry.list_tenants(conn, status=status, limit=limit + 1, after=after, q=q)
     next_cursor = _encode_cursor(page[limit - 1]) if len(page) > limit else None
     return page[:limit], next_cursor
 
@@ -164,13 +167,13 @@ def list_tenants(
 def retry_tenant(services: Services, tenant_id: str) -> Tenant:
     """Start a new provisioning attempt for a failed tenant (the compensated steps run again)."""
     with services.db.transaction() as conn:
-        tenant = tenants.lock_tenant(conn, tenant_id)
+        tenant = registry.lock_tenant(conn, tenant_id)
         if tenant.status != "failed":
             raise ConflictError(f"only a failed tenant can be retried; this one is {tenant.status}")
         attempt = tenant.attempt + 1
-        tenants.update_tenant(conn, tenant_id, status="provisioning", attempt=attempt, error=None)
-        tenants.reset_steps(conn, tenant_id, STEP_NAMES, attempt=attempt)
-        tenant = tenants.get_tenant(conn, tenant_id)
+        registry.update_tenant(conn, tenant_id, status="provisioning", attempt=attempt, error=None)
+        registry.reset_steps(conn, tenant_id, STEP_NAMES, attempt=attempt)
+        tenant = registry.get_tenant(conn, tenant_id)
     _start_provisioning(services, tenant)
     return get_tenant(services, tenant_id)
 
@@ -178,13 +181,13 @@ def retry_tenant(services: Services, tenant_id: str) -> Tenant:
 def delete_tenant(services: Services, tenant_id: str) -> Tenant:
     """Start deprovisioning; a tenant already being deleted is started again (it converges)."""
     with services.db.transaction() as conn:
-        tenant = tenants.lock_tenant(conn, tenant_id)
+        tenant = registry.lock_tenant(conn, tenant_id)
         if tenant.status == "provisioning":
             raise ConflictError("the tenant is still provisioning; delete it once it is active or failed")
         if tenant.status == "deleted":
             return tenant
         attempt = tenant.attempt + 1
-        tenants.update_tenant(conn, tenant_id, status="deleting", attempt=attempt)
+        registry.update_tenant(conn, tenant_id, status="deleting", attempt=attempt)
     try:
         services.workflows.start(
             services.settings.deprovisioning_state_machine_arn,

@@ -1,4 +1,5 @@
-"""Postgres access: one connection pool per process, transactions as context managers.
+"""Postgres access: one connection pool per process, transactions as context managers, and the
+versioned migrations (`migrate`, the `.sql` files under `migrations/`).
 
 Works against Supabase's pooler in transaction mode (port 6543) as well as a direct connection:
 no prepared statements, and no session-level state (`SET LOCAL` only, inside transactions).
@@ -23,7 +24,7 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from mla_core.errors import TransientError
+from mla_core.core.errors import TransientError
 
 ACQUIRE_TIMEOUT_S = 4.0
 UNREACHABLE_BACKOFF_S = 3.0

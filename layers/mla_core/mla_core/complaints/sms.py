@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 
-from mla_core.agent_config import DEFAULT_SMS_TEMPLATES, AgentConfig, SmsTemplate
-from mla_core.errors import AppError
-from mla_core.privacy import mask_phone
-from mla_core.services import Services
-from mla_core.tenants import schema_name
+from mla_core.adapters import Services
+from mla_core.agents.config import DEFAULT_SMS_TEMPLATES, AgentConfig, SmsTemplate
+from mla_core.core.errors import AppError
+from mla_core.core.names import schema_name
+from mla_core.core.privacy import mask_phone
 
 if TYPE_CHECKING:
-    from mla_core.complaints import Complaint
+    from mla_core.complaints.intake import Complaint
 
 logger = logging.getLogger(__name__)
 

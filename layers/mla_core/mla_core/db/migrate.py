@@ -35,7 +35,7 @@ class Migration:
 @cache
 def load_migrations(kind: str) -> tuple[Migration, ...]:
     """The migrations of `kind` ("control" or "tenant"), in the order they apply."""
-    folder = resources.files("mla_core") / "migrations" / kind
+    folder = resources.files("mla_core.db") / "migrations" / kind
     found = []
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):

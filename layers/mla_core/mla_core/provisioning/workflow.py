@@ -18,16 +18,19 @@ from typing import TYPE_CHECKING, Any
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from mla_core import db, tenants
-from mla_core.agent_config import AgentConfig, build_default_config
-from mla_core.errors import AppError, ConfigurationError, ConflictError, TransientError
-from mla_core.migrate import latest_version, migrate_tenant
+from mla_core import db
+from mla_core.adapters import Services
+from mla_core.agents.config import AgentConfig, build_default_config
+from mla_core.agents.routing import dispatch_rule_spec, sip_trunk_id
+from mla_core.core.errors import AppError, ConflictError, TransientError
+from mla_core.core.names import dispatch_rule_name
+from mla_core.db.migrate import latest_version, migrate_tenant
 from mla_core.provisioning import welcome
-from mla_core.services import Services
-from mla_core.tenants import Tenant
+from mla_core.tenants import registry
+from mla_core.tenants.registry import Tenant
 
 if TYPE_CHECKING:
-    from mla_core.adapters.livekit import DispatchRuleSpec
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +38,9 @@ Output = dict[str, Any]
 
 
 @dataclass(frozen=True)
-class Step:
+class ProvisioningStep:
+    """One step of the provisioning workflow and the undo that compensation runs."""
+
     name: str
     do: Callable[[Services, Tenant], Output]
     undo: Callable[[Services, Tenant, Output], None]
@@ -77,42 +82,17 @@ def delete_room(services: Services, tenant: Tenant, output: Output) -> None:
 # 3. SIP dispatch -------------------------------------------------------------------------------
 
 
-def dispatch_rule_name(tenant_id: str) -> str:
-    return f"tenant-{tenant_id}"
-
-
-def _trunk_id(services: Services) -> str:
-    trunk_id = services.settings.livekit_sip_trunk_id
-    if not trunk_id:
-        raise ConfigurationError("LIVEKIT_SIP_TRUNK_ID is not set: the shared inbound trunk is unknown")
-    return trunk_id
-
-
-def dispatch_rule_spec(services: Services, tenant: Tenant) -> DispatchRuleSpec:
-    from mla_core.adapters.livekit import DispatchRuleSpec
-
-    return DispatchRuleSpec(
-        name=dispatch_rule_name(tenant.tenant_id),
-        trunk_id=_trunk_id(services),
-        numbers=tenant.phone_numbers,
-        room_prefix=tenants.call_room_prefix(tenant.tenant_id),
-        agent_name=services.settings.livekit_agent_name,
-        job_metadata=json.dumps({"tenant_id": tenant.tenant_id}),
-        attributes={"tenant_id": tenant.tenant_id},
-    )
-
-
 def configure_sip_dispatch(services: Services, tenant: Tenant) -> Output:
     rule = asyncio.run(services.livekit.ensure_dispatch_rule(dispatch_rule_spec(services, tenant)))
     with services.db.transaction() as conn:
-        tenants.update_tenant(conn, tenant.tenant_id, sip_dispatch_rule_id=rule.sip_dispatch_rule_id)
+        registry.update_tenant(conn, tenant.tenant_id, sip_dispatch_rule_id=rule.sip_dispatch_rule_id)
     return {"sip_dispatch_rule_id": rule.sip_dispatch_rule_id}
 
 
 def remove_sip_dispatch(services: Services, tenant: Tenant, output: Output) -> None:
-    asyncio.run(services.livekit.delete_dispatch_rule(dispatch_rule_name(tenant.tenant_id), _trunk_id(services)))
+    asyncio.run(services.livekit.delete_dispatch_rule(dispatch_rule_name(tenant.tenant_id), sip_trunk_id(services)))
     with services.db.transaction() as conn:
-        tenants.update_tenant(conn, tenant.tenant_id, sip_dispatch_rule_id=None)
+        registry.update_tenant(conn, tenant.tenant_id, sip_dispatch_rule_id=None)
 
 
 # 4. Agent config -------------------------------------------------------------------------------
@@ -159,7 +139,7 @@ def delete_agent_config(services: Services, tenant: Tenant, output: Output) -> N
 def create_dashboard_login(services: Services, tenant: Tenant) -> Output:
     """The MLA admin's login, invited (no password yet) with role and tenant in app_metadata."""
     with services.db.transaction() as conn:
-        owner = tenants.login_for_email(conn, tenant.admin_email)
+        owner = registry.login_for_email(conn, tenant.admin_email)
     if owner is not None and owner["tenant_id"] != tenant.tenant_id:
         raise ConflictError(f"{tenant.admin_email} already has a login on another tenant")
     invitation = services.auth.invite(
@@ -174,7 +154,7 @@ def create_dashboard_login(services: Services, tenant: Tenant) -> Output:
             " VALUES (%s, %s, %s, 'mla_admin', %s) ON CONFLICT (user_id) DO NOTHING",
             (invitation.user_id, tenant.tenant_id, tenant.admin_email, tenant.admin_name),
         )
-        tenants.update_tenant(conn, tenant.tenant_id, admin_user_id=invitation.user_id)
+        registry.update_tenant(conn, tenant.tenant_id, admin_user_id=invitation.user_id)
     # The invite token waits here for the email step, which erases it once the email is sent.
     return {"user_id": invitation.user_id, "invite_token": invitation.token}
 
@@ -192,7 +172,7 @@ def delete_dashboard_login(services: Services, tenant: Tenant, output: Output) -
         services.auth.delete_user(user_id)
     with services.db.transaction() as conn:
         conn.execute("DELETE FROM platform.users WHERE tenant_id = %s", (tenant.tenant_id,))
-        tenants.update_tenant(conn, tenant.tenant_id, admin_user_id=None)
+        registry.update_tenant(conn, tenant.tenant_id, admin_user_id=None)
 
 
 # 6. Welcome email ------------------------------------------------------------------------------
@@ -200,7 +180,7 @@ def delete_dashboard_login(services: Services, tenant: Tenant, output: Output) -
 
 def send_welcome_email(services: Services, tenant: Tenant) -> Output:
     with services.db.transaction() as conn:
-        _, login = tenants.step_output(conn, tenant.tenant_id, "create_dashboard_login")
+        _, login = registry.step_output(conn, tenant.tenant_id, "create_dashboard_login")
     token = login.get("invite_token")
     if not token:
         raise ConflictError("the invitation token is gone; retry provisioning to issue a new one")
@@ -213,7 +193,7 @@ def send_welcome_email(services: Services, tenant: Tenant) -> Output:
     )
     message_id = services.mailer.send(tenant.admin_email, email.subject, email.text, email.html)
     with services.db.transaction() as conn:
-        tenants.mark_step(
+        registry.mark_step(
             conn, tenant.tenant_id, "create_dashboard_login", "succeeded",
             output={"user_id": login["user_id"], "invite_token": None},
         )  # fmt: skip
@@ -229,18 +209,18 @@ def _nothing_to_undo(services: Services, tenant: Tenant, output: Output) -> None
 
 def activate(services: Services, tenant: Tenant) -> Output:
     with services.db.transaction() as conn:
-        tenants.update_tenant(conn, tenant.tenant_id, status="active", error=None, activated_at=db.now(conn))
+        registry.update_tenant(conn, tenant.tenant_id, status="active", error=None, activated_at=db.now(conn))
     return {"status": "active"}
 
 
-STEPS: tuple[Step, ...] = (
-    Step("create_schema", create_schema, drop_schema),
-    Step("create_room", create_room, delete_room),
-    Step("configure_sip_dispatch", configure_sip_dispatch, remove_sip_dispatch),
-    Step("store_agent_config", store_agent_config, delete_agent_config),
-    Step("create_dashboard_login", create_dashboard_login, delete_dashboard_login),
-    Step("send_welcome_email", send_welcome_email, _nothing_to_undo),
-    Step("activate", activate, _nothing_to_undo),
+STEPS: tuple[ProvisioningStep, ...] = (
+    ProvisioningStep("create_schema", create_schema, drop_schema),
+    ProvisioningStep("create_room", create_room, delete_room),
+    ProvisioningStep("configure_sip_dispatch", configure_sip_dispatch, remove_sip_dispatch),
+    ProvisioningStep("store_agent_config", store_agent_config, delete_agent_config),
+    ProvisioningStep("create_dashboard_login", create_dashboard_login, delete_dashboard_login),
+    ProvisioningStep("send_welcome_email", send_welcome_email, _nothing_to_undo),
+    ProvisioningStep("activate", activate, _nothing_to_undo),
 )
 STEP_NAMES = [step.name for step in STEPS]
 _BY_NAME = {step.name: step for step in STEPS}
@@ -254,11 +234,11 @@ def run_step(services: Services, name: str, tenant_id: str) -> Output:
     """Run one step and record its progress; a step that already succeeded is not run again."""
     step = _BY_NAME[name]
     with services.db.transaction() as conn:
-        tenant = tenants.get_tenant(conn, tenant_id, with_steps=False)
-        status, output = tenants.step_output(conn, tenant_id, name)
+        tenant = registry.get_tenant(conn, tenant_id, with_steps=False)
+        status, output = registry.step_output(conn, tenant_id, name)
         if status == "succeeded":
             return output
-        tenants.mark_step(conn, tenant_id, name, "running")
+        registry.mark_step(conn, tenant_id, name, "running")
     logger.info("provisioning step started", extra={"tenant_id": tenant_id, "step": name})
     try:
         output = step.do(services, tenant)
@@ -266,11 +246,11 @@ def run_step(services: Services, name: str, tenant_id: str) -> Output:
         # A transient failure will be retried by the state machine: the step is still running.
         status = "running" if isinstance(exc, TransientError) else "failed"
         with services.db.transaction() as conn:
-            tenants.mark_step(conn, tenant_id, name, status, error=describe(exc))
+            registry.mark_step(conn, tenant_id, name, status, error=describe(exc))
         logger.warning("provisioning step failed", extra={"tenant_id": tenant_id, "step": name, "error": describe(exc)})
         raise
     with services.db.transaction() as conn:
-        tenants.mark_step(conn, tenant_id, name, "succeeded", error=None, output=output)
+        registry.mark_step(conn, tenant_id, name, "succeeded", error=None, output=output)
     logger.info("provisioning step succeeded", extra={"tenant_id": tenant_id, "step": name})
     return output
 
@@ -293,7 +273,7 @@ def compensate(services: Services, tenant_id: str, failed_step: str | None, erro
     """
     message = error_message(error)
     with services.db.transaction() as conn:
-        tenant = tenants.get_tenant(conn, tenant_id)
+        tenant = registry.get_tenant(conn, tenant_id)
     if failed_step not in _BY_NAME:
         # Not named by the state machine: the first step left unfinished is the one that failed.
         failed_step = next((s.name for s in tenant.steps if s.status in ("failed", "running")), None)
@@ -303,20 +283,20 @@ def compensate(services: Services, tenant_id: str, failed_step: str | None, erro
         if record is None or (record.status in ("pending", "compensated") and step.name != failed_step):
             continue
         with services.db.transaction() as conn:
-            _, output = tenants.step_output(conn, tenant_id, step.name)
+            _, output = registry.step_output(conn, tenant_id, step.name)
         try:
             step.undo(services, tenant, output)
         except AppError as exc:
             raise TransientError(f"compensation of {step.name} incomplete: {describe(exc)}") from exc
         failed_here = step.name == failed_step
         with services.db.transaction() as conn:
-            tenants.mark_step(
+            registry.mark_step(
                 conn, tenant_id, step.name, "failed" if failed_here else "compensated",
                 error=(record.error or message) if failed_here else None,
             )  # fmt: skip
         undone.append(step.name)
     with services.db.transaction() as conn:
-        tenants.update_tenant(conn, tenant_id, status="failed", error={"step": failed_step, "message": message})
+        registry.update_tenant(conn, tenant_id, status="failed", error={"step": failed_step, "message": message})
     logger.warning(
         "provisioning compensated",
         extra={"tenant_id": tenant_id, "failed_step": failed_step, "undone": undone, "error": message},

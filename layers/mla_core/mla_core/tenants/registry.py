@@ -15,8 +15,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
+from mla_core.core.errors import ConflictError, NotFoundError
 from mla_core.db import Conn
-from mla_core.errors import ConflictError, NotFoundError
 
 TenantStatus = Literal["provisioning", "active", "failed", "deleting", "deleted"]
 StepStatus = Literal["pending", "running", "succeeded", "failed", "compensated"]
@@ -29,20 +29,9 @@ def new_tenant_id() -> str:
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
 
 
-def schema_name(tenant_id: str) -> str:
-    return f"tenant_{tenant_id}"
+class StepProgress(BaseModel):
+    """How far one provisioning step got (a row of `platform.provisioning_steps`)."""
 
-
-def room_name(tenant_id: str) -> str:
-    return f"mla-{tenant_id}"
-
-
-def call_room_prefix(tenant_id: str) -> str:
-    """Prefix of the room LiveKit creates for each call: `mla-{id}-call_<caller>_<random>`."""
-    return f"mla-{tenant_id}-call"
-
-
-class Step(BaseModel):
     name: str
     status: StepStatus
     started_at: datetime | None = None
@@ -72,7 +61,7 @@ class Tenant(BaseModel):
     updated_at: datetime
     activated_at: datetime | None = None
     deleted_at: datetime | None = None
-    steps: list[Step] = []
+    steps: list[StepProgress] = []
 
 
 _SELECT_TENANT = """
@@ -219,13 +208,13 @@ def reset_steps(conn: Conn, tenant_id: str, names: list[str], attempt: int) -> N
         )
 
 
-def list_steps(conn: Conn, tenant_id: str) -> list[Step]:
+def list_steps(conn: Conn, tenant_id: str) -> list[StepProgress]:
     rows = conn.execute(
         "SELECT name, status, started_at, finished_at, error FROM platform.provisioning_steps"
         " WHERE tenant_id = %s ORDER BY position",
         (tenant_id,),
     ).fetchall()
-    return [Step.model_validate(row) for row in rows]
+    return [StepProgress.model_validate(row) for row in rows]
 
 
 def step_output(conn: Conn, tenant_id: str, name: str) -> tuple[StepStatus, dict[str, Any]]:

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from mla_core import tenants
-from mla_core.agent_config import AgentConfig, main_agent_id
-from mla_core.errors import TransientError
-from mla_core.services import Services
+from mla_core.adapters import Services
+from mla_core.agents.config import AgentConfig
+from mla_core.core.errors import ConfigurationError, TransientError
+from mla_core.core.names import TENANT_ID, call_room_prefix, dispatch_rule_name, main_agent_id
+from mla_core.tenants import registry
+from mla_core.tenants.registry import Tenant
+
+if TYPE_CHECKING:
+    from mla_core.adapters.livekit import DispatchRuleSpec
 
 logger = logging.getLogger(__name__)
-
-_TENANT_ID = re.compile(r"^[a-z0-9]{10}$")
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ def _job(metadata: str) -> dict[str, object]:
 
 def tenant_id_from_job(metadata: str) -> str | None:
     tenant_id = _job(metadata).get("tenant_id")
-    return tenant_id if isinstance(tenant_id, str) and _TENANT_ID.fullmatch(tenant_id) else None
+    return tenant_id if isinstance(tenant_id, str) and TENANT_ID.fullmatch(tenant_id) else None
 
 
 def agent_id_from_job(metadata: str, tenant_id: str) -> str | None:
@@ -55,7 +58,7 @@ def tenant_id_for_number(services: Services, dialed_number: str) -> str | None:
     if tenant_id:
         return tenant_id
     with services.db.transaction() as conn:
-        return tenants.tenant_for_number(conn, dialed_number)
+        return registry.tenant_for_number(conn, dialed_number)
 
 
 def load_agent_config(
@@ -65,13 +68,13 @@ def load_agent_config(
     of its main agent, from Redis; on a miss, from Postgres (active tenants only), written back."""
     try:
         if agent_id or not dialed_number:
-            config = services.agent_configs.get(tenant_id, agent_id)
+            cached = services.agent_configs.get(tenant_id, agent_id)
         else:
-            config = services.agent_configs.for_number(tenant_id, dialed_number)
+            cached = services.agent_configs.for_number(tenant_id, dialed_number)
     except TransientError:
-        config = None
-    if config is not None:
-        return config
+        cached = None
+    if cached is not None:
+        return AgentConfig.model_validate_json(cached)
     with services.db.transaction() as conn:
         row = conn.execute(
             "SELECT c.config FROM platform.agent_configs c JOIN platform.tenants t USING (tenant_id)"
@@ -115,3 +118,30 @@ def active_agent_configs(services: Services, *, main_only: bool = True) -> list[
             (main_only,),
         ).fetchall()
     return [AgentConfig.model_validate(row["config"]) for row in rows]
+
+
+# The SIP dispatch rule: the office's numbers, brought to its agents --------------------------------
+
+
+def sip_trunk_id(services: Services) -> str:
+    """The shared inbound trunk every office's numbers arrive on."""
+    trunk_id = services.settings.livekit_sip_trunk_id
+    if not trunk_id:
+        raise ConfigurationError("LIVEKIT_SIP_TRUNK_ID is not set: the shared inbound trunk is unknown")
+    return trunk_id
+
+
+def dispatch_rule_spec(services: Services, tenant: Tenant) -> DispatchRuleSpec:
+    """The office's SIP dispatch rule: every number it answers, a room per call, the agent dispatched
+    with the tenant's id as job metadata (which `resolve_call_tenant` reads back)."""
+    from mla_core.adapters.livekit import DispatchRuleSpec  # the LiveKit SDK loads with the first rule
+
+    return DispatchRuleSpec(
+        name=dispatch_rule_name(tenant.tenant_id),
+        trunk_id=sip_trunk_id(services),
+        numbers=tenant.phone_numbers,
+        room_prefix=call_room_prefix(tenant.tenant_id),
+        agent_name=services.settings.livekit_agent_name,
+        job_metadata=json.dumps({"tenant_id": tenant.tenant_id}),
+        attributes={"tenant_id": tenant.tenant_id},
+    )

@@ -1,22 +1,57 @@
 """Upstash Redis over its REST protocol: the agent's hot copy of each tenant's config, and the
 complaint reference counters.
 
-The same client works against Upstash and against the local Upstash-compatible proxy.
+The same client works against Upstash and against the local Upstash-compatible proxy. Keys:
+- `agent:config:{tenant_id}`: the main agent's config; `agent:config:{tenant_id}:{agent_id}` another's.
+- `agent:phone:{e164}`: the tenant a number belongs to.
+- `agent:routes:{tenant_id}`: a hash from each of the office's numbers to the agent answering it.
+- `complaint:ref:{tenant_id}`: the reference counter; `complaint:idem:{tenant_id}:{key}` a pinned one.
+A config is stored as the JSON its feature wrote (`mla_core.agents.config.AgentConfig`) and handed back
+as that text: what it means is the feature's business, where it lives is this module's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import httpx
 from upstash_redis import Redis
 from upstash_redis.errors import UpstashError
 
-from mla_core.agent_config import AgentConfig, config_key, main_agent_id, phone_key, routes_key
-from mla_core.errors import TransientError, VendorError
+from mla_core.core.errors import TransientError, VendorError
+from mla_core.core.names import main_agent_id
 
 T = TypeVar("T")
+
+CONFIG_KEY = "agent:config:{tenant_id}"
+PHONE_KEY = "agent:phone:{e164}"
+ROUTES_KEY = "agent:routes:{tenant_id}"
+
+
+def config_key(tenant_id: str, agent_id: str | None = None) -> str:
+    key = CONFIG_KEY.format(tenant_id=tenant_id)
+    return key if agent_id in (None, main_agent_id(tenant_id)) else f"{key}:{agent_id}"
+
+
+def routes_key(tenant_id: str) -> str:
+    return ROUTES_KEY.format(tenant_id=tenant_id)
+
+
+def phone_key(e164: str) -> str:
+    return PHONE_KEY.format(e164=e164)
+
+
+class CachedConfig(Protocol):
+    """What the cache needs of an agent's config: whose it is, the numbers it answers, its JSON."""
+
+    @property
+    def tenant_id(self) -> str: ...
+    @property
+    def agent_id(self) -> str: ...
+    @property
+    def phone_numbers(self) -> list[str]: ...
+    def model_dump_json(self) -> str: ...
 
 
 class _RedisAdapter:
@@ -34,7 +69,7 @@ class _RedisAdapter:
 
 
 class AgentConfigStore(_RedisAdapter):
-    def put(self, config: AgentConfig, *, stale_numbers: Sequence[str] = ()) -> None:
+    def put(self, config: CachedConfig, *, stale_numbers: Sequence[str] = ()) -> None:
         """Write the config and its number mappings in one MULTI/EXEC, dropping numbers it no longer has."""
         routes = routes_key(config.tenant_id)
 
@@ -53,12 +88,12 @@ class AgentConfigStore(_RedisAdapter):
 
         self._run("put config", write)
 
-    def get(self, tenant_id: str, agent_id: str | None = None) -> AgentConfig | None:
-        """An agent's config (the office's main agent's when `agent_id` is not given)."""
+    def get(self, tenant_id: str, agent_id: str | None = None) -> str | None:
+        """An agent's config as stored (the office's main agent's when `agent_id` is not given)."""
         raw = self._run("get config", lambda: self._redis.get(config_key(tenant_id, agent_id)))
-        return AgentConfig.model_validate_json(raw) if raw else None
+        return raw or None
 
-    def for_number(self, tenant_id: str, e164: str) -> AgentConfig | None:
+    def for_number(self, tenant_id: str, e164: str) -> str | None:
         """The config of the agent answering `e164`: one round trip when that is the main agent.
         None when Redis does not know the number (a miss: Postgres does)."""
 
@@ -71,8 +106,7 @@ class AgentConfigStore(_RedisAdapter):
                 return str(main) if agent_id and main else None
             return self._redis.get(config_key(tenant_id, str(agent_id)))
 
-        raw = self._run("get config for number", read)
-        return AgentConfig.model_validate_json(raw) if raw else None
+        return self._run("get config for number", read) or None
 
     def tenant_for_number(self, e164: str) -> str | None:
         return self._run("get phone", lambda: self._redis.get(phone_key(e164)))
@@ -82,7 +116,7 @@ class AgentConfigStore(_RedisAdapter):
         pointing at another tenant are left alone)."""
         self._run("delete config", lambda: self._forget(tenant_id, [None, *agent_ids], phone_numbers, routes=True))
 
-    def delete_agent(self, config: AgentConfig) -> None:
+    def delete_agent(self, config: CachedConfig) -> None:
         """Forget one of the office's agents and the numbers it answered."""
         self._run(
             "delete agent",

@@ -12,10 +12,11 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from mla_core import agents
-from mla_core.errors import ConflictError
-from mla_core.identity import Principal
-from mla_core.services import Services
+from mla_core.adapters import Services
+from mla_core.agents import manage
+from mla_core.core.errors import ConflictError
+from mla_core.core.names import test_call_room
+from mla_core.core.principal import Principal
 
 TOKEN_TTL = timedelta(minutes=15)
 
@@ -33,9 +34,9 @@ def start(services: Services, who: Principal, agent_id: str) -> dict[str, Any]:
             "a test call needs a real LiveKit server (LIVEKIT_URL=wss://…)",
             details=[{"field": "agent_id", "reason": "livekit_not_configured"}],
         )
-    agent = agents.get_agent(services, who, agent_id)  # another office's agent is 404
+    agent = manage.get_agent(services, who, agent_id)  # another office's agent is 404
     assert who.tenant_id is not None
-    room = f"mla-{who.tenant_id}-test-{secrets.token_hex(4)}"
+    room = test_call_room(who.tenant_id, secrets.token_hex(4))
     metadata = json.dumps({"tenant_id": who.tenant_id, "agent_id": agent["agent_id"], "test_call": True})
     settings = services.settings
     token = (

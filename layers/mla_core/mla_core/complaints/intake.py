@@ -18,13 +18,13 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict
 
-from mla_core import notifications
-from mla_core.agent_config import AgentConfig, Category
+from mla_core.adapters import Services
+from mla_core.agents.config import AgentConfig, Category
+from mla_core.complaints import sms
+from mla_core.core.errors import InvalidInputError, TransientError
+from mla_core.core.names import schema_name
+from mla_core.core.privacy import mask_phone
 from mla_core.db import Conn
-from mla_core.errors import TransientError, ValidationError
-from mla_core.privacy import mask_phone
-from mla_core.services import Services
-from mla_core.tenants import schema_name
 
 logger = logging.getLogger(__name__)
 
@@ -92,13 +92,13 @@ def _validate(config: AgentConfig, draft: ComplaintDraft) -> Category:
         if value is None and field in ("caller_name", "landmark"):
             continue
         if value is None or not low <= len(value) <= high or not any(ch.isalnum() for ch in value):
-            raise ValidationError(_SAYABLE[field], details=[{"field": field, "reason": f"{low}-{high} characters"}])
+            raise InvalidInputError(_SAYABLE[field], details=[{"field": field, "reason": f"{low}-{high} characters"}])
     wanted = draft.category.strip().casefold()
     for category in config.categories:
         if wanted == category.code or wanted in (name.casefold() for name in category.names.values()):
             return category
     codes = ", ".join(c.code for c in config.categories)
-    raise ValidationError(
+    raise InvalidInputError(
         f"the category must be one of: {codes}", details=[{"field": "category", "reason": "unknown category"}]
     )
 
@@ -116,7 +116,7 @@ def log_complaint(
 ) -> LoggedComplaint:
     """Validate, make durable, confirm by SMS; returns the reference to read out.
 
-    Raises `ValidationError` (nothing stored) or `TransientError` (neither Postgres nor the queue
+    Raises `InvalidInputError` (nothing stored) or `TransientError` (neither Postgres nor the queue
     took it: the caller must not be given a reference).
     """
     category = _validate(config, draft)
@@ -138,7 +138,7 @@ def log_complaint(
         )
         return LoggedComplaint(reference=reference, queued=True)
     if inserted:
-        notifications.confirm_complaint(services, config, complaint)
+        sms.confirm_complaint(services, config, complaint)
     logger.info(
         "complaint logged",
         extra={"tenant_id": config.tenant_id, "reference": complaint.reference, "new": inserted,
@@ -218,14 +218,14 @@ def highest_reference(conn: Conn, tenant_id: str) -> int:
 def ingest_queued(services: Services, body: str) -> bool:
     """Store a complaint that waited in the queue (exactly once, keyed by its idempotency key) and
     send its SMS; returns whether it was new. The caller already heard its reference: it is kept."""
-    from mla_core.call_routing import load_agent_config
+    from mla_core.agents.routing import load_agent_config
 
     complaint = Complaint.model_validate_json(body)
     inserted, stored = store(services, complaint, may_renumber=False)
     if inserted:
         config = load_agent_config(services, complaint.tenant_id)
         if config is not None:
-            notifications.confirm_complaint(services, config, stored)
+            sms.confirm_complaint(services, config, stored)
     logger.info(
         "queued complaint ingested",
         extra={"tenant_id": complaint.tenant_id, "reference": complaint.reference, "new": inserted},

@@ -1,36 +1,19 @@
-"""Who is calling: Supabase access tokens verified locally, roles read from `app_metadata`.
+"""Supabase access tokens, verified locally against the project's signing keys.
 
 Current Supabase projects sign with asymmetric keys published at the project's JWKS endpoint;
 older ones with a shared HS256 secret, accepted only when `SUPABASE_JWT_SECRET` is configured.
-`app_metadata` is writable only with the service role, so the role and tenant in it are trusted.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from mla_core.errors import AuthenticationError, PermissionDeniedError
-from mla_core.settings import Settings
+from mla_core.core.errors import AuthenticationError
+from mla_core.core.principal import Principal, principal_from_claims
+from mla_core.core.settings import Settings
 
-Role = Literal["super_admin", "mla_admin", "staff"]
-ROLES: tuple[Role, ...] = ("super_admin", "mla_admin", "staff")
 _ASYMMETRIC = ["ES256", "RS256", "EdDSA"]
-
-
-@dataclass(frozen=True)
-class Principal:
-    user_id: str
-    email: str
-    role: Role
-    tenant_id: str | None
-    session_id: str | None = None
-
-    def require_role(self, *roles: Role) -> Principal:
-        if self.role not in roles:
-            raise PermissionDeniedError(f"this action needs the role {' or '.join(roles)}")
-        return self
 
 
 class TokenVerifier:
@@ -81,20 +64,3 @@ class TokenVerifier:
         except jwt.InvalidTokenError as exc:
             raise AuthenticationError(f"token is not valid: {exc}") from exc
         return principal_from_claims(claims)
-
-
-def principal_from_claims(claims: dict[str, Any]) -> Principal:
-    meta = claims.get("app_metadata") or {}
-    role = meta.get("role")
-    if role not in ROLES:
-        raise AuthenticationError("token carries no platform role")
-    tenant_id = meta.get("tenant_id")
-    if role != "super_admin" and not tenant_id:
-        raise AuthenticationError("token carries no tenant")
-    return Principal(
-        user_id=str(claims["sub"]),
-        email=str(claims.get("email") or ""),
-        role=role,
-        tenant_id=tenant_id if role != "super_admin" else None,
-        session_id=claims.get("session_id"),
-    )

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
 
-from mla_core.errors import AppError, AuthenticationError, PermissionDeniedError
-from mla_core.identity import Principal, principal_from_claims
-from mla_core.services import Services
+from mla_core.adapters import Services
+from mla_core.core.errors import AppError, AuthenticationError, PermissionDeniedError
+from mla_core.core.principal import Principal, principal_from_claims
 
 if TYPE_CHECKING:
     from mla_core.adapters.supabase_auth import AuthSession

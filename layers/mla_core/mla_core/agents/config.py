@@ -1,10 +1,7 @@
 """The agent config: what one of a tenant's voice agents needs to answer a call.
 
 An office has a main agent (`<tenant>-main`, made by provisioning) and may add others, each with
-its own numbers. In Redis (the hot copy, read on every call):
-- `agent:config:{tenant_id}`: the main agent's config; `agent:config:{tenant_id}:{agent_id}` another's.
-- `agent:phone:{e164}`: the tenant a number belongs to.
-- `agent:routes:{tenant_id}`: a hash from each of the office's numbers to the agent answering it.
+its own numbers. Redis holds the hot copy, read on every call (its keys: `mla_core.adapters.upstash`);
 `platform.agent_configs` holds the durable copy, from which Redis is rebuilt. `schema_version`
 versions the shape; `version` counts edits of one agent's config.
 """
@@ -16,26 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-CONFIG_KEY = "agent:config:{tenant_id}"
-PHONE_KEY = "agent:phone:{e164}"
-ROUTES_KEY = "agent:routes:{tenant_id}"
-
-
-def main_agent_id(tenant_id: str) -> str:
-    return f"{tenant_id}-main"
-
-
-def config_key(tenant_id: str, agent_id: str | None = None) -> str:
-    key = CONFIG_KEY.format(tenant_id=tenant_id)
-    return key if agent_id in (None, main_agent_id(tenant_id)) else f"{key}:{agent_id}"
-
-
-def routes_key(tenant_id: str) -> str:
-    return ROUTES_KEY.format(tenant_id=tenant_id)
-
-
-def phone_key(e164: str) -> str:
-    return PHONE_KEY.format(e164=e164)
+from mla_core.core.names import main_agent_id
 
 
 class SttSettings(BaseModel):

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mla_core.errors import AppError
+from mla_core.core.errors import AppError
 
 logger = logging.getLogger(__name__)
 

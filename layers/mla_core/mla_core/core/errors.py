@@ -1,6 +1,6 @@
 """Typed errors shared by every edge.
 
-The API maps them to status codes in one place (`mla_core.api`). In Step Functions the exception
+The API maps them to status codes in one place (`mla_core.http.envelope`). In Step Functions the exception
 class name is the error name that `Retry` and `Catch` match, so the names below are part of the
 state machine's contract: `TransientError` is retried, everything else goes to compensation.
 """
@@ -22,7 +22,9 @@ class AppError(Exception):
         self.details = details or []
 
 
-class ValidationError(AppError):
+class InvalidInputError(AppError):
+    """Input that breaks a rule (our own; pydantic's `ValidationError` is a different class)."""
+
     status_code = 422
     code = "validation_error"
 

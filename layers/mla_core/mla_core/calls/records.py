@@ -10,9 +10,9 @@ from typing import Any, Literal
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from mla_core.privacy import mask_phone
-from mla_core.services import Services
-from mla_core.tenants import schema_name
+from mla_core.adapters import Services
+from mla_core.core.names import schema_name
+from mla_core.core.privacy import mask_phone
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from typing import Annotated, Any, Literal
 from psycopg.types.json import Jsonb
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from mla_core import tenants
-from mla_core.agent_config import (
+from mla_core.adapters import Services
+from mla_core.agents.config import (
     DEFAULT_VOICES,
     AgentConfig,
     Category,
@@ -29,14 +29,14 @@ from mla_core.agent_config import (
     SttSettings,
     TtsSettings,
     default_greeting,
-    main_agent_id,
     with_recording_notice,
 )
+from mla_core.core.errors import ConflictError, NotFoundError
+from mla_core.core.fields import Language, PhoneNumber, distinct
+from mla_core.core.names import main_agent_id
+from mla_core.core.principal import Principal
 from mla_core.db import Conn
-from mla_core.errors import ConflictError, NotFoundError
-from mla_core.identity import Principal
-from mla_core.provisioning.request import Language, PhoneNumber, distinct
-from mla_core.services import Services
+from mla_core.tenants import registry
 
 MAX_AGENTS = 10  # per office
 
@@ -154,7 +154,7 @@ def _apply(config: AgentConfig, settings: AgentSettings) -> AgentConfig:
 def _office(conn: Conn, who: Principal) -> list[AgentConfig]:
     """The caller's office's agents, with its tenant row locked: one change at a time per office."""
     assert who.tenant_id is not None
-    tenants.lock_row(conn, who.tenant_id)
+    registry.lock_row(conn, who.tenant_id)
     return _all(conn, who.tenant_id)
 
 
@@ -180,16 +180,16 @@ def _check(conn: Conn, office: list[AgentConfig], agent: AgentConfig) -> None:
                           "value": number, "agent_id": answered_by[number].agent_id}],
             )  # fmt: skip
         if number in elsewhere:
-            raise tenants.number_taken(number, position)
+            raise registry.number_taken(number, position)
 
 
 def _renumber(conn: Conn, services: Services, tenant_id: str, office: list[AgentConfig]) -> None:
     """The office's numbers become its agents' (main agent's first), and the SIP rule follows."""
-    from mla_core.provisioning.steps import dispatch_rule_spec
+    from mla_core.agents.routing import dispatch_rule_spec
 
-    tenants.release_numbers(conn, tenant_id)
-    tenants.claim_numbers(conn, tenant_id, [number for agent in office for number in agent.phone_numbers])
-    tenant = tenants.get_tenant(conn, tenant_id, with_steps=False)
+    registry.release_numbers(conn, tenant_id)
+    registry.claim_numbers(conn, tenant_id, [number for agent in office for number in agent.phone_numbers])
+    tenant = registry.get_tenant(conn, tenant_id, with_steps=False)
     asyncio.run(services.livekit.ensure_dispatch_rule(dispatch_rule_spec(services, tenant)))
 
 

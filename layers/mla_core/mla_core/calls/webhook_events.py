@@ -38,8 +38,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from mla_core.errors import AppError
-from mla_core.privacy import mask_phone
+from mla_core.core.errors import AppError
+from mla_core.core.privacy import mask_phone
 
 if TYPE_CHECKING:
     from psycopg import sql
@@ -206,7 +206,7 @@ def ingest(db: Database, event: CallEvent, *, purge_chance: float = PURGE_CHANCE
     # Postgres modules load with the first event that needs them, not at cold start.
     from psycopg import errors as pg_errors
 
-    from mla_core.tenants import schema_name
+    from mla_core.core.names import schema_name
 
     try:
         with db.transaction() as conn:

@@ -11,12 +11,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
 
-from mla_core import tenants
+from mla_core.adapters import Services
+from mla_core.core.errors import ConflictError, NotFoundError
+from mla_core.core.principal import Principal
 from mla_core.db import Conn
-from mla_core.errors import ConflictError, NotFoundError
-from mla_core.identity import Principal
 from mla_core.provisioning import welcome
-from mla_core.services import Services
+from mla_core.tenants import registry
 
 TeamRole = Literal["mla_admin", "staff"]
 
@@ -61,7 +61,7 @@ def invite(services: Services, who: Principal, request: Invite) -> dict[str, Any
     assert who.tenant_id is not None
     email = str(request.email)
     with services.db.transaction() as conn:
-        taken = tenants.login_for_email(conn, email)
+        taken = registry.login_for_email(conn, email)
         tenant = conn.execute(
             "SELECT mla_name, constituency FROM platform.tenants WHERE tenant_id = %s", (who.tenant_id,)
         ).fetchone()

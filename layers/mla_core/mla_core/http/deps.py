@@ -13,9 +13,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from mla_core.errors import AuthenticationError, PermissionDeniedError
-from mla_core.identity import Principal
-from mla_core.services import Services, get_services
+from mla_core.adapters import Services, get_services
+from mla_core.core.errors import AuthenticationError, PermissionDeniedError
+from mla_core.core.principal import Principal
 
 
 async def services() -> Services:

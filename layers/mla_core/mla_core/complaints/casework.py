@@ -20,14 +20,13 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from mla_core import lifecycle, notifications
-from mla_core.agent_config import main_agent_id
-from mla_core.call_routing import load_agent_config
+from mla_core.adapters import Services
+from mla_core.agents.routing import load_agent_config
+from mla_core.complaints import lifecycle, sms
+from mla_core.core.errors import ConflictError, InvalidInputError, NotFoundError
+from mla_core.core.names import main_agent_id, schema_name
+from mla_core.core.principal import Principal
 from mla_core.db import Conn
-from mla_core.errors import ConflictError, NotFoundError, ValidationError
-from mla_core.identity import Principal
-from mla_core.services import Services
-from mla_core.tenants import schema_name
 
 DUE_SOON = timedelta(hours=48)
 Sort = Literal["newest", "oldest", "sla_due"]
@@ -89,7 +88,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, uuid.UUID]:
             raise ValueError("cursor belongs to another sort")
         return (key if key == "infinity" else datetime.fromisoformat(key)), uuid.UUID(row_id)
     except (ValueError, TypeError) as exc:
-        raise ValidationError("cursor is not valid", details=[{"field": "cursor", "reason": str(exc)}]) from exc
+        raise InvalidInputError("cursor is not valid", details=[{"field": "cursor", "reason": str(exc)}]) from exc
 
 
 def _where(filters: ComplaintFilters) -> tuple[list[sql.Composable], list[Any]]:
@@ -301,7 +300,7 @@ def _check_assignee(conn: Conn, tenant_id: str, user_id: uuid.UUID) -> None:
         "SELECT 1 FROM platform.users WHERE user_id = %s AND tenant_id = %s AND NOT disabled", (user_id, tenant_id)
     ).fetchone()
     if row is None:
-        raise ValidationError(
+        raise InvalidInputError(
             "assignee is not an active member of this office",
             details=[{"field": "assigned_to", "reason": "unknown_user"}],
         )
@@ -315,7 +314,7 @@ def update_complaint(
     tenant_id = who.tenant_id
     expected = patch.version if patch.version is not None else if_match
     if expected is None:
-        raise ValidationError(
+        raise InvalidInputError(
             "send the version you read (field `version` or an If-Match header)",
             details=[{"field": "version", "reason": "required"}],
         )
@@ -349,7 +348,7 @@ def update_complaint(
             _event(conn, tenant_id, complaint_id, who, "priority_changed", data={"priority": patch.priority})
         if patch.category and patch.category != current["category"]:
             if config is None or patch.category not in {c.code for c in config.categories}:
-                raise ValidationError("unknown category", details=[{"field": "category", "reason": "unknown"}])
+                raise InvalidInputError("unknown category", details=[{"field": "category", "reason": "unknown"}])
             changes["category"] = patch.category
             _event(conn, tenant_id, complaint_id, who, "category_changed", data={"category": patch.category})
         if patch.sla_due_at:
@@ -358,7 +357,7 @@ def update_complaint(
         if patch.note and not patch.status:
             _event(conn, tenant_id, complaint_id, who, "note", note=patch.note)
         if not changes and not patch.note:
-            raise ValidationError("nothing to change", details=[{"field": "body", "reason": "empty"}])
+            raise InvalidInputError("nothing to change", details=[{"field": "body", "reason": "empty"}])
         assignments = [sql.SQL("{} = %s").format(sql.Identifier(k)) for k in changes]
         conn.execute(
             sql.SQL("UPDATE {} SET {}version = version + 1, updated_at = now() WHERE id = %s").format(
@@ -369,7 +368,7 @@ def update_complaint(
         )
         updated = _find(conn, tenant_id, str(complaint_id))
     if config is not None and "status" in changes:
-        notifications.notify_status(services, config, updated, changes["status"])
+        sms.notify_status(services, config, updated, changes["status"])
     return get_complaint(services, tenant_id, str(complaint_id))
 
 
@@ -394,12 +393,12 @@ def _status_change(
         changes.update(resolved_at=None, closed_at=None)
     elif to == "duplicate":
         if not patch.duplicate_of:
-            raise ValidationError(
+            raise InvalidInputError(
                 "say which complaint this duplicates", details=[{"field": "duplicate_of", "reason": "required"}]
             )
         original = _find(conn, tenant_id, patch.duplicate_of, lock=True)
         if original["id"] == current["id"]:
-            raise ValidationError(
+            raise InvalidInputError(
                 "a complaint cannot duplicate itself", details=[{"field": "duplicate_of", "reason": "self"}]
             )
         changes["duplicate_of"] = original["id"]
@@ -411,7 +410,7 @@ def _status_change(
         _event(conn, tenant_id, original["id"], who, "duplicate_linked", data={"duplicate": str(current["id"])})
     elif to == "transferred":
         if not patch.transferred_to or not patch.note:
-            raise ValidationError(
+            raise InvalidInputError(
                 "a transfer needs the authority it goes to and a note",
                 details=[
                     {"field": f, "reason": "required"} for f in ("transferred_to", "note") if not getattr(patch, f)
@@ -508,7 +507,7 @@ class ManualComplaint(BaseModel):
 def create_manual(
     services: Services, who: Principal, body: ManualComplaint, *, idempotency_key: str | None
 ) -> dict[str, Any]:
-    from mla_core.complaints import ComplaintDraft, log_complaint
+    from mla_core.complaints.intake import ComplaintDraft, log_complaint
 
     assert who.tenant_id is not None
     config = load_agent_config(services, who.tenant_id)

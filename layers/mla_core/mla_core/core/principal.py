@@ -1,0 +1,46 @@
+"""Who is calling: the principal every edge and feature receives, made from a verified token's claims.
+
+The role and tenant come from `app_metadata`, which only Supabase's service role can write, so they
+are trusted. The token itself is verified in `mla_core.adapters.tokens`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from mla_core.core.errors import AuthenticationError, PermissionDeniedError
+
+Role = Literal["super_admin", "mla_admin", "staff"]
+ROLES: tuple[Role, ...] = ("super_admin", "mla_admin", "staff")
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    email: str
+    role: Role
+    tenant_id: str | None
+    session_id: str | None = None
+
+    def require_role(self, *roles: Role) -> Principal:
+        if self.role not in roles:
+            raise PermissionDeniedError(f"this action needs the role {' or '.join(roles)}")
+        return self
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    meta = claims.get("app_metadata") or {}
+    role = meta.get("role")
+    if role not in ROLES:
+        raise AuthenticationError("token carries no platform role")
+    tenant_id = meta.get("tenant_id")
+    if role != "super_admin" and not tenant_id:
+        raise AuthenticationError("token carries no tenant")
+    return Principal(
+        user_id=str(claims["sub"]),
+        email=str(claims.get("email") or ""),
+        role=role,
+        tenant_id=tenant_id if role != "super_admin" else None,
+        session_id=claims.get("session_id"),
+    )
