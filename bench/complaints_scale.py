@@ -171,16 +171,17 @@ def setup(doc: str) -> Setup:
     os.environ["DATABASE_URL"] = pg.url
     os.environ["SUPABASE_JWT_SECRET"] = BENCH_JWT_SECRET  # so `signed_in_token` can sign a real session
     from mla_core.adapters import get_services
-    from mla_core.core.principal import Principal
+    from mla_core.core.principal import OfficeUser
 
     tenant_id = "benchtenan"
     started = time.perf_counter()
     seed(get_services().db, tenant_id, args.complaints)
     print(f"seeded {args.complaints:,} complaints + 100 other tenants in {time.perf_counter() - started:.0f} s")
-    who = Principal(user_id="00000000-0000-0000-0000-000000000001", email="b@example.in", role="mla_admin",
-                    tenant_id=tenant_id)  # fmt: skip
+    who = OfficeUser(
+        user_id="00000000-0000-0000-0000-000000000001", email="b@example.in", role="mla_admin", tenant_id=tenant_id
+    )
 
-    async def signed_in() -> Principal:
+    async def signed_in() -> OfficeUser:
         """The caller, given: this measures the view. (An `async def`, as a plain lambda would add a
         worker-thread hop that the sign-in check it stands for already pays for itself.)"""
         return who
@@ -197,7 +198,7 @@ def main() -> None:
     from mla_core.http import deps
 
     services = get_services()
-    app.dependency_overrides[deps.tenant_user] = run_setup.signed_in
+    app.dependency_overrides[deps.office_user] = run_setup.signed_in
 
     views: dict[str, dict[str, Any]] = {
         "default (newest 50)": {},
@@ -224,7 +225,7 @@ def main() -> None:
                     f"   direct SQL p50 {ms['sql'][0]:5.2f} p95 {ms['sql'][1]:5.2f} ms"
                     f"   ratio p50 {ms['api'][0] / ms['sql'][0]:4.2f} p95 {ms['api'][1] / ms['sql'][1]:4.2f}"
                 )
-            del app.dependency_overrides[deps.tenant_user]
+            del app.dependency_overrides[deps.office_user]
             token = signed_in_token(tenant_id, "00000000-0000-0000-0000-000000000001")
             client.headers["Authorization"] = f"Bearer {token}"
             await timed(client, timing, "/api/complaints", {}, 10)

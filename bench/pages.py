@@ -26,7 +26,7 @@ def main() -> None:
     from functions.dashboard.app import app
     from mla_core.http import deps
 
-    app.dependency_overrides[deps.tenant_user] = run_setup.signed_in
+    app.dependency_overrides[deps.office_user] = run_setup.signed_in
     pages.pages.dependency_overrides[pages.office_user] = run_setup.signed_in
 
     async def run() -> None:

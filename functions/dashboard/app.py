@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from mla_core.agents import manage
 from mla_core.complaints import casework
 from mla_core.core.observability import function_logger
-from mla_core.http.deps import MlaAdminDep, PrincipalDep, ServicesDep, TenantUserDep, TokenDep
+from mla_core.http.deps import MlaAdminDep, OfficeUserDep, PrincipalDep, ServicesDep, TokenDep
 from mla_core.http.envelope import LazyApp, create_app, csv_download, ok
 from mla_core.identity import accounts, team
 
@@ -62,38 +62,35 @@ ComplaintRef = Annotated[str, Path(max_length=40, description="the complaint's i
 
 @app.get("/api/complaints", summary="The office's complaints: filters, full-text search, keyset pages")
 async def list_complaints(
-    who: TenantUserDep, svc: ServicesDep, filters: Annotated[casework.ComplaintFilters, Query()]
+    who: OfficeUserDep, svc: ServicesDep, filters: Annotated[casework.ComplaintFilters, Query()]
 ) -> JSONResponse:
-    assert who.tenant_id
     items, next_cursor = await casework.list_complaints(svc, who.tenant_id, filters)
     return ok({"items": items, "next_cursor": next_cursor})
 
 
 @app.get("/api/complaints/export.csv", summary="The filtered list as CSV (streamed)")
 def export_complaints(
-    who: TenantUserDep, svc: ServicesDep, filters: Annotated[casework.ComplaintFilters, Query()]
+    who: OfficeUserDep, svc: ServicesDep, filters: Annotated[casework.ComplaintFilters, Query()]
 ) -> StreamingResponse:
-    assert who.tenant_id
     return csv_download(casework.export_rows(svc, who.tenant_id, filters), "complaints.csv")
 
 
 @app.post("/api/complaints", status_code=201, summary="Log a walk-in or phone complaint by hand")
 def create_complaint(
-    body: casework.ManualComplaint, who: TenantUserDep, svc: ServicesDep,
+    body: casework.ManualComplaint, who: OfficeUserDep, svc: ServicesDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> JSONResponse:  # fmt: skip
     return ok(casework.create_manual(svc, who, body, idempotency_key=idempotency_key), 201)
 
 
 @app.get("/api/complaints/{complaint}", summary="A complaint with its timeline, call and notifications")
-def get_complaint(complaint: ComplaintRef, who: TenantUserDep, svc: ServicesDep) -> JSONResponse:
-    assert who.tenant_id
+def get_complaint(complaint: ComplaintRef, who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
     return ok(casework.get_complaint(svc, who.tenant_id, complaint))
 
 
 @app.patch("/api/complaints/{complaint}", summary="Change status, assignee, priority, category or SLA")
 def update_complaint(
-    complaint: ComplaintRef, body: casework.ComplaintPatch, who: TenantUserDep, svc: ServicesDep,
+    complaint: ComplaintRef, body: casework.ComplaintPatch, who: OfficeUserDep, svc: ServicesDep,
     if_match: Annotated[str | None, Header(alias="If-Match", max_length=20)] = None,
 ) -> JSONResponse:  # fmt: skip
     version = int(if_match.strip('"W/')) if if_match and if_match.strip('"W/').isdigit() else None
@@ -106,13 +103,12 @@ class NoteBody(BaseModel):
 
 
 @app.post("/api/complaints/{complaint}/notes", status_code=201, summary="An internal note on the timeline")
-def add_note(complaint: ComplaintRef, body: NoteBody, who: TenantUserDep, svc: ServicesDep) -> JSONResponse:
+def add_note(complaint: ComplaintRef, body: NoteBody, who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
     return ok(casework.add_note(svc, who, complaint, body.text), 201)
 
 
 @app.get("/api/stats", summary="Counts by status, category and day; overdue; median time to resolve")
-def stats(who: TenantUserDep, svc: ServicesDep) -> JSONResponse:
-    assert who.tenant_id
+def stats(who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
     return ok(casework.stats(svc, who.tenant_id))
 
 

@@ -23,8 +23,7 @@ from mla_core.agents import browser_calls, manage
 from mla_core.agents.routing import load_agent_config
 from mla_core.complaints import casework, lifecycle
 from mla_core.core.errors import AppError, ConflictError
-from mla_core.core.principal import Principal
-from mla_core.http.deps import tenant_user
+from mla_core.core.principal import OfficeUser, Principal
 from mla_core.http.envelope import csv_download, ok
 from mla_core.identity import accounts, team
 from mla_core.web import Site, charts, check_csrf, create_site_app, field_errors, language, redirect, start_session
@@ -52,22 +51,17 @@ def page_principal(request: Request) -> Principal:
     return site.signed_in(request, get_services())
 
 
-async def office_user(caller: Annotated[Principal, Depends(page_principal)]) -> Principal:
+async def office_user(caller: Annotated[Principal, Depends(page_principal)]) -> OfficeUser:
     """The signed-in user of an active office, with the role as `platform.users` has it now."""
-    return await tenant_user(caller, get_services())
+    return await accounts.office_user(get_services(), caller)
 
 
-def office_admin(who: Annotated[Principal, Depends(office_user)]) -> Principal:
+def office_admin(who: Annotated[OfficeUser, Depends(office_user)]) -> OfficeUser:
     return who.require_role("mla_admin")
 
 
-User = Annotated[Principal, Depends(office_user)]
-Admin = Annotated[Principal, Depends(office_admin)]
-
-
-def _tenant(who: Principal) -> str:
-    assert who.tenant_id is not None
-    return who.tenant_id
+User = Annotated[OfficeUser, Depends(office_user)]
+Admin = Annotated[OfficeUser, Depends(office_admin)]
 
 
 @pages.get("/")
@@ -126,7 +120,7 @@ def _filters(request: Request) -> tuple[casework.ComplaintFilters, dict[str, str
 @pages.get("/complaints")
 async def complaints(request: Request, who: User) -> Response:
     filters, errors = _filters(request)
-    page = await casework.list_page(get_services(), _tenant(who), filters)
+    page = await casework.list_page(get_services(), who.tenant_id, filters)
     lang = language(request)
     page["categories"] = {code: names.get(lang) or code for code, names in page["categories"].items()}
     context = {
@@ -165,20 +159,20 @@ def list_labels(lang: str) -> Response:
 def count(request: Request, who: User) -> Response:
     """How many complaints match (up to 10,000), loaded after the list so the list stays fast."""
     filters, _ = _filters(request)
-    found = casework.count_complaints(get_services(), _tenant(who), filters, cap=10_000)
+    found = casework.count_complaints(get_services(), who.tenant_id, filters, cap=10_000)
     return site.page(request, "dashboard/_count.html", {"count": found, "capped": found >= 10_000}, who=who)
 
 
 @pages.get("/complaints/export.csv")
 def export(request: Request, who: User) -> Response:
     filters, _ = _filters(request)
-    return csv_download(casework.export_rows(get_services(), _tenant(who), filters), "complaints.csv")
+    return csv_download(casework.export_rows(get_services(), who.tenant_id, filters), "complaints.csv")
 
 
 def _new_form(
-    request: Request, who: Principal, values: Mapping[str, Any], errors: dict[str, str], status: int
+    request: Request, who: OfficeUser, values: Mapping[str, Any], errors: dict[str, str], status: int
 ) -> Response:
-    config = load_agent_config(get_services(), _tenant(who))
+    config = load_agent_config(get_services(), who.tenant_id)
     context = {"values": values, "errors": errors, "categories": config.categories if config else []}
     return site.page(request, "dashboard/complaint_new.html", context, who=who, status_code=status)
 
@@ -204,11 +198,11 @@ async def create_complaint(request: Request, who: User) -> Response:
     return redirect(request, f"{site.prefix}/complaints/{created['reference']}")
 
 
-def _detail(request: Request, who: Principal, reference: str, *, notice: str = "", status: int = 200) -> Response:
-    complaint = casework.get_complaint(get_services(), _tenant(who), reference[:40])
+def _detail(request: Request, who: OfficeUser, reference: str, *, notice: str = "", status: int = 200) -> Response:
+    complaint = casework.get_complaint(get_services(), who.tenant_id, reference[:40])
     context = {
         "c": complaint, "allowed": lifecycle.allowed(complaint["status"]), "notice": notice,
-        "people": casework.choices(get_services(), _tenant(who))["people"],
+        "people": casework.choices(get_services(), who.tenant_id)["people"],
     }  # fmt: skip
     return site.page(request, "dashboard/complaint.html", context, who=who, status_code=status)
 
@@ -244,8 +238,8 @@ async def change(request: Request, who: User, reference: str) -> Response:
 
 @pages.get("/overview")
 def overview(request: Request, who: User) -> Response:
-    stats = casework.stats(get_services(), _tenant(who))
-    trend = casework.overdue_trend(get_services(), _tenant(who))
+    stats = casework.stats(get_services(), who.tenant_id)
+    trend = casework.overdue_trend(get_services(), who.tenant_id)
     logged = {d["day"]: d["count"] for d in stats["by_day"]}
     t = translator(language(request))
     context = {
@@ -270,7 +264,7 @@ def _refused(exc: ValidationError | AppError) -> tuple[dict[str, str], int]:
     return field_errors(exc), 422
 
 
-def _team(request: Request, who: Principal, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+def _team(request: Request, who: OfficeUser, errors: dict[str, str] | None = None, status: int = 200) -> Response:
     context = {"members": team.members(get_services(), who), "errors": errors or {}}
     return site.page(request, "dashboard/team.html", context, who=who, status_code=status)
 
@@ -311,7 +305,7 @@ def change_member(
 # Agents (MLA admins) --------------------------------------------------------------------------
 
 
-def _agents(request: Request, who: Principal, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+def _agents(request: Request, who: OfficeUser, errors: dict[str, str] | None = None, status: int = 200) -> Response:
     context = {
         "agents": manage.list_agents(get_services(), who), "errors": errors or {},
         "test_calls": browser_calls.available(get_services()),

@@ -34,7 +34,7 @@ from mla_core.agents.config import (
 from mla_core.core.errors import ConflictError, NotFoundError
 from mla_core.core.fields import Language, PhoneNumber, distinct
 from mla_core.core.names import main_agent_id
-from mla_core.core.principal import Principal
+from mla_core.core.principal import OfficeUser
 from mla_core.db import Conn
 from mla_core.tenants import registry
 
@@ -108,14 +108,12 @@ def _find(agents: list[AgentConfig], agent_id: str) -> AgentConfig:
     return found
 
 
-def list_agents(services: Services, who: Principal) -> list[dict[str, Any]]:
-    assert who.tenant_id is not None
+def list_agents(services: Services, who: OfficeUser) -> list[dict[str, Any]]:
     with services.db.transaction() as conn:
         return [_view(agent) for agent in _all(conn, who.tenant_id)]
 
 
-def get_agent(services: Services, who: Principal, agent_id: str) -> dict[str, Any]:
-    assert who.tenant_id is not None
+def get_agent(services: Services, who: OfficeUser, agent_id: str) -> dict[str, Any]:
     with services.db.transaction() as conn:
         return _view(_find(_all(conn, who.tenant_id), agent_id))
 
@@ -151,9 +149,8 @@ def _apply(config: AgentConfig, settings: AgentSettings) -> AgentConfig:
     )
 
 
-def _office(conn: Conn, who: Principal) -> list[AgentConfig]:
+def _office(conn: Conn, who: OfficeUser) -> list[AgentConfig]:
     """The caller's office's agents, with its tenant row locked: one change at a time per office."""
-    assert who.tenant_id is not None
     registry.lock_row(conn, who.tenant_id)
     return _all(conn, who.tenant_id)
 
@@ -203,7 +200,7 @@ def _store(conn: Conn, config: AgentConfig) -> None:
 
 
 def _save(
-    services: Services, who: Principal, agent_id: str, expected: int, change: Callable[[AgentConfig], AgentConfig]
+    services: Services, who: OfficeUser, agent_id: str, expected: int, change: Callable[[AgentConfig], AgentConfig]
 ) -> dict[str, Any]:
     """Apply `change` to one agent in one transaction with the number claims, the SIP rule and Redis."""
     with services.db.transaction() as conn:
@@ -224,7 +221,7 @@ def _save(
     return _view(updated)
 
 
-def create_agent(services: Services, who: Principal, body: AgentCreate) -> dict[str, Any]:
+def create_agent(services: Services, who: OfficeUser, body: AgentCreate) -> dict[str, Any]:
     """A new agent for numbers of its own, starting from the main agent's settings."""
     with services.db.transaction() as conn:
         office = _office(conn, who)
@@ -244,7 +241,7 @@ def create_agent(services: Services, who: Principal, body: AgentCreate) -> dict[
     return _view(agent)
 
 
-def delete_agent(services: Services, who: Principal, agent_id: str) -> None:
+def delete_agent(services: Services, who: OfficeUser, agent_id: str) -> None:
     """Remove an added agent; its numbers go back (the office no longer answers them)."""
     with services.db.transaction() as conn:
         office = _office(conn, who)
@@ -259,11 +256,11 @@ def delete_agent(services: Services, who: Principal, agent_id: str) -> None:
         services.agent_configs.delete_agent(agent)
 
 
-def update_agent(services: Services, who: Principal, agent_id: str, update: AgentUpdate) -> dict[str, Any]:
+def update_agent(services: Services, who: OfficeUser, agent_id: str, update: AgentUpdate) -> dict[str, Any]:
     return _save(services, who, agent_id, update.version, lambda current: _apply(current, update))
 
 
-def set_status(services: Services, who: Principal, agent_id: str, status: AgentStatus) -> dict[str, Any]:
+def set_status(services: Services, who: OfficeUser, agent_id: str, status: AgentStatus) -> dict[str, Any]:
     return _save(
         services, who, agent_id, status.version,
         lambda current: current.model_copy(update={"status": status.status, "version": current.version + 1}),

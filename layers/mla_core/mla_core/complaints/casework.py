@@ -25,7 +25,7 @@ from mla_core.agents.routing import load_agent_config
 from mla_core.complaints import lifecycle, sms
 from mla_core.core.errors import ConflictError, InvalidInputError, NotFoundError
 from mla_core.core.names import main_agent_id, schema_name
-from mla_core.core.principal import Principal
+from mla_core.core.principal import OfficeUser
 from mla_core.db import Conn
 
 DUE_SOON = timedelta(hours=48)
@@ -284,7 +284,7 @@ class ComplaintPatch(BaseModel):
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] | None = None
 
 
-def _event(conn: Conn, tenant_id: str, complaint_id: Any, who: Principal, event_type: str, **fields: Any) -> None:
+def _event(conn: Conn, tenant_id: str, complaint_id: Any, who: OfficeUser, event_type: str, **fields: Any) -> None:
     conn.execute(
         sql.SQL(
             "INSERT INTO {} (complaint_id, event_type, from_status, to_status, actor_type, actor_id, note, data)"
@@ -307,10 +307,9 @@ def _check_assignee(conn: Conn, tenant_id: str, user_id: uuid.UUID) -> None:
 
 
 def update_complaint(
-    services: Services, who: Principal, id_or_reference: str, patch: ComplaintPatch, *, if_match: int | None
+    services: Services, who: OfficeUser, id_or_reference: str, patch: ComplaintPatch, *, if_match: int | None
 ) -> dict[str, Any]:
     """Apply `patch` if the complaint is still at the version the client saw; every change is an event."""
-    assert who.tenant_id is not None
     tenant_id = who.tenant_id
     expected = patch.version if patch.version is not None else if_match
     if expected is None:
@@ -373,7 +372,7 @@ def update_complaint(
 
 
 def _status_change(
-    conn: Conn, tenant_id: str, current: dict[str, Any], patch: ComplaintPatch, who: Principal
+    conn: Conn, tenant_id: str, current: dict[str, Any], patch: ComplaintPatch, who: OfficeUser
 ) -> dict[str, Any]:
     to, frm = patch.status, current["status"]
     if to not in lifecycle.allowed(frm):
@@ -421,8 +420,7 @@ def _status_change(
     return changes
 
 
-def add_note(services: Services, who: Principal, id_or_reference: str, text: str) -> dict[str, Any]:
-    assert who.tenant_id is not None
+def add_note(services: Services, who: OfficeUser, id_or_reference: str, text: str) -> dict[str, Any]:
     with services.db.transaction() as conn:
         complaint = _find(conn, who.tenant_id, id_or_reference)
         _event(conn, who.tenant_id, complaint["id"], who, "note", note=text)
@@ -505,11 +503,10 @@ class ManualComplaint(BaseModel):
 
 
 def create_manual(
-    services: Services, who: Principal, body: ManualComplaint, *, idempotency_key: str | None
+    services: Services, who: OfficeUser, body: ManualComplaint, *, idempotency_key: str | None
 ) -> dict[str, Any]:
     from mla_core.complaints.intake import ComplaintDraft, log_complaint
 
-    assert who.tenant_id is not None
     config = load_agent_config(services, who.tenant_id)
     if config is None:
         raise NotFoundError("this office has no agent configuration")

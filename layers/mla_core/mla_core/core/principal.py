@@ -7,12 +7,13 @@ are trusted. The token itself is verified in `mla_core.adapters.tokens`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from mla_core.core.errors import AuthenticationError, PermissionDeniedError
 
 Role = Literal["super_admin", "mla_admin", "staff"]
-ROLES: tuple[Role, ...] = ("super_admin", "mla_admin", "staff")
+OfficeRole = Literal["mla_admin", "staff"]
+ROLES: tuple[Role, ...] = get_args(Role)
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,26 @@ class Principal:
         if self.role not in roles:
             raise PermissionDeniedError(f"this action needs the role {' or '.join(roles)}")
         return self
+
+
+@dataclass(frozen=True)
+class OfficeUser:
+    """A signed-in member of an active office, with the role `platform.users` gives them now: what
+    every office route hands to the features (`mla_core.http.deps.OfficeUserDep`)."""
+
+    user_id: str
+    email: str
+    role: OfficeRole
+    tenant_id: str
+    session_id: str | None = None
+
+    def require_role(self, *roles: OfficeRole) -> OfficeUser:
+        if self.role not in roles:
+            raise PermissionDeniedError(f"this action needs the role {' or '.join(roles)}")
+        return self
+
+
+Caller = Principal | OfficeUser  # anyone signed in: a page's chrome and the profile take either
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

@@ -8,14 +8,14 @@ event loop (`Database.read`).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
 from mla_core.adapters import Services, get_services
-from mla_core.core.errors import AuthenticationError, PermissionDeniedError
-from mla_core.core.principal import Principal
+from mla_core.core.errors import AuthenticationError
+from mla_core.core.principal import OfficeUser, Principal
+from mla_core.identity import accounts
 
 
 async def services() -> Services:
@@ -49,30 +49,16 @@ async def super_admin(caller: PrincipalDep) -> Principal:
 SuperAdminDep = Annotated[Principal, Depends(super_admin)]
 
 
-async def tenant_user(caller: PrincipalDep, svc: ServicesDep) -> Principal:
-    """An MLA office user of an active tenant. A super admin's token does not reach tenant data.
-
-    The role is read back from `platform.users`, so a demotion or a disabled login takes effect
-    at once rather than when the token expires.
-    """
-    caller.require_role("mla_admin", "staff")
-    async with svc.db.read() as conn:
-        cursor = await conn.execute(
-            "SELECT t.status, u.role, u.disabled FROM platform.tenants t"
-            " JOIN platform.users u ON u.user_id = %s AND u.tenant_id = t.tenant_id WHERE t.tenant_id = %s",
-            (caller.user_id, caller.tenant_id),
-        )
-        row = await cursor.fetchone()
-    if row is None or row["status"] != "active" or row["disabled"]:
-        raise PermissionDeniedError("this login or its office is not active")
-    return replace(caller, role=row["role"])
+async def office_user(caller: PrincipalDep, svc: ServicesDep) -> OfficeUser:
+    """An MLA office user of an active tenant, as `platform.users` has them now."""
+    return await accounts.office_user(svc, caller)
 
 
-TenantUserDep = Annotated[Principal, Depends(tenant_user)]
+OfficeUserDep = Annotated[OfficeUser, Depends(office_user)]
 
 
-async def mla_admin(caller: TenantUserDep) -> Principal:
+async def mla_admin(caller: OfficeUserDep) -> OfficeUser:
     return caller.require_role("mla_admin")
 
 
-MlaAdminDep = Annotated[Principal, Depends(mla_admin)]
+MlaAdminDep = Annotated[OfficeUser, Depends(mla_admin)]

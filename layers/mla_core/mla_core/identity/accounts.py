@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
 
 from mla_core.adapters import Services
 from mla_core.core.errors import AppError, AuthenticationError, PermissionDeniedError
-from mla_core.core.principal import Principal, principal_from_claims
+from mla_core.core.principal import Caller, OfficeUser, Principal, principal_from_claims
 
 if TYPE_CHECKING:
     from mla_core.adapters.supabase_auth import AuthSession
@@ -117,7 +117,7 @@ class Profile(UserView):
     disabled: bool = False
 
 
-def profile(services: Services, who: Principal) -> Profile:
+def profile(services: Services, who: Caller) -> Profile:
     with services.db.transaction() as conn:
         user = conn.execute(
             "SELECT full_name, disabled FROM platform.users WHERE user_id = %s", (who.user_id,)
@@ -135,3 +135,22 @@ def profile(services: Services, who: Principal) -> Profile:
         id=who.user_id, email=who.email, role=who.role, tenant_id=who.tenant_id,
         full_name=user["full_name"] if user else None, tenant=tenant,
     )  # fmt: skip
+
+
+async def office_user(services: Services, caller: Principal) -> OfficeUser:
+    """The caller as a member of an active office. A super admin's token does not reach office data.
+
+    The role is read back from `platform.users` (on the event loop), so a demotion or a disabled login
+    takes effect at once rather than when the token expires.
+    """
+    caller.require_role("mla_admin", "staff")
+    async with services.db.read() as conn:
+        cursor = await conn.execute(
+            "SELECT t.status, u.role, u.disabled FROM platform.tenants t"
+            " JOIN platform.users u ON u.user_id = %s AND u.tenant_id = t.tenant_id WHERE t.tenant_id = %s",
+            (caller.user_id, caller.tenant_id),
+        )
+        row = await cursor.fetchone()
+    if row is None or row["status"] != "active" or row["disabled"] or caller.tenant_id is None:
+        raise PermissionDeniedError("this login or its office is not active")
+    return OfficeUser(caller.user_id, caller.email, row["role"], caller.tenant_id, caller.session_id)

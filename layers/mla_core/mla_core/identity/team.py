@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
 
 from mla_core.adapters import Services
 from mla_core.core.errors import ConflictError, NotFoundError
-from mla_core.core.principal import Principal
+from mla_core.core.principal import OfficeUser
 from mla_core.db import Conn
 from mla_core.provisioning import welcome
 from mla_core.tenants import registry
@@ -40,7 +40,7 @@ _MEMBER = (
 )
 
 
-def members(services: Services, who: Principal) -> list[dict[str, Any]]:
+def members(services: Services, who: OfficeUser) -> list[dict[str, Any]]:
     with services.db.transaction() as conn:
         return conn.execute(_MEMBER + " ORDER BY created_at", (who.tenant_id,)).fetchall()
 
@@ -56,9 +56,8 @@ def _member(conn: Conn, tenant_id: str, user_id: str, *, lock: bool = False) -> 
     return row
 
 
-def invite(services: Services, who: Principal, request: Invite) -> dict[str, Any]:
+def invite(services: Services, who: OfficeUser, request: Invite) -> dict[str, Any]:
     """Create the login (no password yet) and email the invitation link, accepted by /auth/register."""
-    assert who.tenant_id is not None
     email = str(request.email)
     with services.db.transaction() as conn:
         taken = registry.login_for_email(conn, email)
@@ -93,9 +92,8 @@ def invite(services: Services, who: Principal, request: Invite) -> dict[str, Any
         return _member(conn, who.tenant_id, invitation.user_id)
 
 
-def change(services: Services, who: Principal, user_id: str, request: MemberChange) -> dict[str, Any]:
+def change(services: Services, who: OfficeUser, user_id: str, request: MemberChange) -> dict[str, Any]:
     """Change a member's role or disable/enable them; the office always keeps an active admin."""
-    assert who.tenant_id is not None
     with services.db.transaction() as conn:
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 1))", (who.tenant_id,))
         member = _member(conn, who.tenant_id, user_id, lock=True)

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from mla_core.adapters import Services
 from mla_core.core.errors import AppError, AuthenticationError, PermissionDeniedError
-from mla_core.core.principal import Principal
+from mla_core.core.principal import Caller, Principal
 from mla_core.identity import accounts
 from mla_core.web.i18n import LANGUAGES, translator
 
@@ -173,7 +173,7 @@ class Site:
 
     def page(
         self, request: Request, template: str, context: Mapping[str, Any] | None = None, *,
-        who: Principal | None = None, status_code: int = 200,
+        who: Caller | None = None, status_code: int = 200,
     ) -> Response:  # fmt: skip
         chrome = {"static": f"{self.prefix}/static", "home": self.home, "nav": self.nav, "area": self.area,
                   "who": who, "logout": f"{self.prefix}/logout", "lang_base": self.prefix, "prefix": self.prefix}  # fmt: skip
