@@ -12,9 +12,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from mla_core import cli
 from mla_core.adapters import get_services
-from mla_core.complaints import intake
+from mla_core.complaints import intake, sms
 from mla_core.core.observability import function_logger
 
 logger = function_logger("complaint-ingest")
@@ -33,4 +32,4 @@ def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
 
 @logger.inject_lambda_context(clear_state=True)
 def retry_notifications(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return cli.retry_sms(get_services())
+    return sms.retry_all_failed(get_services())

@@ -16,6 +16,7 @@ from typing import Any
 
 from mla_core.adapters import Services, get_services
 from mla_core.agents.routing import active_agent_configs
+from mla_core.complaints import sms
 from mla_core.complaints.intake import highest_reference
 from mla_core.core.errors import AppError
 from mla_core.db.migrate import migrate_all_tenants, migrate_control_plane
@@ -45,15 +46,6 @@ def rebuild_redis(services: Services) -> dict[str, Any]:
             highest = highest_reference(conn, tenant_id)
         services.references.raise_floor(tenant_id, highest)
     return {"tenants_written": len(offices), "agents_written": len(configs)}
-
-
-def retry_sms(services: Services) -> dict[str, Any]:
-    """Every active tenant's failed SMS, sent again (bounded attempts per message)."""
-    from mla_core.complaints import sms
-
-    configs = active_agent_configs(services)
-    sent = sum(sms.retry_failed(services, config) for config in configs)
-    return {"tenants": len(configs), "sms_sent": sent}
 
 
 def create_superadmin(services: Services, email: str, password: str) -> dict[str, Any]:
@@ -94,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "rebuild-redis":
             result = rebuild_redis(services)
         elif args.command == "retry-sms":
-            result = retry_sms(services)
+            result = sms.retry_all_failed(services)
         else:
             migrate_control_plane(services.db)
             result = create_superadmin(services, args.email, args.password)

@@ -13,6 +13,7 @@ from psycopg import sql
 
 from mla_core.adapters import Services
 from mla_core.agents.config import DEFAULT_SMS_TEMPLATES, AgentConfig, SmsTemplate
+from mla_core.agents.routing import active_agent_configs
 from mla_core.core.errors import AppError
 from mla_core.core.names import schema_name
 from mla_core.core.privacy import mask_phone
@@ -135,3 +136,11 @@ def retry_failed(services: Services, config: AgentConfig) -> int:
             (MAX_ATTEMPTS,),
         ).fetchall()
     return sum(_send(services, config, r["id"], r["recipient"], r["body"], r["template_id"] or "") for r in rows)
+
+
+def retry_all_failed(services: Services) -> dict[str, int]:
+    """Every active tenant's failed SMS, sent again (bounded attempts per message): what the
+    notification-retry function runs on a schedule, and `cli retry-sms`."""
+    configs = active_agent_configs(services)
+    sent = sum(retry_failed(services, config) for config in configs)
+    return {"tenants": len(configs), "sms_sent": sent}
