@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from mla_core.agents.config import RECORDING_NOTICE, AgentConfig, build_default_config
+from mla_core.identity.invitations import invitation_link
 from mla_core.provisioning import welcome
 
 
@@ -37,7 +38,7 @@ def test_config_round_trips_through_json_with_its_schema_version() -> None:
 
 
 def test_welcome_email_is_in_english_and_the_first_language_with_the_link() -> None:
-    link = welcome.sign_in_link("https://app.example.in/", "tok en")
+    link = invitation_link("https://app.example.in/", "tok en")
     assert link == "https://app.example.in/register?token=tok+en"
     email = welcome.compose(
         mla_name="K. Selvi", constituency="Mylapore", phone_numbers=["+914440001234"], language="ta", link=link

@@ -1,2 +1,3 @@
-"""People who sign in: sign-in, invitations and profiles (`accounts`), and an office's team
-(`team`). Tokens are verified in `mla_core.adapters.tokens`; the principal is `mla_core.core.principal`."""
+"""People who sign in: sign-in, accepting an invitation, profiles and the office-membership check
+(`accounts`), an office's team (`team`), and the link an invitation email carries (`invitations`).
+Tokens are verified in `mla_core.adapters.tokens`; the principal is `mla_core.core.principal`."""

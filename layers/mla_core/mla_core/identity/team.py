@@ -15,7 +15,7 @@ from mla_core.adapters import Services
 from mla_core.core.errors import ConflictError, NotFoundError
 from mla_core.core.principal import OfficeUser
 from mla_core.db import Conn
-from mla_core.provisioning import welcome
+from mla_core.identity.invitations import invitation_link
 from mla_core.tenants import registry
 
 TeamRole = Literal["mla_admin", "staff"]
@@ -80,7 +80,7 @@ def invite(services: Services, who: OfficeUser, request: Invite) -> dict[str, An
             "INSERT INTO platform.users (user_id, tenant_id, email, role, full_name) VALUES (%s, %s, %s, %s, %s)",
             (invitation.user_id, who.tenant_id, email, request.role, request.full_name),
         )
-    link = welcome.sign_in_link(services.settings.dashboard_url, invitation.token)
+    link = invitation_link(services.settings.dashboard_url, invitation.token)
     subject = f"You are invited to the grievance dashboard of {tenant['constituency']}"
     text = (
         f"{who.email} invited you to work on constituents' complaints for {tenant['mla_name']} "

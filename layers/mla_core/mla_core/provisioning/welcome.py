@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
-from urllib.parse import urlencode
 
 
 @dataclass(frozen=True)
@@ -41,10 +40,6 @@ _SUBJECTS = {
     "ta": "{constituency} புகார் சேவை தயார்",
     "hi": "{constituency} शिकायत हेल्पलाइन तैयार है",
 }
-
-
-def sign_in_link(dashboard_url: str, token: str) -> str:
-    return f"{dashboard_url.rstrip('/')}/register?{urlencode({'token': token})}"
 
 
 def compose(*, mla_name: str, constituency: str, phone_numbers: list[str], language: str, link: str) -> WelcomeEmail:

@@ -25,6 +25,7 @@ from mla_core.agents.routing import dispatch_rule_spec, sip_trunk_id
 from mla_core.core.errors import AppError, ConflictError, TransientError
 from mla_core.core.names import dispatch_rule_name
 from mla_core.db.migrate import latest_version, migrate_tenant
+from mla_core.identity.invitations import invitation_link
 from mla_core.provisioning import welcome
 from mla_core.tenants import registry
 from mla_core.tenants.registry import Tenant
@@ -189,7 +190,7 @@ def send_welcome_email(services: Services, tenant: Tenant) -> Output:
         constituency=tenant.constituency,
         phone_numbers=tenant.phone_numbers,
         language=tenant.languages[0],
-        link=welcome.sign_in_link(services.settings.dashboard_url, token),
+        link=invitation_link(services.settings.dashboard_url, token),
     )
     message_id = services.mailer.send(tenant.admin_email, email.subject, email.text, email.html)
     with services.db.transaction() as conn:
