@@ -34,10 +34,11 @@ browser:
 test: install browser ## run every test (installs Chromium for the browser tests when root)
 	$(BIN)/pytest -q
 
-lint: install ## ruff lint, format check and mypy
+lint: install ## ruff lint (vendor SDKs only in adapters), format check, mypy, and the import boundaries
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .
