@@ -182,8 +182,13 @@ class GrievanceAgent(Agent):
                 "The caller's number is hidden, so there is nowhere to send the reference number. Ask for a "
                 "10-digit mobile number and call set_callback_number first."
             )
-        arguments = {"category": category, "description": description, "location": location,
-                     "caller_name": caller_name or None, "landmark": landmark or None}  # fmt: skip
+        arguments = {
+            "category": category,
+            "description": description,
+            "location": location,
+            "caller_name": caller_name or None,
+            "landmark": landmark or None,
+        }
         try:
             draft = intake.ComplaintDraft.model_validate(arguments)
             logged = await asyncio.to_thread(
@@ -210,9 +215,14 @@ class GrievanceAgent(Agent):
             call.logged.append(logged)
         logger.info(
             "complaint logged by agent",
-            extra={"tenant_id": call.tenant.tenant_id, "reference": logged.reference, "queued": logged.queued,
-                   "caller": mask_phone(number), "language": call.language},
-        )  # fmt: skip
+            extra={
+                "tenant_id": call.tenant.tenant_id,
+                "reference": logged.reference,
+                "queued": logged.queued,
+                "caller": mask_phone(number),
+                "language": call.language,
+            },
+        )
         return (
             f"Complaint registered. Reference number {logged.reference}. Say it digit by digit: "
             f"{phrases.spoken_digits(logged.reference)}. An SMS with this reference is being sent to the caller."

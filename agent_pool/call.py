@@ -168,9 +168,14 @@ class CallRun:
             logger.exception("call record not written", extra={"tenant_id": call.tenant.tenant_id})
         logger.info(
             "call ended",
-            extra={"tenant_id": call.tenant.tenant_id, "room": self.request.room_name, "outcome": self.outcome,
-                   "complaints": [c.reference for c in call.logged], "languages": call.languages},
-        )  # fmt: skip
+            extra={
+                "tenant_id": call.tenant.tenant_id,
+                "room": self.request.room_name,
+                "outcome": self.outcome,
+                "complaints": [c.reference for c in call.logged],
+                "languages": call.languages,
+            },
+        )
         return self.outcome
 
 
@@ -201,8 +206,14 @@ async def start_call(request: CallRequest, services: Services, io: CallIO) -> Ca
         return await _paused(request, services, io, timings, started_at, tenant)
 
     config = tenant.config
-    call = CallContext(services=services, tenant=tenant, room_name=request.room_name,
-                       caller_number=request.caller_number, language=config.greeting_language, voice=io.voice)  # fmt: skip
+    call = CallContext(
+        services=services,
+        tenant=tenant,
+        room_name=request.room_name,
+        caller_number=request.caller_number,
+        language=config.greeting_language,
+        voice=io.voice,
+    )
     session = _session(io, llm=io.llm_factory(config.llm), userdata=call)
     run = CallRun(request=request, session=session, timings=timings, started_at=started_at, call=call)
     await _start(session, GrievanceAgent(call), io)
@@ -269,9 +280,13 @@ async def _reject(
 
 
 async def _paused(
-    request: CallRequest, services: Services, io: CallIO, timings: CallTimings, started_at: datetime,
+    request: CallRequest,
+    services: Services,
+    io: CallIO,
+    timings: CallTimings,
+    started_at: datetime,
     tenant: CallTenant,
-) -> CallRun:  # fmt: skip
+) -> CallRun:
     """The office paused its agent: say so in its language, hang up, and keep the call as missed."""
     config = tenant.config
     language = config.greeting_language
@@ -287,11 +302,21 @@ async def _paused(
     await spoken.wait_for_playout()
     try:
         await asyncio.to_thread(
-            records.record_call, services, tenant.tenant_id, request.room_name,
-            caller_number=request.caller_number, dialed_number=request.dialed_number, language=language,
-            started_at=started_at, ended_at=datetime.now(UTC), outcome="agent_paused", transcript=[], latency={},
-            notice_played_at=None, status="missed",
-        )  # fmt: skip
+            records.record_call,
+            services,
+            tenant.tenant_id,
+            request.room_name,
+            caller_number=request.caller_number,
+            dialed_number=request.dialed_number,
+            language=language,
+            started_at=started_at,
+            ended_at=datetime.now(UTC),
+            outcome="agent_paused",
+            transcript=[],
+            latency={},
+            notice_played_at=None,
+            status="missed",
+        )
     except Exception:  # the caller has heard the message; a lost record must not crash the job
         logger.exception("missed call not recorded", extra={"tenant_id": tenant.tenant_id})
     session.shutdown(drain=True)
@@ -302,10 +327,15 @@ async def _paused(
 def _log_start(request: CallRequest, tenant: CallTenant, timings: CallTimings) -> None:
     logger.info(
         "call answered",
-        extra={"tenant_id": tenant.tenant_id, "room": request.room_name, "caller": mask_phone(request.caller_number),
-               "dialed": request.dialed_number, "setup_ms": round(timings.setup_ms, 2),
-               "resolution_ms": round(timings.resolution_ms, 2)},
-    )  # fmt: skip
+        extra={
+            "tenant_id": tenant.tenant_id,
+            "room": request.room_name,
+            "caller": mask_phone(request.caller_number),
+            "dialed": request.dialed_number,
+            "setup_ms": round(timings.setup_ms, 2),
+            "resolution_ms": round(timings.resolution_ms, 2),
+        },
+    )
 
 
 # After the call ---------------------------------------------------------------------------------
@@ -320,9 +350,15 @@ def transcript_of(history: llm.ChatContext) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     for item in history.items:
         if item.type == "message" and item.role in ("user", "assistant"):
-            entries.append({"type": "message", "role": "caller" if item.role == "user" else "agent",
-                            "text": item.text_content or "", "interrupted": item.interrupted,
-                            "at": _at(item.created_at)})  # fmt: skip
+            entries.append(
+                {
+                    "type": "message",
+                    "role": "caller" if item.role == "user" else "agent",
+                    "text": item.text_content or "",
+                    "interrupted": item.interrupted,
+                    "at": _at(item.created_at),
+                }
+            )
         elif item.type == "function_call":
             try:
                 arguments = json.loads(item.arguments or "{}")
@@ -330,8 +366,15 @@ def transcript_of(history: llm.ChatContext) -> list[dict[str, Any]]:
                 arguments = {"raw": item.arguments}
             entries.append({"type": "tool_call", "name": item.name, "arguments": arguments, "at": _at(item.created_at)})
         elif item.type == "function_call_output":
-            entries.append({"type": "tool_result", "name": item.name, "output": item.output,
-                            "is_error": item.is_error, "at": _at(item.created_at)})  # fmt: skip
+            entries.append(
+                {
+                    "type": "tool_result",
+                    "name": item.name,
+                    "output": item.output,
+                    "is_error": item.is_error,
+                    "at": _at(item.created_at),
+                }
+            )
         elif item.type == "agent_handoff" and item.old_agent_id is not None:  # not the session's first agent
             entries.append({"type": "handoff", "agent": item.new_agent_id, "at": _at(item.created_at)})
     return entries
@@ -400,11 +443,12 @@ async def text_call(
     room = room_name or f"sim-{uuid.uuid4().hex[:12]}"
     with fake_job_context(job_metadata=job_metadata, job_id=f"sim-{room}"):
         run = await start_call(
-            CallRequest(room_name=room, job_metadata=job_metadata, dialed_number=dialed_number,
-                        caller_number=caller_number),
+            CallRequest(
+                room_name=room, job_metadata=job_metadata, dialed_number=dialed_number, caller_number=caller_number
+            ),
             services,
             CallIO(llm_factory=llm_factory),
-        )  # fmt: skip
+        )
         try:
             await run.wait_greeted()
             yield run

@@ -163,8 +163,12 @@ def plan(client: RunPod | None, name: str, spec: PodSpec, env: Mapping[str, str]
     rev = revision(spec, env)
     wanted = [f"{name}-{rev}-{index:02d}" for index in range(1, pods + 1)]
     existing_template = next((t for t in (client.templates() if client else []) if t.get("name") == name), None)
-    result = Plan(template_name=name, template=template_spec(name, spec, env),
-                  template_id=existing_template["id"] if existing_template else None, revision=rev)  # fmt: skip
+    result = Plan(
+        template_name=name,
+        template=template_spec(name, spec, env),
+        template_id=existing_template["id"] if existing_template else None,
+        revision=rev,
+    )
     running = [p for p in (client.pods() if client else []) if str(p.get("name", "")).startswith(f"{name}-")]
     running_names = {p["name"] for p in running}
     result.create = [pod for pod in wanted if pod not in running_names]
@@ -276,8 +280,13 @@ def main(argv: Sequence[str] | None = None, *, client: RunPod | None = None) -> 
         print(f"missing settings: {', '.join(missing)}", file=sys.stderr)
         return 2
     pods = args.pods if args.pods is not None else pods_for(args.peak_calls) if args.peak_calls else 2
-    spec = PodSpec(image=args.image, instance_id=args.instance, cloud_type=args.cloud_type,
-                   country_code=args.country_code, data_center_id=args.data_center)  # fmt: skip
+    spec = PodSpec(
+        image=args.image,
+        instance_id=args.instance,
+        cloud_type=args.cloud_type,
+        country_code=args.country_code,
+        data_center_id=args.data_center,
+    )
     api_key = source.get("RUNPOD_API_KEY")
     if client is None and api_key:
         client = SdkRunPod(api_key)

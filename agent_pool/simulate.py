@@ -173,8 +173,9 @@ async def simulate(
         llm_factory = lambda _settings: scripted  # noqa: E731 - the factory the call expects
     services = get_services()
     try:
-        async with text_call(services, llm_factory, dialed_number=dialed_number, caller_number=caller_number,
-                             job_metadata=job_metadata) as run:  # fmt: skip
+        async with text_call(
+            services, llm_factory, dialed_number=dialed_number, caller_number=caller_number, job_metadata=job_metadata
+        ) as run:
             await references.look_up(run)
             printer.new_items(run.session.history, report)
             if run.rejected:
@@ -240,9 +241,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("--llm openai needs OPENAI_API_KEY", file=sys.stderr)
         return EXIT_USAGE
     report = asyncio.run(
-        simulate(turns, dialed_number=args.dialed, caller_number=args.caller, use_openai=args.llm == "openai",
-                 job_metadata=args.metadata)
-    )  # fmt: skip
+        simulate(
+            turns,
+            dialed_number=args.dialed,
+            caller_number=args.caller,
+            use_openai=args.llm == "openai",
+            job_metadata=args.metadata,
+        )
+    )
     return report.exit_code
 
 

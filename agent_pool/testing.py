@@ -126,8 +126,9 @@ class ScriptedLLM(llm.LLM):
         step = next_step(chat_ctx) if callable(next_step) else next_step
         if step is None:
             self.overruns += 1
-        return _ScriptedStream(self, step, len(self.requests), chat_ctx=chat_ctx, tools=tools or [],
-                               conn_options=conn_options)  # fmt: skip
+        return _ScriptedStream(
+            self, step, len(self.requests), chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options
+        )
 
 
 class _ScriptedStream(llm.LLMStream):
@@ -156,8 +157,9 @@ class FakeTTS(tts.TTS):
     SAMPLE_RATE = 16_000
 
     def __init__(self, *, ms_per_char: int = 60) -> None:
-        super().__init__(capabilities=tts.TTSCapabilities(streaming=False), sample_rate=self.SAMPLE_RATE,
-                         num_channels=1)  # fmt: skip
+        super().__init__(
+            capabilities=tts.TTSCapabilities(streaming=False), sample_rate=self.SAMPLE_RATE, num_channels=1
+        )
         self._ms_per_char = ms_per_char
         self.spoken: list[str] = []
 
@@ -181,8 +183,9 @@ class _SilentStream(tts.ChunkedStream):
         owner = self._tts
         assert isinstance(owner, FakeTTS)
         samples = FakeTTS.SAMPLE_RATE * owner._ms_per_char * max(1, len(self.input_text)) // 1000
-        output_emitter.initialize(request_id=utils.shortuuid("fake_"), sample_rate=FakeTTS.SAMPLE_RATE,
-                                  num_channels=1, mime_type="audio/pcm")  # fmt: skip
+        output_emitter.initialize(
+            request_id=utils.shortuuid("fake_"), sample_rate=FakeTTS.SAMPLE_RATE, num_channels=1, mime_type="audio/pcm"
+        )
         output_emitter.push(bytes(samples * 2))
         output_emitter.flush()
 

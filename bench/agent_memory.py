@@ -60,9 +60,14 @@ async def in_one_process(tenant_ids: list[str], counts: list[int]) -> list[tuple
         llm = ScriptedLLM([CallTool("log_complaint", water), Say("Your reference is 1 0 0 1.")])
         metadata = json.dumps({"tenant_id": tenant_ids[index % len(tenant_ids)]})
         run = await stack.enter_async_context(
-            text_call(services, llm, dialed_number=None, caller_number=f"+9194{time.time_ns() % 10**8:08d}",
-                      job_metadata=metadata)
-        )  # fmt: skip
+            text_call(
+                services,
+                llm,
+                dialed_number=None,
+                caller_number=f"+9194{time.time_ns() % 10**8:08d}",
+                job_metadata=metadata,
+            )
+        )
         await run.session.run(user_input="Yes, please register it.")
         return run
 
@@ -85,8 +90,9 @@ def one_process_per_call(tenant_id: str) -> dict[str, float]:
     env = {**os.environ, "BENCH_METADATA": json.dumps({"tenant_id": tenant_id})}
     samples = []
     for _ in range(3):
-        out = subprocess.run([sys.executable, "-c", _JOB_PROCESS], env=env, capture_output=True, text=True,
-                             check=True).stdout  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-c", _JOB_PROCESS], env=env, capture_output=True, text=True, check=True
+        ).stdout
         samples.append(json.loads(out.strip().splitlines()[-1]))
     return {key: sorted(s[key] for s in samples)[1] / 2**20 for key in ("rss", "uss")}
 
@@ -105,11 +111,15 @@ def main() -> None:
     print("in one process (text mode, full agent, a complaint logged, calls kept open):")
     for count, before, after in results:
         per_call = (after - before) / count
-        print(f"  {count:3d} calls: RSS {before:6.0f} -> {after:6.0f} MB, {per_call:5.2f} MB per call "
-              f"({per_call / BUDGET_MB:.1%} of the budget)")  # fmt: skip
+        print(
+            f"  {count:3d} calls: RSS {before:6.0f} -> {after:6.0f} MB, {per_call:5.2f} MB per call "
+            f"({per_call / BUDGET_MB:.1%} of the budget)"
+        )
     print("one process per call (LiveKit's default), a prewarmed job process before its call:")
-    print(f"  RSS {job['rss']:.0f} MB, USS {job['uss']:.0f} MB ({job['uss'] / BUDGET_MB:.0%} of the budget by USS; "
-          f"25 such processes: {25 * job['uss'] / 1024:.1f} GB USS, {25 * job['rss'] / 1024:.1f} GB RSS)")  # fmt: skip
+    print(
+        f"  RSS {job['rss']:.0f} MB, USS {job['uss']:.0f} MB ({job['uss'] / BUDGET_MB:.0%} of the budget by USS; "
+        f"25 such processes: {25 * job['uss'] / 1024:.1f} GB USS, {25 * job['rss'] / 1024:.1f} GB RSS)"
+    )
     print("  audio buffers, STT/TTS websockets and the LLM context of a live phone call come on top")
 
 

@@ -46,8 +46,9 @@ async def main_async(sequential: int, concurrent: int, rounds: int) -> None:
 
     async def ours(index: int) -> float:
         with fake_job_context(job_id=f"bench-{index}"):
-            request = CallRequest(room_name=f"bench-{index}-{time.time_ns()}", job_metadata=next(metadata),
-                                  caller_number=next(callers))  # fmt: skip
+            request = CallRequest(
+                room_name=f"bench-{index}-{time.time_ns()}", job_metadata=next(metadata), caller_number=next(callers)
+            )
             run = await start_call(request, services, CallIO(llm_factory=lambda _settings: ScriptedLLM()))
             assert not run.rejected
             await run.finish()
@@ -68,8 +69,9 @@ async def main_async(sequential: int, concurrent: int, rounds: int) -> None:
     async def open_call(index: int) -> object:
         """A call that stays in progress: greeted, waiting for the caller to speak."""
         with fake_job_context(job_id=f"busy-{index}"):
-            request = CallRequest(room_name=f"busy-{index}-{time.time_ns()}", job_metadata=next(metadata),
-                                  caller_number=next(callers))  # fmt: skip
+            request = CallRequest(
+                room_name=f"busy-{index}-{time.time_ns()}", job_metadata=next(metadata), caller_number=next(callers)
+            )
             run = await start_call(request, services, CallIO(llm_factory=lambda _settings: ScriptedLLM()))
             await run.wait_greeted()
             return run
@@ -82,8 +84,7 @@ async def main_async(sequential: int, concurrent: int, rounds: int) -> None:
         await ours(index)
         await baseline(index)
 
-    samples: dict[str, list[float]] = {"ours 1": [], "base 1": [], f"ours {concurrent}": [],
-                                       f"base {concurrent}": []}  # fmt: skip
+    samples: dict[str, list[float]] = {"ours 1": [], "base 1": [], f"ours {concurrent}": [], f"base {concurrent}": []}
     cpu = {"ours": 0.0, "base": 0.0}  # CPU seconds of the whole process (all threads) per call, setup and close
     for index in range(sequential):  # interleaved, so machine noise falls on both alike
         started = time.process_time()
@@ -121,14 +122,19 @@ async def main_async(sequential: int, concurrent: int, rounds: int) -> None:
         by_number.append((time.perf_counter() - started) * 1000)
 
     print("call setup: entrypoint start -> greeting requested, text mode, ms (goal p99 <= 50)")
-    rows = (("1 call at a time", "1"), (f"{concurrent - 1} calls in progress", "busy"),
-            (f"{concurrent} starting at once", str(concurrent)))  # fmt: skip
+    rows = (
+        ("1 call at a time", "1"),
+        (f"{concurrent - 1} calls in progress", "busy"),
+        (f"{concurrent} starting at once", str(concurrent)),
+    )
     for label, key in rows:
         mine, base = samples[f"ours {key}"], samples[f"base {key}"]
         ratio = statistics.median(mine) / statistics.median(base)
         print(f"  {label:<22} ours {ms(mine)}   baseline {ms(base)}   ratio p50 {ratio:4.2f}x  (n={len(mine)})")
-    print(f"  CPU per call (start, greet, close, record): ours {cpu['ours'] / sequential * 1000:.2f} ms, "
-          f"baseline {cpu['base'] / sequential * 1000:.2f} ms")  # fmt: skip
+    print(
+        f"  CPU per call (start, greet, close, record): ours {cpu['ours'] / sequential * 1000:.2f} ms, "
+        f"baseline {cpu['base'] / sequential * 1000:.2f} ms"
+    )
     print(f"  a burst of {concurrent} shares one event loop here; the worker gives each call its own process")
     print(f"  'in progress': each new call arrives while {concurrent - 1} others are open (greeted, waiting)")
     print("tenant + config resolution, warm cache, ms (goal p99 <= 5)")

@@ -51,17 +51,28 @@ def local_stack() -> Iterator[dict[str, str]]:
 
 def create_tenants(env: dict[str, str], count: int, languages: list[str]) -> list[dict[str, object]]:
     api = env["API_URL"]
-    login = httpx.post(f"{api}/auth/login", json={"email": env["SUPERADMIN_EMAIL"],
-                                                  "password": env["SUPERADMIN_PASSWORD"]}, timeout=30)  # fmt: skip
+    login = httpx.post(
+        f"{api}/auth/login", json={"email": env["SUPERADMIN_EMAIL"], "password": env["SUPERADMIN_PASSWORD"]}, timeout=30
+    )
     token = login.json()["data"]["access_token"]
     tenants = []
     for index in range(count):
         number = f"+9192{(time.time_ns() // 1000 + index) % 10**8:08d}"
-        body = {"mla_name": f"Bench MLA {index}", "constituency": "Mylapore", "state": "Tamil Nadu",
-                "languages": languages, "phone_numbers": [number],
-                "admin_email": f"agent-bench{index}-{time.time_ns()}@example.in"}  # fmt: skip
-        response = httpx.post(f"{api}/admin/tenants", params={"wait": "true"}, json=body,
-                              headers={"Authorization": f"Bearer {token}"}, timeout=60)  # fmt: skip
+        body = {
+            "mla_name": f"Bench MLA {index}",
+            "constituency": "Mylapore",
+            "state": "Tamil Nadu",
+            "languages": languages,
+            "phone_numbers": [number],
+            "admin_email": f"agent-bench{index}-{time.time_ns()}@example.in",
+        }
+        response = httpx.post(
+            f"{api}/admin/tenants",
+            params={"wait": "true"},
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
         if response.status_code != 201:
             raise SystemExit(f"tenant {index} did not go live: {response.status_code} {response.text}")
         tenants.append(response.json()["data"])

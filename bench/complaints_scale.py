@@ -145,10 +145,13 @@ def signed_in_token(tenant_id: str, user_id: str) -> str:
             (user_id, tenant_id),
         )
     claims = {
-        "sub": user_id, "aud": settings.supabase_jwt_audience, "iss": f"{settings.supabase_url.rstrip('/')}/auth/v1",
-        "exp": int(time.time()) + 3600, "email": "b@example.in",
+        "sub": user_id,
+        "aud": settings.supabase_jwt_audience,
+        "iss": f"{settings.supabase_url.rstrip('/')}/auth/v1",
+        "exp": int(time.time()) + 3600,
+        "email": "b@example.in",
         "app_metadata": {"role": "mla_admin", "tenant_id": tenant_id},
-    }  # fmt: skip
+    }
     return jwt.encode(claims, BENCH_JWT_SECRET, algorithm="HS256")
 
 
@@ -218,8 +221,10 @@ def main() -> None:
                 baseline = direct_sql(services.db, tenant_id, casework.ComplaintFilters(**params))
                 await timed(client, timing, "/api/complaints", params, 10, baseline)  # warm both
                 api, sql_only = await timed(client, timing, "/api/complaints", params, args.runs, baseline)
-                ms = {name: (statistics.median(xs) * 1000, percentile(xs, 0.95) * 1000)
-                      for name, xs in (("api", api), ("sql", sql_only))}  # fmt: skip
+                ms = {
+                    name: (statistics.median(xs) * 1000, percentile(xs, 0.95) * 1000)
+                    for name, xs in (("api", api), ("sql", sql_only))
+                }
                 print(
                     f"  {label:<38} API p50 {ms['api'][0]:5.2f} p95 {ms['api'][1]:5.2f} ms"
                     f"   direct SQL p50 {ms['sql'][0]:5.2f} p95 {ms['sql'][1]:5.2f} ms"
@@ -244,10 +249,12 @@ def main() -> None:
 
         with services.db.transaction() as conn:
             row = conn.execute(
-                sql.SQL("SELECT id, created_at, sla_due_at FROM {}.complaints ORDER BY created_at DESC, id DESC"
-                        " OFFSET %s LIMIT 1").format(sql.Identifier(f"tenant_{tenant_id}")),
+                sql.SQL(
+                    "SELECT id, created_at, sla_due_at FROM {}.complaints ORDER BY created_at DESC, id DESC"
+                    " OFFSET %s LIMIT 1"
+                ).format(sql.Identifier(f"tenant_{tenant_id}")),
                 (offset,),
-            ).fetchone()  # fmt: skip
+            ).fetchone()
         assert row is not None
         return _encode_cursor("newest", row)
 

@@ -32,8 +32,11 @@ def main() -> None:
     async def run() -> None:
         timing = ServerTiming(app)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=timing), base_url="http://bench") as client:
-            views = {"default (newest 50)": {}, "filtered (status+category+language)": {
-                "status": "assigned", "category": "water", "language": "ta"}, "text search (Tamil word)": {"q": "குடிநீர்"}}  # fmt: skip
+            views = {
+                "default (newest 50)": {},
+                "filtered (status+category+language)": {"status": "assigned", "category": "water", "language": "ta"},
+                "text search (Tamil word)": {"q": "குடிநீர்"},
+            }
             print(f"GET /app/complaints vs GET /api/complaints, {args.runs} runs each (goal: page ≤ 1.5× API)")
             for label, params in views.items():
                 page_ms, api_ms = [], []
@@ -63,8 +66,10 @@ def main() -> None:
             assert response.status_code == 200, path
             sizes[path] = len(response.content)
         outside = re.findall(r'(?:href|src)="(https?://[^"]+)"', page.text)
-        print(f"First load of /app/complaints: {sum(sizes.values()) / 1000:.1f} KB in {len(sizes)} responses"
-              f" (goal ≤ 300 KB), {len(outside)} from another origin (goal 0)")  # fmt: skip
+        print(
+            f"First load of /app/complaints: {sum(sizes.values()) / 1000:.1f} KB in {len(sizes)} responses"
+            f" (goal ≤ 300 KB), {len(outside)} from another origin (goal 0)"
+        )
         for name, size in sizes.items():
             print(f"  {name:<45} {size / 1000:6.1f} KB")
 

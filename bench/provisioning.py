@@ -27,15 +27,21 @@ def percentile(values: list[float], q: float) -> float:
 
 def provision(api: str, token: str, index: int) -> float:
     body = {
-        "mla_name": f"Bench MLA {index}", "constituency": "Mylapore", "state": "Tamil Nadu",
-        "languages": ["ta", "en"], "phone_numbers": [f"+9191{int(time.time() * 1000) % 10**8:08d}"],
+        "mla_name": f"Bench MLA {index}",
+        "constituency": "Mylapore",
+        "state": "Tamil Nadu",
+        "languages": ["ta", "en"],
+        "phone_numbers": [f"+9191{int(time.time() * 1000) % 10**8:08d}"],
         "admin_email": f"bench{index}-{time.time_ns()}@example.in",
-    }  # fmt: skip
+    }
     started = time.perf_counter()
     response = httpx.post(
-        f"{api}/admin/tenants", params={"wait": "true"}, json=body,
-        headers={"Authorization": f"Bearer {token}"}, timeout=60,
-    )  # fmt: skip
+        f"{api}/admin/tenants",
+        params={"wait": "true"},
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
     elapsed = time.perf_counter() - started
     if response.status_code != 201:
         raise SystemExit(f"tenant {index} did not go live: {response.status_code} {response.text}")
@@ -51,12 +57,14 @@ def baseline_execution(stack: LocalStack, tasks: int) -> float:
     arns = aws.deploy_lambda_functions(stack.moto, names)
     states = {
         f"S{i}": {
-            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-            "Parameters": {"FunctionName": arns[name], "Payload.$": "$"}, "OutputPath": "$.Payload",
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": arns[name], "Payload.$": "$"},
+            "OutputPath": "$.Payload",
             **({"Next": f"S{i + 1}"} if i + 1 < tasks else {"End": True}),
         }
         for i, name in enumerate(names)
-    }  # fmt: skip
+    }
     path = Path(tempfile.mkdtemp()) / "noop.asl.json"
     path.write_text(json.dumps({"StartAt": "S0", "States": states}))
     sfn = stack.moto.client("stepfunctions")

@@ -64,16 +64,18 @@ def whole_call(index: int, start: int) -> list[api.WebhookEvent]:
     caller = f"+9198{index % 10**8:08d}"
     room = api.Room(sid=f"RM_{secrets.token_hex(6)}", name=f"mla-{TENANT}-call_{caller}_{secrets.token_hex(3)}")
     sip = api.ParticipantInfo(
-        identity=f"sip_{caller}", kind=api.ParticipantInfo.Kind.SIP,
+        identity=f"sip_{caller}",
+        kind=api.ParticipantInfo.Kind.SIP,
         attributes={"sip.phoneNumber": caller, "sip.trunkPhoneNumber": "+914440001234"},
-    )  # fmt: skip
+    )
     left = api.ParticipantInfo()
     left.CopyFrom(sip)
     left.disconnect_reason = api.DisconnectReason.CLIENT_INITIATED
     egress = api.EgressInfo(
-        room_name=room.name, status=api.EgressStatus.EGRESS_COMPLETE,
+        room_name=room.name,
+        status=api.EgressStatus.EGRESS_COMPLETE,
         file_results=[api.FileInfo(location=f"s3://mla-recordings/{room.name}.ogg")],
-    )  # fmt: skip
+    )
     finished = api.WebhookEvent(event="room_finished", created_at=start + 90, room=room)
     finished.room_end_reason = api.RoomEndReason.ROOM_END_API_DELETE
     events = [
@@ -101,23 +103,35 @@ def signed_round(calls: int, first_call: int) -> list[Signed]:
 
 
 CONTEXT = SimpleNamespace(
-    function_name="WebhooksFunction", function_version="$LATEST", memory_limit_in_mb=512, aws_request_id="bench",
+    function_name="WebhooksFunction",
+    function_version="$LATEST",
+    memory_limit_in_mb=512,
+    aws_request_id="bench",
     invoked_function_arn="arn:aws:lambda:ap-south-1:123456789012:function:WebhooksFunction",
-)  # fmt: skip
+)
 
 
 def gateway_event(body: str, token: str) -> dict[str, Any]:
     """What API Gateway's HTTP API hands the function for LiveKit's POST."""
     return {
-        "version": "2.0", "routeKey": "POST /webhooks/livekit", "rawPath": "/webhooks/livekit", "rawQueryString": "",
+        "version": "2.0",
+        "routeKey": "POST /webhooks/livekit",
+        "rawPath": "/webhooks/livekit",
+        "rawQueryString": "",
         "headers": {"authorization": token, "content-type": "application/webhook+json", "host": "api.example"},
         "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "api.example", "requestId": "bench",
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "api.example",
+            "requestId": "bench",
             "http": {"method": "POST", "path": "/webhooks/livekit", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9"},
-            "routeKey": "POST /webhooks/livekit", "stage": "$default", "timeEpoch": 1763719200000,
+            "routeKey": "POST /webhooks/livekit",
+            "stage": "$default",
+            "timeEpoch": 1763719200000,
         },
-        "body": body, "isBase64Encoded": False,
-    }  # fmt: skip
+        "body": body,
+        "isBase64Encoded": False,
+    }
 
 
 def invoke_all(events: list[Signed], expect: str) -> float:

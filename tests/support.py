@@ -18,9 +18,12 @@ def invoke_lambda(handler: Any, event: dict[str, Any], function_name: str) -> di
     from types import SimpleNamespace
 
     context = SimpleNamespace(
-        function_name=function_name, function_version="$LATEST", memory_limit_in_mb=512, aws_request_id="test",
+        function_name=function_name,
+        function_version="$LATEST",
+        memory_limit_in_mb=512,
+        aws_request_id="test",
         invoked_function_arn=f"arn:aws:lambda:ap-south-1:123456789012:function:{function_name}",
-    )  # fmt: skip
+    )
     # The runtime calls the handler on a main thread with an event loop Mangum can use; earlier
     # async tests may have closed this thread's, so give it a fresh one.
     loop = asyncio.new_event_loop()

@@ -64,9 +64,10 @@ def agent_lines(run: CallRun) -> list[str]:
 
 def complaints_of(stack: Any, tenant: dict[str, Any], caller_number: str) -> list[dict[str, Any]]:
     return rows(
-        stack, sql.SQL("SELECT * FROM {} WHERE caller_number = %s").format(tenant_table(tenant, "complaints")),
+        stack,
+        sql.SQL("SELECT * FROM {} WHERE caller_number = %s").format(tenant_table(tenant, "complaints")),
         caller_number,
-    )  # fmt: skip
+    )
 
 
 def call_record(stack: Any, tenant: dict[str, Any], room_name: str) -> dict[str, Any]:

@@ -22,8 +22,9 @@ def tamil_tenant(api: Api, admin_token: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def hindi_tenant(api: Api, admin_token: str) -> dict[str, Any]:
-    body = tenant_body(languages=["hi", "en"], mla_name="Ravi Kumar", constituency="Lucknow Central",
-                       state="Uttar Pradesh")  # fmt: skip
+    body = tenant_body(
+        languages=["hi", "en"], mla_name="Ravi Kumar", constituency="Lucknow Central", state="Uttar Pradesh"
+    )
     return api.create_tenant(admin_token, body)
 
 
@@ -52,8 +53,9 @@ def phone_call(services: Services) -> CallFactory:
     ) -> AsyncIterator[tuple[CallRun, ScriptedLLM]]:
         llm = ScriptedLLM(steps)
         dialed = dialed_number or (tenant["phone_numbers"][0] if tenant else unique_number())
-        async with text_call(services, llm, dialed_number=dialed, caller_number=caller_number,
-                             job_metadata=job_metadata) as run:  # fmt: skip
+        async with text_call(
+            services, llm, dialed_number=dialed, caller_number=caller_number, job_metadata=job_metadata
+        ) as run:
             yield run, llm
 
     return call

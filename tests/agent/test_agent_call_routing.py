@@ -134,9 +134,11 @@ async def test_a_status_check_of_another_callers_or_another_tenants_reference_is
         [hindi_complaint] = run.call.logged
 
     # Someone else asks about the first caller's complaint; the second caller asks the wrong office.
-    for tenant, asking, reference in ((tamil_tenant, other_caller, tamil_complaint.reference),
-                                      (tamil_tenant, other_caller, hindi_complaint.reference),
-                                      (hindi_tenant, unique_number(), hindi_complaint.reference)):  # fmt: skip
+    for tenant, asking, reference in (
+        (tamil_tenant, other_caller, tamil_complaint.reference),
+        (tamil_tenant, other_caller, hindi_complaint.reference),
+        (hindi_tenant, unique_number(), hindi_complaint.reference),
+    ):
         check = [CallTool("check_complaint_status", {"reference": str(reference)}), Say("மன்னிக்கவும்.")]
         async with phone_call(tenant, asking, check) as (run, _llm):
             await run.session.run(user_input=f"status of {reference}")
@@ -148,8 +150,9 @@ async def test_a_status_check_of_another_callers_or_another_tenants_reference_is
 async def test_a_hidden_caller_cannot_read_any_complaint_status(
     tamil_tenant: dict[str, Any], phone_call: CallFactory
 ) -> None:
-    async with phone_call(tamil_tenant, None, [CallTool("check_complaint_status", {"reference": "1001"}),
-                                               Say("மன்னிக்கவும்.")]) as (run, _llm):  # fmt: skip
+    async with phone_call(
+        tamil_tenant, None, [CallTool("check_complaint_status", {"reference": "1001"}), Say("மன்னிக்கவும்.")]
+    ) as (run, _llm):
         await run.session.run(user_input="1001 status")
         [output] = tool_outputs(run)
     assert output.is_error and "privacy" in output.output
@@ -272,8 +275,9 @@ async def test_a_test_call_from_the_dashboard_reaches_the_agent_it_named(
 ) -> None:
     tenant = api.create_tenant(admin_token, tenant_body(languages=["ta", "en"]))
     admin = Principal(user_id=str(uuid.uuid4()), email="a@example.in", role="mla_admin", tenant_id=tenant["tenant_id"])
-    body = manage.AgentCreate(name="Hindi line", phone_numbers=[unique_number()], languages=["hi"],
-                              greetings={"hi": "हिंदी लाइन।"})  # fmt: skip
+    body = manage.AgentCreate(
+        name="Hindi line", phone_numbers=[unique_number()], languages=["hi"], greetings={"hi": "हिंदी लाइन।"}
+    )
     added = (await asyncio.to_thread(manage.create_agent, services, admin, body))["agent_id"]
     metadata = json.dumps({"tenant_id": tenant["tenant_id"], "agent_id": added, "test_call": True})
     other = json.dumps({"tenant_id": tenant["tenant_id"], "agent_id": "someoneelse-main"})

@@ -49,11 +49,18 @@ async def test_a_tamil_call_logs_the_complaint_confirms_it_by_sms_and_reads_back
     assert greeting == config.profiles["ta"].greeting and "பதிவு செய்யப்படுகிறது" in greeting  # the DPDP notice
     [row] = complaints_of(stack, tamil_tenant, caller)
     assert spoken_digits(row["reference"]) in spoken
-    assert (row["category"], row["description"], row["location"]) == ("water", TAMIL_WATER["description"],
-                                                                       TAMIL_WATER["location"])  # fmt: skip
+    assert (row["category"], row["description"], row["location"]) == (
+        "water",
+        TAMIL_WATER["description"],
+        TAMIL_WATER["location"],
+    )
     assert (row["caller_name"], row["landmark"], row["caller_number"]) == ("முருகன்", TAMIL_WATER["landmark"], caller)
-    assert (row["language"], row["status"], row["channel"], row["room_name"]) == ("ta", "new", "phone",
-                                                                                  run.request.room_name)  # fmt: skip
+    assert (row["language"], row["status"], row["channel"], row["room_name"]) == (
+        "ta",
+        "new",
+        "phone",
+        run.request.room_name,
+    )
     assert row["sla_due_at"] is not None and row["call_id"] is not None  # linked to the call record
     [sms] = sms_to(caller)
     assert str(row["reference"]) in sms["body"] and "குடிநீர்" in sms["body"]
@@ -85,8 +92,12 @@ async def test_a_hindi_call_logs_the_complaint_in_hindi_with_every_field(
 async def test_the_call_record_keeps_transcript_language_outcome_latency_and_the_notice(
     tamil_tenant: dict[str, Any], phone_call: CallFactory, caller: str, stack: Any
 ) -> None:
-    steps = [CallTool("log_complaint", TAMIL_WATER), say_reference("எண் {reference}."), CallTool("end_call"),
-             Say("நன்றி, வணக்கம்!")]  # fmt: skip
+    steps = [
+        CallTool("log_complaint", TAMIL_WATER),
+        say_reference("எண் {reference}."),
+        CallTool("end_call"),
+        Say("நன்றி, வணக்கம்!"),
+    ]
     async with phone_call(tamil_tenant, caller, steps) as (run, _llm):
         await run.session.run(user_input="ஆமாம் பதிவு செய்யுங்கள்")
         await run.session.run(user_input="நன்றி, அவ்வளவுதான்")
@@ -97,8 +108,12 @@ async def test_the_call_record_keeps_transcript_language_outcome_latency_and_the
     assert record["caller_number"] == caller and record["dialed_number"] == tamil_tenant["phone_numbers"][0]
     assert record["notice_played_at"] is not None and record["started_at"] <= record["notice_played_at"]
     kinds = [(entry["type"], entry.get("role") or entry.get("name")) for entry in record["transcript"]]
-    assert kinds[:4] == [("message", "agent"), ("message", "caller"), ("tool_call", "log_complaint"),
-                         ("tool_result", "log_complaint")]  # fmt: skip
+    assert kinds[:4] == [
+        ("message", "agent"),
+        ("message", "caller"),
+        ("tool_call", "log_complaint"),
+        ("tool_result", "log_complaint"),
+    ]
     assert ("tool_call", "end_call") in kinds and kinds[-1] == ("message", "agent")
     latency = record["latency"]
     assert latency["setup_ms"] > 0 and latency["tenant_resolution_ms"] > 0
@@ -110,8 +125,12 @@ async def test_the_same_tool_call_repeated_by_the_llm_makes_one_complaint(
     tamil_tenant: dict[str, Any], phone_call: CallFactory, caller: str, stack: Any
 ) -> None:
     again = {**TAMIL_WATER, "description": "  மூன்று நாட்களாக   குடிநீர் வரவில்லை ", "category": "WATER"}
-    steps = [CallTool("log_complaint", TAMIL_WATER), say_reference("எண் {reference}."),
-             CallTool("log_complaint", again), say_reference("எண் {reference}.")]  # fmt: skip
+    steps = [
+        CallTool("log_complaint", TAMIL_WATER),
+        say_reference("எண் {reference}."),
+        CallTool("log_complaint", again),
+        say_reference("எண் {reference}."),
+    ]
     async with phone_call(tamil_tenant, caller, steps) as (run, _llm):
         await run.session.run(user_input="ஆமாம்")
         await run.session.run(user_input="பதிவு ஆச்சா? மறுபடியும் பதிவு பண்ணுங்க")
@@ -126,9 +145,12 @@ async def test_the_same_tool_call_repeated_by_the_llm_makes_one_complaint(
 async def test_a_caller_switching_language_is_answered_and_logged_in_the_new_language(
     tamil_tenant: dict[str, Any], phone_call: CallFactory, caller: str, stack: Any
 ) -> None:
-    steps = [CallTool("switch_language", {"language": "हिंदी"}), Say("ठीक है, हिंदी में बात करते हैं।"),
-             CallTool("log_complaint", {**HINDI_STREETLIGHT, "category": "स्ट्रीट लाइट"}),
-             say_reference("शिकायत संख्या {reference}।")]  # fmt: skip
+    steps = [
+        CallTool("switch_language", {"language": "हिंदी"}),
+        Say("ठीक है, हिंदी में बात करते हैं।"),
+        CallTool("log_complaint", {**HINDI_STREETLIGHT, "category": "स्ट्रीट लाइट"}),
+        say_reference("शिकायत संख्या {reference}।"),
+    ]
     async with phone_call(tamil_tenant, caller, steps) as (run, llm):
         result = await run.session.run(user_input="मुझे हिंदी में बात करनी है")
         result.expect.contains_agent_handoff()
@@ -165,9 +187,14 @@ async def test_a_hidden_caller_is_asked_for_a_callback_number_before_anything_is
     tamil_tenant: dict[str, Any], phone_call: CallFactory, caller: str, stack: Any
 ) -> None:
     spoken_number = " ".join(caller[3:])  # "9 0 1 2 …", as a caller says it
-    steps = [CallTool("log_complaint", TAMIL_WATER), Say("உங்கள் மொபைல் எண்ணைச் சொல்லுங்கள்."),
-             CallTool("set_callback_number", {"phone_number": spoken_number}), Say("நன்றி."),
-             CallTool("log_complaint", TAMIL_WATER), say_reference("எண் {reference}.")]  # fmt: skip
+    steps = [
+        CallTool("log_complaint", TAMIL_WATER),
+        Say("உங்கள் மொபைல் எண்ணைச் சொல்லுங்கள்."),
+        CallTool("set_callback_number", {"phone_number": spoken_number}),
+        Say("நன்றி."),
+        CallTool("log_complaint", TAMIL_WATER),
+        say_reference("எண் {reference}."),
+    ]
     async with phone_call(tamil_tenant, None, steps) as (run, llm):
         result = await run.session.run(user_input="ஆமாம் பதிவு செய்யுங்கள்")
         result.expect.next_event().is_function_call(name="log_complaint")

@@ -18,9 +18,15 @@ from agent_pool.voice import language_profile, turn_handling
 from mla_core.agents.config import build_default_config
 
 CONFIG = build_default_config(
-    tenant_id="abcdefghij", mla_name="K. Selvi", constituency="Mylapore", state="Tamil Nadu",
-    languages=["ta", "en"], phone_numbers=["+914440001234"], greeting=None, sender_id="MLAOFC",
-)  # fmt: skip
+    tenant_id="abcdefghij",
+    mla_name="K. Selvi",
+    constituency="Mylapore",
+    state="Tamil Nadu",
+    languages=["ta", "en"],
+    phone_numbers=["+914440001234"],
+    greeting=None,
+    sender_id="MLAOFC",
+)
 
 
 def test_the_idempotency_key_ignores_spacing_and_case_but_not_content() -> None:
@@ -35,17 +41,29 @@ def test_the_idempotency_key_ignores_spacing_and_case_but_not_content() -> None:
 
 @pytest.mark.parametrize(
     ("said", "number"),
-    [("98765 43210", "+919876543210"), ("+91 98765-43210", "+919876543210"), ("098765 43210", "+919876543210"),
-     ("९८७६५४३२१०", "+919876543210"), ("12345", None), ("5876543210", None), ("", None)],
-)  # fmt: skip
+    [
+        ("98765 43210", "+919876543210"),
+        ("+91 98765-43210", "+919876543210"),
+        ("098765 43210", "+919876543210"),
+        ("९८७६५४३२१०", "+919876543210"),
+        ("12345", None),
+        ("5876543210", None),
+        ("", None),
+    ],
+)
 def test_a_callback_number_must_be_an_indian_mobile(said: str, number: str | None) -> None:
     assert indian_mobile(said) == number
 
 
 def test_languages_are_understood_by_any_name_a_caller_uses() -> None:
     assert [phrases.language_code(n) for n in ("Tamil", "தமிழ்", "ta-IN", "हिंदी", "english", "French")] == [
-        "ta", "ta", "ta", "hi", "en", None,
-    ]  # fmt: skip
+        "ta",
+        "ta",
+        "ta",
+        "hi",
+        "en",
+        None,
+    ]
     assert phrases.spoken_digits(4821) == "4 8 2 1"
 
 
@@ -146,8 +164,9 @@ def run_deploy(*args: str, client: Any = None) -> tuple[int, str]:
 
 
 def test_the_runpod_dry_run_prints_the_plan_offline_with_secrets_masked(prod_env: Path) -> None:
-    code, out = run_deploy("--image", "ghcr.io/x/agent:1", "--env-file", str(prod_env), "--peak-calls", "60",
-                           "--dry-run")  # fmt: skip
+    code, out = run_deploy(
+        "--image", "ghcr.io/x/agent:1", "--env-file", str(prod_env), "--peak-calls", "60", "--dry-run"
+    )
 
     assert code == 0
     assert "offline" in out and "create template 'mla-voice-agent': image ghcr.io/x/agent:1, ports 8081/http" in out

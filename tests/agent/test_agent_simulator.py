@@ -27,8 +27,17 @@ def env_file(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def simulate(env_file: Path, dialed: str, caller: str | None, script: str) -> subprocess.CompletedProcess[str]:
-    args = [sys.executable, "-m", "agent_pool.simulate", "--to", dialed, "--script", str(SCRIPTS / script),
-            "--env", str(env_file)]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "agent_pool.simulate",
+        "--to",
+        dialed,
+        "--script",
+        str(SCRIPTS / script),
+        "--env",
+        str(env_file),
+    ]
     if caller:
         args += ["--from", caller]
     return subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)

@@ -7,9 +7,15 @@ from mla_core.provisioning import welcome
 
 def config(languages: list[str], greeting: str | None = None) -> AgentConfig:
     return build_default_config(
-        tenant_id="abcde12345", mla_name="K. Selvi", constituency="Mylapore", state="Tamil Nadu",
-        languages=languages, phone_numbers=["+914440001234"], greeting=greeting, sender_id="MLAOFC",
-    )  # fmt: skip
+        tenant_id="abcde12345",
+        mla_name="K. Selvi",
+        constituency="Mylapore",
+        state="Tamil Nadu",
+        languages=languages,
+        phone_numbers=["+914440001234"],
+        greeting=greeting,
+        sender_id="MLAOFC",
+    )
 
 
 def test_default_config_greets_in_each_language_with_the_recording_notice() -> None:

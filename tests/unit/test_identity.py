@@ -20,9 +20,14 @@ SUPABASE = "http://127.0.0.1:1"  # nothing listens: the JWKS must not be needed 
 def token(secret: str = SECRET, **overrides: object) -> str:
     now = int(time.time())
     claims = {
-        "iss": f"{SUPABASE}/auth/v1", "sub": "u-1", "aud": "authenticated", "exp": now + 60, "iat": now,
-        "email": "staff@example.in", "app_metadata": {"role": "staff", "tenant_id": "abcde12345"},
-    }  # fmt: skip
+        "iss": f"{SUPABASE}/auth/v1",
+        "sub": "u-1",
+        "aud": "authenticated",
+        "exp": now + 60,
+        "iat": now,
+        "email": "staff@example.in",
+        "app_metadata": {"role": "staff", "tenant_id": "abcde12345"},
+    }
     return jwt.encode({**claims, **overrides}, secret, algorithm="HS256")
 
 

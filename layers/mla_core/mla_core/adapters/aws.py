@@ -108,9 +108,10 @@ class ComplaintQueue:
             raise TransientError("COMPLAINT_QUEUE_URL is not set: nowhere to keep the complaint")
         try:
             response = client("sqs", self._region).send_message(
-                QueueUrl=self._url, MessageBody=body, MessageAttributes={
-                    "idempotency_key": {"DataType": "String", "StringValue": key}}
-            )  # fmt: skip
+                QueueUrl=self._url,
+                MessageBody=body,
+                MessageAttributes={"idempotency_key": {"DataType": "String", "StringValue": key}},
+            )
         except Exception as exc:
             raise _translate("SQS SendMessage", exc) from exc
         return str(response["MessageId"])

@@ -56,9 +56,14 @@ class TokenVerifier:
         key, algorithms = self._key_for(token, header)
         try:
             claims = jwt.decode(
-                token, key, algorithms=algorithms, audience=self._audience, issuer=self._issuer,
-                options={"require": ["exp", "sub", "aud"]}, leeway=30,
-            )  # fmt: skip
+                token,
+                key,
+                algorithms=algorithms,
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "sub", "aud"]},
+                leeway=30,
+            )
         except jwt.ExpiredSignatureError as exc:
             raise AuthenticationError("token has expired") from exc
         except jwt.InvalidTokenError as exc:

@@ -56,10 +56,21 @@ def record_call(
                 " transcript = EXCLUDED.transcript, latency = EXCLUDED.latency,"
                 " notice_played_at = COALESCE(c.notice_played_at, EXCLUDED.notice_played_at), updated_at = now()"
             ).format(schema=schema),
-            {"room": room_name, "status": status, "caller": caller_number, "dialed": dialed_number, "language": language,
-             "outcome": outcome, "started": started_at, "ended": ended_at, "duration": duration,
-             "transcript": Jsonb(transcript), "latency": Jsonb(latency), "notice": notice_played_at},
-        )  # fmt: skip
+            {
+                "room": room_name,
+                "status": status,
+                "caller": caller_number,
+                "dialed": dialed_number,
+                "language": language,
+                "outcome": outcome,
+                "started": started_at,
+                "ended": ended_at,
+                "duration": duration,
+                "transcript": Jsonb(transcript),
+                "latency": Jsonb(latency),
+                "notice": notice_played_at,
+            },
+        )
         conn.execute(
             sql.SQL(
                 "UPDATE {schema}.complaints SET call_id = (SELECT id FROM {schema}.calls WHERE room_name = %s)"

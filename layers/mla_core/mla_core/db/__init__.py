@@ -67,9 +67,15 @@ async def get_async_pool(database_url: str, *, max_size: int = 10) -> AsyncConne
         pool = _async_pools.get((database_url, loop))
         if pool is None:
             pool = _async_pools[(database_url, loop)] = AsyncConnectionPool(
-                database_url, connection_class=AsyncConn, min_size=1, max_size=max_size, kwargs=dict(_CONNECTION),
-                check=AsyncConnectionPool.check_connection, open=False, name="mla-async",
-            )  # fmt: skip
+                database_url,
+                connection_class=AsyncConn,
+                min_size=1,
+                max_size=max_size,
+                kwargs=dict(_CONNECTION),
+                check=AsyncConnectionPool.check_connection,
+                open=False,
+                name="mla-async",
+            )
             opening = True
         else:
             opening = False

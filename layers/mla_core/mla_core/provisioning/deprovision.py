@@ -56,9 +56,13 @@ def deprovision(services: Services, tenant_id: str) -> dict[str, Any]:
     with services.db.transaction() as conn:
         registry.release_numbers(conn, tenant_id)
         registry.update_tenant(
-            conn, tenant_id, status="deleted", archived_schema=archived, error=None,
+            conn,
+            tenant_id,
+            status="deleted",
+            archived_schema=archived,
+            error=None,
             deleted_at=db.now(conn),
-        )  # fmt: skip
+        )
     logger.info("tenant deprovisioned", extra={"tenant_id": tenant_id, "logins_disabled": disabled})
     return {"tenant_id": tenant_id, "status": "deleted", "archived_schema": archived}
 

@@ -66,9 +66,14 @@ def drop_schema(services: Services, tenant: Tenant, output: Output) -> None:
 
 def _room_metadata(tenant: Tenant) -> str:
     return json.dumps(
-        {"tenant_id": tenant.tenant_id, "mla_name": tenant.mla_name, "constituency": tenant.constituency,
-         "languages": tenant.languages}, ensure_ascii=False,
-    )  # fmt: skip
+        {
+            "tenant_id": tenant.tenant_id,
+            "mla_name": tenant.mla_name,
+            "constituency": tenant.constituency,
+            "languages": tenant.languages,
+        },
+        ensure_ascii=False,
+    )
 
 
 def create_room(services: Services, tenant: Tenant) -> Output:
@@ -195,9 +200,12 @@ def send_welcome_email(services: Services, tenant: Tenant) -> Output:
     message_id = services.mailer.send(tenant.admin_email, email.subject, email.text, email.html)
     with services.db.transaction() as conn:
         registry.mark_step(
-            conn, tenant.tenant_id, "create_dashboard_login", "succeeded",
+            conn,
+            tenant.tenant_id,
+            "create_dashboard_login",
+            "succeeded",
             output={"user_id": login["user_id"], "invite_token": None},
-        )  # fmt: skip
+        )
     return {"message_id": message_id, "to": tenant.admin_email}
 
 
@@ -292,9 +300,12 @@ def compensate(services: Services, tenant_id: str, failed_step: str | None, erro
         failed_here = step.name == failed_step
         with services.db.transaction() as conn:
             registry.mark_step(
-                conn, tenant_id, step.name, "failed" if failed_here else "compensated",
+                conn,
+                tenant_id,
+                step.name,
+                "failed" if failed_here else "compensated",
                 error=(record.error or message) if failed_here else None,
-            )  # fmt: skip
+            )
         undone.append(step.name)
     with services.db.transaction() as conn:
         registry.update_tenant(conn, tenant_id, status="failed", error={"step": failed_step, "message": message})
