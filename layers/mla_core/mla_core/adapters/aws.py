@@ -51,7 +51,7 @@ class Workflows:
             )
         except Exception as exc:
             raise _translate("StartExecution", exc) from exc
-        return response["executionArn"]
+        return str(response["executionArn"])
 
 
 class Mailer:
@@ -72,7 +72,7 @@ class Mailer:
             )
         except Exception as exc:
             raise _translate("SES SendEmail", exc) from exc
-        return response["MessageId"]
+        return str(response["MessageId"])
 
 
 class SmsSender:
@@ -94,7 +94,7 @@ class SmsSender:
             response = client("sns", self._region).publish(PhoneNumber=to, Message=body, MessageAttributes=attributes)
         except Exception as exc:
             raise _translate("SNS Publish", exc) from exc
-        return response["MessageId"]
+        return str(response["MessageId"])
 
 
 class ComplaintQueue:

@@ -73,7 +73,8 @@ def _secrets_from_aws() -> dict[str, Any]:
         return {}
     from aws_lambda_powertools.utilities.parameters import get_secret
 
-    return json.loads(get_secret(arn, max_age=300))
+    secrets: dict[str, Any] = json.loads(get_secret(arn, max_age=300))
+    return secrets
 
 
 @lru_cache(maxsize=1)

@@ -105,7 +105,8 @@ def now(conn: Conn) -> datetime:
     """The transaction's timestamp, as Postgres sees it."""
     row = conn.execute("SELECT now() AS now").fetchone()
     assert row is not None
-    return row["now"]
+    moment: datetime = row["now"]
+    return moment
 
 
 class Database:
