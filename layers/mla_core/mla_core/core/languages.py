@@ -1,9 +1,21 @@
-"""Languages the voice agent speaks, and the Indian states and union territories we serve."""
+"""The languages we speak (the agent to callers, the pages to the office), and the Indian states and
+union territories we serve."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 # Codes as Deepgram and Cartesia name them; Sarvam uses the `xx-IN` form (see `sarvam_code`).
-SUPPORTED_LANGUAGES: dict[str, str] = {"ta": "Tamil", "hi": "Hindi", "en": "English"}
+LanguageCode = Literal["ta", "hi", "en"]
+
+# code: (its name in English, its name in itself)
+NAMES: dict[LanguageCode, tuple[str, str]] = {
+    "ta": ("Tamil", "தமிழ்"),
+    "hi": ("Hindi", "हिन्दी"),
+    "en": ("English", "English"),
+}
+SUPPORTED_LANGUAGES: dict[str, str] = {code: english for code, (english, _) in NAMES.items()}
+NATIVE_NAMES: dict[str, str] = {code: native for code, (_, native) in NAMES.items()}
 
 
 def sarvam_code(language: str) -> str:
