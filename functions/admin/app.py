@@ -5,16 +5,17 @@ Lambda entry: `app.handler` (API Gateway HTTP API → Mangum → FastAPI).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import Header, Path, Query
+from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 
 from mla_core.core.observability import function_logger
 from mla_core.http.deps import ServicesDep, SuperAdminDep
-from mla_core.http.envelope import LazyApp, create_app, ok
+from mla_core.http.envelope import Envelope, LazyApp, Page, create_app, ok
 from mla_core.provisioning import operations
+from mla_core.tenants.registry import Tenant, TenantStatus
 from mla_core.tenants.request import TenantRequest
 
 logger = function_logger("admin")
@@ -27,54 +28,68 @@ app = create_app(
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 TenantId = Annotated[str, Path(pattern=r"^[a-z0-9]{10}$", description="the tenant's 10-character id")]
-TenantStatus = Literal["provisioning", "active", "failed", "deleting", "deleted"]
+
+# Tenants ------------------------------------------------------------------------------------------
+
+tenants = APIRouter(prefix="/admin/tenants", tags=["tenants"])
 
 
-@app.post("/admin/tenants", status_code=202, summary="Create a tenant (provisioned by Step Functions)")
+@tenants.post(
+    "",
+    status_code=202,
+    response_model=Envelope[Tenant],
+    responses={201: {"model": Envelope[Tenant], "description": "Provisioned while waiting (`wait=true`)"}},
+    summary="Create a tenant (provisioned by Step Functions)",
+)
 def create_tenant(
-    body: TenantRequest, caller: SuperAdminDep, svc: ServicesDep,
+    body: TenantRequest,
+    caller: SuperAdminDep,
+    svc: ServicesDep,
     idempotency_key: IdempotencyKey = None,
     wait: Annotated[bool, Query(description="wait up to ~25 s for provisioning to finish")] = False,
-) -> JSONResponse:  # fmt: skip
+) -> JSONResponse:
     accepted = operations.request_tenant(svc, body, idempotency_key=idempotency_key, actor=caller.user_id)
     headers = {"Idempotent-Replayed": "true"} if accepted.replayed else None
     if not wait:
         return ok(accepted.body, accepted.status_code, headers)
     tenant = operations.wait_until_settled(svc, accepted.body["tenant_id"], svc.settings.provisioning_wait_seconds)
-    return ok(tenant.model_dump(mode="json"), 201 if tenant.status == "active" else 202, headers)
+    return ok(tenant, 201 if tenant.status == "active" else 202, headers)
 
 
-@app.get("/admin/tenants", summary="List tenants, newest first (keyset pagination)")
+@tenants.get("", response_model=Envelope[Page[Tenant]], summary="List tenants, newest first (keyset pagination)")
 def list_tenants(
-    _: SuperAdminDep, svc: ServicesDep,
+    _: SuperAdminDep,
+    svc: ServicesDep,
     status: TenantStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     q: Annotated[str | None, Query(max_length=100, description="id, MLA, constituency, state or admin email")] = None,
-) -> JSONResponse:  # fmt: skip
+) -> JSONResponse:
     page, next_cursor = operations.list_tenants(svc, status=status, limit=limit, cursor=cursor, q=q)
-    return ok({"items": [_view(t) for t in page], "next_cursor": next_cursor})
+    return ok({"items": page, "next_cursor": next_cursor})
 
 
-@app.get("/admin/tenants/{tenant_id}", summary="One tenant with its provisioning steps")
+@tenants.get("/{tenant_id}", response_model=Envelope[Tenant], summary="One tenant with its provisioning steps")
 def get_tenant(tenant_id: TenantId, _: SuperAdminDep, svc: ServicesDep) -> JSONResponse:
-    return ok(_view(operations.get_tenant(svc, tenant_id)))
+    return ok(operations.get_tenant(svc, tenant_id))
 
 
-@app.post("/admin/tenants/{tenant_id}/retry", status_code=202, summary="Resume a failed tenant")
+@tenants.post("/{tenant_id}/retry", status_code=202, response_model=Envelope[Tenant], summary="Resume a failed tenant")
 def retry_tenant(tenant_id: TenantId, _: SuperAdminDep, svc: ServicesDep) -> JSONResponse:
-    return ok(_view(operations.retry_tenant(svc, tenant_id)), 202)
+    return ok(operations.retry_tenant(svc, tenant_id), 202)
 
 
-@app.delete("/admin/tenants/{tenant_id}", status_code=202, summary="Deprovision (complaint data is archived)")
+@tenants.delete(
+    "/{tenant_id}",
+    status_code=202,
+    response_model=Envelope[Tenant],
+    summary="Deprovision (complaint data is archived)",
+)
 def delete_tenant(tenant_id: TenantId, _: SuperAdminDep, svc: ServicesDep) -> JSONResponse:
-    return ok(_view(operations.delete_tenant(svc, tenant_id)), 202)
+    return ok(operations.delete_tenant(svc, tenant_id), 202)
 
 
-def _view(tenant: Any) -> dict[str, Any]:
-    return tenant.model_dump(mode="json")
-
-
+app.include_router(tenants)
 app.mount("/admin/panel", LazyApp("functions.admin.panel:panel"))  # after the API routes
 _asgi = Mangum(app, lifespan="off")
 

@@ -1,23 +1,25 @@
-"""Dashboard API: sign-in for every user (admins, MLA offices, staff); tenant routes come later.
+"""Dashboard API: sign-in for every user (admins, MLA offices, staff), and an office's complaints,
+stats, team and agents (a router each).
 
 Lambda entry: `app.handler`. Also owns `/docs` and `/openapi.json` on the HTTP API.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import Header, Path, Query
+from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from mangum import Mangum
 from pydantic import BaseModel, ConfigDict, StringConstraints
+from typing_extensions import TypedDict
 
 from mla_core.agents import manage
 from mla_core.complaints import casework
 from mla_core.core.observability import function_logger
 from mla_core.http.deps import MlaAdminDep, OfficeUserDep, PrincipalDep, ServicesDep, TokenDep
-from mla_core.http.envelope import LazyApp, create_app, csv_download, ok
+from mla_core.http.envelope import Envelope, LazyApp, create_app, csv_download, ok
 from mla_core.identity import accounts, team
 
 logger = function_logger("dashboard")
@@ -29,38 +31,53 @@ app = create_app(
 )
 
 
-@app.post("/auth/login", summary="Sign in with email and password")
+# Sign-in (everyone) -------------------------------------------------------------------------------
+
+auth_router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@auth_router.post("/login", response_model=Envelope[accounts.SessionView], summary="Sign in with email and password")
 def login(body: accounts.LoginRequest, svc: ServicesDep) -> JSONResponse:
-    return ok(accounts.login(svc, body).model_dump())
+    return ok(accounts.login(svc, body))
 
 
-@app.post("/auth/register", summary="Accept an invitation and set a password")
+@auth_router.post(
+    "/register",
+    status_code=201,
+    response_model=Envelope[accounts.SessionView],
+    summary="Accept an invitation and set a password",
+)
 def register(body: accounts.RegisterRequest, svc: ServicesDep) -> JSONResponse:
-    return ok(accounts.register(svc, body).model_dump(), 201)
+    return ok(accounts.register(svc, body), 201)
 
 
-@app.post("/auth/refresh", summary="Exchange a refresh token for a new session")
+@auth_router.post(
+    "/refresh", response_model=Envelope[accounts.SessionView], summary="Exchange a refresh token for a new session"
+)
 def refresh(body: accounts.RefreshRequest, svc: ServicesDep) -> JSONResponse:
-    return ok(accounts.refresh(svc, body).model_dump())
+    return ok(accounts.refresh(svc, body))
 
 
-@app.post("/auth/logout", summary="Revoke this session's refresh tokens")
+@auth_router.post(
+    "/logout", response_model=Envelope[accounts.SignedOut], summary="Revoke this session's refresh tokens"
+)
 def logout(_: PrincipalDep, token: TokenDep, svc: ServicesDep) -> JSONResponse:
-    accounts.logout(svc, token)
-    return ok({"signed_out": True})
+    return ok(accounts.logout(svc, token))
 
 
-@app.get("/auth/profile", summary="The signed-in user and their tenant")
+@auth_router.get("/profile", response_model=Envelope[accounts.Profile], summary="The signed-in user and their tenant")
 def profile(caller: PrincipalDep, svc: ServicesDep) -> JSONResponse:
-    return ok(accounts.profile(svc, caller).model_dump(mode="json"))
+    return ok(accounts.profile(svc, caller))
 
 
 # Complaints (MLA admins and staff of the caller's own tenant) ------------------------------------
 
+complaints_router = APIRouter(prefix="/api/complaints", tags=["complaints"])
+
 ComplaintRef = Annotated[str, Path(max_length=40, description="the complaint's id or its reference number")]
 
 
-@app.get("/api/complaints", summary="The office's complaints: filters, full-text search, keyset pages")
+@complaints_router.get("", summary="The office's complaints: filters, full-text search, keyset pages")
 async def list_complaints(
     who: OfficeUserDep, svc: ServicesDep, filters: Annotated[casework.ComplaintFilters, Query()]
 ) -> JSONResponse:
@@ -68,31 +85,36 @@ async def list_complaints(
     return ok({"items": items, "next_cursor": next_cursor})
 
 
-@app.get("/api/complaints/export.csv", summary="The filtered list as CSV (streamed)")
+@complaints_router.get("/export.csv", summary="The filtered list as CSV (streamed)")
 def export_complaints(
     who: OfficeUserDep, svc: ServicesDep, filters: Annotated[casework.ComplaintFilters, Query()]
 ) -> StreamingResponse:
     return csv_download(casework.export_rows(svc, who.tenant_id, filters), "complaints.csv")
 
 
-@app.post("/api/complaints", status_code=201, summary="Log a walk-in or phone complaint by hand")
+@complaints_router.post("", status_code=201, summary="Log a walk-in or phone complaint by hand")
 def create_complaint(
-    body: casework.ManualComplaint, who: OfficeUserDep, svc: ServicesDep,
+    body: casework.ManualComplaint,
+    who: OfficeUserDep,
+    svc: ServicesDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
-) -> JSONResponse:  # fmt: skip
+) -> JSONResponse:
     return ok(casework.create_manual(svc, who, body, idempotency_key=idempotency_key), 201)
 
 
-@app.get("/api/complaints/{complaint}", summary="A complaint with its timeline, call and notifications")
+@complaints_router.get("/{complaint}", summary="A complaint with its timeline, call and notifications")
 def get_complaint(complaint: ComplaintRef, who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
     return ok(casework.get_complaint(svc, who.tenant_id, complaint))
 
 
-@app.patch("/api/complaints/{complaint}", summary="Change status, assignee, priority, category or SLA")
+@complaints_router.patch("/{complaint}", summary="Change status, assignee, priority, category or SLA")
 def update_complaint(
-    complaint: ComplaintRef, body: casework.ComplaintPatch, who: OfficeUserDep, svc: ServicesDep,
+    complaint: ComplaintRef,
+    body: casework.ComplaintPatch,
+    who: OfficeUserDep,
+    svc: ServicesDep,
     if_match: Annotated[str | None, Header(alias="If-Match", max_length=20)] = None,
-) -> JSONResponse:  # fmt: skip
+) -> JSONResponse:
     version = int(if_match.strip('"W/')) if if_match and if_match.strip('"W/').isdigit() else None
     return ok(casework.update_complaint(svc, who, complaint, body, if_match=version))
 
@@ -102,30 +124,44 @@ class NoteBody(BaseModel):
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
-@app.post("/api/complaints/{complaint}/notes", status_code=201, summary="An internal note on the timeline")
+@complaints_router.post("/{complaint}/notes", status_code=201, summary="An internal note on the timeline")
 def add_note(complaint: ComplaintRef, body: NoteBody, who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
     return ok(casework.add_note(svc, who, complaint, body.text), 201)
 
 
-@app.get("/api/stats", summary="Counts by status, category and day; overdue; median time to resolve")
+# Stats (MLA admins and staff) --------------------------------------------------------------------
+
+stats_router = APIRouter(prefix="/api/stats", tags=["stats"])
+
+
+@stats_router.get("", summary="Counts by status, category and day; overdue; median time to resolve")
 def stats(who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
     return ok(casework.stats(svc, who.tenant_id))
 
 
 # Team (MLA admins) ------------------------------------------------------------------------------
 
+users_router = APIRouter(prefix="/api/users", tags=["users"])
 
-@app.get("/api/users", summary="The office's team")
+
+@users_router.get("", response_model=Envelope[list[team.Member]], summary="The office's team")
 def list_users(who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
     return ok(team.members(svc, who))
 
 
-@app.post("/api/users/invite", status_code=201, summary="Invite staff or an admin (email with a sign-up link)")
+@users_router.post(
+    "/invite",
+    status_code=201,
+    response_model=Envelope[team.Member],
+    summary="Invite staff or an admin (email with a sign-up link)",
+)
 def invite_user(body: team.Invite, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
     return ok(team.invite(svc, who, body), 201)
 
 
-@app.patch("/api/users/{user_id}", summary="Change a member's role, or disable / enable them")
+@users_router.patch(
+    "/{user_id}", response_model=Envelope[team.Member], summary="Change a member's role, or disable / enable them"
+)
 def change_user(
     user_id: Annotated[str, Path(max_length=40)], body: team.MemberChange, who: MlaAdminDep, svc: ServicesDep
 ) -> JSONResponse:
@@ -134,38 +170,53 @@ def change_user(
 
 # Agents (MLA admins) ----------------------------------------------------------------------------
 
+agents_router = APIRouter(prefix="/api/agents", tags=["agents"])
+
 AgentId = Annotated[str, Path(max_length=40)]
 
 
-@app.get("/api/agents", summary="The office's voice agents")
+class AgentDeleted(TypedDict):
+    agent_id: str
+    deleted: Literal[True]
+
+
+@agents_router.get("", summary="The office's voice agents")
 def list_agents(who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
     return ok(manage.list_agents(svc, who))
 
 
-@app.post("/api/agents", status_code=201, summary="Add an agent for numbers of its own")
+@agents_router.post("", status_code=201, summary="Add an agent for numbers of its own")
 def create_agent(body: manage.AgentCreate, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
     return ok(manage.create_agent(svc, who, body), 201)
 
 
-@app.get("/api/agents/{agent_id}", summary="One agent's settings")
+@agents_router.get("/{agent_id}", summary="One agent's settings")
 def get_agent(agent_id: AgentId, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
     return ok(manage.get_agent(svc, who, agent_id))
 
 
-@app.put("/api/agents/{agent_id}", summary="Change greeting, languages, voices, categories or phone numbers")
+@agents_router.put("/{agent_id}", summary="Change greeting, languages, voices, categories or phone numbers")
 def update_agent(agent_id: AgentId, body: manage.AgentUpdate, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
     return ok(manage.update_agent(svc, who, agent_id, body))
 
 
-@app.put("/api/agents/{agent_id}/status", summary="Take calls (active) or not (paused)")
+@agents_router.put("/{agent_id}/status", summary="Take calls (active) or not (paused)")
 def set_agent_status(agent_id: AgentId, body: manage.AgentStatus, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
     return ok(manage.set_status(svc, who, agent_id, body))
 
 
-@app.delete("/api/agents/{agent_id}", summary="Remove an added agent and free its numbers (the main agent: 409)")
+@agents_router.delete(
+    "/{agent_id}",
+    response_model=Envelope[AgentDeleted],
+    summary="Remove an added agent and free its numbers (the main agent: 409)",
+)
 def delete_agent(agent_id: AgentId, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
     manage.delete_agent(svc, who, agent_id)
-    return ok({"agent_id": agent_id, "deleted": True})
+    return ok(AgentDeleted(agent_id=agent_id, deleted=True))
+
+
+for router in (auth_router, complaints_router, stats_router, users_router, agents_router):
+    app.include_router(router)
 
 
 @app.get("/", include_in_schema=False)

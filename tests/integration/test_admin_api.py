@@ -179,16 +179,19 @@ def test_deleting_a_tenant_removes_its_services_and_archives_its_data(
         sql.SQL("INSERT INTO {}.complaints (reference, category, description) VALUES (1001, %s, %s)").format(
             sql.Identifier(f"tenant_{tenant_id}")
         ),
-        "water", "No water for three days",
-    )  # fmt: skip
+        "water",
+        "No water for three days",
+    )
     token = api.invite_token_for(body["admin_email"])
     registered = api.http.post("/auth/register", json={"token": token, "password": "a-long-password"})
     assert registered.status_code == 201, registered.text
     helpline = unique_number()  # an agent the office added answers it
     added = api.request(
-        "POST", "/api/agents", registered.json()["data"]["access_token"],
+        "POST",
+        "/api/agents",
+        registered.json()["data"]["access_token"],
         json={"name": "Helpline", "phone_numbers": [helpline]},
-    )  # fmt: skip
+    )
     assert added.status_code == 201, added.text
 
     response = api.request("DELETE", f"/admin/tenants/{tenant_id}", admin_token)

@@ -129,9 +129,18 @@ def test_a_token_the_standin_signed_is_accepted(api: Api, stack: Any) -> None:
 
 @pytest.mark.parametrize(
     "case",
-    ["expired", "wrong_audience", "wrong_issuer", "foreign_key", "alg_none", "hs256_without_secret", "no_role",
-     "no_tenant", "garbage"],
-)  # fmt: skip
+    [
+        "expired",
+        "wrong_audience",
+        "wrong_issuer",
+        "foreign_key",
+        "alg_none",
+        "hs256_without_secret",
+        "no_role",
+        "no_tenant",
+        "garbage",
+    ],
+)
 @pytest.mark.parametrize("path", ["/admin/tenants", "/api/complaints", "/api/users", "/auth/profile"])
 def test_forged_expired_and_malformed_tokens_are_refused(case: str, path: str, api: Api, stack: Any) -> None:
     key, kid = standin_key(stack)

@@ -28,9 +28,20 @@ from support import Api, Inspector, invoke_lambda, unique_number
 START = int(time.time()) - 3600  # a call an hour ago: times come from the events, not the clock
 # What the merge rules decide; the id and the bookkeeping columns differ between rooms.
 MERGED = (
-    "caller_number", "dialed_number", "status", "started_at", "answered_at", "ended_at", "duration_seconds",
-    "end_reason", "recording_url", "last_event_at", "transcript", "outcome", "latency",
-)  # fmt: skip
+    "caller_number",
+    "dialed_number",
+    "status",
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "duration_seconds",
+    "end_reason",
+    "recording_url",
+    "last_event_at",
+    "transcript",
+    "outcome",
+    "latency",
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,16 +74,20 @@ def whole_call(
     """The five events of one answered, recorded call, in the order LiveKit sends them."""
     info = lk.Room(sid=f"RM_{secrets.token_hex(6)}", name=room)
     sip = lk.ParticipantInfo(
-        sid=f"PA_{secrets.token_hex(6)}", identity=f"sip_{caller}", kind=lk.ParticipantInfo.Kind.SIP,
+        sid=f"PA_{secrets.token_hex(6)}",
+        identity=f"sip_{caller}",
+        kind=lk.ParticipantInfo.Kind.SIP,
         attributes={"sip.phoneNumber": caller, "sip.trunkPhoneNumber": dialed, "sip.callID": "SCL_x"},
-    )  # fmt: skip
+    )
     left = lk.ParticipantInfo()
     left.CopyFrom(sip)
     left.disconnect_reason = lk.DisconnectReason.CLIENT_INITIATED
     egress = lk.EgressInfo(
-        egress_id=f"EG_{secrets.token_hex(6)}", room_name=room, status=lk.EgressStatus.EGRESS_COMPLETE,
+        egress_id=f"EG_{secrets.token_hex(6)}",
+        room_name=room,
+        status=lk.EgressStatus.EGRESS_COMPLETE,
         file_results=[lk.FileInfo(filename=f"{room}.ogg", location=recording or f"s3://mla-recordings/{room}.ogg")],
-    )  # fmt: skip
+    )
     finished = lk.WebhookEvent(event="room_finished", id=event_id(), created_at=start + 100, room=info)
     finished.room_end_reason = lk.RoomEndReason.ROOM_END_API_DELETE
     return [
@@ -228,11 +243,19 @@ def test_a_retry_delivered_concurrently_is_applied_once(
 def record_agent_call(tenant_id: str, room: str, caller: str, dialed: str) -> None:
     """What the agent writes after the call (`agent_pool` → `records.record_call`), with its own clock."""
     records.record_call(
-        get_services(), tenant_id, room, caller_number=caller, dialed_number=dialed, language="ta",
-        started_at=at(START + 3), ended_at=at(START + 94), outcome="complaint_logged",
+        get_services(),
+        tenant_id,
+        room,
+        caller_number=caller,
+        dialed_number=dialed,
+        language="ta",
+        started_at=at(START + 3),
+        ended_at=at(START + 94),
+        outcome="complaint_logged",
         transcript=[{"role": "assistant", "text": "வணக்கம்"}, {"role": "user", "text": "குடிநீர் வரவில்லை"}],
-        latency={"p50_ms": 640}, notice_played_at=at(START + 4),
-    )  # fmt: skip
+        latency={"p50_ms": 640},
+        notice_played_at=at(START + 4),
+    )
 
 
 @pytest.mark.parametrize("agent_first", [True, False], ids=["agent_first", "webhooks_first"])
@@ -339,10 +362,20 @@ def test_a_bearer_prefix_added_by_a_proxy_is_accepted(
         b"[" * 100_000,
     ],
     ids=[
-        "bad json", "array", "string", "empty object", "no id", "no event name", "bad created_at",
-        "created_at out of range", "nul in id", "id too long", "not utf-8", "deeply nested",
+        "bad json",
+        "array",
+        "string",
+        "empty object",
+        "no id",
+        "no event name",
+        "bad created_at",
+        "created_at out of range",
+        "nul in id",
+        "id too long",
+        "not utf-8",
+        "deeply nested",
     ],
-)  # fmt: skip
+)
 def test_a_signed_body_that_is_not_a_usable_event_is_a_400(body: bytes, livekit: LiveKitSender) -> None:
     response = livekit.post(body, sign(body, key=livekit.key, secret=livekit.secret))
 
@@ -361,8 +394,11 @@ def schemaless_tenant(inspect: Inspector) -> Iterator[str]:
     inspect.sql(
         "INSERT INTO platform.tenants (tenant_id, status, mla_name, constituency, state, languages, admin_email,"
         " schema_name, room_name) VALUES (%s, 'failed', 'X', 'X', 'Tamil Nadu', '{ta}', %s, %s, %s)",
-        tenant_id, f"{tenant_id}@example.in", f"tenant_{tenant_id}", f"mla-{tenant_id}",
-    )  # fmt: skip
+        tenant_id,
+        f"{tenant_id}@example.in",
+        f"tenant_{tenant_id}",
+        f"mla-{tenant_id}",
+    )
     yield tenant_id
     inspect.sql("DELETE FROM platform.tenants WHERE tenant_id = %s", tenant_id)
 
@@ -390,9 +426,12 @@ def test_rooms_and_tenants_that_are_not_ours_are_acknowledged_and_ignored(
         sent.append(event.id)
 
     agent_joined = lk.WebhookEvent(
-        event="participant_joined", id=event_id(), created_at=START, room=lk.Room(name=own_room),
+        event="participant_joined",
+        id=event_id(),
+        created_at=START,
+        room=lk.Room(name=own_room),
         participant=lk.ParticipantInfo(identity="agent-AJ_1", kind=lk.ParticipantInfo.Kind.AGENT),
-    )  # fmt: skip
+    )
     assert livekit.deliver([agent_joined]) == ["ignored"]
 
     assert recorded_ids(inspect, [*sent, agent_joined.id]) == set()
@@ -451,15 +490,24 @@ def test_the_lambda_handler_verifies_the_raw_bytes_of_a_base64_api_gateway_body(
     room = call_room(tenant, caller)
     body, token = livekit.signed(whole_call(room, caller, tenant["phone_numbers"][0])[1])
     event = {
-        "version": "2.0", "routeKey": "POST /webhooks/livekit", "rawPath": "/webhooks/livekit", "rawQueryString": "",
+        "version": "2.0",
+        "routeKey": "POST /webhooks/livekit",
+        "rawPath": "/webhooks/livekit",
+        "rawQueryString": "",
         "headers": {"authorization": token, "content-type": "application/webhook+json", "host": "abc.example"},
         "requestContext": {
-            "accountId": "123456789012", "apiId": "abc", "domainName": "abc.example", "requestId": "r-1",
+            "accountId": "123456789012",
+            "apiId": "abc",
+            "domainName": "abc.example",
+            "requestId": "r-1",
             "http": {"method": "POST", "path": "/webhooks/livekit", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9"},
-            "routeKey": "POST /webhooks/livekit", "stage": "$default", "timeEpoch": 1763719200000,
+            "routeKey": "POST /webhooks/livekit",
+            "stage": "$default",
+            "timeEpoch": 1763719200000,
         },
-        "body": base64.b64encode(body.encode()).decode(), "isBase64Encoded": True,
-    }  # fmt: skip
+        "body": base64.b64encode(body.encode()).decode(),
+        "isBase64Encoded": True,
+    }
 
     response = invoke_lambda(handler, event, "WebhooksFunction")
 
@@ -477,8 +525,10 @@ def test_dedupe_records_past_the_retention_are_purged_now_and_then(
         inspect.sql(
             "INSERT INTO platform.webhook_events (id, event, room_name, tenant_id, received_at)"
             " VALUES (%s, 'room_started', 'mla-x', %s, now() - %s)",
-            eid, tenant["tenant_id"], age,
-        )  # fmt: skip
+            eid,
+            tenant["tenant_id"],
+            age,
+        )
     caller = unique_number()
     event = webhook_events.parse_event(
         {"id": event_id(), "event": "room_started", "room_name": call_room(tenant, caller), "created_at": START}

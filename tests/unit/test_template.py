@@ -242,9 +242,15 @@ def test_a_state_machine_may_invoke_exactly_the_functions_it_calls(machine: str)
 
     assert invokable == called
     assert allowed_actions(props["Policies"]) - {"lambda:InvokeFunction"} <= {
-        "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-        "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
-    }  # fmt: skip
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+    }
 
 
 # --- Permissions -------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""Every call to a vendor service goes through here: AWS (`aws`), LiveKit's server API (`livekit`),
-Supabase Auth (`supabase_auth`) and its tokens (`tokens`), Upstash Redis (`upstash`). `Services` holds
-the adapters a process talks to, built from settings on first use.
+"""Every call to a vendor service goes through here: AWS (`aws`), LiveKit's server API and tokens
+(`livekit`) and its signed webhooks (`livekit_webhooks`), Supabase Auth (`supabase_auth`) and its
+tokens (`tokens`), Upstash Redis (`upstash`). `Services` holds the adapters a process talks to,
+built from settings on first use.
 
 Entry points get them from `get_services()`; tests build `Services(settings)` with settings that
 point at the local stack. Each adapter (and its SDK import) is created only when first used, so

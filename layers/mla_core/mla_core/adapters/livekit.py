@@ -1,4 +1,5 @@
-"""LiveKit server API: the tenant's room and its SIP dispatch rule.
+"""LiveKit server API: the tenant's room and its SIP dispatch rule; and the token a browser joins a
+test call with (`agent_call_token`).
 
 Every call goes through `livekit-api` pointed at `settings.livekit_url` (LiveKit Cloud, a
 self-hosted server, or the local Twirp stand-in). Errors become ours: 5xx, timeouts and network
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
 import aiohttp
@@ -41,10 +43,37 @@ class DispatchRuleSpec:
                 dispatch_rule_individual=api.SIPDispatchRuleIndividual(room_prefix=self.room_prefix)
             ),
             attributes=self.attributes,
-            room_config=api.RoomConfiguration(
-                agents=[api.RoomAgentDispatch(agent_name=self.agent_name, metadata=self.job_metadata)]
-            ),
+            room_config=_agent_dispatch(self.agent_name, self.job_metadata),
         )
+
+
+def agent_call_token(
+    api_key: str,
+    api_secret: str,
+    *,
+    identity: str,
+    name: str,
+    room: str,
+    agent_name: str,
+    job_metadata: str,
+    ttl: timedelta,
+) -> str:
+    """A token that joins `room` (publish and subscribe) and dispatches `agent_name` into it, with
+    `job_metadata` as the agent's job metadata: a call from a browser instead of a phone."""
+    grants = api.VideoGrants(room_join=True, room=room, can_publish=True, can_subscribe=True)
+    return (
+        api.AccessToken(api_key, api_secret)
+        .with_identity(identity)
+        .with_name(name)
+        .with_grants(grants)
+        .with_room_config(_agent_dispatch(agent_name, job_metadata))
+        .with_ttl(ttl)
+        .to_jwt()
+    )
+
+
+def _agent_dispatch(agent_name: str, job_metadata: str) -> api.RoomConfiguration:
+    return api.RoomConfiguration(agents=[api.RoomAgentDispatch(agent_name=agent_name, metadata=job_metadata)])
 
 
 class LiveKit:

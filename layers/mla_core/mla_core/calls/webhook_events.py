@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -37,7 +38,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
+from typing_extensions import TypedDict
 
+from mla_core.adapters.livekit_webhooks import MalformedEventError
 from mla_core.core.errors import AppError
 from mla_core.core.privacy import mask_phone
 
@@ -60,15 +63,9 @@ ROOM_REASON_PREFIX = "room_end_"
 Outcome = Literal["applied", "duplicate", "ignored"]
 
 
-class MalformedEventError(AppError):
-    """A correctly signed body that is not a usable LiveKit event (LiveKit does not retry a 400)."""
-
-    status_code = 400
-    code = "malformed_event"
-
-
 class CallEvent(BaseModel):
-    """What we use of one LiveKit webhook event. The webhook edge builds it from LiveKit's message."""
+    """What we use of one LiveKit webhook event, validated from the fields the adapter read
+    (`mla_core.adapters.livekit_webhooks.receive`)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -104,9 +101,15 @@ class CallEvent(BaseModel):
         return value or None
 
     @field_validator(
-        "id", "event", "room_name", "caller_number", "dialed_number", "disconnect_reason", "room_end_reason",
+        "id",
+        "event",
+        "room_name",
+        "caller_number",
+        "dialed_number",
+        "disconnect_reason",
+        "room_end_reason",
         "recording_url",
-    )  # fmt: skip
+    )
     @classmethod
     def _no_nul(cls, value: str | None) -> str | None:
         if value is not None and "\x00" in value:  # Postgres text cannot hold it
@@ -114,7 +117,7 @@ class CallEvent(BaseModel):
         return value
 
 
-def parse_event(fields: dict[str, Any]) -> CallEvent:
+def parse_event(fields: Mapping[str, Any]) -> CallEvent:
     """`CallEvent` from the edge's fields; anything unusable is a `MalformedEventError` (400)."""
     try:
         return CallEvent.model_validate(fields)
@@ -132,6 +135,18 @@ class Ingested(BaseModel):
     outcome: Outcome
     reason: str | None = None  # why it was ignored
     tenant_id: str | None = None
+
+
+class Receipt(TypedDict):
+    """The webhook's answer to LiveKit: what became of the event it sent."""
+
+    event_id: str
+    outcome: Outcome
+    reason: str | None
+
+
+def receipt(event: CallEvent, ingested: Ingested) -> Receipt:
+    return {"event_id": event.id, "outcome": ingested.outcome, "reason": ingested.reason}
 
 
 @dataclass(frozen=True)
@@ -324,9 +339,17 @@ def _apply_sql(schema: str) -> sql.Composed:
 
 def _params(event: CallEvent, owner: RoomOwner, change: CallChange) -> dict[str, Any]:
     return {
-        "tenant_id": owner.tenant_id, "id": event.id, "event": event.event, "room": event.room_name,
-        "at": event.created_at, "caller": change.caller_number, "dialed": change.dialed_number,
-        "status": "completed" if change.ends_call else "in_progress", "started": change.started_at,
-        "answered": change.answered_at, "ended": change.ended_at, "end_reason": change.end_reason,
+        "tenant_id": owner.tenant_id,
+        "id": event.id,
+        "event": event.event,
+        "room": event.room_name,
+        "at": event.created_at,
+        "caller": change.caller_number,
+        "dialed": change.dialed_number,
+        "status": "completed" if change.ends_call else "in_progress",
+        "started": change.started_at,
+        "answered": change.answered_at,
+        "ended": change.ended_at,
+        "end_reason": change.end_reason,
         "recording": change.recording_url,
-    }  # fmt: skip
+    }

@@ -2,6 +2,9 @@
 
 Success: `{"success": true, "data": ...}`. Failure: `{"success": false, "error": {"code",
 "message", "details": [{"field", "reason"}]}}`, validation errors included.
+
+A route declares `response_model=Envelope[...]` so the OpenAPI says what its `data` is, and returns
+`ok(...)`: a Response, so FastAPI neither validates nor serializes the value again on the way out.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import importlib
 import logging
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, Literal, TypeVar
 
 import orjson
 from fastapi import FastAPI, Request
@@ -24,6 +27,22 @@ from mla_core.core.errors import AppError
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+
+class Envelope(BaseModel, Generic[T]):
+    """A success: what `ok(data)` sends."""
+
+    success: Literal[True] = True
+    data: T
+
+
+class Page(BaseModel, Generic[T]):
+    """One keyset page: `next_cursor` fetches the next one; None on the last page."""
+
+    items: list[T]
+    next_cursor: str | None
+
 
 class ErrorBody(BaseModel):
     code: str
@@ -32,14 +51,13 @@ class ErrorBody(BaseModel):
 
 
 class ErrorEnvelope(BaseModel):
-    success: bool = False
+    success: Literal[False] = False
     error: ErrorBody
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorEnvelope}
-    for status in (400, 401, 403, 404, 409, 422, 500, 503)
-}  # fmt: skip
+    status: {"model": ErrorEnvelope} for status in (400, 401, 403, 404, 409, 422, 500, 503)
+}
 
 
 def _json_default(value: Any) -> Any:
@@ -74,9 +92,12 @@ def csv_download(lines: Iterator[str], filename: str) -> StreamingResponse:
 
 
 def error_response(
-    status_code: int, code: str, message: str, details: list[dict[str, Any]] | None = None,
+    status_code: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
-) -> JSONResponse:  # fmt: skip
+) -> JSONResponse:
     body = {"success": False, "error": {"code": code, "message": message, "details": details or []}}
     return JSONResponse(body, status_code=status_code, headers=headers)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
+from typing_extensions import TypedDict
 
 from mla_core.adapters import Services
 from mla_core.core.errors import AppError, AuthenticationError, PermissionDeniedError
-from mla_core.core.principal import Caller, OfficeUser, Principal, principal_from_claims
+from mla_core.core.principal import Caller, OfficeUser, Principal, Role, principal_from_claims
+from mla_core.tenants.registry import TenantStatus
 
 if TYPE_CHECKING:
     from mla_core.adapters.supabase_auth import AuthSession
@@ -42,7 +44,7 @@ class RefreshRequest(BaseModel):
 class UserView(BaseModel):
     id: str
     email: str
-    role: str
+    role: Role
     tenant_id: str | None
     full_name: str | None = None
 
@@ -70,10 +72,13 @@ def _session_view(session: AuthSession) -> SessionView:
         refresh_token=session.refresh_token,
         expires_in=session.expires_in,
         user=UserView(
-            id=who.user_id, email=who.email, role=who.role, tenant_id=who.tenant_id,
+            id=who.user_id,
+            email=who.email,
+            role=who.role,
+            tenant_id=who.tenant_id,
             full_name=session.user_metadata.get("full_name"),
         ),
-    )  # fmt: skip
+    )
 
 
 def login(services: Services, request: LoginRequest) -> SessionView:
@@ -108,12 +113,28 @@ def register(services: Services, request: RegisterRequest) -> SessionView:
     return _session_view(services.auth.sign_in(who.email, request.password))
 
 
-def logout(services: Services, access_token: str) -> None:
+class SignedOut(TypedDict):
+    signed_out: Literal[True]
+
+
+def logout(services: Services, access_token: str) -> SignedOut:
     services.auth.sign_out(access_token)
+    return {"signed_out": True}
+
+
+class Office(TypedDict):
+    """The office a user belongs to, as their profile shows it."""
+
+    tenant_id: str
+    mla_name: str
+    constituency: str
+    state: str
+    languages: list[str]
+    status: TenantStatus
 
 
 class Profile(UserView):
-    tenant: dict[str, Any] | None = None
+    tenant: Office | None = None
     disabled: bool = False
 
 
@@ -132,9 +153,13 @@ def profile(services: Services, who: Caller) -> Profile:
     if user and user["disabled"]:
         raise PermissionDeniedError("this login is disabled")
     return Profile(
-        id=who.user_id, email=who.email, role=who.role, tenant_id=who.tenant_id,
-        full_name=user["full_name"] if user else None, tenant=tenant,
-    )  # fmt: skip
+        id=who.user_id,
+        email=who.email,
+        role=who.role,
+        tenant_id=who.tenant_id,
+        full_name=user["full_name"] if user else None,
+        tenant=cast("Office | None", tenant),
+    )
 
 
 async def office_user(services: Services, caller: Principal) -> OfficeUser:

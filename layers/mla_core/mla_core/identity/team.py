@@ -7,31 +7,43 @@ writes); `platform.users` is our index of who belongs to which office.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Annotated, cast
 
 from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
+from typing_extensions import TypedDict
 
 from mla_core.adapters import Services
 from mla_core.core.errors import ConflictError, NotFoundError
-from mla_core.core.principal import OfficeUser
+from mla_core.core.principal import OfficeRole, OfficeUser
 from mla_core.db import Conn
 from mla_core.identity.invitations import invitation_link
 from mla_core.tenants import registry
-
-TeamRole = Literal["mla_admin", "staff"]
 
 
 class Invite(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: EmailStr
-    role: TeamRole = "staff"
+    role: OfficeRole = "staff"
     full_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)] | None = None
 
 
 class MemberChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    role: TeamRole | None = None
+    role: OfficeRole | None = None
     disabled: bool | None = None
+
+
+class Member(TypedDict):
+    """A member of the office's team (a row of `platform.users`)."""
+
+    id: str
+    email: str
+    role: OfficeRole
+    full_name: str | None
+    disabled: bool
+    created_at: datetime
+    updated_at: datetime
 
 
 _MEMBER = (
@@ -40,12 +52,12 @@ _MEMBER = (
 )
 
 
-def members(services: Services, who: OfficeUser) -> list[dict[str, Any]]:
+def members(services: Services, who: OfficeUser) -> list[Member]:
     with services.db.transaction() as conn:
-        return conn.execute(_MEMBER + " ORDER BY created_at", (who.tenant_id,)).fetchall()
+        return cast("list[Member]", conn.execute(_MEMBER + " ORDER BY created_at", (who.tenant_id,)).fetchall())
 
 
-def _member(conn: Conn, tenant_id: str, user_id: str, *, lock: bool = False) -> dict[str, Any]:
+def _member(conn: Conn, tenant_id: str, user_id: str, *, lock: bool = False) -> Member:
     try:
         uuid.UUID(user_id)
     except ValueError:
@@ -53,10 +65,10 @@ def _member(conn: Conn, tenant_id: str, user_id: str, *, lock: bool = False) -> 
     row = conn.execute(_MEMBER + " AND user_id = %s" + (" FOR UPDATE" if lock else ""), (tenant_id, user_id)).fetchone()
     if row is None:
         raise NotFoundError("user not found")
-    return row
+    return cast("Member", row)
 
 
-def invite(services: Services, who: OfficeUser, request: Invite) -> dict[str, Any]:
+def invite(services: Services, who: OfficeUser, request: Invite) -> Member:
     """Create the login (no password yet) and email the invitation link, accepted by /auth/register."""
     email = str(request.email)
     with services.db.transaction() as conn:
@@ -92,7 +104,7 @@ def invite(services: Services, who: OfficeUser, request: Invite) -> dict[str, An
         return _member(conn, who.tenant_id, invitation.user_id)
 
 
-def change(services: Services, who: OfficeUser, user_id: str, request: MemberChange) -> dict[str, Any]:
+def change(services: Services, who: OfficeUser, user_id: str, request: MemberChange) -> Member:
     """Change a member's role or disable/enable them; the office always keeps an active admin."""
     with services.db.transaction() as conn:
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 1))", (who.tenant_id,))

@@ -126,9 +126,11 @@ def _start_provisioning(services: Services, tenant: Tenant) -> None:
     except Exception as exc:
         with services.db.transaction() as conn:
             registry.update_tenant(
-                conn, tenant.tenant_id, status="failed",
+                conn,
+                tenant.tenant_id,
+                status="failed",
                 error={"step": None, "message": f"could not start provisioning: {exc}"},
-            )  # fmt: skip
+            )
         raise TransientError("provisioning could not be started; retry the tenant") from exc
     with services.db.transaction() as conn:
         registry.update_tenant(conn, tenant.tenant_id, execution_arn=execution_arn)

@@ -39,7 +39,16 @@ class StepProgress(BaseModel):
     error: str | None = None
 
 
+class TenantFailure(BaseModel):
+    """Why the tenant is `failed` (or its deprovisioning stalled): the step and what went wrong."""
+
+    step: str | None
+    message: str
+
+
 class Tenant(BaseModel):
+    """A tenant as the registry has it, with its provisioning steps when asked for."""
+
     tenant_id: str
     status: TenantStatus
     mla_name: str
@@ -55,7 +64,7 @@ class Tenant(BaseModel):
     sip_dispatch_rule_id: str | None = None
     admin_user_id: str | None = None
     attempt: int
-    error: dict[str, Any] | None = None
+    error: TenantFailure | None = None
     archived_schema: str | None = None
     created_at: datetime
     updated_at: datetime
