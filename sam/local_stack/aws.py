@@ -11,13 +11,24 @@ Everything here depends on moto internals (`LambdaSimpleBackend.invoke`, the ret
 
 moto keeps its state in module-level backends: a second `start_moto()` in the same process serves
 the same resources, and its runner takes over Lambda invocations until it stops.
+
+What the product uses and this keeps: Step Functions STANDARD executions of the SAM `.asl.json`
+(Tasks as `arn:aws:states:::lambda:invoke`, Retry and Catch on the exception class name), with
+retry waits skipped in tests (`fast_retries`); synchronous Lambda invokes answering like the Python
+runtime (`FunctionError: Unhandled`, `errorType`, `Runtime.MarshalError`); faults injected per
+function, before or after the handler; SES v1 `SendEmail` and SNS SMS `Publish` read back as an
+outbox, with the SMS's DLT attributes; SQS through moto (polled by `queues`).
+
+What it does not model: Lambda timeouts, memory, concurrency, throttling and cold starts (the
+handler runs in this process; the context only reports its deadline); asynchronous (`Event`)
+invokes (they run synchronously); IAM (moto does not enforce policies); Step Functions Express
+workflows, and executions started without a name (moto 5.2.5 names each `None`); SES templates, raw mail, SES v2, the sandbox's
+verified-recipient rule, bounces and sending quotas; SNS delivery, opt-outs and DLT template
+checks; anything sent leaving the machine.
 """
 
 from __future__ import annotations
 
-import email
-import email.policy
-import functools
 import io
 import json
 import logging
@@ -26,7 +37,6 @@ import re
 import threading
 import time
 import traceback
-import urllib.request
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -34,8 +44,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
-from typing import Any, ClassVar, Literal, NotRequired, Protocol, TypedDict
+from typing import Any, ClassVar, Literal, NotRequired, TypedDict
 
 import boto3
 from botocore.client import BaseClient
@@ -119,14 +128,6 @@ class MotoHandle:
             "AWS_SECRET_ACCESS_KEY": _DUMMY_CREDENTIALS["aws_secret_access_key"],
         }
 
-    def reset(self) -> None:
-        """Forget every resource (functions, state machines, executions, sent mail) and the runner's
-        faults and invocations. Registered handlers stay."""
-        _post(f"{self.url}/moto-api/reset")
-        self.runner.clear_faults()
-        self.runner.invocations.clear()
-        _clear_first_seen()
-
     def __enter__(self) -> MotoHandle:
         return self
 
@@ -157,7 +158,6 @@ def start_moto(port: int = 0, *, runner: LambdaRunner | None = None) -> MotoHand
     machine exists: moto keeps executable state machines in a separate backend chosen per request.
     """
     _quiet_request_log()
-    _default_execution_names()
     _record_sms_attributes()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -186,38 +186,6 @@ def _quiet_request_log() -> None:
     werkzeug_log = logging.getLogger("werkzeug")
     if werkzeug_log.level == logging.NOTSET:
         werkzeug_log.setLevel(logging.WARNING)
-
-
-def _default_execution_names() -> None:
-    """Give `StartExecution` without a name a UUID, as AWS does.
-
-    moto 5.2.5's executing backend uses the literal name `None`, so a second unnamed execution of
-    the same state machine fails with ExecutionAlreadyExists. Installed once, never removed.
-    """
-    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
-
-    original = StepFunctionsParserBackend.start_execution
-    if getattr(original, "_names_defaulted", False):
-        return
-
-    @functools.wraps(original)
-    def start_execution(
-        self: StepFunctionsParserBackend,
-        state_machine_arn: str,
-        name: str | None = None,
-        execution_input: Any = None,
-        trace_header: Any = None,
-    ) -> Any:
-        return original(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
-
-    start_execution._names_defaulted = True  # type: ignore[attr-defined]
-    StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
-
-
-def _post(url: str) -> None:
-    request = urllib.request.Request(url, data=b"", method="POST")  # noqa: S310 - loopback URL we built
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        response.read()
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,9 +224,6 @@ class Invocation:
     outcome: Literal["succeeded", "failed"]
     #: The error name Step Functions sees (the exception class name) when `outcome == "failed"`.
     error_type: str | None = None
-    #: Whether the failure came from `inject_fault` (the handler may still have run: `after_handler`).
-    injected: bool = False
-    handler_ran: bool = True
 
 
 @dataclass
@@ -378,27 +343,16 @@ class LambdaRunner:
         fault = self._take_fault(function_name)
         fault_error = fault.error() if fault is not None else None
         fails_before_handler = fault is not None and not fault.after_handler
-        handler_ran = False
         try:
             if handler is None:
                 raise HandlerNotRegisteredError(f"no Python handler registered for Lambda function {function_name!r}")
             if fault_error is not None and fails_before_handler:
                 raise fault_error
-            handler_ran = True
             result = handler(event, context)
             if fault_error is not None:
                 raise fault_error
         except Exception as exc:
-            self.invocations.append(
-                Invocation(
-                    function_name,
-                    event,
-                    "failed",
-                    error_type=type(exc).__name__,
-                    injected=exc is fault_error,
-                    handler_ran=handler_ran,
-                )
-            )
+            self.invocations.append(Invocation(function_name, event, "failed", error_type=type(exc).__name__))
             raise
         self.invocations.append(Invocation(function_name, event, "succeeded"))
         return result
@@ -426,9 +380,6 @@ def _patched_invoke(
         aws_request_id=str(uuid.uuid4()),
         deadline=time.monotonic() + float(fn.timeout),
     )
-    if _header(headers, "X-Amz-Invocation-Type") == "Event":
-        threading.Thread(target=_run_quietly, args=(runner, fn.function_name, event, context), daemon=True).start()
-        return b""
     try:
         result = runner.run(fn.function_name, event, context)
     except Exception as exc:
@@ -451,13 +402,6 @@ def _function_error(response_headers: dict[str, str], error: dict[str, Any]) -> 
     return json.dumps(error).encode("utf-8")
 
 
-def _run_quietly(runner: LambdaRunner, function_name: str, event: Any, context: LambdaContext) -> None:
-    try:
-        runner.run(function_name, event, context)
-    except Exception:
-        log.exception("lambda.async_invocation_failed", extra={"function_name": function_name})
-
-
 def _error_payload(exc: BaseException, request_id: str) -> dict[str, Any]:
     """The body the Python runtime returns for an unhandled exception."""
     return {
@@ -468,31 +412,9 @@ def _error_payload(exc: BaseException, request_id: str) -> dict[str, Any]:
     }
 
 
-def _header(headers: Any, name: str) -> str | None:
-    if headers is None:
-        return None
-    value = headers.get(name)
-    if value is None:
-        value = headers.get(name.lower())
-    return value
-
-
 # --------------------------------------------------------------------------------------------
 # Deploying functions and state machines
 # --------------------------------------------------------------------------------------------
-
-
-class ClientFactory(Protocol):
-    """Anything that builds boto3 clients: a `boto3.Session` (with `AWS_ENDPOINT_URL` set) or a
-    `MotoHandle`."""
-
-    def client(self, service_name: str) -> Any: ...
-
-
-def _clients(source: ClientFactory | Mapping[str, Any], *names: str) -> list[Any]:
-    if isinstance(source, Mapping):
-        return [source[name] for name in names]
-    return [source.client(name) for name in names]
 
 
 def ensure_role(iam_client: Any, role_name: str, service_principal: str) -> str:
@@ -518,16 +440,13 @@ def _placeholder_zip() -> bytes:
     return buffer.getvalue()
 
 
-def deploy_lambda_functions(
-    clients: ClientFactory | Mapping[str, Any], names: list[str], *, runtime: str = "python3.12"
-) -> dict[str, str]:
+def deploy_lambda_functions(moto: MotoHandle, names: list[str]) -> dict[str, str]:
     """Create placeholder functions so that state machines can reference real ARNs.
 
-    `clients` is a client factory or a mapping with `"iam"` and `"lambda"` clients. Functions that
-    already exist are kept. Returns `{name: function ARN}`.
+    Functions that already exist are kept. Returns `{name: function ARN}`.
     """
-    iam, lambda_ = _clients(clients, "iam", "lambda")
-    role_arn = ensure_role(iam, "local-lambda-execution", "lambda.amazonaws.com")
+    lambda_ = moto.client("lambda")
+    role_arn = ensure_role(moto.client("iam"), "local-lambda-execution", "lambda.amazonaws.com")
     code = _placeholder_zip()
     arns: dict[str, str] = {}
     for name in names:
@@ -539,7 +458,7 @@ def deploy_lambda_functions(
                 raise
         created = lambda_.create_function(
             FunctionName=name,
-            Runtime=runtime,
+            Runtime="python3.12",
             Role=role_arn,
             Handler="index.handler",
             Code={"ZipFile": code},
@@ -597,31 +516,25 @@ def deploy_state_machine(
 # --------------------------------------------------------------------------------------------
 
 
-class _CappedSleep:
+class _NoSleep:
     """Stands in for the `time` module inside moto's retrier, which only calls `time.sleep`."""
 
-    def __init__(self, real: ModuleType, max_seconds: float) -> None:
-        self._real = real
-        self._max_seconds = max_seconds
-
     def sleep(self, seconds: float) -> None:
-        if self._max_seconds > 0:
-            self._real.sleep(min(seconds, self._max_seconds))
+        pass
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
+        return getattr(time, name)
 
 
 @contextmanager
-def fast_retries(max_interval_seconds: float = 0.0) -> Iterator[None]:
-    """Cap the wait between Step Functions retry attempts (0: no wait at all).
+def fast_retries() -> Iterator[None]:
+    """No wait between Step Functions retry attempts, process-wide while the block runs.
 
     moto's interpreter sleeps each Retry's `IntervalSeconds` (times `BackoffRate`) for real in
-    `retrier_decl`. Tests want no wait; local dev mode can keep a short one so that retries stay
-    visible in the execution history. Process-wide while the block runs.
+    `retrier_decl`; tests want the retries, not the wait. `make dev` keeps the real intervals.
     """
     original = retrier_decl.time
-    retrier_decl.time = _CappedSleep(time, max_interval_seconds)  # type: ignore[assignment]
+    retrier_decl.time = _NoSleep()  # type: ignore[assignment]
     try:
         yield
     finally:
@@ -681,53 +594,28 @@ def _first_seen(message_id: str) -> datetime:
         return _first_seen_at.setdefault(message_id, datetime.now(UTC))
 
 
-def _clear_first_seen() -> None:
-    with _first_seen_lock:
-        _first_seen_at.clear()
-
-
 def verify_sender(ses_client: Any, email_address: str) -> None:
-    """Verify a sender identity; moto's SES, like SES in the sandbox, rejects unverified senders.
-
-    Accepts an `ses` or a `sesv2` client.
-    """
-    if ses_client.meta.service_model.service_name == "sesv2":
-        try:
-            ses_client.create_email_identity(EmailIdentity=email_address)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "AlreadyExistsException":
-                raise
-    else:
-        ses_client.verify_email_identity(EmailAddress=email_address)
+    """Verify a sender identity; moto's SES, like SES in the sandbox, rejects unverified senders."""
+    ses_client.verify_email_identity(EmailAddress=email_address)
 
 
 def sent_emails(region: str = REGION, account_id: str = ACCOUNT_ID) -> list[OutboxMessage]:
-    """Emails sent through SES v1 or v2 on the in-process moto, newest first."""
-    from moto.ses.models import Message, RawMessage, TemplateMessage, ses_backends
+    """Emails sent through SES `SendEmail` on the in-process moto, newest first (the body is the
+    HTML part when there is one: moto keeps only one)."""
+    from moto.ses.models import Message, ses_backends
 
-    backend = ses_backends[account_id][region]
-    outbox: list[OutboxMessage] = []
-    subject: str | None
-    for message in list(backend.sent_messages):
-        if isinstance(message, Message):
-            to, subject, body = _recipients(message.destinations), message.subject, message.body
-        elif isinstance(message, TemplateMessage):
-            to = _recipients(message.destinations)
-            subject, body = _from_template(backend.templates, message)
-        elif isinstance(message, RawMessage):
-            to, subject, body = _from_raw(message)
-        else:
-            continue
-        outbox.append(
-            OutboxMessage(
-                id=message.id,
-                channel="email",
-                to=to,
-                subject=subject,
-                body=body,
-                sent_at=_first_seen(message.id),
-            )
+    outbox = [
+        OutboxMessage(
+            id=message.id,
+            channel="email",
+            to=_recipients(message.destinations),
+            subject=message.subject,
+            body=message.body,
+            sent_at=_first_seen(message.id),
         )
+        for message in list(ses_backends[account_id][region].sent_messages)
+        if isinstance(message, Message)
+    ]
     outbox.reverse()
     return outbox
 
@@ -756,26 +644,3 @@ def sent_sms(region: str = REGION, account_id: str = ACCOUNT_ID) -> list[OutboxM
 def _recipients(destinations: Mapping[str, list[str]]) -> str:
     keys = ("ToAddresses", "CcAddresses", "BccAddresses")
     return ", ".join(address for key in keys for address in destinations.get(key, []))
-
-
-def _from_template(templates: Mapping[str, Mapping[str, Any]], message: Any) -> tuple[str, str]:
-    """Subject and text body rendered the way SES would; the raw data if the template is gone."""
-    from moto.ses.template import parse_template
-
-    template = templates.get(message.template)
-    try:
-        data = json.loads(message.template_data)
-    except (TypeError, ValueError):
-        data = None
-    if template is None or not isinstance(data, dict):
-        return f"template:{message.template}", str(message.template_data)
-    body = template.get("text_part") or template.get("html_part") or ""
-    return parse_template(str(template["subject_part"]), data), parse_template(str(body), data)
-
-
-def _from_raw(message: Any) -> tuple[str, str | None, str]:
-    # From bytes: parsing the str form turns 8-bit (e.g. Devanagari) bodies into backslash-u escapes.
-    parsed = email.message_from_bytes(message.raw_data.encode("utf-8"), policy=email.policy.default)
-    body_part = parsed.get_body(preferencelist=("plain", "html"))
-    body = body_part.get_content() if body_part is not None else ""
-    return ", ".join(message.destinations), parsed.get("Subject"), body

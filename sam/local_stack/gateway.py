@@ -2,6 +2,10 @@
 
 The apps are served as ASGI directly (Mangum is exercised by the tests with API Gateway events).
 `/health` and `/local/outbox` exist only here.
+
+What it does not model of the HTTP API in front of Lambda: the template's CORS configuration,
+throttling, the 30 s integration timeout and the 6 MB Lambda payload limit, access logs, custom
+domains, and the event translation itself (headers, cookies and base64 bodies through Mangum).
 """
 
 from __future__ import annotations

@@ -1,37 +1,48 @@
 """A LiveKit server API stand-in that the real `livekit-api` SDK talks to unchanged.
 
-It speaks LiveKit's Twirp wire protocol: `POST /twirp/livekit.{Service}/{Method}`, a binary protobuf
-request (JSON is accepted too, as any Twirp server does), a binary protobuf 200 answer, and errors
-as Twirp JSON `{"code": "not_found", "msg": "..."}` with the code's HTTP status. The bearer JWT is
-verified with the project's key and secret, and each method demands the grant the real server
-demands (`roomCreate`, `roomList`, `roomAdmin` for the room, `sip.admin`).
+It speaks LiveKit's Twirp wire protocol: `POST /twirp/livekit.{Service}/{Method}` with a binary
+protobuf body, a binary protobuf 200 answer, and errors as Twirp JSON `{"code": "not_found",
+"msg": "..."}` with the code's HTTP status. The bearer JWT is verified with the project's key and
+secret, and each method demands the grant the real server demands (`roomCreate`, `roomList`,
+`sip.admin`).
 
-What it keeps (rooms, inbound SIP trunks, dispatch rules, agent dispatches) follows LiveKit's rules
-where our code depends on them, read from `livekit/livekit` `pkg/service` and `livekit/protocol`
-`sip/sip.go` / `livekit/sip.go`:
+What it models, for the calls the product makes (`mla_core.adapters.livekit`, and the shared
+inbound trunk `local_stack.stack` makes at start), following `livekit/livekit` `pkg/service` and
+`livekit/protocol` `sip/sip.go`:
 
-- CreateRoom is idempotent: an existing name returns the existing room unchanged. Agents listed in
-  the request become agent dispatches of the room, as on the server.
-- DeleteRoom of an unknown room is `not_found` ("room not found"), as `RoomService.DeleteRoom` does
-  after `LoadRoom` fails; it also drops the room's dispatches.
-- Inbound trunks need auth, allowed addresses or numbers, and may not overlap another trunk's
-  numbers (`ValidateTrunks`). DeleteSIPTrunk is idempotent, as on the server (it only `HDEL`s).
-- Dispatch rules are accepted in the current `dispatch_rule=SIPDispatchRuleInfo(...)` form and in
-  the legacy flat form. A rule whose (PIN, trunk, caller number, called number) combination is
-  already taken is refused with `invalid_argument`, the message LiveKit uses ("Dispatch rule for
-  the same trunk, inbound number, number, and PIN combination already exists in dispatch rule
-  ..."); an empty trunk or number list is a wildcard that collides only with other wildcards.
-- Stand-in choices where the server has no rule we can read: a rule naming an unknown trunk is
-  `not_found` (the real server stores it silently, and such a rule never matches a call; we want
-  that mistake loud), CreateDispatch creates its room when missing, ListDispatch of an unknown room
-  is `not_found`.
-- An invalid token is a Twirp `unauthenticated` JSON error here; the real server answers a plain
-  text 401, which the SDK reports as code `unknown`.
+- Rooms: CreateRoom is idempotent (an existing name returns the existing room unchanged, with the
+  server's default timeouts); ListRooms by name; DeleteRoom of an unknown room is `not_found`
+  ("room not found"), as `RoomService.DeleteRoom` answers after `LoadRoom` fails.
+- Inbound trunks: CreateSIPInboundTrunk and ListSIPInboundTrunk (all of them).
+- Dispatch rules in the `dispatch_rule=SIPDispatchRuleInfo(...)` form: create, list (all, or by
+  trunk, where a rule without trunks serves every trunk), replace (UpdateSIPDispatchRule with
+  `replace`) and delete (`not_found` when unknown). A rule whose (PIN, trunk, caller number, called
+  number) combination is already taken is refused with `invalid_argument` and LiveKit's message
+  ("Dispatch rule for the same trunk, inbound number, number, and PIN combination already exists in
+  dispatch rule ..."); numbers are normalised first, and an empty list is a wildcard that collides
+  only with other wildcards. A rule without a rule, or naming an unknown trunk, is refused (the
+  real server stores the latter silently and it never matches a call; we want that mistake loud).
+- Errors: an invalid token is a Twirp `unauthenticated` JSON error here (the real server answers a
+  plain-text 401, which the SDK reports as code `unknown`), a missing grant is `unauthenticated`
+  "permissions denied", an unknown method `bad_route`.
+- State (rooms, trunks, rules) is saved as protobuf JSON in one file when `state_path` is given,
+  and loaded again on start.
+- Faults (see `serve`): a fault for `livekit.RoomService/CreateRoom` answers that method with the
+  given status and a Twirp error of the matching code, before anything is parsed or stored.
 
-State is saved as protobuf JSON (`google.protobuf.json_format`) in one file when `state_path` is
-given and loaded again on start. Tests steer failures through `/_standin/faults` (see `serve`):
-a fault for `livekit.SIP/CreateSIPDispatchRule` answers that method with the given status and a
-Twirp error of the matching code, before anything is parsed or stored.
+What it does not model (a call the product might one day make would not show these here):
+
+- Media: no WebRTC, no participants, no SIP signalling. A dispatch rule never receives a call,
+  no agent is ever dispatched, and no webhook is ever sent (tests post signed webhook events to
+  the product themselves).
+- Agent dispatch (`AgentDispatchService`), egress, ingress, outbound trunks, participant and
+  room-metadata methods: `bad_route`. The `agents` of a CreateRoom request are ignored.
+- Forms and fields the product does not send are refused `unimplemented` rather than answered
+  wrongly: the legacy flat CreateSIPDispatchRule form, UpdateSIPDispatchRule with `update`,
+  ListSIPDispatchRule by rule id, ListSIPInboundTrunk filters. JSON Twirp bodies are not accepted.
+- The server's trunk validation (the "for security" rule that a trunk name its callers, and
+  overlapping trunk numbers), room lifetimes (an empty room is never closed), rate limits, regions
+  and LiveKit Cloud's project quotas.
 """
 
 from __future__ import annotations
@@ -63,63 +74,44 @@ log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
 
-# Twirp's error codes and their HTTP statuses (twitchtv/twirp `errors.go`).
-TWIRP_STATUS: dict[str, int] = {
-    "canceled": 408,
-    "unknown": 500,
+# The Twirp error codes this stand-in answers with, and their HTTP statuses (twitchtv/twirp
+# `errors.go`); a fault's status is answered with the first code of that status.
+_TWIRP_STATUS: dict[str, int] = {
     "invalid_argument": 400,
     "malformed": 400,
-    "deadline_exceeded": 408,
+    "unauthenticated": 401,
     "not_found": 404,
     "bad_route": 404,
     "already_exists": 409,
-    "permission_denied": 403,
-    "unauthenticated": 401,
     "resource_exhausted": 429,
-    "failed_precondition": 412,
-    "aborted": 409,
-    "out_of_range": 400,
-    "unimplemented": 501,
     "internal": 500,
+    "unimplemented": 501,
     "unavailable": 503,
-    "dataloss": 500,
-}
-_CODE_FOR_STATUS: dict[int, str] = {
-    400: "invalid_argument",
-    401: "unauthenticated",
-    403: "permission_denied",
-    404: "not_found",
-    408: "deadline_exceeded",
-    409: "already_exists",
-    412: "failed_precondition",
-    429: "resource_exhausted",
-    500: "internal",
-    501: "unimplemented",
-    503: "unavailable",
 }
 
 # LiveKit's server defaults for a room created without timeouts (`config.RoomConfig`).
 _DEFAULT_EMPTY_TIMEOUT = 300
 _DEFAULT_DEPARTURE_TIMEOUT = 20
-# The alphabet of LiveKit's `guid.New` ids (`RM_`, `ST_`, `SDR_`, `AD_` + 12 characters).
+# The alphabet of LiveKit's `guid.New` ids (`RM_`, `ST_`, `SDR_` + 12 characters).
 _GUID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _NUMBER = re.compile(r"^\+?[\d\- ()]+$")
 
 
 class TwirpError(Exception):
-    """A Twirp error answer: `code` is one of `TWIRP_STATUS`, which also gives the HTTP status."""
+    """A Twirp error answer: `code` is one of `_TWIRP_STATUS`, which gives the HTTP status."""
 
-    def __init__(self, code: str, msg: str) -> None:
+    def __init__(self, code: str, msg: str, *, status: int | None = None) -> None:
         super().__init__(f"{code}: {msg}")
         self.code = code
         self.msg = msg
-
-    @property
-    def status(self) -> int:
-        return TWIRP_STATUS.get(self.code, 500)
+        self.status = status or _TWIRP_STATUS[code]
 
     def response(self) -> JSONResponse:
         return JSONResponse({"code": self.code, "msg": self.msg}, status_code=self.status)
+
+
+def _not_modelled(what: str) -> TwirpError:
+    return TwirpError("unimplemented", f"{what} is not modelled by the LiveKit stand-in")
 
 
 RequestT = TypeVar("RequestT", bound=Message)
@@ -130,7 +122,7 @@ class _Method(Generic[RequestT]):
     """One Twirp method: how to parse it, who may call it, what it does."""
 
     request_type: type[RequestT]
-    allowed: Callable[[Claims, RequestT], bool]
+    allowed: Callable[[Claims], bool]
     handler: Callable[[RequestT], Message]
     mutates: bool
 
@@ -142,7 +134,6 @@ class _State:
     rooms: dict[str, api.Room] = field(default_factory=dict)  # by name
     trunks: dict[str, api.SIPInboundTrunkInfo] = field(default_factory=dict)  # by id
     rules: dict[str, api.SIPDispatchRuleInfo] = field(default_factory=dict)  # by id
-    dispatches: dict[str, api.AgentDispatch] = field(default_factory=dict)  # by id
 
     def to_json(self) -> dict[str, Any]:
         def dump(messages: Iterable[Message]) -> list[dict[str, Any]]:
@@ -153,7 +144,6 @@ class _State:
             "rooms": dump(self.rooms.values()),
             "trunks": dump(self.trunks.values()),
             "rules": dump(self.rules.values()),
-            "dispatches": dump(self.dispatches.values()),
         }
 
     @classmethod
@@ -172,19 +162,13 @@ class _State:
         for item in document["rules"]:
             rule = json_format.ParseDict(item, api.SIPDispatchRuleInfo())
             state.rules[rule.sip_dispatch_rule_id] = rule
-        for item in document["dispatches"]:
-            dispatch = json_format.ParseDict(item, api.AgentDispatch())
-            state.dispatches[dispatch.id] = dispatch
         return state
 
 
 def create_app(api_key: str, api_secret: str, state_path: Path | None) -> Starlette:
     """The LiveKit stand-in as an ASGI app; `state_path` (optional) persists its state across restarts."""
     standin = _LiveKitStandIn(api_key, api_secret, state_path)
-    routes = [
-        *control_routes(standin.faults),
-        Route("/twirp/{method:path}", standin.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
-    ]
+    routes = [*control_routes(standin.faults), Route("/twirp/{method:path}", standin.handle, methods=["POST"])]
     return Starlette(routes=routes)
 
 
@@ -210,9 +194,6 @@ class _LiveKitStandIn:
             "livekit.SIP/ListSIPInboundTrunk": _Method(
                 api.ListSIPInboundTrunkRequest, _is_sip_admin, self.list_inbound_trunks, mutates=False
             ),
-            "livekit.SIP/DeleteSIPTrunk": _Method(
-                api.DeleteSIPTrunkRequest, _is_sip_admin, self.delete_trunk, mutates=True
-            ),
             "livekit.SIP/CreateSIPDispatchRule": _Method(
                 api.CreateSIPDispatchRuleRequest, _is_sip_admin, self.create_dispatch_rule, mutates=True
             ),
@@ -225,34 +206,22 @@ class _LiveKitStandIn:
             "livekit.SIP/DeleteSIPDispatchRule": _Method(
                 api.DeleteSIPDispatchRuleRequest, _is_sip_admin, self.delete_dispatch_rule, mutates=True
             ),
-            "livekit.AgentDispatchService/CreateDispatch": _Method(
-                api.CreateAgentDispatchRequest, _is_admin_of_room, self.create_dispatch, mutates=True
-            ),
-            "livekit.AgentDispatchService/ListDispatch": _Method(
-                api.ListAgentDispatchRequest, _is_admin_of_room, self.list_dispatches, mutates=False
-            ),
-            "livekit.AgentDispatchService/DeleteDispatch": _Method(
-                api.DeleteAgentDispatchRequest, _is_admin_of_room, self.delete_dispatch, mutates=True
-            ),
         }
 
     async def handle(self, request: Request) -> Response:
         name = request.path_params["method"]
         try:
-            if request.method != "POST":
-                raise TwirpError("bad_route", f"unsupported method {request.method} (only POST is allowed)")
             method = self._methods.get(name)
             if method is None:
                 raise TwirpError("bad_route", f'no handler for path "/twirp/{name}"')
             fault = self.faults.take(name)
             if fault is not None:
                 log.info("livekit_standin.fault_injected", extra={"method": name, "status": fault.status})
-                code = _CODE_FOR_STATUS.get(fault.status, "internal" if fault.status >= 500 else "malformed")
-                return JSONResponse({"code": code, "msg": fault.message or "injected fault"}, status_code=fault.status)
+                code = next((c for c, s in _TWIRP_STATUS.items() if s == fault.status), "internal")
+                raise TwirpError(code, fault.message or "injected fault", status=fault.status)
             claims = self._authenticate(request)
-            as_json = request.headers.get("content-type", "").startswith("application/json")
-            message = _parse(method.request_type, await request.body(), as_json=as_json)
-            if not method.allowed(claims, message):
+            message = _parse(method.request_type, await request.body())
+            if not method.allowed(claims):
                 raise TwirpError("unauthenticated", "permissions denied")
             reply = method.handler(message)
         except TwirpError as exc:
@@ -261,11 +230,6 @@ class _LiveKitStandIn:
         if method.mutates:
             write_state(self._state_path, self.state.to_json())
         log.info("livekit_standin.call", extra={"method": name})
-        if as_json:
-            body = json_format.MessageToJson(
-                reply, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-            )
-            return Response(body, media_type="application/json")
         return Response(reply.SerializeToString(), media_type="application/protobuf")
 
     def _authenticate(self, request: Request) -> Claims:
@@ -296,17 +260,6 @@ class _LiveKitStandIn:
             creation_time_ms=int(now * 1000),
         )
         self.state.rooms[room.name] = room
-        for agent in req.agents:
-            self._add_dispatch(
-                api.CreateAgentDispatchRequest(
-                    agent_name=agent.agent_name,
-                    room=room.name,
-                    metadata=agent.metadata,
-                    restart_policy=agent.restart_policy,
-                    deployment=agent.deployment,
-                    attributes=agent.attributes,
-                )
-            )
         return room
 
     def list_rooms(self, req: api.ListRoomsRequest) -> api.ListRoomsResponse:
@@ -316,8 +269,6 @@ class _LiveKitStandIn:
     def delete_room(self, req: api.DeleteRoomRequest) -> api.DeleteRoomResponse:
         if self.state.rooms.pop(req.room, None) is None:
             raise TwirpError("not_found", "room not found")
-        for dispatch_id in [d.id for d in self.state.dispatches.values() if d.room == req.room]:
-            del self.state.dispatches[dispatch_id]
         return api.DeleteRoomResponse()
 
     # SIP: inbound trunks
@@ -327,14 +278,6 @@ class _LiveKitStandIn:
             raise TwirpError("invalid_argument", "missing trunk")
         trunk = api.SIPInboundTrunkInfo()
         trunk.CopyFrom(req.trunk)
-        if trunk.sip_trunk_id:
-            raise TwirpError("invalid_argument", "trunk id must not be set")
-        if not (trunk.auth_username or trunk.auth_password or trunk.allowed_addresses or trunk.numbers):
-            raise TwirpError(
-                "invalid_argument",
-                "for security, one of the fields must be set: AuthUsername+AuthPassword, AllowedAddresses or Numbers",
-            )
-        _check_trunk_conflicts([*self.state.trunks.values(), trunk])
         trunk.sip_trunk_id = _guid("ST_")
         trunk.created_at.GetCurrentTime()
         trunk.updated_at.CopyFrom(trunk.created_at)
@@ -342,27 +285,17 @@ class _LiveKitStandIn:
         return trunk
 
     def list_inbound_trunks(self, req: api.ListSIPInboundTrunkRequest) -> api.ListSIPInboundTrunkResponse:
-        wanted_numbers = {_normalize_number(n) for n in req.numbers}
-
-        def listed(trunk: api.SIPInboundTrunkInfo) -> bool:
-            if req.trunk_ids and trunk.sip_trunk_id not in req.trunk_ids:
-                return False
-            if wanted_numbers and trunk.numbers:
-                return any(_normalize_number(n) in wanted_numbers for n in trunk.numbers)
-            return True
-
-        return api.ListSIPInboundTrunkResponse(items=[t for t in self.state.trunks.values() if listed(t)])
-
-    def delete_trunk(self, req: api.DeleteSIPTrunkRequest) -> api.SIPTrunkInfo:
-        if not req.sip_trunk_id:
-            raise TwirpError("invalid_argument", "trunk ID is required")
-        self.state.trunks.pop(req.sip_trunk_id, None)
-        return api.SIPTrunkInfo(sip_trunk_id=req.sip_trunk_id)
+        if req.trunk_ids or req.numbers:
+            raise _not_modelled("ListSIPInboundTrunk by id or number")
+        return api.ListSIPInboundTrunkResponse(items=list(self.state.trunks.values()))
 
     # SIP: dispatch rules
 
     def create_dispatch_rule(self, req: api.CreateSIPDispatchRuleRequest) -> api.SIPDispatchRuleInfo:
-        rule = _rule_from_create_request(req)
+        if not req.HasField("dispatch_rule"):
+            raise _not_modelled("CreateSIPDispatchRule in the legacy flat form")
+        rule = api.SIPDispatchRuleInfo()
+        rule.CopyFrom(req.dispatch_rule)
         self._validate_rule(rule, replacing=None)
         rule.sip_dispatch_rule_id = _guid("SDR_")
         rule.created_at.GetCurrentTime()
@@ -371,39 +304,25 @@ class _LiveKitStandIn:
         return rule
 
     def list_dispatch_rules(self, req: api.ListSIPDispatchRuleRequest) -> api.ListSIPDispatchRuleResponse:
-        rules = [
-            rule
-            for rule in self.state.rules.values()
-            if (not req.dispatch_rule_ids or rule.sip_dispatch_rule_id in req.dispatch_rule_ids)
-            and _rule_serves_trunks(rule, req.trunk_ids)
-        ]
+        if req.dispatch_rule_ids:
+            raise _not_modelled("ListSIPDispatchRule by rule id")
+        rules = [rule for rule in self.state.rules.values() if _rule_serves_trunks(rule, req.trunk_ids)]
         return api.ListSIPDispatchRuleResponse(items=rules)
 
     def update_dispatch_rule(self, req: api.UpdateSIPDispatchRuleRequest) -> api.SIPDispatchRuleInfo:
-        if not req.sip_dispatch_rule_id:
-            raise TwirpError("invalid_argument", "rule id must be set")
+        if req.WhichOneof("action") != "replace":
+            raise _not_modelled("UpdateSIPDispatchRule without `replace`")
         current = self._rule(req.sip_dispatch_rule_id)
-        action = req.WhichOneof("action")
         updated = api.SIPDispatchRuleInfo()
-        if action == "replace":
-            if req.replace.sip_dispatch_rule_id not in ("", req.sip_dispatch_rule_id):
-                raise TwirpError("invalid_argument", "rule id in the info must be empty or match the id in the update")
-            updated.CopyFrom(req.replace)
-            updated.sip_dispatch_rule_id = current.sip_dispatch_rule_id
-            updated.created_at.CopyFrom(current.created_at)
-        elif action == "update":
-            updated.CopyFrom(current)
-            _apply_rule_update(updated, req.update)
-        else:
-            raise TwirpError("invalid_argument", "missing or unsupported update action")
+        updated.CopyFrom(req.replace)
+        updated.sip_dispatch_rule_id = current.sip_dispatch_rule_id
+        updated.created_at.CopyFrom(current.created_at)
         self._validate_rule(updated, replacing=current.sip_dispatch_rule_id)
         updated.updated_at.GetCurrentTime()
         self.state.rules[updated.sip_dispatch_rule_id] = updated
         return updated
 
     def delete_dispatch_rule(self, req: api.DeleteSIPDispatchRuleRequest) -> api.SIPDispatchRuleInfo:
-        if not req.sip_dispatch_rule_id:
-            raise TwirpError("invalid_argument", "dispatch rule ID is required")
         rule = self._rule(req.sip_dispatch_rule_id)
         del self.state.rules[rule.sip_dispatch_rule_id]
         return rule
@@ -428,71 +347,23 @@ class _LiveKitStandIn:
         ]
         _check_rule_conflicts([*others, rule])
 
-    # AgentDispatchService
 
-    def create_dispatch(self, req: api.CreateAgentDispatchRequest) -> api.AgentDispatch:
-        if req.room not in self.state.rooms:
-            self.create_room(api.CreateRoomRequest(name=req.room))
-        return self._add_dispatch(req)
-
-    def list_dispatches(self, req: api.ListAgentDispatchRequest) -> api.ListAgentDispatchResponse:
-        if req.room not in self.state.rooms:
-            raise TwirpError("not_found", "room not found")
-        dispatches = [
-            d
-            for d in self.state.dispatches.values()
-            if d.room == req.room and (not req.dispatch_id or d.id == req.dispatch_id)
-        ]
-        return api.ListAgentDispatchResponse(agent_dispatches=dispatches)
-
-    def delete_dispatch(self, req: api.DeleteAgentDispatchRequest) -> api.AgentDispatch:
-        dispatch = self.state.dispatches.get(req.dispatch_id)
-        if dispatch is None or dispatch.room != req.room:
-            raise TwirpError("not_found", "dispatch not found")
-        del self.state.dispatches[dispatch.id]
-        dispatch.state.deleted_at = time.time_ns()
-        return dispatch
-
-    def _add_dispatch(self, req: api.CreateAgentDispatchRequest) -> api.AgentDispatch:
-        dispatch = api.AgentDispatch(
-            id=_guid("AD_"),
-            agent_name=req.agent_name,
-            room=req.room,
-            metadata=req.metadata,
-            restart_policy=req.restart_policy,
-            deployment=req.deployment,
-            attributes=req.attributes,
-            state=api.AgentDispatchState(created_at=time.time_ns()),
-        )
-        self.state.dispatches[dispatch.id] = dispatch
-        return dispatch
-
-
-def _can_create_rooms(claims: Claims, _: Message) -> bool:
+def _can_create_rooms(claims: Claims) -> bool:
     return bool(claims.video and claims.video.room_create)
 
 
-def _can_list_rooms(claims: Claims, _: Message) -> bool:
+def _can_list_rooms(claims: Claims) -> bool:
     return bool(claims.video and claims.video.room_list)
 
 
-def _is_sip_admin(claims: Claims, _: Message) -> bool:
+def _is_sip_admin(claims: Claims) -> bool:
     return bool(claims.sip and claims.sip.admin)
 
 
-def _is_admin_of_room(
-    claims: Claims,
-    req: api.CreateAgentDispatchRequest | api.ListAgentDispatchRequest | api.DeleteAgentDispatchRequest,
-) -> bool:
-    return bool(claims.video and claims.video.room_admin and claims.video.room == req.room)
-
-
-def _parse(request_type: type[RequestT], body: bytes, *, as_json: bool) -> RequestT:
+def _parse(request_type: type[RequestT], body: bytes) -> RequestT:
     try:
-        if as_json:
-            return json_format.Parse(body, request_type(), ignore_unknown_fields=True)
         return request_type.FromString(body)
-    except (DecodeError, json_format.ParseError) as exc:
+    except DecodeError as exc:
         raise TwirpError("malformed", f"the request could not be decoded: {exc}") from exc
 
 
@@ -508,93 +379,10 @@ def _normalize_number(number: str) -> str:
     return digits if digits.startswith("+") else "+" + digits
 
 
-def _go_quote(text: str) -> str:
-    """Go's `%q` for the ASCII ids and names that appear in LiveKit's error messages."""
-    return json.dumps(text)
-
-
-def _printed_id(identifier: str) -> str:
-    return identifier or "<new>"
-
-
-def _rule_from_create_request(req: api.CreateSIPDispatchRuleRequest) -> api.SIPDispatchRuleInfo:
-    """`CreateSIPDispatchRuleRequest.DispatchRuleInfo()`: the current form wins over the legacy one."""
-    rule = api.SIPDispatchRuleInfo()
-    if req.HasField("dispatch_rule"):
-        if req.dispatch_rule.sip_dispatch_rule_id:
-            raise TwirpError("invalid_argument", "rule id must not be set")
-        rule.CopyFrom(req.dispatch_rule)
-        return rule
-    if req.HasField("rule"):
-        rule.rule.CopyFrom(req.rule)
-    if req.HasField("room_config"):
-        rule.room_config.CopyFrom(req.room_config)
-    rule.trunk_ids.extend(req.trunk_ids)
-    rule.inbound_numbers.extend(req.inbound_numbers)
-    rule.hide_phone_number = req.hide_phone_number
-    rule.name = req.name
-    rule.metadata = req.metadata
-    rule.attributes.update(req.attributes)
-    rule.room_preset = req.room_preset
-    return rule
-
-
 def _rule_serves_trunks(rule: api.SIPDispatchRuleInfo, trunk_ids: Iterable[str]) -> bool:
     """`ListSIPDispatchRuleRequest.Filter`: a rule without trunks serves every trunk."""
     wanted = set(trunk_ids)
     return not wanted or not rule.trunk_ids or bool(wanted.intersection(rule.trunk_ids))
-
-
-def _apply_rule_update(rule: api.SIPDispatchRuleInfo, update: api.SIPDispatchRuleUpdate) -> None:
-    """`SIPDispatchRuleUpdate.Apply`: only the fields present in the update change."""
-    if update.HasField("trunk_ids"):
-        new_trunks = _apply_list_update(list(rule.trunk_ids), update.trunk_ids)
-        del rule.trunk_ids[:]
-        rule.trunk_ids.extend(new_trunks)
-    if update.HasField("rule"):
-        rule.rule.CopyFrom(update.rule)
-    if update.HasField("name"):
-        rule.name = update.name
-    if update.HasField("metadata"):
-        rule.metadata = update.metadata
-    if update.HasField("media_encryption"):
-        rule.media_encryption = update.media_encryption
-    if update.HasField("media"):
-        rule.media.CopyFrom(update.media)
-    for key, value in update.attributes.items():
-        if value:
-            rule.attributes[key] = value
-        else:
-            rule.attributes.pop(key, None)
-
-
-def _apply_list_update(current: list[str], update: api.ListUpdate) -> list[str]:
-    """`ListUpdate`: `set`/`clear` replace the list, `add`/`remove` edit it; never both at once."""
-    replaces = bool(update.set) or update.clear
-    if replaces and (update.add or update.remove):
-        raise TwirpError("invalid_argument", "set/clear and add/remove cannot be used together")
-    if replaces:
-        return list(update.set)
-    kept = [item for item in current if item not in update.remove]
-    return kept + [item for item in dict.fromkeys(update.add) if item not in kept]
-
-
-def _check_trunk_conflicts(trunks: Iterable[api.SIPInboundTrunkInfo]) -> None:
-    """`sip.ValidateTrunks`: two trunks may not answer the same called number for the same callers."""
-    seen: dict[tuple[str, str], api.SIPInboundTrunkInfo] = {}
-    for trunk in trunks:
-        numbers = "[" + " ".join(_go_quote(n) for n in trunk.numbers) + "]" if trunk.numbers else "<any>"
-        for called in trunk.numbers or [""]:
-            for caller in trunk.allowed_numbers or [""]:
-                other = seen.get((called, _normalize_number(caller)))
-                if other is not None:
-                    ids = f"{_go_quote(_printed_id(trunk.sip_trunk_id))} and {_go_quote(other.sip_trunk_id)}"
-                    detail = f"and AllowedNumber {_go_quote(caller)}" if caller else "without AllowedNumbers set"
-                    raise TwirpError(
-                        "invalid_argument",
-                        f"Conflicting inbound SIP Trunks: {ids}, using the same number(s) {numbers} {detail}",
-                    )
-                seen[(called, _normalize_number(caller))] = trunk
 
 
 def _check_rule_conflicts(rules: Iterable[api.SIPDispatchRuleInfo]) -> None:
@@ -609,10 +397,11 @@ def _check_rule_conflicts(rules: Iterable[api.SIPDispatchRuleInfo]) -> None:
                     key = (pin, trunk, _normalize_number(caller), _normalize_number(called))
                     other = seen.get(key)
                     if other is not None:
+                        # Go's %q of the id and the name, which is JSON's quoting for ASCII text.
                         raise TwirpError(
                             "invalid_argument",
                             "Dispatch rule for the same trunk, inbound number, number, and PIN combination "
-                            f"already exists in dispatch rule {_go_quote(_printed_id(other.sip_dispatch_rule_id))} "
-                            f"{_go_quote(other.name or '<blank name>')}",
+                            f"already exists in dispatch rule {json.dumps(other.sip_dispatch_rule_id)} "
+                            f"{json.dumps(other.name or '<blank name>')}",
                         )
                     seen[key] = rule

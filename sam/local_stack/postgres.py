@@ -14,6 +14,12 @@ the binaries ourselves:
   with `useradd` on first use exactly as the wheel does.
 - Durability is traded for speed (`fsync=off`, `synchronous_commit=off`, `full_page_writes=off`):
   a crash of the machine can lose or corrupt local data, a crash of the server cannot.
+
+What it does not model of Supabase's Postgres: its connection pooler (Supavisor in transaction
+mode on port 6543, where session state and server-side prepared statements do not survive a
+transaction; the product is written for it, but here every connection is direct), TLS, the
+plan's connection limit, Supabase's roles (`anon`, `authenticated`, `service_role`), row-level
+security and the `auth` / `storage` schemas, and extensions beyond those the wheel ships.
 """
 
 from __future__ import annotations
@@ -90,8 +96,6 @@ class PostgresProcess:
     data_dir: Path
     port: int
     pid: int
-    #: The system account the server runs as; None when it runs as the current user.
-    system_user: str | None = None
     #: True when this call started the server, False when it adopted one from an earlier run.
     started_here: bool = True
     _popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -229,7 +233,6 @@ def _launch(data_dir: Path, port: int, run_as: pwd.struct_passwd | None) -> Post
         data_dir=data_dir,
         port=port,
         pid=popen.pid,
-        system_user=run_as.pw_name if run_as else None,
         _popen=popen,
     )
     deadline = time.monotonic() + 30.0
@@ -289,14 +292,7 @@ def _adopt_running_server(data_dir: Path, port: int) -> PostgresProcess | None:
         return None
     if info.status == "ready" and info.listen_address == HOST and info.port and port in (0, info.port):
         log.info("postgres.adopted", extra={"port": info.port, "pid": info.pid})
-        owner = psutil.Process(info.pid).username()
-        return PostgresProcess(
-            data_dir=data_dir,
-            port=info.port,
-            pid=info.pid,
-            system_user=owner if owner != _current_user() else None,
-            started_here=False,
-        )
+        return PostgresProcess(data_dir=data_dir, port=info.port, pid=info.pid, started_here=False)
     log.info("postgres.restarting_foreign_server", extra={"pid": info.pid, "port": info.port})
     PostgresProcess(data_dir=data_dir, port=info.port or 0, pid=info.pid, started_here=False).stop()
     return None
@@ -362,10 +358,6 @@ def _as_user(user: pwd.struct_passwd | None) -> dict[str, Any]:
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
     }
     return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": [], "env": env, "cwd": "/"}
-
-
-def _current_user() -> str:
-    return pwd.getpwuid(os.geteuid()).pw_name
 
 
 def _log_tail(path: Path, lines: int = 30) -> str:

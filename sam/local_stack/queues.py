@@ -39,9 +39,12 @@ class QueuePoller:
     def poll_once(self, wait_seconds: int = 0) -> int:
         """Deliver one batch; returns how many messages it held."""
         received = self._sqs.receive_message(
-            QueueUrl=self._queue_url, MaxNumberOfMessages=min(self._batch, 10), WaitTimeSeconds=wait_seconds,
-            MessageAttributeNames=["All"], AttributeNames=["All"],
-        )  # fmt: skip
+            QueueUrl=self._queue_url,
+            MaxNumberOfMessages=min(self._batch, 10),
+            WaitTimeSeconds=wait_seconds,
+            MessageAttributeNames=["All"],
+            AttributeNames=["All"],
+        )
         messages = received.get("Messages", [])
         if not messages:
             return 0

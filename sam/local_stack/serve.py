@@ -7,8 +7,8 @@ This module holds what they share:
   HTTP endpoint that the vendors' own SDKs can call, without a subprocess to manage.
 - `Faults` and `control_routes` are the test-only control plane every stand-in mounts under
   `/_standin/`: `POST /_standin/faults` with `{"method", "status", "times"=1, "message"?}` queues
-  failures for a named operation (a Twirp method, a GoTrue route, a Redis command), `GET` lists the
-  pending ones, `DELETE` clears them; `GET /_standin/health` answers 200. Each stand-in decides what
+  failures for a named operation (a Twirp method, a GoTrue route, a Redis command), `DELETE`
+  clears them; `GET /_standin/health` answers 200. Each stand-in decides what
   a queued failure looks like on its own wire.
 - `read_state` / `write_state` keep a stand-in's state in one JSON file, replaced atomically, so a
   restarted stand-in carries on where the previous one stopped.
@@ -143,9 +143,6 @@ class Faults:
     def clear(self) -> None:
         self._pending.clear()
 
-    def pending(self) -> list[Fault]:
-        return [fault.model_copy() for fault in self._pending]
-
     def take(self, methods: str | Iterable[str]) -> Fault | None:
         """Consume one use of the first fault matching any of `methods`; None when none matches."""
         names = [methods] if isinstance(methods, str) else list(methods)
@@ -177,9 +174,6 @@ def control_routes(faults: Faults) -> list[Route]:
         log.info("standin.fault_added", extra={"operation": fault.method, "status": fault.status, "times": fault.times})
         return JSONResponse(fault.model_dump(), status_code=201)
 
-    async def list_faults(_: Request) -> Response:
-        return JSONResponse([fault.model_dump() for fault in faults.pending()])
-
     async def clear_faults(_: Request) -> Response:
         faults.clear()
         return Response(status_code=204)
@@ -189,7 +183,6 @@ def control_routes(faults: Faults) -> list[Route]:
 
     return [
         Route("/_standin/faults", add_fault, methods=["POST"]),
-        Route("/_standin/faults", list_faults, methods=["GET"]),
         Route("/_standin/faults", clear_faults, methods=["DELETE"]),
         Route("/_standin/health", health, methods=["GET"]),
     ]

@@ -129,9 +129,7 @@ class LocalStack:
         # The issuer must name the URL the stand-in answers on, so bind the port first.
         port = self._port(2) or free_port()
         base = f"http://127.0.0.1:{port}"
-        app = create_app(
-            site_url=base, service_role_key=service, anon_key=anon, state_path=self.root / "supabase-auth.json"
-        )
+        app = create_app(url=base, service_role_key=service, anon_key=anon, state_path=self.root / "supabase-auth.json")
         self._serve(app, port)
         self.env.update(SUPABASE_URL=base, SUPABASE_ANON_KEY=anon, SUPABASE_SERVICE_ROLE_KEY=service)
 
@@ -199,9 +197,12 @@ class LocalStack:
         for machine in template.state_machines():
             substitutions = {key: arns[names[target]] for key, target in machine.substitutions.items()}
             machines[machine.logical_id] = aws.deploy_state_machine(
-                self.moto.client("stepfunctions"), machine.definition_path, substitutions,
-                f"{STACK_PREFIX}-{machine.logical_id}", role,
-            )  # fmt: skip
+                self.moto.client("stepfunctions"),
+                machine.definition_path,
+                substitutions,
+                f"{STACK_PREFIX}-{machine.logical_id}",
+                role,
+            )
         self._start_queues(names)
         self.env["PROVISIONING_STATE_MACHINE_ARN"] = machines["ProvisionStateMachine"]
         self.env["DEPROVISIONING_STATE_MACHINE_ARN"] = machines["DeprovisionStateMachine"]
@@ -219,9 +220,13 @@ class LocalStack:
             ]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             poller = QueuePoller(
-                sqs, self.moto.client("lambda"), queue_url=url, queue_arn=arn,
-                function_name=function_names[source.function], batch_size=source.batch_size,
-            ).start()  # fmt: skip
+                sqs,
+                self.moto.client("lambda"),
+                queue_url=url,
+                queue_arn=arn,
+                function_name=function_names[source.function],
+                batch_size=source.batch_size,
+            ).start()
             self._stops.append(poller.stop)
             if source.queue == "ComplaintQueue":
                 self.env["COMPLAINT_QUEUE_URL"] = url
@@ -285,12 +290,25 @@ class LocalStack:
 
 
 OVERRIDABLE = (
-    "DATABASE_URL", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "LIVEKIT_URL", "LIVEKIT_API_KEY",
-    "LIVEKIT_API_SECRET", "LIVEKIT_SIP_TRUNK_ID", "SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY",
-    "SUPABASE_JWT_SECRET", "PROVISIONING_STATE_MACHINE_ARN", "DEPROVISIONING_STATE_MACHINE_ARN", "SES_FROM_EMAIL",
-    "COMPLAINT_QUEUE_URL", "SMS_DLT_ENTITY_ID", "SMS_DLT_TEMPLATE_COMPLAINT_REGISTERED",
+    "DATABASE_URL",
+    "UPSTASH_REDIS_REST_URL",
+    "UPSTASH_REDIS_REST_TOKEN",
+    "LIVEKIT_URL",
+    "LIVEKIT_API_KEY",
+    "LIVEKIT_API_SECRET",
+    "LIVEKIT_SIP_TRUNK_ID",
+    "SUPABASE_URL",
+    "SUPABASE_ANON_KEY",
+    "SUPABASE_SERVICE_ROLE_KEY",
+    "SUPABASE_JWT_SECRET",
+    "PROVISIONING_STATE_MACHINE_ARN",
+    "DEPROVISIONING_STATE_MACHINE_ARN",
+    "SES_FROM_EMAIL",
+    "COMPLAINT_QUEUE_URL",
+    "SMS_DLT_ENTITY_ID",
+    "SMS_DLT_TEMPLATE_COMPLAINT_REGISTERED",
     "DASHBOARD_URL",
-)  # fmt: skip
+)
 
 
 def _reset_cached_settings() -> None:

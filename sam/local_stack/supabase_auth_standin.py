@@ -1,39 +1,54 @@
 """A Supabase Auth (GoTrue) stand-in that the real `supabase` / `supabase_auth` clients accept.
 
 No GoTrue server can run on these machines (the Supabase CLI needs Docker), so this app serves the
-part of `/auth/v1` our code and tests use, shaped after `supabase/auth` `internal/api` and checked
-against what `supabase_auth` 2.34 sends and parses:
+part of `/auth/v1` the product calls (`mla_core.adapters.supabase_auth` and `tokens`), shaped after
+`supabase/auth` `internal/api` and checked against what `supabase_auth` 2.34 sends and parses:
 
-- Admin (service-role bearer): `POST/GET /admin/users`, `GET/PUT/DELETE /admin/users/{id}`,
-  `POST /admin/generate_link`, `POST /invite`.
-- Users: `POST /token?grant_type=password|refresh_token`, `POST /verify` (and the `GET /verify`
-  that an emailed link opens, which redirects with the session in the URL fragment),
-  `GET/PUT /user`, `POST /logout`, `POST /recover`.
+- Admin (service-role bearer): `POST /admin/users` (a user with a password, confirmed or not),
+  `GET /admin/users?page&per_page` (newest first), `PUT /admin/users/{id}` (password, metadata,
+  `ban_duration`), `DELETE /admin/users/{id}`, `POST /admin/generate_link` of type `invite`.
+- Users: `POST /token?grant_type=password|refresh_token`, `POST /verify` of type `invite` with the
+  `token_hash`, `POST /logout?scope=local`.
 - Open: `GET /.well-known/jwks.json`, `GET /health`.
 
-Faithful where it matters to callers:
+Faithful where the product depends on it:
 
 - Access tokens are ES256 JWTs with a `kid`, signed by a P-256 key made once and kept in the state
   file, published at the JWKS endpoint, with Supabase's claims (`iss`, `sub`, `aud`, `exp`, `iat`,
   `email`, `phone`, `app_metadata`, `user_metadata`, `role`, `aal`, `amr`, `session_id`,
-  `is_anonymous`). A token whose session was logged out is refused (`session_not_found`).
+  `is_anonymous`).
 - Refresh tokens rotate. Reusing a spent one is refused with `refresh_token_already_used` and, as
-  GoTrue does with rotation on, ends the whole session. GoTrue's 10 s reuse grace is not modelled.
-- One-time tokens: `hashed_token` is `sha224(email + otp)` as in GoTrue, so `verify` works with the
-  hash or with the email and the six-digit OTP; one token per user and purpose (a new link voids
-  the previous one), single use, valid for an hour.
-- Errors have GoTrue's shape: `{"code": "<error_code>", "message": ...}` when the request carries
-  `X-Supabase-Api-Version: 2024-01-01` (the client always sends it; the header is echoed), the
-  legacy `{"code": <status>, "error_code": ..., "msg": ...}` otherwise.
+  GoTrue does with rotation on, ends the whole session. Logging out ends the token's session; a
+  later logout with that token is `session_not_found`.
+- Invite tokens: `hashed_token` is `sha224(email + otp)` as in GoTrue; one per user (a new link
+  voids the previous one), single use, valid for an hour; inviting a confirmed address is
+  `email_exists`, verifying confirms the user.
+- A password set by an admin ends every session of the user and voids a pending invite, as
+  GoTrue's `User.UpdatePassword` does. A banned user cannot sign in, refresh or log out
+  (`user_banned`); an unconfirmed one cannot sign in (`email_not_confirmed`); a password shorter
+  than six characters is `weak_password`; a second user with the same address `email_exists`.
+- Errors have GoTrue's current shape, `{"code": "<error_code>", "message": ...}` with the
+  `X-Supabase-Api-Version: 2024-01-01` header the client reads to parse them.
 - Like Supabase's API gateway, every route except health, JWKS and `/verify` wants an `apikey`
   header holding the anon or service-role key (401 `{"message": "Invalid API key"}` otherwise).
-- A password change ends the user's other sessions (all of them when an admin changes it) and
-  voids pending links, as GoTrue's `User.UpdatePassword` does.
+- State (users, sessions, tokens, the signing key) persists in one file when `state_path` is
+  given. Faults (see `serve`) are keyed by "VERB path-template", e.g. `POST /auth/v1/admin/users`
+  or `PUT /auth/v1/admin/users/{id}`.
 
-Not modelled: phone and OAuth sign-in, MFA, email change, soft delete (both deletes remove the
-user), rate limits. `GET /_standin/outbox` lists the emails GoTrue would have sent (invite,
-recovery) with their links, so a test can follow them. Faults (see `serve`) are keyed by
-"VERB path-template", e.g. `POST /auth/v1/admin/users` or `PUT /auth/v1/admin/users/{id}`.
+What it does not model (a call the product might one day make would not show these here):
+
+- Email: nothing is ever sent (no invite, confirmation or recovery mail, no SMTP errors or email
+  rate limits). The invite link's `action_link` is not served (no `GET /verify`): the product
+  builds its own link around `hashed_token`.
+- Sign-up, password recovery, magic links, email and phone OTP, phone and OAuth/SSO sign-in,
+  anonymous users, MFA (`aal2`), email change, the user's own `GET/PUT /user`, `POST /invite`,
+  `GET /admin/users/{id}`: not served (404 or 405).
+- Fields and forms the product does not send are refused with 400 `validation_failed` and a
+  message saying so: other link types, admin user fields other than those above, `ban_duration`
+  other than `none` or whole hours, logout scopes other than `local`, soft delete.
+- Rate limits, CAPTCHA, GoTrue's 10 s refresh-token reuse grace, leaked-password checks and the
+  project's password policy beyond the six-character minimum, hooks, audit log, the legacy error
+  shape (`{"code": <status>, "error_code": ..., "msg": ...}`), the user's `identities`.
 """
 
 from __future__ import annotations
@@ -42,7 +57,6 @@ import base64
 import hashlib
 import hmac
 import logging
-import math
 import re
 import secrets
 import time
@@ -50,8 +64,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, TypeVar
-from urllib.parse import quote, urlencode
+from typing import Any, TypeVar
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -60,7 +73,7 @@ from jwt.algorithms import ECAlgorithm
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from local_stack.serve import Faults, control_routes, read_state, write_state
@@ -71,29 +84,15 @@ log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
 ACCESS_TOKEN_TTL_SECONDS = 3600
-ONE_TIME_TOKEN_TTL = timedelta(hours=1)
+INVITE_TOKEN_TTL = timedelta(hours=1)
 MIN_PASSWORD_LENGTH = 6
 AUDIENCE = "authenticated"
 API_VERSION_HEADER = "X-Supabase-Api-Version"
 _API_VERSION_2024 = "2024-01-01"
-_API_VERSION = re.compile(r"^2\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 _ADMIN_PAGE_SIZE = 50
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-# Go's time.ParseDuration units, which GoTrue accepts in `ban_duration`.
-_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-# Verification types and the one-time token each consumes (GoTrue keeps a confirmation token and a
-# recovery token per user; `email` accepts either).
-_TOKEN_KINDS: dict[str, set[str]] = {
-    "signup": {"confirmation"},
-    "invite": {"confirmation"},
-    "magiclink": {"recovery"},
-    "recovery": {"recovery"},
-    "email": {"confirmation", "recovery"},
-}
+_WHOLE_HOURS = re.compile(r"(\d+)h")
 _OTP_EXPIRED = "Email link is invalid or has expired"
-
-TokenKind = Literal["confirmation", "recovery"]
 
 
 class AuthError(Exception):
@@ -106,14 +105,13 @@ class AuthError(Exception):
         self.message = message
         self.extra = extra
 
-    def response(self, request: Request) -> JSONResponse:
-        version = request.headers.get(API_VERSION_HEADER, "")
-        if _API_VERSION.match(version) and version >= _API_VERSION_2024:
-            body = {"code": self.error_code, "message": self.message, **self.extra}
-            headers = {API_VERSION_HEADER: _API_VERSION_2024}
-            return JSONResponse(body, status_code=self.status, headers=headers)
-        body = {"code": self.status, "error_code": self.error_code, "msg": self.message, **self.extra}
-        return JSONResponse(body, status_code=self.status)
+    def response(self) -> JSONResponse:
+        body = {"code": self.error_code, "message": self.message, **self.extra}
+        return JSONResponse(body, status_code=self.status, headers={API_VERSION_HEADER: _API_VERSION_2024})
+
+
+def _not_modelled(what: str) -> AuthError:
+    return AuthError(400, "validation_failed", f"{what} is not modelled by the Supabase Auth stand-in")
 
 
 class GatewayError(Exception):
@@ -123,23 +121,19 @@ class GatewayError(Exception):
         return JSONResponse({"message": str(self)}, status_code=401)
 
 
-# What is stored. Timestamps are aware UTC datetimes; the file is versioned.
+# What is stored. Timestamps are aware UTC datetimes; the file is versioned (fields an older file
+# holds and this one no longer models are ignored on load).
 
 
 class _User(BaseModel):
     id: str
     email: str
     password_hash: str | None = None
-    role: str = AUDIENCE
     app_metadata: dict[str, Any]
     user_metadata: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
     email_confirmed_at: datetime | None = None
-    invited_at: datetime | None = None
-    confirmation_sent_at: datetime | None = None
-    recovery_sent_at: datetime | None = None
-    last_sign_in_at: datetime | None = None
     banned_until: datetime | None = None
 
     def is_banned(self) -> bool:
@@ -158,20 +152,9 @@ class _RefreshToken(BaseModel):
     revoked: bool = False
 
 
-class _OneTimeToken(BaseModel):
+class _InviteToken(BaseModel):
     user_id: str
-    kind: TokenKind
     created_at: datetime
-
-
-class _SentMail(BaseModel):
-    to: str
-    type: str
-    action_link: str
-    hashed_token: str
-    email_otp: str
-    redirect_to: str
-    sent_at: datetime
 
 
 class _State(BaseModel):
@@ -181,37 +164,43 @@ class _State(BaseModel):
     users: dict[str, _User] = Field(default_factory=dict)
     sessions: dict[str, _Session] = Field(default_factory=dict)
     refresh_tokens: dict[str, _RefreshToken] = Field(default_factory=dict)
-    one_time_tokens: dict[str, _OneTimeToken] = Field(default_factory=dict)
-    outbox: list[_SentMail] = Field(default_factory=list)
+    one_time_tokens: dict[str, _InviteToken] = Field(default_factory=dict)
 
 
-# Request bodies, as the clients send them (unknown fields are ignored, as GoTrue does).
+# Request bodies as the clients send them. Extra fields are ignored where the client adds its own
+# (GoTrue ignores unknown fields); the admin user bodies are exactly what the product passes, so a
+# field it starts sending that is not modelled here is refused instead of silently dropped.
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class _AdminUserParams(_Body):
+class _AdminCreateParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     email: str | None = None
     password: str | None = None
-    email_confirm: bool | None = None
-    user_metadata: dict[str, Any] | None = None
-    data: dict[str, Any] | None = None
+    email_confirm: bool = False
     app_metadata: dict[str, Any] | None = None
+    user_metadata: dict[str, Any] | None = None
+
+
+class _AdminUpdateParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str | None = None
+    app_metadata: dict[str, Any] | None = None
+    user_metadata: dict[str, Any] | None = None
     ban_duration: str | None = None
-    role: str | None = None
-    id: str | None = None
+
+
+class _AdminDeleteParams(_Body):
+    should_soft_delete: bool = False
 
 
 class _GenerateLinkParams(_Body):
     type: str
-    email: str
-    password: str | None = None
-    data: dict[str, Any] | None = None
-
-
-class _InviteParams(_Body):
     email: str
     data: dict[str, Any] | None = None
 
@@ -228,65 +217,31 @@ class _RefreshGrantParams(_Body):
 class _VerifyParams(_Body):
     type: str
     token_hash: str | None = None
-    token: str | None = None
-    email: str | None = None
 
 
-class _UserUpdateParams(_Body):
-    email: str | None = None
-    password: str | None = None
-    data: dict[str, Any] | None = None
-
-
-class _RecoverParams(_Body):
-    email: str
-
-
-BodyT = TypeVar("BodyT", bound=_Body)
+BodyT = TypeVar("BodyT", bound=BaseModel)
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def create_app(
-    *,
-    site_url: str,
-    service_role_key: str,
-    anon_key: str,
-    state_path: Path | None,
-    issuer_base: str | None = None,
-) -> Starlette:
+def create_app(*, url: str, service_role_key: str, anon_key: str, state_path: Path | None) -> Starlette:
     """The Supabase Auth stand-in as an ASGI app, serving `/auth/v1`.
 
-    `site_url` is GoTrue's SITE_URL: where email links send the user when no `redirect_to` is given.
-    `issuer_base` is the project URL (`https://<ref>.supabase.co`): tokens carry
-    `iss = {issuer_base or site_url}/auth/v1`, and email links point at it (at the URL the request
-    came in on when it is not given). `state_path` (optional) persists users, sessions, tokens and
-    the signing key across restarts.
+    `url` is the project URL the stand-in answers on (`https://<ref>.supabase.co` in real life):
+    tokens carry `iss = {url}/auth/v1`, invite links point at it, and it is where they send the user
+    when no `redirect_to` is given (GoTrue's SITE_URL). `state_path` (optional) persists users,
+    sessions, tokens and the signing key across restarts.
     """
-    standin = _AuthStandIn(site_url, service_role_key, anon_key, state_path, issuer_base)
-    return Starlette(
-        routes=[
-            *control_routes(standin.faults),
-            Route("/_standin/outbox", standin.outbox, methods=["GET"]),
-            Mount("/auth/v1", routes=standin.routes()),
-        ]
-    )
+    standin = _AuthStandIn(url, service_role_key, anon_key, state_path)
+    return Starlette(routes=[*control_routes(standin.faults), Mount("/auth/v1", routes=standin.routes())])
 
 
 class _AuthStandIn:
-    def __init__(
-        self,
-        site_url: str,
-        service_role_key: str,
-        anon_key: str,
-        state_path: Path | None,
-        issuer_base: str | None,
-    ) -> None:
-        self._site_url = site_url.rstrip("/")
+    def __init__(self, url: str, service_role_key: str, anon_key: str, state_path: Path | None) -> None:
+        self._url = url.rstrip("/")
+        self._issuer = f"{self._url}/auth/v1"
         self._service_role_key = service_role_key
         self._api_keys = {service_role_key, anon_key}
         self._state_path = state_path
-        self._external_url = issuer_base.rstrip("/") if issuer_base else None
-        self._issuer = f"{(issuer_base or site_url).rstrip('/')}/auth/v1"
         self.faults = Faults()
         document = read_state(state_path)
         if document is None:
@@ -308,17 +263,11 @@ class _AuthStandIn:
             self._route("GET", "/.well-known/jwks.json", self.jwks, gateway_open=True),
             self._route("POST", "/admin/users", self.admin_create_user),
             self._route("GET", "/admin/users", self.admin_list_users),
-            self._route("GET", "/admin/users/{id}", self.admin_get_user),
             self._route("PUT", "/admin/users/{id}", self.admin_update_user),
             self._route("DELETE", "/admin/users/{id}", self.admin_delete_user),
             self._route("POST", "/admin/generate_link", self.admin_generate_link),
-            self._route("POST", "/invite", self.invite),
-            self._route("POST", "/recover", self.recover),
             self._route("POST", "/token", self.token),
             self._route("POST", "/verify", self.verify, gateway_open=True),
-            self._route("GET", "/verify", self.verify_link, gateway_open=True),
-            self._route("GET", "/user", self.get_user),
-            self._route("PUT", "/user", self.update_user),
             self._route("POST", "/logout", self.logout),
         ]
 
@@ -341,7 +290,7 @@ class _AuthStandIn:
                     "supabase_auth_standin.error",
                     extra={"method": fault_key, "status": exc.status, "error_code": exc.error_code},
                 )
-                return exc.response(request)
+                return exc.response()
             except GatewayError as exc:
                 return exc.response()
 
@@ -350,41 +299,28 @@ class _AuthStandIn:
     # Open endpoints
 
     async def health(self, _: Request) -> Response:
-        return JSONResponse(
-            {
-                "version": "stand-in",
-                "name": "GoTrue",
-                "description": "GoTrue is a user registration and authentication API",
-            }
-        )
+        return JSONResponse({"version": "stand-in", "name": "GoTrue"})
 
     async def jwks(self, _: Request) -> Response:
         key = ECAlgorithm.to_jwk(self._public_key, as_dict=True)
         key.update(kid=self.state.signing_kid, alg="ES256", use="sig", key_ops=["verify"], ext=True)
         return JSONResponse({"keys": [key]})
 
-    async def outbox(self, _: Request) -> Response:
-        return JSONResponse([mail.model_dump(mode="json") for mail in self.state.outbox])
-
     # Admin endpoints
 
     async def admin_create_user(self, request: Request) -> Response:
         self._require_admin(request)
-        params = await _parse(request, _AdminUserParams)
+        params = await _parse(request, _AdminCreateParams)
         if not params.email:
             raise AuthError(400, "validation_failed", "Unable to validate email address: invalid format")
-        user = self._new_user(params.email, user_id=params.id)
+        user = self._new_user(params.email)
         if params.password is not None:
             _check_password_strength(params.password)
             user.password_hash = _hash_password(params.password)
-        user.user_metadata = _merged({}, params.user_metadata or params.data)
+        user.user_metadata = _merged({}, params.user_metadata)
         user.app_metadata = _merged(user.app_metadata, params.app_metadata)
         if params.email_confirm:
             user.email_confirmed_at = _now()
-        if params.role:
-            user.role = params.role
-        if params.ban_duration:
-            user.banned_until = _ban_until(params.ban_duration)
         self.state.users[user.id] = user
         self._save()
         return JSONResponse(_user_json(user))
@@ -398,45 +334,20 @@ class _AuthStandIn:
             raise AuthError(400, "validation_failed", "Bad Pagination Parameters") from exc
         if page < 1 or per_page < 1:
             raise AuthError(400, "validation_failed", "Bad Pagination Parameters")
-        needle = request.query_params.get("filter", "").lower()
         # GoTrue sorts by created_at, newest first.
-        users = sorted(
-            (u for u in self.state.users.values() if needle in u.email),
-            key=lambda u: u.created_at,
-            reverse=True,
-        )
-        total = len(users)
-        last_page = max(1, math.ceil(total / per_page))
-        links = []
-        if page < last_page:
-            links.append(f'</admin/users?page={page + 1}&per_page={per_page}>; rel="next"')
-        links.append(f'</admin/users?page={last_page}&per_page={per_page}>; rel="last"')
+        users = sorted(self.state.users.values(), key=lambda u: u.created_at, reverse=True)
         selected = users[(page - 1) * per_page : page * per_page]
-        return JSONResponse(
-            {"users": [_user_json(u) for u in selected], "aud": AUDIENCE},
-            headers={"X-Total-Count": str(total), "Link": ", ".join(links)},
-        )
-
-    async def admin_get_user(self, request: Request) -> Response:
-        self._require_admin(request)
-        return JSONResponse(_user_json(self._user(request.path_params["id"])))
+        return JSONResponse({"users": [_user_json(u) for u in selected], "aud": AUDIENCE})
 
     async def admin_update_user(self, request: Request) -> Response:
         self._require_admin(request)
         user = self._user(request.path_params["id"])
-        params = await _parse(request, _AdminUserParams)
-        if params.email is not None and _normalize_email(params.email) != user.email:
-            self._ensure_email_free(params.email)
-            user.email = _normalize_email(params.email)
+        params = await _parse(request, _AdminUpdateParams)
         if params.password is not None:
             _check_password_strength(params.password)
-            self._set_password(user, params.password, keep_session=None)
-        if params.email_confirm and user.email_confirmed_at is None:
-            user.email_confirmed_at = _now()
-        user.user_metadata = _merged(user.user_metadata, params.user_metadata or params.data)
+            self._set_password(user, params.password)
+        user.user_metadata = _merged(user.user_metadata, params.user_metadata)
         user.app_metadata = _merged(user.app_metadata, params.app_metadata)
-        if params.role:
-            user.role = params.role
         if params.ban_duration is not None:
             user.banned_until = None if params.ban_duration == "none" else _ban_until(params.ban_duration)
         user.updated_at = _now()
@@ -446,8 +357,10 @@ class _AuthStandIn:
     async def admin_delete_user(self, request: Request) -> Response:
         self._require_admin(request)
         user = self._user(request.path_params["id"])
+        if (await _parse(request, _AdminDeleteParams)).should_soft_delete:
+            raise _not_modelled("Soft delete")
         self._end_sessions(user.id)
-        self._void_one_time_tokens(user.id)
+        self._void_invite(user.id)
         del self.state.users[user.id]
         self._save()
         return JSONResponse({})
@@ -455,53 +368,15 @@ class _AuthStandIn:
     async def admin_generate_link(self, request: Request) -> Response:
         self._require_admin(request)
         params = await _parse(request, _GenerateLinkParams)
-        redirect_to = request.query_params.get("redirect_to") or self._site_url
-        if params.type in ("invite", "signup"):
-            user = self._user_to_invite(params.email, params.data)
-            if params.type == "signup":
-                if not params.password:
-                    raise AuthError(422, "validation_failed", "Password is required for signup links")
-                _check_password_strength(params.password)
-                user.password_hash = _hash_password(params.password)
-            else:
-                user.invited_at = _now()
-            user.confirmation_sent_at = _now()
-            kind: TokenKind = "confirmation"
-        elif params.type in ("recovery", "magiclink"):
-            existing = self._user_by_email(params.email)
-            if existing is None:
-                raise AuthError(404, "user_not_found", "User with this email not found")
-            user = existing
-            user.recovery_sent_at = _now()
-            kind = "recovery"
-        else:
-            raise AuthError(400, "validation_failed", f"Invalid email action link type requested: {params.type}")
-        link = self._one_time_link(request, user, kind, params.type, redirect_to)
+        if params.type != "invite":
+            raise _not_modelled(f"A {params.type!r} link")
+        redirect_to = request.query_params.get("redirect_to") or self._url
+        user = self._user_to_invite(params.email, params.data)
+        link = self._invite_link(user, redirect_to)
         self._save()
         return JSONResponse({**_user_json(user), **link})
 
-    async def invite(self, request: Request) -> Response:
-        self._require_admin(request)
-        params = await _parse(request, _InviteParams)
-        redirect_to = request.query_params.get("redirect_to") or self._site_url
-        user = self._user_to_invite(params.email, params.data)
-        user.invited_at = user.confirmation_sent_at = _now()
-        self._send_mail(request, user, "confirmation", "invite", redirect_to)
-        self._save()
-        return JSONResponse(_user_json(user))
-
     # User endpoints
-
-    async def recover(self, request: Request) -> Response:
-        params = await _parse(request, _RecoverParams)
-        user = self._user_by_email(params.email)
-        # Same answer whether or not the address exists, so the endpoint cannot enumerate users.
-        if user is not None:
-            user.recovery_sent_at = _now()
-            redirect_to = request.query_params.get("redirect_to") or self._site_url
-            self._send_mail(request, user, "recovery", "recovery", redirect_to)
-            self._save()
-        return JSONResponse({})
 
     async def token(self, request: Request) -> Response:
         grant_type = request.query_params.get("grant_type")
@@ -510,74 +385,27 @@ class _AuthStandIn:
         elif grant_type == "refresh_token":
             body = self._refresh_grant(await _parse(request, _RefreshGrantParams))
         else:
-            raise AuthError(400, "validation_failed", "unsupported_grant_type")
+            raise _not_modelled(f"Grant type {grant_type!r}")
         self._save()
         return JSONResponse(body)
 
     async def verify(self, request: Request) -> Response:
         params = await _parse(request, _VerifyParams)
-        if params.token_hash:
-            token_hash = params.token_hash
-        elif params.email and params.token:
-            token_hash = _token_hash(_normalize_email(params.email), params.token)
-        else:
-            raise AuthError(400, "validation_failed", "Verify requires either a token or a token hash")
-        user = self._consume_one_time_token(token_hash, params.type)
+        if params.type != "invite":
+            raise _not_modelled(f"Verification of type {params.type!r}")
+        if not params.token_hash:
+            raise _not_modelled("Verification without a token hash")
+        user = self._consume_invite(params.token_hash)
         body = self._issue_session(user, "otp")
         self._save()
         return JSONResponse(body)
 
-    async def verify_link(self, request: Request) -> Response:
-        """The emailed link: verify, then send the browser to `redirect_to` with the session in the fragment."""
-        verification_type = request.query_params.get("type", "")
-        redirect_to = request.query_params.get("redirect_to") or self._site_url
-        try:
-            user = self._consume_one_time_token(request.query_params.get("token", ""), verification_type)
-        except AuthError as exc:
-            fragment = {"error": "access_denied", "error_code": exc.error_code, "error_description": exc.message}
-            return RedirectResponse(f"{redirect_to}#{urlencode(fragment)}", status_code=303)
-        session = self._issue_session(user, verification_type)
-        self._save()
-        fragment = {
-            "access_token": session["access_token"],
-            "expires_at": session["expires_at"],
-            "expires_in": session["expires_in"],
-            "refresh_token": session["refresh_token"],
-            "token_type": "bearer",
-            "type": verification_type,
-        }
-        return RedirectResponse(f"{redirect_to}#{urlencode(fragment)}", status_code=303)
-
-    async def get_user(self, request: Request) -> Response:
-        user, _ = self._require_user(request)
-        return JSONResponse(_user_json(user))
-
-    async def update_user(self, request: Request) -> Response:
-        user, session = self._require_user(request)
-        params = await _parse(request, _UserUpdateParams)
-        if params.email is not None and _normalize_email(params.email) != user.email:
-            raise AuthError(400, "validation_failed", "Email change is not supported by the stand-in")
-        if params.password is not None:
-            _check_password_strength(params.password)
-            if user.password_hash and _password_matches(params.password, user.password_hash):
-                raise AuthError(422, "same_password", "New password should be different from the old password.")
-            self._set_password(user, params.password, keep_session=session.id)
-        user.user_metadata = _merged(user.user_metadata, params.data)
-        user.updated_at = _now()
-        self._save()
-        return JSONResponse(_user_json(user))
-
     async def logout(self, request: Request) -> Response:
-        user, session = self._require_user(request)
+        _, session = self._require_user(request)
         scope = request.query_params.get("scope", "global")
-        if scope == "local":
-            self._end_session(session.id)
-        elif scope == "others":
-            self._end_sessions(user.id, keep=session.id)
-        elif scope == "global":
-            self._end_sessions(user.id)
-        else:
-            raise AuthError(400, "validation_failed", "Unsupported logout scope")
+        if scope != "local":
+            raise _not_modelled(f"Logout scope {scope!r}")
+        self._end_session(session.id)
         self._save()
         return Response(status_code=204)
 
@@ -624,7 +452,6 @@ class _AuthStandIn:
             amr=[{"method": method, "timestamp": int(now.timestamp())}],
         )
         self.state.sessions[session.id] = session
-        user.last_sign_in_at = now
         return self._session_response(user, session, self._new_refresh_token(session.id))
 
     def _new_refresh_token(self, session_id: str) -> str:
@@ -645,7 +472,7 @@ class _AuthStandIn:
             "phone": "",
             "app_metadata": user.app_metadata,
             "user_metadata": user.user_metadata,
-            "role": user.role,
+            "role": AUDIENCE,
             "aal": "aal1",
             "amr": session.amr,
             "session_id": session.id,
@@ -666,64 +493,38 @@ class _AuthStandIn:
         for token in [t for t, r in self.state.refresh_tokens.items() if r.session_id == session_id]:
             del self.state.refresh_tokens[token]
 
-    def _end_sessions(self, user_id: str, *, keep: str | None = None) -> None:
+    def _end_sessions(self, user_id: str) -> None:
         for session_id in [s.id for s in self.state.sessions.values() if s.user_id == user_id]:
-            if session_id != keep:
-                self._end_session(session_id)
+            self._end_session(session_id)
 
-    def _set_password(self, user: _User, password: str, *, keep_session: str | None) -> None:
-        """GoTrue's `UpdatePassword`: new hash, pending links void, other sessions (or all) ended."""
+    def _set_password(self, user: _User, password: str) -> None:
+        """GoTrue's `UpdatePassword` by an admin: new hash, pending invite void, every session ended."""
         user.password_hash = _hash_password(password)
-        self._void_one_time_tokens(user.id)
-        self._end_sessions(user.id, keep=keep_session)
+        self._void_invite(user.id)
+        self._end_sessions(user.id)
 
-    # One-time tokens and mail
+    # Invite tokens
 
-    def _one_time_link(
-        self, request: Request, user: _User, kind: TokenKind, verification_type: str, redirect_to: str
-    ) -> dict[str, str]:
-        """Issue the user's `kind` token (voiding the previous one) and describe it like GoTrue."""
-        self._void_one_time_tokens(user.id, kind)
+    def _invite_link(self, user: _User, redirect_to: str) -> dict[str, str]:
+        """Issue the user's invite token (voiding the previous one) and describe it like GoTrue."""
+        self._void_invite(user.id)
         otp = f"{secrets.randbelow(10**6):06d}"
         token_hash = _token_hash(user.email, otp)
-        self.state.one_time_tokens[token_hash] = _OneTimeToken(user_id=user.id, kind=kind, created_at=_now())
-        external = self._external_url or str(request.base_url).rstrip("/")
-        query = f"token={token_hash}&type={verification_type}&redirect_to={quote(redirect_to, safe='')}"
+        self.state.one_time_tokens[token_hash] = _InviteToken(user_id=user.id, created_at=_now())
         return {
-            "action_link": f"{external}/auth/v1/verify?{query}",
+            "action_link": f"{self._issuer}/verify?token={token_hash}&type=invite",
             "email_otp": otp,
             "hashed_token": token_hash,
             "redirect_to": redirect_to,
-            "verification_type": verification_type,
+            "verification_type": "invite",
         }
 
-    def _send_mail(
-        self, request: Request, user: _User, kind: TokenKind, verification_type: str, redirect_to: str
-    ) -> None:
-        link = self._one_time_link(request, user, kind, verification_type, redirect_to)
-        self.state.outbox.append(
-            _SentMail(
-                to=user.email,
-                type=verification_type,
-                action_link=link["action_link"],
-                hashed_token=link["hashed_token"],
-                email_otp=link["email_otp"],
-                redirect_to=redirect_to,
-                sent_at=_now(),
-            )
-        )
-        log.info("supabase_auth_standin.mail_sent", extra={"type": verification_type, "user_id": user.id})
-
-    def _consume_one_time_token(self, token_hash: str, verification_type: str) -> _User:
-        kinds = _TOKEN_KINDS.get(verification_type)
-        if kinds is None:
-            raise AuthError(400, "validation_failed", f"Unsupported verification type: {verification_type}")
-        token = self.state.one_time_tokens.get(token_hash)
-        if token is None or token.kind not in kinds:
+    def _consume_invite(self, token_hash: str) -> _User:
+        token = self.state.one_time_tokens.pop(token_hash, None)
+        if token is None:
             raise AuthError(403, "otp_expired", _OTP_EXPIRED)
-        del self.state.one_time_tokens[token_hash]
         user = self.state.users.get(token.user_id)
-        if user is None or _now() - token.created_at > ONE_TIME_TOKEN_TTL:
+        if user is None or _now() - token.created_at > INVITE_TOKEN_TTL:
             self._save()
             raise AuthError(403, "otp_expired", _OTP_EXPIRED)
         if user.is_banned():
@@ -733,18 +534,18 @@ class _AuthStandIn:
             user.email_confirmed_at = _now()
         return user
 
-    def _void_one_time_tokens(self, user_id: str, kind: TokenKind | None = None) -> None:
+    def _void_invite(self, user_id: str) -> None:
         for token_hash, token in list(self.state.one_time_tokens.items()):
-            if token.user_id == user_id and kind in (None, token.kind):
+            if token.user_id == user_id:
                 del self.state.one_time_tokens[token_hash]
 
     # Users and credentials
 
-    def _new_user(self, email: str, *, user_id: str | None = None) -> _User:
+    def _new_user(self, email: str) -> _User:
         self._ensure_email_free(email)
         now = _now()
         return _User(
-            id=user_id or str(uuid.uuid4()),
+            id=str(uuid.uuid4()),
             email=_normalize_email(email),
             app_metadata={"provider": "email", "providers": ["email"]},
             created_at=now,
@@ -834,6 +635,9 @@ async def _parse(request: Request, model: type[BodyT]) -> BodyT:
     except ValidationError as exc:
         if any(error["type"] == "json_invalid" for error in exc.errors()):
             raise AuthError(400, "bad_json", "Could not parse request body as JSON") from exc
+        unmodelled = [str(e["loc"][0]) for e in exc.errors() if e["type"] == "extra_forbidden"]
+        if unmodelled:
+            raise _not_modelled(f"The field {', '.join(unmodelled)}") from exc
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise AuthError(400, "validation_failed", problems) from exc
 
@@ -845,46 +649,22 @@ def _bearer(request: Request) -> str | None:
 
 def _user_json(user: _User) -> dict[str, Any]:
     """A user as GoTrue serialises `models.User` (timestamps that are unset are left out)."""
-    confirmed = user.email_confirmed_at
     body: dict[str, Any] = {
         "id": user.id,
         "aud": AUDIENCE,
-        "role": user.role,
+        "role": AUDIENCE,
         "email": user.email,
         "phone": "",
         "app_metadata": user.app_metadata,
         "user_metadata": user.user_metadata,
-        "identities": [
-            {
-                "identity_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"identity:email:{user.id}")),
-                "id": user.id,
-                "user_id": user.id,
-                "identity_data": {
-                    "email": user.email,
-                    "email_verified": confirmed is not None,
-                    "phone_verified": False,
-                    "sub": user.id,
-                },
-                "provider": "email",
-                "created_at": _iso(user.created_at),
-                "updated_at": _iso(user.updated_at),
-                "email": user.email,
-            }
-        ],
         "created_at": _iso(user.created_at),
         "updated_at": _iso(user.updated_at),
         "is_anonymous": False,
     }
-    optional = {
-        "email_confirmed_at": confirmed,
-        "confirmed_at": confirmed,
-        "invited_at": user.invited_at,
-        "confirmation_sent_at": user.confirmation_sent_at,
-        "recovery_sent_at": user.recovery_sent_at,
-        "last_sign_in_at": user.last_sign_in_at,
-        "banned_until": user.banned_until,
-    }
-    body.update({name: _iso(value) for name, value in optional.items() if value is not None})
+    if user.email_confirmed_at is not None:
+        body["email_confirmed_at"] = body["confirmed_at"] = _iso(user.email_confirmed_at)
+    if user.banned_until is not None:
+        body["banned_until"] = _iso(user.banned_until)
     return body
 
 
@@ -900,17 +680,11 @@ def _merged(current: dict[str, Any], changes: dict[str, Any] | None) -> dict[str
 
 
 def _ban_until(duration: str) -> datetime:
-    """`ban_duration` is a Go duration (`"876000h"`, `"1h30m"`); the user is banned until now + it."""
-    seconds = 0.0
-    position = 0
-    for match in _DURATION_PART.finditer(duration):
-        if match.start() != position:
-            break
-        seconds += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-        position = match.end()
-    if position == 0 or position != len(duration):
-        raise AuthError(400, "validation_failed", f"invalid format for ban duration: {duration!r}")
-    return _now() + timedelta(seconds=seconds)
+    """`ban_duration` in whole hours (`"876000h"`); GoTrue takes any Go duration."""
+    match = _WHOLE_HOURS.fullmatch(duration)
+    if match is None:
+        raise _not_modelled(f"The ban duration {duration!r} (only 'none' and whole hours are)")
+    return _now() + timedelta(hours=int(match.group(1)))
 
 
 def _check_password_strength(password: str) -> None:

@@ -1,6 +1,6 @@
-"""Upstash's Redis REST protocol in front of a real Redis, for the `upstash-redis` clients.
+"""Upstash's Redis REST protocol in front of a real Redis, for the `upstash-redis` client.
 
-The production code talks to Upstash over HTTP (`upstash_redis.Redis` / `upstash_redis.asyncio.Redis`).
+The production code talks to Upstash over HTTP (`upstash_redis.Redis`).
 Locally and in tests this app receives the same requests and forwards each command over RESP to a
 real `redis-server` (see `redis_server`), so commands behave exactly as Redis makes them behave:
 
@@ -12,14 +12,25 @@ real `redis-server` (see `redis_server`), so commands behave exactly as Redis ma
   an unknown command), the refused command carries its own error and every other command the
   `EXECABORT ...` text.
 - `Authorization: Bearer <token>` is required (401 `{"error": "Unauthorized"}`).
-- With `Upstash-Encoding: base64` (the clients' default) every string in a result, nested arrays
+- With `Upstash-Encoding: base64` (the client's default) every string in a result, nested arrays
   included, is base64 except the literal `OK`; integers and null pass through. Redis's simple and
-  bulk strings are not told apart, which is invisible to the clients (they decode `OK` either way).
+  bulk strings are not told apart, which is invisible to the client (it decodes `OK` either way).
 - Commands that change the state of a connection (SELECT, MULTI, SUBSCRIBE, ...) are refused: over
   pooled connections they would leak into other requests, and Upstash's REST API has no sessions.
 
 Faults (see `serve`) match the Redis command name, case-insensitively, or `"*"`; a request with a
 matching command answers the fault's status and `{"error": ...}` without reaching Redis.
+
+The product (`mla_core.adapters.upstash`) uses all three endpoints: single commands, a pipeline
+(`HGET` + `GET`) and MULTI/EXEC (`SET`, `HSET`, `HDEL`, `DEL`, `INCR`).
+
+What it does not model: Upstash's limits (request and value size, commands per request, the
+plan's daily command and bandwidth quotas, rate limiting, the max-connections error); the
+`Upstash-Sync-Token` read-your-writes header (one Redis, so reads are always current);
+`Upstash-Response-Format: resp2`; the GET/path form of commands (`/set/key/value`); Server-Sent
+Events for SUBSCRIBE and `/monitor`; read-only tokens; eviction, global replicas and their lag.
+When the local Redis is down the proxy answers 502 `{"error": ...}`: what an Upstash outage looks
+like on the wire is not modelled.
 """
 
 from __future__ import annotations

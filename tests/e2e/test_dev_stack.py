@@ -20,9 +20,18 @@ from support import Api, tenant_body
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_STACK_ENV = {
-    *OVERRIDABLE, "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
-    "AWS_DEFAULT_REGION", "MOTO_PORT", "API_URL", "SUPERADMIN_EMAIL", "SUPERADMIN_PASSWORD", "ENVIRONMENT",
-}  # fmt: skip
+    *OVERRIDABLE,
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "MOTO_PORT",
+    "API_URL",
+    "SUPERADMIN_EMAIL",
+    "SUPERADMIN_PASSWORD",
+    "ENVIRONMENT",
+}
 pytestmark = pytest.mark.e2e
 
 
@@ -52,9 +61,13 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
     inherited = {k: v for k, v in os.environ.items() if k not in TEST_STACK_ENV}
     env = {**inherited, "PORT": str(port), "MLA_LOCAL_DIR": str(local_dir)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "local_stack"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-    )  # fmt: skip
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -80,9 +93,16 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
 
 def test_dev_env_names_everything_a_client_needs(dev_stack: dict[str, str]) -> None:
     for key in (
-        "API_URL", "DATABASE_URL", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "LIVEKIT_URL",
-        "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "SUPERADMIN_EMAIL", "SUPERADMIN_PASSWORD",
-    ):  # fmt: skip
+        "API_URL",
+        "DATABASE_URL",
+        "UPSTASH_REDIS_REST_URL",
+        "UPSTASH_REDIS_REST_TOKEN",
+        "LIVEKIT_URL",
+        "LIVEKIT_API_KEY",
+        "LIVEKIT_API_SECRET",
+        "SUPERADMIN_EMAIL",
+        "SUPERADMIN_PASSWORD",
+    ):
         assert dev_stack.get(key), key
 
 
@@ -133,11 +153,15 @@ def test_a_call_becomes_a_complaint_the_office_assigns_and_resolves(dev_stack: d
         caller = "+919812345678"
         env_file = tmp_path / "dev.env"
         env_file.write_text("\n".join(f"{k}={v}" for k, v in dev_stack.items()) + "\n")
+        script = "agent_pool/scripts/tamil_complaint.json"
+        simulate = ["--to", tenant["phone_numbers"][0], "--from", caller, "--script", script, "--env", str(env_file)]
         call = subprocess.run(
-            [sys.executable, "-m", "agent_pool.simulate", "--to", tenant["phone_numbers"][0], "--from", caller,
-             "--script", "agent_pool/scripts/tamil_complaint.json", "--env", str(env_file)],
-            cwd=ROOT, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [sys.executable, "-m", "agent_pool.simulate", *simulate],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert call.returncode == 0, call.stdout + call.stderr
 
         [complaint] = api.request("GET", "/api/complaints", office).json()["data"]["items"]
@@ -153,8 +177,11 @@ def test_a_call_becomes_a_complaint_the_office_assigns_and_resolves(dev_stack: d
 
         path = f"/api/complaints/{complaint['reference']}"
         version = complaint["version"]
-        for change in ({"status": "assigned", "assigned_to": staff["user"]["id"]}, {"status": "in_progress"},
-                       {"status": "resolved", "note": "Valve repaired"}):  # fmt: skip
+        for change in (
+            {"status": "assigned", "assigned_to": staff["user"]["id"]},
+            {"status": "in_progress"},
+            {"status": "resolved", "note": "Valve repaired"},
+        ):
             token = office if change["status"] == "assigned" else staff["access_token"]
             response = api.request("PATCH", path, token, json={"version": version, **change})
             assert response.status_code == 200, response.text

@@ -1,8 +1,5 @@
-"""The local AWS stack: moto executing ASL with Lambda tasks running our Python handlers in-process.
-
-Every behaviour is checked with both Task styles the provisioning state machine could use: the
-function ARN as `Resource`, and the `arn:aws:states:::lambda:invoke` integration.
-"""
+"""The local AWS stack: moto executing ASL with Lambda tasks running our Python handlers in-process,
+with Tasks in the style the SAM state machines use (`arn:aws:states:::lambda:invoke`)."""
 
 from __future__ import annotations
 
@@ -33,7 +30,6 @@ from local_stack.aws import (
     verify_sender,
 )
 
-TASK_STYLES = ["function_arn", "lambda_invoke"]
 RETRY_INTERVAL_SECONDS = 5
 
 
@@ -76,9 +72,7 @@ class Handlers:
         return {"compensated": event["request_id"], "error": event["error"]}
 
 
-def _task(style: str, function_placeholder: str) -> dict[str, Any]:
-    if style == "function_arn":
-        return {"Type": "Task", "Resource": function_placeholder}
+def _task(function_placeholder: str) -> dict[str, Any]:
     return {
         "Type": "Task",
         "Resource": "arn:aws:states:::lambda:invoke",
@@ -87,14 +81,14 @@ def _task(style: str, function_placeholder: str) -> dict[str, Any]:
     }
 
 
-def write_fixture_asl(directory: Path, style: str) -> Path:
+def write_fixture_asl(directory: Path) -> Path:
     """Work (Retry on TransientError, Catch everything) -> Compensate -> Fail, SAM placeholders in."""
     definition = {
         "Comment": "Retry and compensation fixture for the local stack",
         "StartAt": "Work",
         "States": {
             "Work": {
-                **_task(style, "${WorkFunctionArn}"),
+                **_task("${WorkFunctionArn}"),
                 "Retry": [
                     {
                         "ErrorEquals": ["TransientError"],
@@ -106,11 +100,11 @@ def write_fixture_asl(directory: Path, style: str) -> Path:
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Compensate"}],
                 "End": True,
             },
-            "Compensate": {**_task(style, "${CompensateFunctionArn}"), "Next": "Failed"},
+            "Compensate": {**_task("${CompensateFunctionArn}"), "Next": "Failed"},
             "Failed": {"Type": "Fail", "Error": "WorkFailed", "Cause": "Work failed and was compensated"},
         },
     }
-    path = directory / f"fixture_{style}.asl.json"
+    path = directory / "fixture.asl.json"
     path.write_text(json.dumps(definition, indent=2))
     return path
 
@@ -140,24 +134,15 @@ def states_role(aws: MotoHandle) -> str:
 
 
 @pytest.fixture(scope="module")
-def state_machines(
+def state_machine(
     aws: MotoHandle, function_arns: dict[str, str], states_role: str, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, str]:
-    directory = tmp_path_factory.mktemp("asl")
+) -> str:
     substitutions = {
         "WorkFunctionArn": function_arns["Work"],
         "CompensateFunctionArn": function_arns["Compensate"],
     }
-    return {
-        style: deploy_state_machine(
-            aws.client("stepfunctions"),
-            write_fixture_asl(directory, style),
-            substitutions,
-            f"fixture-{style}",
-            states_role,
-        )
-        for style in TASK_STYLES
-    }
+    asl = write_fixture_asl(tmp_path_factory.mktemp("asl"))
+    return deploy_state_machine(aws.client("stepfunctions"), asl, substitutions, "fixture", states_role)
 
 
 @pytest.fixture
@@ -184,15 +169,9 @@ def run_to_completion(aws: MotoHandle, state_machine_arn: str, payload: dict[str
 
 
 def failed_task_events(aws: MotoHandle, execution_arn: str) -> list[dict[str, Any]]:
-    """The error and cause of every failed Lambda task, in order, whichever the Task style."""
+    """The error and cause of every failed Lambda task, in order."""
     events = aws.client("stepfunctions").get_execution_history(executionArn=execution_arn)["events"]
-    details = []
-    for event in events:
-        if event["type"] == "LambdaFunctionFailed":
-            details.append(event["lambdaFunctionFailedEventDetails"])
-        elif event["type"] == "TaskFailed":
-            details.append(event["taskFailedEventDetails"])
-    return details
+    return [event["taskFailedEventDetails"] for event in events if event["type"] == "TaskFailed"]
 
 
 def new_request(**fields: Any) -> dict[str, Any]:
@@ -204,13 +183,12 @@ def new_request(**fields: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("style", TASK_STYLES)
 def test_a_successful_execution_returns_the_handlers_output(
-    aws: MotoHandle, state_machines: dict[str, str], runner: LambdaRunner, style: str
+    aws: MotoHandle, state_machine: str, runner: LambdaRunner
 ) -> None:
     request = new_request(tenant="t-42")
 
-    result = run_to_completion(aws, state_machines[style], request)
+    result = run_to_completion(aws, state_machine, request)
 
     assert result["status"] == "SUCCEEDED"
     assert json.loads(result["output"]) == {**request, "worked_by": "Work", "attempt": 1}
@@ -219,13 +197,12 @@ def test_a_successful_execution_returns_the_handlers_output(
     ]
 
 
-@pytest.mark.parametrize("style", TASK_STYLES)
 def test_a_transient_error_is_retried_and_the_execution_succeeds(
-    aws: MotoHandle, state_machines: dict[str, str], runner: LambdaRunner, style: str
+    aws: MotoHandle, state_machine: str, runner: LambdaRunner
 ) -> None:
     started = time.monotonic()
 
-    result = run_to_completion(aws, state_machines[style], new_request(fail_with="transient"))
+    result = run_to_completion(aws, state_machine, new_request(fail_with="transient"))
 
     assert result["status"] == "SUCCEEDED"
     assert json.loads(result["output"])["attempt"] == 2
@@ -237,13 +214,10 @@ def test_a_transient_error_is_retried_and_the_execution_succeeds(
     assert time.monotonic() - started < RETRY_INTERVAL_SECONDS, "fast_retries() should skip the interval"
 
 
-@pytest.mark.parametrize("style", TASK_STYLES)
-def test_retries_that_run_out_go_to_compensation(
-    aws: MotoHandle, state_machines: dict[str, str], runner: LambdaRunner, style: str
-) -> None:
+def test_retries_that_run_out_go_to_compensation(aws: MotoHandle, state_machine: str, runner: LambdaRunner) -> None:
     request = new_request(fail_with="transient", fail_times=5)
 
-    result = run_to_completion(aws, state_machines[style], request)
+    result = run_to_completion(aws, state_machine, request)
 
     assert result["status"] == "FAILED"
     assert [call.outcome for call in runner.invocations_of("Work")] == ["failed"] * 3
@@ -251,13 +225,12 @@ def test_retries_that_run_out_go_to_compensation(
     assert compensation.payload["error"]["Error"] == "TransientError"
 
 
-@pytest.mark.parametrize("style", TASK_STYLES)
 def test_a_non_transient_error_goes_to_compensation_with_its_name_and_cause(
-    aws: MotoHandle, state_machines: dict[str, str], runner: LambdaRunner, style: str
+    aws: MotoHandle, state_machine: str, runner: LambdaRunner
 ) -> None:
     request = new_request(fail_with="permanent")
 
-    result = run_to_completion(aws, state_machines[style], request)
+    result = run_to_completion(aws, state_machine, request)
 
     assert result["status"] == "FAILED"
     assert result["error"] == "WorkFailed"
@@ -277,62 +250,55 @@ def test_a_non_transient_error_goes_to_compensation_with_its_name_and_cause(
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("style", TASK_STYLES)
 def test_an_injected_fault_fails_the_step_without_running_the_handler(
-    aws: MotoHandle, state_machines: dict[str, str], runner: LambdaRunner, handlers: Handlers, style: str
+    aws: MotoHandle, state_machine: str, runner: LambdaRunner, handlers: Handlers
 ) -> None:
     runner.inject_fault("Work", error_type="SipTrunkUnavailable", message="trunk is down")
 
-    result = run_to_completion(aws, state_machines[style], new_request())
+    result = run_to_completion(aws, state_machine, new_request())
 
     assert result["status"] == "FAILED"
     assert handlers.side_effects == []
     (call,) = runner.invocations_of("Work")
-    assert (call.outcome, call.error_type, call.injected, call.handler_ran) == (
-        "failed",
-        "SipTrunkUnavailable",
-        True,
-        False,
-    )
+    assert (call.outcome, call.error_type) == ("failed", "SipTrunkUnavailable")
     (compensation,) = runner.invocations_of("Compensate")
     assert compensation.payload["error"]["Error"] == "SipTrunkUnavailable"
     assert json.loads(compensation.payload["error"]["Cause"])["errorMessage"] == "trunk is down"
 
 
-@pytest.mark.parametrize("style", TASK_STYLES)
 def test_a_fault_after_the_handler_keeps_its_side_effects_and_fails_the_step(
-    aws: MotoHandle, state_machines: dict[str, str], runner: LambdaRunner, handlers: Handlers, style: str
+    aws: MotoHandle, state_machine: str, runner: LambdaRunner, handlers: Handlers
 ) -> None:
     request = new_request()
     runner.inject_fault("Work", after_handler=True)
 
-    result = run_to_completion(aws, state_machines[style], request)
+    result = run_to_completion(aws, state_machine, request)
 
     assert result["status"] == "FAILED"
     assert handlers.side_effects == [request["request_id"]]
     (call,) = runner.invocations_of("Work")
-    assert (call.error_type, call.handler_ran) == ("InjectedFault", True)
+    assert call.error_type == "InjectedFault"
     (compensation,) = runner.invocations_of("Compensate")
     assert compensation.payload["error"]["Error"] == "InjectedFault"
 
 
 def test_an_injected_transient_fault_is_retried_and_used_up(
-    aws: MotoHandle, state_machines: dict[str, str], runner: LambdaRunner
+    aws: MotoHandle, state_machine: str, runner: LambdaRunner
 ) -> None:
     runner.inject_fault("Work", error_type="TransientError", times=1)
 
-    first = run_to_completion(aws, state_machines["lambda_invoke"], new_request())
-    second = run_to_completion(aws, state_machines["lambda_invoke"], new_request())
+    first = run_to_completion(aws, state_machine, new_request())
+    second = run_to_completion(aws, state_machine, new_request())
 
     assert (first["status"], second["status"]) == ("SUCCEEDED", "SUCCEEDED")
     assert [call.outcome for call in runner.invocations_of("Work")] == ["failed", "succeeded", "succeeded"]
 
 
-def test_cleared_faults_no_longer_fire(aws: MotoHandle, state_machines: dict[str, str], runner: LambdaRunner) -> None:
+def test_cleared_faults_no_longer_fire(aws: MotoHandle, state_machine: str, runner: LambdaRunner) -> None:
     runner.inject_fault("Work", times=3)
     runner.clear_faults()
 
-    result = run_to_completion(aws, state_machines["function_arn"], new_request())
+    result = run_to_completion(aws, state_machine, new_request())
 
     assert result["status"] == "SUCCEEDED"
 
@@ -357,24 +323,13 @@ def test_invoking_a_function_without_a_registered_handler_fails_loudly(aws: Moto
     assert json.loads(response["Payload"].read())["errorType"] == "HandlerNotRegisteredError"
 
 
-def test_an_execution_started_without_a_name_gets_a_unique_one(
-    aws: MotoHandle, state_machines: dict[str, str], runner: LambdaRunner
-) -> None:
-    sfn = aws.client("stepfunctions")
-
-    first = sfn.start_execution(stateMachineArn=state_machines["function_arn"], input=json.dumps(new_request()))
-    second = sfn.start_execution(stateMachineArn=state_machines["function_arn"], input=json.dumps(new_request()))
-
-    assert first["executionArn"] != second["executionArn"]
-
-
 # ---------------------------------------------------------------------------------------------
 # Definition substitutions
 # ---------------------------------------------------------------------------------------------
 
 
 def test_definition_substitutions_are_applied_to_the_asl_file(tmp_path: Path) -> None:
-    asl = write_fixture_asl(tmp_path, "lambda_invoke")
+    asl = write_fixture_asl(tmp_path)
 
     rendered = json.loads(
         render_definition(asl, {"WorkFunctionArn": "arn:work", "CompensateFunctionArn": "arn:compensate"})
@@ -387,7 +342,7 @@ def test_definition_substitutions_are_applied_to_the_asl_file(tmp_path: Path) ->
 def test_an_unreplaced_placeholder_is_refused(
     aws: MotoHandle, states_role: str, function_arns: dict[str, str], tmp_path: Path
 ) -> None:
-    asl = write_fixture_asl(tmp_path, "function_arn")
+    asl = write_fixture_asl(tmp_path)
 
     with pytest.raises(UnresolvedSubstitutionError, match="CompensateFunctionArn"):
         deploy_state_machine(
@@ -406,7 +361,7 @@ def test_deploying_again_updates_the_state_machine_in_place(
     aws: MotoHandle, states_role: str, function_arns: dict[str, str], tmp_path: Path
 ) -> None:
     sfn = aws.client("stepfunctions")
-    asl = write_fixture_asl(tmp_path, "function_arn")
+    asl = write_fixture_asl(tmp_path)
     substitutions = {"WorkFunctionArn": function_arns["Work"], "CompensateFunctionArn": function_arns["Work"]}
     first = deploy_state_machine(sfn, asl, substitutions, "redeployed", states_role)
 
@@ -415,7 +370,7 @@ def test_deploying_again_updates_the_state_machine_in_place(
 
     assert first == second
     definition = json.loads(sfn.describe_state_machine(stateMachineArn=second)["definition"])
-    assert definition["States"]["Compensate"]["Resource"] == function_arns["Compensate"]
+    assert definition["States"]["Compensate"]["Parameters"]["FunctionName"] == function_arns["Compensate"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -424,14 +379,14 @@ def test_deploying_again_updates_the_state_machine_in_place(
 
 
 def test_emails_and_sms_sent_through_moto_appear_in_the_outbox_newest_first(aws: MotoHandle) -> None:
-    ses = aws.client("sesv2")
+    ses = aws.client("ses")
     verify_sender(ses, "noreply@mla.example")
     verify_sender(ses, "noreply@mla.example")  # verifying twice is harmless
     for subject in ("Welcome", "Your complaint was logged"):
         ses.send_email(
-            FromEmailAddress="noreply@mla.example",
+            Source="noreply@mla.example",
             Destination={"ToAddresses": ["staff@mla.example"]},
-            Content={"Simple": {"Subject": {"Data": subject}, "Body": {"Text": {"Data": f"{subject}."}}}},
+            Message={"Subject": {"Data": subject}, "Body": {"Text": {"Data": f"{subject}."}}},
         )
     aws.client("sns").publish(PhoneNumber="+919800000001", Message="Complaint C-1 registered")
 

@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 import jwt
@@ -22,8 +21,8 @@ from local_stack.supabase_auth_standin import create_app
 
 SERVICE_KEY = "service-role-key-for-tests"
 ANON_KEY = "anon-key-for-tests"
-SITE_URL = "http://dashboard.test"
 PASSWORD = "correct horse battery"
+WELCOME = "http://dashboard.test/welcome"
 
 
 def free_port() -> int:
@@ -33,9 +32,8 @@ def free_port() -> int:
 
 
 def serve(state_path: Path, port: int) -> ServedApp:
-    base = f"http://127.0.0.1:{port}"
     app = create_app(
-        site_url=SITE_URL, service_role_key=SERVICE_KEY, anon_key=ANON_KEY, state_path=state_path, issuer_base=base
+        url=f"http://127.0.0.1:{port}", service_role_key=SERVICE_KEY, anon_key=ANON_KEY, state_path=state_path
     )
     return serve_in_thread(app, port=port)
 
@@ -70,6 +68,12 @@ def alice(admin: SyncGoTrueAdminAPI) -> str:
     return created.user.id
 
 
+def sign_in(client: Callable[[], Client], password: str = PASSWORD) -> Any:
+    session = client().auth.sign_in_with_password({"email": "alice@example.in", "password": password}).session
+    assert session is not None
+    return session
+
+
 def unverified_claims(token: str) -> dict[str, Any]:
     return jwt.decode(token, options={"verify_signature": False})
 
@@ -82,7 +86,7 @@ def wire(auth: ServedApp, method: str, path: str, *, key: str | None = SERVICE_K
 # Admin API
 
 
-def test_an_admin_creates_a_user_with_metadata_and_reads_it_back(admin: SyncGoTrueAdminAPI) -> None:
+def test_an_admin_creates_a_user_with_metadata_and_lists_it(admin: SyncGoTrueAdminAPI) -> None:
     created = admin.create_user(
         {
             "email": "Office@Example.in",
@@ -92,14 +96,12 @@ def test_an_admin_creates_a_user_with_metadata_and_reads_it_back(admin: SyncGoTr
             "user_metadata": {"name": "Selvi"},
         }
     ).user
-    fetched = admin.get_user_by_id(created.id).user
 
-    assert fetched == created
+    assert admin.list_users() == [created]
     assert created.email == "office@example.in"
     assert created.app_metadata == {"provider": "email", "providers": ["email"], "tenant": "t1", "role": "mla_admin"}
     assert created.user_metadata == {"name": "Selvi"}
     assert created.email_confirmed_at is not None
-    assert created.identities and created.identities[0].provider == "email"
 
 
 def test_a_second_user_with_the_same_email_is_refused(admin: SyncGoTrueAdminAPI, alice: str) -> None:
@@ -123,23 +125,18 @@ def test_users_are_listed_page_by_page_newest_first(auth: ServedApp, admin: Sync
 
     first = admin.list_users(page=1, per_page=2)
     second = admin.list_users(page=2, per_page=2)
-    raw = wire(auth, "GET", "/admin/users", params={"page": 1, "per_page": 2})
+    bad = wire(auth, "GET", "/admin/users", params={"page": 0})
 
     assert [u.email for u in first] == ["user2@example.in", "user1@example.in"]
     assert [u.email for u in second] == ["user0@example.in"]
-    assert raw.headers["X-Total-Count"] == "3"
-    assert raw.headers["Link"] == (
-        '</admin/users?page=2&per_page=2>; rel="next", </admin/users?page=2&per_page=2>; rel="last"'
-    )
-    assert raw.json()["aud"] == "authenticated"
+    assert (bad.status_code, bad.json()["message"]) == (400, "Bad Pagination Parameters")
 
 
 def test_an_admin_update_merges_metadata_and_a_new_password_ends_every_session(
     admin: SyncGoTrueAdminAPI, client: Callable[[], Client], alice: str
 ) -> None:
     admin.update_user_by_id(alice, {"app_metadata": {"tenant": "t1", "role": "staff"}, "user_metadata": {"a": 1}})
-    before = client()
-    before.auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD})
+    before = sign_in(client)
 
     updated = admin.update_user_by_id(
         alice, {"app_metadata": {"role": None, "scope": "x"}, "user_metadata": {"b": 2}, "password": "new password"}
@@ -148,12 +145,11 @@ def test_an_admin_update_merges_metadata_and_a_new_password_ends_every_session(
     assert updated.app_metadata == {"provider": "email", "providers": ["email"], "tenant": "t1", "scope": "x"}
     assert updated.user_metadata == {"a": 1, "b": 2}
     with pytest.raises(AuthApiError) as ended:
-        before.auth.get_user()
-    assert (ended.value.status, ended.value.code) == (403, "session_not_found")
+        client().auth.refresh_session(before.refresh_token)
+    assert (ended.value.status, ended.value.code) == (400, "refresh_token_not_found")
     with pytest.raises(AuthApiError):
-        client().auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD})
-    session = client().auth.sign_in_with_password({"email": "alice@example.in", "password": "new password"})
-    assert session.user is not None and session.user.id == alice
+        sign_in(client)
+    assert sign_in(client, "new password").user.id == alice
 
 
 def test_a_banned_user_cannot_sign_in_until_unbanned(
@@ -161,33 +157,31 @@ def test_a_banned_user_cannot_sign_in_until_unbanned(
 ) -> None:
     banned = admin.update_user_by_id(alice, {"ban_duration": "876000h"}).user
     with pytest.raises(AuthApiError) as refused:
-        client().auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD})
+        sign_in(client)
     unbanned = admin.update_user_by_id(alice, {"ban_duration": "none"}).user
-    session = client().auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD})
 
     assert banned.banned_until is not None
     banned_for = datetime.fromisoformat(banned.banned_until) - datetime.now(UTC)
     assert abs(banned_for - timedelta(hours=876000)) < timedelta(minutes=1)
     assert (refused.value.status, refused.value.code, refused.value.message) == (400, "user_banned", "User is banned")
     assert unbanned.banned_until is None
-    assert session.session is not None
+    assert sign_in(client)
 
 
 def test_deleting_a_user_removes_them_and_their_sessions(
     admin: SyncGoTrueAdminAPI, client: Callable[[], Client], alice: str
 ) -> None:
-    signed_in = client()
-    signed_in.auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD})
+    session = sign_in(client)
 
     admin.delete_user(alice)
 
-    with pytest.raises(AuthApiError) as missing:
-        admin.get_user_by_id(alice)
-    assert (missing.value.status, missing.value.code) == (404, "user_not_found")
-    with pytest.raises(AuthApiError) as gone:
-        signed_in.auth.get_user()
-    assert gone.value.status == 403
     assert admin.list_users() == []
+    with pytest.raises(AuthApiError) as gone:
+        client().auth.refresh_session(session.refresh_token)
+    assert gone.value.code == "refresh_token_not_found"
+    with pytest.raises(AuthApiError) as missing:
+        admin.delete_user(alice)
+    assert (missing.value.status, missing.value.code) == (404, "user_not_found")
 
 
 def test_admin_endpoints_want_the_service_role_key_behind_a_valid_api_key(auth: ServedApp) -> None:
@@ -197,13 +191,32 @@ def test_admin_endpoints_want_the_service_role_key_behind_a_valid_api_key(auth: 
     wrong_api_key = wire(auth, "GET", "/admin/users", headers={"apikey": "nope"})
     anon_admin = create_client(auth.url, ANON_KEY).auth.admin
 
-    assert (as_anon.status_code, as_anon.json()["error_code"]) == (403, "not_admin")
-    assert (without_bearer.status_code, without_bearer.json()["error_code"]) == (401, "no_authorization")
+    assert (as_anon.status_code, as_anon.json()["code"]) == (403, "not_admin")
+    assert (without_bearer.status_code, without_bearer.json()["code"]) == (401, "no_authorization")
     assert (without_api_key.status_code, without_api_key.json()) == (401, {"message": "No API key found in request"})
     assert (wrong_api_key.status_code, wrong_api_key.json()) == (401, {"message": "Invalid API key"})
     with pytest.raises(AuthApiError) as refused:
         anon_admin.list_users()
     assert (refused.value.status, refused.value.code, refused.value.message) == (403, "not_admin", "User not allowed")
+
+
+def test_what_the_product_does_not_send_is_refused_as_not_modelled(
+    admin: SyncGoTrueAdminAPI, client: Callable[[], Client], alice: str
+) -> None:
+    session = sign_in(client)
+    calls: dict[str, Callable[[], object]] = {
+        "email change": lambda: admin.update_user_by_id(alice, {"email": "new@example.in"}),
+        "go duration": lambda: admin.update_user_by_id(alice, {"ban_duration": "1h30m"}),
+        "recovery link": lambda: admin.generate_link({"type": "recovery", "email": "alice@example.in"}),
+        "email otp": lambda: client().auth.verify_otp({"type": "email", "email": "alice@example.in", "token": "1"}),
+        "global logout": lambda: admin.sign_out(session.access_token),
+        "soft delete": lambda: admin.delete_user(alice, should_soft_delete=True),
+    }
+    for name, call in calls.items():
+        with pytest.raises(AuthApiError) as refused:
+            call()
+        assert (refused.value.status, refused.value.code) == (400, "validation_failed"), name
+        assert "not modelled" in refused.value.message, name
 
 
 # Sign-in and tokens
@@ -270,11 +283,9 @@ def test_an_unconfirmed_email_cannot_sign_in(admin: SyncGoTrueAdminAPI, client: 
 def test_refresh_tokens_rotate_and_reusing_a_spent_one_ends_the_session(
     client: Callable[[], Client], alice: str
 ) -> None:
-    user_client = client()
-    first = user_client.auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD}).session
-    assert first is not None
+    first = sign_in(client)
 
-    second = user_client.auth.refresh_session(first.refresh_token).session
+    second = client().auth.refresh_session(first.refresh_token).session
     assert second is not None
     with pytest.raises(AuthApiError) as reused:
         client().auth.refresh_session(first.refresh_token)
@@ -287,63 +298,46 @@ def test_refresh_tokens_rotate_and_reusing_a_spent_one_ends_the_session(
     assert (family_revoked.value.status, family_revoked.value.code) == (400, "refresh_token_not_found")
 
 
-def test_signing_out_revokes_the_session_and_its_refresh_token(client: Callable[[], Client], alice: str) -> None:
-    user_client = client()
-    session = user_client.auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD}).session
-    other_device = client()
-    other_device.auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD})
-    assert session is not None
+def test_a_local_logout_ends_only_that_session(
+    admin: SyncGoTrueAdminAPI, client: Callable[[], Client], alice: str
+) -> None:
+    session = sign_in(client)
+    other_device = sign_in(client)
 
-    user_client.auth.sign_out({"scope": "local"})
+    admin.sign_out(session.access_token, "local")
 
     with pytest.raises(AuthApiError) as refresh:
         client().auth.refresh_session(session.refresh_token)
-    with pytest.raises(AuthApiError) as user:
-        client().auth.get_user(session.access_token)
-    assert (refresh.value.code, user.value.code) == ("refresh_token_not_found", "session_not_found")
-    assert other_device.auth.get_user() is not None
-    other_device.auth.sign_out()  # global: every session of the user
-    assert user_client.auth.get_session() is None
+    with pytest.raises(AuthApiError) as again:
+        admin.sign_out(session.access_token, "local")
+    assert refresh.value.code == "refresh_token_not_found"
+    assert (again.value.status, again.value.code) == (403, "session_not_found")
+    assert client().auth.refresh_session(other_device.refresh_token).session is not None
 
 
-def test_a_user_reads_and_updates_their_own_profile(client: Callable[[], Client], alice: str) -> None:
-    user_client = client()
-    user_client.auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD})
-
-    me = user_client.auth.get_user()
-    updated = user_client.auth.update_user({"data": {"language": "ta"}}).user
-    refreshed = user_client.auth.refresh_session().session
-    with pytest.raises(AuthApiError) as same:
-        user_client.auth.update_user({"password": PASSWORD})
-
-    assert me is not None and me.user.id == alice
-    assert updated.user_metadata == {"language": "ta"}
-    assert refreshed is not None
-    assert unverified_claims(refreshed.access_token)["user_metadata"] == {"language": "ta"}
-    assert (same.value.status, same.value.code) == (422, "same_password")
-
-
-# Links and one-time tokens
+# Invitations
 
 
 def test_an_invite_link_verifies_once_into_a_session_for_a_new_confirmed_user(
     admin: SyncGoTrueAdminAPI, client: Callable[[], Client], auth: ServedApp
 ) -> None:
     link = admin.generate_link(
-        {"type": "invite", "email": "new.admin@example.in", "options": {"data": {"name": "New"}}}
+        {
+            "type": "invite",
+            "email": "new.admin@example.in",
+            "options": {"data": {"name": "New"}, "redirect_to": WELCOME},
+        }
     )
-    user_client = client()
-    verified = user_client.auth.verify_otp({"type": "invite", "token_hash": link.properties.hashed_token})
+    verified = client().auth.verify_otp({"type": "invite", "token_hash": link.properties.hashed_token})
     with pytest.raises(AuthApiError) as reused:
         client().auth.verify_otp({"type": "invite", "token_hash": link.properties.hashed_token})
-    user_client.auth.update_user({"password": PASSWORD})
+    admin.update_user_by_id(link.user.id, {"password": PASSWORD})
     signed_in = client().auth.sign_in_with_password({"email": "new.admin@example.in", "password": PASSWORD})
 
     assert link.user.email == "new.admin@example.in"
-    assert link.user.invited_at is not None and link.user.email_confirmed_at is None
+    assert link.user.email_confirmed_at is None
     assert link.user.user_metadata == {"name": "New"}
-    assert link.properties.verification_type == "invite"
-    assert link.properties.redirect_to == SITE_URL
+    assert (link.properties.verification_type, link.properties.redirect_to) == ("invite", WELCOME)
     assert link.properties.action_link.startswith(f"{auth.url}/auth/v1/verify?token={link.properties.hashed_token}")
     assert verified.session is not None and verified.user is not None
     assert verified.user.id == link.user.id and verified.user.email_confirmed_at is not None
@@ -363,69 +357,16 @@ def test_inviting_an_already_confirmed_user_is_refused(admin: SyncGoTrueAdminAPI
     assert (refused.value.status, refused.value.code) == (422, "email_exists")
 
 
-def test_an_emailed_invite_link_redirects_the_browser_with_a_session(
-    admin: SyncGoTrueAdminAPI, client: Callable[[], Client], auth: ServedApp
-) -> None:
-    invited = admin.invite_user_by_email("staff@example.in", {"redirect_to": f"{SITE_URL}/welcome"}).user
-    (mail,) = httpx.get(f"{auth.url}/_standin/outbox").json()
-
-    opened = httpx.get(mail["action_link"])
-    opened_again = httpx.get(mail["action_link"])
-
-    assert (mail["to"], mail["type"]) == ("staff@example.in", "invite")
-    assert opened.status_code == 303
-    location = urlparse(opened.headers["location"])
-    assert f"{location.scheme}://{location.netloc}{location.path}" == f"{SITE_URL}/welcome"
-    fragment = {key: values[0] for key, values in parse_qs(location.fragment).items()}
-    assert (fragment["token_type"], fragment["type"]) == ("bearer", "invite")
-    me = client().auth.get_user(fragment["access_token"])
-    assert me is not None and me.user.id == invited.id
-    assert parse_qs(urlparse(opened_again.headers["location"]).fragment)["error_code"] == ["otp_expired"]
-
-
-def test_a_recovery_code_lets_the_user_choose_a_new_password(
-    admin: SyncGoTrueAdminAPI, client: Callable[[], Client], alice: str
-) -> None:
-    elsewhere = client()
-    elsewhere.auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD})
-    link = admin.generate_link({"type": "recovery", "email": "alice@example.in"})
-
-    recovering = client()
-    recovering.auth.verify_otp({"type": "recovery", "email": "alice@example.in", "token": link.properties.email_otp})
-    recovering.auth.update_user({"password": "a brand new one"})
-
-    assert client().auth.sign_in_with_password({"email": "alice@example.in", "password": "a brand new one"}).session
-    assert recovering.auth.get_user() is not None  # the session that changed the password stays
-    with pytest.raises(AuthApiError) as ended:
-        elsewhere.auth.get_user()  # every other session ends
-    assert ended.value.code == "session_not_found"
-
-
-def test_a_new_link_voids_the_previous_one_and_unknown_users_get_none(
-    admin: SyncGoTrueAdminAPI, client: Callable[[], Client], alice: str
-) -> None:
-    old = admin.generate_link({"type": "recovery", "email": "alice@example.in"})
-    new = admin.generate_link({"type": "magiclink", "email": "alice@example.in"})
+def test_inviting_again_voids_the_previous_link(admin: SyncGoTrueAdminAPI, client: Callable[[], Client]) -> None:
+    old = admin.generate_link({"type": "invite", "email": "staff@example.in"})
+    new = admin.generate_link({"type": "invite", "email": "staff@example.in"})
 
     with pytest.raises(AuthApiError) as voided:
-        client().auth.verify_otp({"type": "recovery", "token_hash": old.properties.hashed_token})
-    assert client().auth.verify_otp({"type": "magiclink", "token_hash": new.properties.hashed_token}).session
-    with pytest.raises(AuthApiError) as unknown:
-        admin.generate_link({"type": "recovery", "email": "nobody@example.in"})
+        client().auth.verify_otp({"type": "invite", "token_hash": old.properties.hashed_token})
 
+    assert new.user.id == old.user.id
     assert voided.value.code == "otp_expired"
-    assert (unknown.value.status, unknown.value.code) == (404, "user_not_found")
-
-
-def test_a_recovery_request_mails_a_link_only_to_existing_users(
-    auth: ServedApp, client: Callable[[], Client], alice: str
-) -> None:
-    client().auth.reset_password_for_email("alice@example.in")
-    client().auth.reset_password_for_email("nobody@example.in")
-
-    mails = httpx.get(f"{auth.url}/_standin/outbox").json()
-
-    assert [(m["to"], m["type"]) for m in mails] == [("alice@example.in", "recovery")]
+    assert client().auth.verify_otp({"type": "invite", "token_hash": new.properties.hashed_token}).session
 
 
 # Persistence, faults, wire shapes
@@ -437,49 +378,45 @@ def test_users_sessions_and_the_signing_key_survive_a_restart(state_path: Path) 
         create_client(first.url, SERVICE_KEY).auth.admin.create_user(
             {"email": "alice@example.in", "password": PASSWORD, "email_confirm": True}
         )
-        signed_in = create_client(first.url, ANON_KEY).auth.sign_in_with_password(
-            {"email": "alice@example.in", "password": PASSWORD}
+        session = (
+            create_client(first.url, ANON_KEY)
+            .auth.sign_in_with_password({"email": "alice@example.in", "password": PASSWORD})
+            .session
         )
-        session = signed_in.session
         jwks_before = httpx.get(f"{first.url}/auth/v1/.well-known/jwks.json").json()
     assert session is not None
 
     with serve(state_path, port) as second:
         jwks_after = httpx.get(f"{second.url}/auth/v1/.well-known/jwks.json").json()
-        me = create_client(second.url, ANON_KEY).auth.get_user(session.access_token)
         refreshed = create_client(second.url, ANON_KEY).auth.refresh_session(session.refresh_token).session
+        create_client(second.url, SERVICE_KEY).auth.admin.sign_out(session.access_token, "local")
 
     assert jwks_after == jwks_before
-    assert me is not None and me.user.email == "alice@example.in"
-    assert refreshed is not None
+    assert refreshed is not None and refreshed.user.email == "alice@example.in"
 
 
 def test_an_injected_fault_fails_the_next_call_without_changing_state(
     auth: ServedApp, admin: SyncGoTrueAdminAPI
 ) -> None:
     httpx.post(f"{auth.url}/_standin/faults", json={"method": "POST /auth/v1/admin/users", "status": 500})
-    httpx.post(f"{auth.url}/_standin/faults", json={"method": "GET /auth/v1/admin/users/{id}", "status": 503})
+    httpx.post(f"{auth.url}/_standin/faults", json={"method": "GET /auth/v1/admin/users", "status": 503})
 
     with pytest.raises(AuthApiError) as failed:
         admin.create_user({"email": "x@example.in"})
-    assert admin.list_users() == []
-    created = admin.create_user({"email": "x@example.in"}).user
     with pytest.raises(AuthRetryableError) as unavailable:
-        admin.get_user_by_id(created.id)
+        admin.list_users()
+    created = admin.create_user({"email": "x@example.in"}).user
 
     assert (failed.value.status, failed.value.code) == (500, "unexpected_failure")
     assert unavailable.value.status == 503
-    assert admin.get_user_by_id(created.id).user == created
+    assert admin.list_users() == [created]
 
 
-def test_errors_have_the_legacy_shape_without_the_api_version_header(auth: ServedApp) -> None:
-    versioned = wire(auth, "POST", "/token?grant_type=password", key=ANON_KEY, json={"email": "a@b.in"},
-                     headers={"X-Supabase-Api-Version": "2024-01-01"})  # fmt: skip
-    legacy = wire(auth, "POST", "/token?grant_type=password", key=ANON_KEY, json={"email": "a@b.in"})
+def test_errors_have_gotrue_shape_and_the_api_version_header(auth: ServedApp) -> None:
+    refused = wire(auth, "POST", "/token?grant_type=password", key=ANON_KEY, json={"email": "a@b.in"})
 
-    assert versioned.json() == {"code": "invalid_credentials", "message": "Invalid login credentials"}
-    assert versioned.headers["X-Supabase-Api-Version"] == "2024-01-01"
-    assert legacy.json() == {"code": 400, "error_code": "invalid_credentials", "msg": "Invalid login credentials"}
+    assert refused.json() == {"code": "invalid_credentials", "message": "Invalid login credentials"}
+    assert refused.headers["X-Supabase-Api-Version"] == "2024-01-01"
 
 
 def test_health_and_jwks_answer_without_an_api_key(auth: ServedApp) -> None:

@@ -1,4 +1,4 @@
-"""The Upstash REST proxy in front of a real redis-server, driven through the `upstash-redis` clients."""
+"""The Upstash REST proxy in front of a real redis-server, driven through the `upstash-redis` client."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 import pytest
 from upstash_redis import Redis
-from upstash_redis.asyncio import Redis as AsyncRedis
 from upstash_redis.errors import UpstashError
 
 from local_stack.redis_server import RedisProcess, start_redis
@@ -175,22 +174,6 @@ def test_a_runtime_error_inside_a_transaction_fails_only_that_command(proxy: Ser
 
     assert items == [{"result": "OK"}, {"error": "ERR value is not an integer or out of range"}]
     assert redis.get("x") == "1"
-
-
-async def test_the_async_client_speaks_the_same_protocol(proxy: ServedApp, redis: Redis) -> None:
-    client = AsyncRedis(url=proxy.url, token=TOKEN, rest_retries=0)
-    try:
-        await client.set("k", "v", ex=60)
-        pipeline = client.pipeline()
-        pipeline.get("k")
-        pipeline.ttl("k")
-        results = await pipeline.exec()
-    finally:
-        await client.close()
-
-    value, ttl = results
-    assert value == "v"
-    assert isinstance(ttl, int) and 0 < ttl <= 60
 
 
 # Auth, refusals, faults
