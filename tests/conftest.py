@@ -9,15 +9,12 @@ from typing import Any
 
 import pytest
 
+from local_stack.stack import OVERRIDABLE
 from support import Api
 
-# Tests always run against their own local stack, whatever the developer's shell points at.
-for _name in (
-    "DATABASE_URL", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "LIVEKIT_URL", "LIVEKIT_API_KEY",
-    "LIVEKIT_API_SECRET", "LIVEKIT_SIP_TRUNK_ID", "SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY",
-    "SUPABASE_JWT_SECRET", "PROVISIONING_STATE_MACHINE_ARN", "DEPROVISIONING_STATE_MACHINE_ARN", "APP_SECRET_ID",
-    "AWS_PROFILE", "COMPLAINT_QUEUE_URL",
-):  # fmt: skip
+# Tests always run against their own local stack, whatever the developer's shell points at: nothing
+# the stack would take from the environment, nor what would send the settings to AWS.
+for _name in (*OVERRIDABLE, "APP_SECRET_ID", "AWS_PROFILE"):
     os.environ.pop(_name, None)
 
 
