@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from local_stack.stack import OVERRIDABLE
+from local_stack.overrides import OVERRIDABLE
 from support import Api
 
 # Tests always run against their own local stack, whatever the developer's shell points at: nothing

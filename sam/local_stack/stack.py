@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from local_stack import aws, template
+from local_stack.overrides import OVERRIDABLE
 from local_stack.ports import free_port
 from local_stack.serve import ServedApp, serve_in_thread
 
@@ -287,28 +288,6 @@ class LocalStack:
         path = self.root / "dev.env"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         path.chmod(0o600)
-
-
-OVERRIDABLE = (
-    "DATABASE_URL",
-    "UPSTASH_REDIS_REST_URL",
-    "UPSTASH_REDIS_REST_TOKEN",
-    "LIVEKIT_URL",
-    "LIVEKIT_API_KEY",
-    "LIVEKIT_API_SECRET",
-    "LIVEKIT_SIP_TRUNK_ID",
-    "SUPABASE_URL",
-    "SUPABASE_ANON_KEY",
-    "SUPABASE_SERVICE_ROLE_KEY",
-    "SUPABASE_JWT_SECRET",
-    "PROVISIONING_STATE_MACHINE_ARN",
-    "DEPROVISIONING_STATE_MACHINE_ARN",
-    "SES_FROM_EMAIL",
-    "COMPLAINT_QUEUE_URL",
-    "SMS_DLT_ENTITY_ID",
-    "SMS_DLT_TEMPLATE_COMPLAINT_REGISTERED",
-    "DASHBOARD_URL",
-)
 
 
 def _reset_cached_settings() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from local_stack.stack import OVERRIDABLE
+from local_stack.overrides import OVERRIDABLE
 from support import Api, tenant_body
 
 ROOT = Path(__file__).resolve().parents[2]
