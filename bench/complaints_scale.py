@@ -116,9 +116,9 @@ async def timed(
 
 def direct_sql(db: Any, tenant_id: str, filters: Any) -> Callable[[], object]:
     """The SQL the route runs, executed directly: the baseline."""
-    from mla_core.complaints import casework
+    from mla_core.complaints import search
 
-    query, params = casework.list_query(tenant_id, filters)
+    query, params = search.list_query(tenant_id, filters)
 
     def run() -> object:
         with db.transaction() as conn:
@@ -197,7 +197,8 @@ def main() -> None:
     args, pg, tenant_id = run_setup.args, run_setup.pg, run_setup.tenant_id
     from functions.dashboard.app import app
     from mla_core.adapters import get_services
-    from mla_core.complaints import casework
+    from mla_core.complaints import export
+    from mla_core.complaints.models import ComplaintFilters
     from mla_core.http import deps
 
     services = get_services()
@@ -218,7 +219,7 @@ def main() -> None:
             views["deep page (cursor halfway down)"] = {"cursor": middle}
             print(f"GET /api/complaints, {args.runs} runs each (goal: p95 ≤ 50 ms and ≤ 2× direct SQL)")
             for label, params in views.items():
-                baseline = direct_sql(services.db, tenant_id, casework.ComplaintFilters(**params))
+                baseline = direct_sql(services.db, tenant_id, ComplaintFilters(**params))
                 await timed(client, timing, "/api/complaints", params, 10, baseline)  # warm both
                 api, sql_only = await timed(client, timing, "/api/complaints", params, args.runs, baseline)
                 ms = {
@@ -245,7 +246,7 @@ def main() -> None:
             )
 
     async def _cursor_at(client: httpx.AsyncClient, offset: int) -> str:
-        from mla_core.complaints.casework import _encode_cursor
+        from mla_core.complaints.search import cursor_after
 
         with services.db.transaction() as conn:
             row = conn.execute(
@@ -256,15 +257,15 @@ def main() -> None:
                 (offset,),
             ).fetchone()
         assert row is not None
-        return _encode_cursor("newest", row)
+        return cursor_after("newest", row)
 
     asyncio.run(run())
 
     print("CSV export: peak Python memory while streaming (goal: flat as rows grow)")
     for rows in (10_000, 100_000):
-        filters = casework.ComplaintFilters()
+        filters = ComplaintFilters()
         tracemalloc.start()
-        for count, _line in enumerate(casework.export_rows(services, tenant_id, filters)):
+        for count, _line in enumerate(export.export_rows(services, tenant_id, filters)):
             if count > rows:
                 break
         _, peak = tracemalloc.get_traced_memory()

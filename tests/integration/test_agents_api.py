@@ -7,8 +7,10 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 
 from mla_core.adapters import get_services
+from mla_core.agents.manage import AgentView
 from mla_core.agents.routing import load_agent_config
 from support import Api, Inspector, tenant_body, unique_number
 
@@ -48,6 +50,7 @@ def test_provisioning_created_the_offices_agent(api: Api, a: dict[str, Any]) -> 
     assert agent["status"] == "active" and agent["languages"] == ["ta", "en"]
     assert agent["phone_numbers"] == a["phone_numbers"]
     assert api.request("GET", f"/api/agents/{agent['agent_id']}", a["token"]).json()["data"] == agent
+    assert TypeAdapter(AgentView).validate_python(agent)["updated_at"].tzinfo is not None  # the declared shape
 
 
 def test_a_change_reaches_redis_and_a_new_language_gets_the_recording_notice(

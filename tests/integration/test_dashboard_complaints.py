@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 
 from local_stack import aws
 from mla_core.adapters import get_services
 from mla_core.agents.routing import load_agent_config
-from mla_core.complaints import intake
+from mla_core.calls.records import record_call
+from mla_core.complaints import casework, intake, search
 from mla_core.complaints.intake import ComplaintDraft
+from mla_core.complaints.models import ComplaintDetail, ComplaintFilters, DayCount, ListPage, Stats
+from mla_core.complaints.stats import overdue_trend, summary
+from mla_core.core.principal import OfficeUser
 from support import Api, tenant_body, unique_number
 
 
@@ -231,3 +237,41 @@ def test_notes_export_and_stats(api: Api, a: dict[str, Any], a_complaints: list[
     assert stats["total"] >= 5 and stats["by_category"]["roads"] == 1
     assert sum(stats["by_status"].values()) == stats["total"]
     assert stats["by_day"][-1]["count"] >= 5
+
+
+async def test_what_the_office_reads_is_what_its_types_declare(a: dict[str, Any], a_complaints: list[int]) -> None:
+    """Strictly: datetimes are datetimes, ids UUIDs, nullable fields None, so the types can be the
+    JSON routes' response models."""
+    services, tenant_id = get_services(), a["tenant_id"]
+    config = load_agent_config(services, tenant_id)
+    assert config is not None
+    room, started = f"mla-{tenant_id}-call_types", datetime.now(UTC)
+    draft = ComplaintDraft(category="roads", description="A pothole by the bus stop", location="Ward 4")
+    logged = intake.log_complaint(
+        services, config, draft, idempotency_key="types-1", caller_number=unique_number(), language="en", room_name=room
+    )
+    said = [{"role": "user", "text": "pothole"}]
+    record_call(
+        services,
+        tenant_id,
+        room,
+        caller_number=None,
+        dialed_number="+914440001234",
+        language="en",
+        started_at=started,
+        ended_at=started,
+        outcome="complaint_logged",
+        transcript=said,
+        latency={},
+        notice_played_at=started,
+    )
+    casework.add_note(
+        services, OfficeUser(a["user_id"], "a@example.in", "mla_admin", tenant_id), str(logged.reference), "Seen"
+    )
+
+    detail = casework.get_complaint(services, tenant_id, str(logged.reference))
+    TypeAdapter(ComplaintDetail).validate_python(detail, strict=True)
+    assert detail["call"] is not None and [e["event_type"] for e in detail["timeline"]] == ["created", "note"]
+    TypeAdapter(ListPage).validate_python(await search.list_page(services, tenant_id, ComplaintFilters()), strict=True)
+    TypeAdapter(Stats).validate_python(summary(services, tenant_id), strict=True)
+    TypeAdapter(list[DayCount]).validate_python(overdue_trend(services, tenant_id), strict=True)

@@ -17,7 +17,7 @@ from typing import Any
 from mla_core.adapters import Services, get_services
 from mla_core.agents.routing import active_agent_configs
 from mla_core.complaints import sms
-from mla_core.complaints.intake import highest_reference
+from mla_core.complaints.store import highest_reference
 from mla_core.core.errors import AppError
 from mla_core.db.migrate import migrate_all_tenants, migrate_control_plane
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from psycopg.types.json import Jsonb
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from typing_extensions import TypedDict
 
 from mla_core.adapters import Services
 from mla_core.agents.config import (
@@ -75,7 +76,36 @@ class AgentStatus(BaseModel):
     version: int = Field(ge=1, description="the agent's version you read")
 
 
-def _view(config: AgentConfig) -> dict[str, Any]:
+class CategoryView(TypedDict):
+    code: str
+    names: dict[str, str]  # by language
+    sla_days: int
+
+
+class LlmView(TypedDict):
+    provider: Literal["openai"]
+    model: str
+    temperature: float
+
+
+class AgentView(TypedDict):
+    """An agent as its office's admins see it."""
+
+    agent_id: str
+    name: str
+    main: bool  # the office's main agent: it can be paused, not removed
+    status: Literal["active", "paused"]
+    version: int
+    languages: list[str]
+    greetings: dict[str, str]  # by language
+    voices: dict[str, str]  # by language
+    categories: list[CategoryView]
+    phone_numbers: list[str]
+    llm: LlmView
+    updated_at: datetime
+
+
+def _view(config: AgentConfig) -> AgentView:
     return {
         "agent_id": config.agent_id,
         "name": config.name,
@@ -85,9 +115,9 @@ def _view(config: AgentConfig) -> dict[str, Any]:
         "languages": config.languages,
         "greetings": {lang: p.greeting for lang, p in config.profiles.items()},
         "voices": {lang: p.tts.voice for lang, p in config.profiles.items()},
-        "categories": [c.model_dump() for c in config.categories],
+        "categories": [{"code": c.code, "names": c.names, "sla_days": c.sla_days} for c in config.categories],
         "phone_numbers": config.phone_numbers,
-        "llm": config.llm.model_dump(),
+        "llm": {"provider": config.llm.provider, "model": config.llm.model, "temperature": config.llm.temperature},
         "updated_at": config.updated_at,
     }
 
@@ -108,12 +138,12 @@ def _find(agents: list[AgentConfig], agent_id: str) -> AgentConfig:
     return found
 
 
-def list_agents(services: Services, who: OfficeUser) -> list[dict[str, Any]]:
+def list_agents(services: Services, who: OfficeUser) -> list[AgentView]:
     with services.db.transaction() as conn:
         return [_view(agent) for agent in _all(conn, who.tenant_id)]
 
 
-def get_agent(services: Services, who: OfficeUser, agent_id: str) -> dict[str, Any]:
+def get_agent(services: Services, who: OfficeUser, agent_id: str) -> AgentView:
     with services.db.transaction() as conn:
         return _view(_find(_all(conn, who.tenant_id), agent_id))
 
@@ -155,8 +185,15 @@ def _office(conn: Conn, who: OfficeUser) -> list[AgentConfig]:
     return _all(conn, who.tenant_id)
 
 
-def _check(conn: Conn, office: list[AgentConfig], agent: AgentConfig) -> None:
-    """The agent's name and numbers are its own: no other agent of the office or other office has them."""
+def office_numbers(agents: list[AgentConfig]) -> list[str]:
+    """The numbers an office answers: its agents' in order (the main agent's first), each agent's in its order."""
+    return [number for agent in agents for number in agent.phone_numbers]
+
+
+def plan_numbers(office: list[AgentConfig], agent: AgentConfig, *, taken_elsewhere: Collection[str]) -> list[str]:
+    """The office's numbers once `agent` is saved (a new agent's come last), or the conflict that
+    stops it: the agent's name or numbers are its own, not another agent's of the office, and no
+    number is one that another office has (`taken_elsewhere`)."""
     others = [other for other in office if other.agent_id != agent.agent_id]
     if any(other.name.casefold() == agent.name.casefold() for other in others):
         raise ConflictError(
@@ -164,28 +201,41 @@ def _check(conn: Conn, office: list[AgentConfig], agent: AgentConfig) -> None:
             details=[{"field": "name", "reason": "already_taken", "value": agent.name}],
         )
     answered_by = {number: other for other in others for number in other.phone_numbers}
-    taken = conn.execute(
-        "SELECT e164 FROM platform.tenant_phone_numbers WHERE e164 = ANY(%s) AND tenant_id <> %s",
-        (agent.phone_numbers, agent.tenant_id),
-    )
-    elsewhere = {row["e164"] for row in taken}
     for position, number in enumerate(agent.phone_numbers):
         if number in answered_by:
             raise ConflictError(
                 f"{number} is answered by this office's agent {answered_by[number].name!r}; remove it there first",
-                details=[{"field": f"phone_numbers.{position}", "reason": "answered_by_another_agent",
-                          "value": number, "agent_id": answered_by[number].agent_id}],
-            )  # fmt: skip
-        if number in elsewhere:
+                details=[
+                    {
+                        "field": f"phone_numbers.{position}",
+                        "reason": "answered_by_another_agent",
+                        "value": number,
+                        "agent_id": answered_by[number].agent_id,
+                    }
+                ],
+            )
+        if number in taken_elsewhere:
             raise registry.number_taken(number, position)
+    if len(others) == len(office):  # a new agent: its numbers come after the office's
+        return office_numbers([*office, agent])
+    return office_numbers([agent if other.agent_id == agent.agent_id else other for other in office])
 
 
-def _renumber(conn: Conn, services: Services, tenant_id: str, office: list[AgentConfig]) -> None:
-    """The office's numbers become its agents' (main agent's first), and the SIP rule follows."""
+def _taken_elsewhere(conn: Conn, agent: AgentConfig) -> set[str]:
+    """Which of the agent's numbers another office has."""
+    rows = conn.execute(
+        "SELECT e164 FROM platform.tenant_phone_numbers WHERE e164 = ANY(%s) AND tenant_id <> %s",
+        (agent.phone_numbers, agent.tenant_id),
+    )
+    return {row["e164"] for row in rows}
+
+
+def _renumber(conn: Conn, services: Services, tenant_id: str, numbers: list[str]) -> None:
+    """The office answers `numbers` (in this order), and its SIP rule follows."""
     from mla_core.agents.routing import dispatch_rule_spec
 
     registry.release_numbers(conn, tenant_id)
-    registry.claim_numbers(conn, tenant_id, [number for agent in office for number in agent.phone_numbers])
+    registry.claim_numbers(conn, tenant_id, numbers)
     tenant = registry.get_tenant(conn, tenant_id, with_steps=False)
     asyncio.run(services.livekit.ensure_dispatch_rule(dispatch_rule_spec(services, tenant)))
 
@@ -201,7 +251,7 @@ def _store(conn: Conn, config: AgentConfig) -> None:
 
 def _save(
     services: Services, who: OfficeUser, agent_id: str, expected: int, change: Callable[[AgentConfig], AgentConfig]
-) -> dict[str, Any]:
+) -> AgentView:
     """Apply `change` to one agent in one transaction with the number claims, the SIP rule and Redis."""
     with services.db.transaction() as conn:
         office = _office(conn, who)
@@ -212,16 +262,16 @@ def _save(
                 details=[{"field": "version", "reason": "stale", "current_version": current.version}],
             )
         updated = change(current)
-        _check(conn, office, updated)
+        numbers = plan_numbers(office, updated, taken_elsewhere=_taken_elsewhere(conn, updated))
         if updated.phone_numbers != current.phone_numbers:
-            _renumber(conn, services, current.tenant_id, [updated if a is current else a for a in office])
+            _renumber(conn, services, current.tenant_id, numbers)
         _store(conn, updated)
         removed = [n for n in current.phone_numbers if n not in updated.phone_numbers]
         services.agent_configs.put(updated, stale_numbers=removed)
     return _view(updated)
 
 
-def create_agent(services: Services, who: OfficeUser, body: AgentCreate) -> dict[str, Any]:
+def create_agent(services: Services, who: OfficeUser, body: AgentCreate) -> AgentView:
     """A new agent for numbers of its own, starting from the main agent's settings."""
     with services.db.transaction() as conn:
         office = _office(conn, who)
@@ -234,8 +284,8 @@ def create_agent(services: Services, who: OfficeUser, body: AgentCreate) -> dict
             update={"agent_id": f"{main.tenant_id}-{secrets.token_hex(3)}", "status": "active", "version": 0}
         )
         agent = _apply(start, body)
-        _check(conn, office, agent)
-        _renumber(conn, services, agent.tenant_id, [*office, agent])
+        numbers = plan_numbers(office, agent, taken_elsewhere=_taken_elsewhere(conn, agent))
+        _renumber(conn, services, agent.tenant_id, numbers)
         _store(conn, agent)
         services.agent_configs.put(agent)
     return _view(agent)
@@ -252,16 +302,16 @@ def delete_agent(services: Services, who: OfficeUser, agent_id: str) -> None:
                 details=[{"field": "agent_id", "reason": "main_agent"}],
             )
         conn.execute("DELETE FROM platform.agent_configs WHERE agent_id = %s", (agent_id,))
-        _renumber(conn, services, agent.tenant_id, [a for a in office if a is not agent])
+        _renumber(conn, services, agent.tenant_id, office_numbers([a for a in office if a is not agent]))
         services.agent_configs.delete_agent(agent)
 
 
-def update_agent(services: Services, who: OfficeUser, agent_id: str, update: AgentUpdate) -> dict[str, Any]:
+def update_agent(services: Services, who: OfficeUser, agent_id: str, update: AgentUpdate) -> AgentView:
     return _save(services, who, agent_id, update.version, lambda current: _apply(current, update))
 
 
-def set_status(services: Services, who: OfficeUser, agent_id: str, status: AgentStatus) -> dict[str, Any]:
-    return _save(
-        services, who, agent_id, status.version,
-        lambda current: current.model_copy(update={"status": status.status, "version": current.version + 1}),
-    )  # fmt: skip
+def set_status(services: Services, who: OfficeUser, agent_id: str, status: AgentStatus) -> AgentView:
+    def paused_or_resumed(current: AgentConfig) -> AgentConfig:
+        return current.model_copy(update={"status": status.status, "version": current.version + 1})
+
+    return _save(services, who, agent_id, status.version, paused_or_resumed)

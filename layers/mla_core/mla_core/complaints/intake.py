@@ -1,4 +1,4 @@
-"""Complaints taken by the voice agent (and later by staff): validated, durable, confirmed by SMS.
+"""Complaints taken by the voice agent or typed in by staff: validated, durable, confirmed by SMS.
 
 Durability comes first: a complaint is stored in the tenant's schema, or, when Postgres cannot
 take it, put on an SQS queue that the complaint-ingest function drains into the same table. The
@@ -11,18 +11,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 import psycopg
-from psycopg import sql
-from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict
 
 from mla_core.adapters import Services
 from mla_core.agents.config import AgentConfig, Category
-from mla_core.complaints import sms
+from mla_core.agents.routing import load_agent_config
+from mla_core.complaints import sms, store
+from mla_core.complaints.models import LIMITS, Channel, Complaint
+from mla_core.complaints.store import highest_reference
 from mla_core.core.errors import InvalidInputError, TransientError
-from mla_core.core.names import schema_name
 from mla_core.core.privacy import mask_phone
 from mla_core.db import Conn
 
@@ -30,7 +29,8 @@ logger = logging.getLogger(__name__)
 
 
 class ComplaintDraft(BaseModel):
-    """What the caller told the agent, before it is a complaint."""
+    """What the caller told the agent, before it is a complaint (checked by `log_complaint`, so
+    that a refusal is a sentence the caller can hear)."""
 
     model_config = ConfigDict(str_strip_whitespace=True)
 
@@ -41,26 +41,6 @@ class ComplaintDraft(BaseModel):
     landmark: str | None = None
 
 
-class Complaint(BaseModel):
-    """An accepted complaint, as stored and as queued (versioned: it travels through SQS)."""
-
-    schema_version: Literal[1] = 1
-    tenant_id: str
-    reference: int
-    idempotency_key: str
-    channel: Literal["phone", "walk_in", "web", "manual"] = "phone"
-    category: str
-    description: str
-    location: str
-    landmark: str | None = None
-    caller_name: str | None = None
-    caller_number: str | None = None
-    language: str
-    room_name: str | None = None
-    sla_due_at: datetime
-    created_at: datetime
-
-
 @dataclass(frozen=True)
 class LoggedComplaint:
     reference: int
@@ -68,6 +48,8 @@ class LoggedComplaint:
 
 
 class ComplaintView(BaseModel):
+    """A caller's complaint, as the agent tells it."""
+
     reference: int
     category: str
     status: str
@@ -76,7 +58,7 @@ class ComplaintView(BaseModel):
     description: str
 
 
-_LIMITS = {"description": (5, 1000), "location": (2, 300), "caller_name": (1, 120), "landmark": (1, 200)}
+_OPTIONAL = ("caller_name", "landmark")
 _SAYABLE = {
     "description": "I need a short description of the problem",
     "location": "I need the place: the street, ward or village",
@@ -85,11 +67,12 @@ _SAYABLE = {
 }
 
 
-def _validate(config: AgentConfig, draft: ComplaintDraft) -> Category:
-    """Check the draft against the tenant's rules; the error message is a sentence the caller can hear."""
-    for field, (low, high) in _LIMITS.items():
+def check_draft(config: AgentConfig, draft: ComplaintDraft) -> Category:
+    """The draft's category, once the draft keeps the tenant's rules; a refusal's message is a sentence
+    the caller can hear."""
+    for field, (low, high) in LIMITS.items():
         value = getattr(draft, field)
-        if value is None and field in ("caller_name", "landmark"):
+        if value is None and field in _OPTIONAL:
             continue
         if value is None or not low <= len(value) <= high or not any(ch.isalnum() for ch in value):
             raise InvalidInputError(_SAYABLE[field], details=[{"field": field, "reason": f"{low}-{high} characters"}])
@@ -112,24 +95,34 @@ def log_complaint(
     caller_number: str | None,
     language: str,
     room_name: str | None,
-    channel: Literal["phone", "walk_in", "web", "manual"] = "phone",
+    channel: Channel = "phone",
 ) -> LoggedComplaint:
     """Validate, make durable, confirm by SMS; returns the reference to read out.
 
     Raises `InvalidInputError` (nothing stored) or `TransientError` (neither Postgres nor the queue
     took it: the caller must not be given a reference).
     """
-    category = _validate(config, draft)
+    category = check_draft(config, draft)
     reference = services.references.reference_for(config.tenant_id, idempotency_key)
     now = datetime.now(UTC)
     complaint = Complaint(
-        tenant_id=config.tenant_id, reference=reference, idempotency_key=idempotency_key, channel=channel,
-        category=category.code, description=draft.description, location=draft.location, landmark=draft.landmark,
-        caller_name=draft.caller_name, caller_number=caller_number, language=language, room_name=room_name,
-        sla_due_at=now + timedelta(days=category.sla_days), created_at=now,
-    )  # fmt: skip
+        tenant_id=config.tenant_id,
+        reference=reference,
+        idempotency_key=idempotency_key,
+        channel=channel,
+        category=category.code,
+        description=draft.description,
+        location=draft.location,
+        landmark=draft.landmark,
+        caller_name=draft.caller_name,
+        caller_number=caller_number,
+        language=language,
+        room_name=room_name,
+        sla_due_at=now + timedelta(days=category.sla_days),
+        created_at=now,
+    )
     try:
-        inserted, complaint = store(services, complaint, may_renumber=True)
+        inserted, complaint = _store_once(services, complaint, may_renumber=True)
     except TransientError as exc:
         services.queue.send(complaint.model_dump_json(), key=idempotency_key)
         logger.warning(
@@ -141,13 +134,18 @@ def log_complaint(
         sms.confirm_complaint(services, config, complaint)
     logger.info(
         "complaint logged",
-        extra={"tenant_id": config.tenant_id, "reference": complaint.reference, "new": inserted,
-               "caller": mask_phone(caller_number), "category": complaint.category},
-    )  # fmt: skip
+        extra={
+            "tenant_id": config.tenant_id,
+            "reference": complaint.reference,
+            "new": inserted,
+            "caller": mask_phone(caller_number),
+            "category": complaint.category,
+        },
+    )
     return LoggedComplaint(reference=complaint.reference, queued=False)
 
 
-def store(services: Services, complaint: Complaint, *, may_renumber: bool) -> tuple[bool, Complaint]:
+def _store_once(services: Services, complaint: Complaint, *, may_renumber: bool) -> tuple[bool, Complaint]:
     """Insert once per idempotency key; returns (inserted now, the stored complaint).
 
     A reference already used by another complaint means the Redis counter went back (a flush or
@@ -170,58 +168,19 @@ def store(services: Services, complaint: Complaint, *, may_renumber: bool) -> tu
         return _insert(conn, renumbered)
 
 
-def _table(tenant_id: str, table: str) -> sql.Composed:
-    return sql.SQL("{}.{}").format(sql.Identifier(schema_name(tenant_id)), sql.Identifier(table))
-
-
 def _insert(conn: Conn, complaint: Complaint) -> tuple[bool, Complaint]:
-    values = complaint.model_dump(exclude={"schema_version", "tenant_id"})
-    row = conn.execute(
-        sql.SQL(
-            "INSERT INTO {complaints} (reference, idempotency_key, channel, category, description, location,"
-            " landmark, caller_name, caller_number, language, room_name, sla_due_at, created_at, updated_at, call_id)"
-            " VALUES (%(reference)s, %(idempotency_key)s, %(channel)s, %(category)s, %(description)s, %(location)s,"
-            " %(landmark)s, %(caller_name)s, %(caller_number)s, %(language)s, %(room_name)s, %(sla_due_at)s,"
-            " %(created_at)s, %(created_at)s, (SELECT id FROM {calls} WHERE room_name = %(room_name)s))"
-            " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
-        ).format(complaints=_table(complaint.tenant_id, "complaints"), calls=_table(complaint.tenant_id, "calls")),
-        values,
-    ).fetchone()
-    if row is None:  # this key was stored before: answer with what was stored
-        existing = conn.execute(
-            sql.SQL("SELECT reference FROM {} WHERE idempotency_key = %s").format(
-                _table(complaint.tenant_id, "complaints")
-            ),
-            (complaint.idempotency_key,),
-        ).fetchone()
-        assert existing is not None
-        return False, complaint.model_copy(update={"reference": existing["reference"]})
-    conn.execute(
-        sql.SQL(
-            "INSERT INTO {} (complaint_id, event_type, to_status, actor_type, actor_id, data)"
-            " VALUES (%s, 'created', 'new', %s, %s, %s)"
-        ).format(_table(complaint.tenant_id, "complaint_events")),
-        (row["id"], "agent" if complaint.channel == "phone" else "user", complaint.room_name,
-         Jsonb({"channel": complaint.channel, "language": complaint.language})),
-    )  # fmt: skip
-    return True, complaint
-
-
-def highest_reference(conn: Conn, tenant_id: str) -> int:
-    row = conn.execute(
-        sql.SQL("SELECT COALESCE(max(reference), 0) AS highest FROM {}").format(_table(tenant_id, "complaints"))
-    ).fetchone()
-    assert row is not None
-    return int(row["highest"])
+    if store.insert(conn, complaint) is not None:
+        return True, complaint
+    # This key was stored before: answer with what was stored.
+    stored = store.reference_for_key(conn, complaint.tenant_id, complaint.idempotency_key)
+    return False, complaint.model_copy(update={"reference": stored})
 
 
 def ingest_queued(services: Services, body: str) -> bool:
     """Store a complaint that waited in the queue (exactly once, keyed by its idempotency key) and
     send its SMS; returns whether it was new. The caller already heard its reference: it is kept."""
-    from mla_core.agents.routing import load_agent_config
-
     complaint = Complaint.model_validate_json(body)
-    inserted, stored = store(services, complaint, may_renumber=False)
+    inserted, stored = _store_once(services, complaint, may_renumber=False)
     if inserted:
         config = load_agent_config(services, complaint.tenant_id)
         if config is not None:
@@ -233,10 +192,6 @@ def ingest_queued(services: Services, body: str) -> bool:
     return inserted
 
 
-def _view(row: dict[str, object]) -> ComplaintView:
-    return ComplaintView.model_validate(row)
-
-
 def complaint_status(
     services: Services, tenant_id: str, reference: int, caller_number: str | None
 ) -> ComplaintView | None:
@@ -244,14 +199,8 @@ def complaint_status(
     if not caller_number:
         return None
     with services.db.transaction() as conn:
-        row = conn.execute(
-            sql.SQL(
-                "SELECT reference, category, status, created_at, sla_due_at, description FROM {}"
-                " WHERE reference = %s AND caller_number = %s"
-            ).format(_table(tenant_id, "complaints")),
-            (reference, caller_number),
-        ).fetchone()
-    return _view(row) if row else None
+        row = store.callers_complaint(conn, tenant_id, reference, caller_number)
+    return ComplaintView.model_validate(row) if row else None
 
 
 def open_complaints(
@@ -261,12 +210,5 @@ def open_complaints(
     if not caller_number:
         return []
     with services.db.transaction() as conn:
-        rows = conn.execute(
-            sql.SQL(
-                "SELECT reference, category, status, created_at, sla_due_at, description FROM {}"
-                " WHERE caller_number = %s AND status NOT IN ('resolved', 'closed', 'duplicate')"
-                " ORDER BY created_at DESC LIMIT %s"
-            ).format(_table(tenant_id, "complaints")),
-            (caller_number, limit),
-        ).fetchall()
-    return [_view(row) for row in rows]
+        rows = store.callers_open_complaints(conn, tenant_id, caller_number, limit=limit)
+    return [ComplaintView.model_validate(row) for row in rows]

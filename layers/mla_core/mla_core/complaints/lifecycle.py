@@ -7,9 +7,15 @@ ours") from any open status, and `reopened` from resolved or closed.
 
 from __future__ import annotations
 
-OPEN = ("new", "acknowledged", "assigned", "in_progress", "reopened")
+from typing import Literal, cast, get_args
 
-TRANSITIONS: dict[str, tuple[str, ...]] = {
+Status = Literal[  # in the order the dashboard shows them
+    "new", "acknowledged", "assigned", "in_progress", "resolved", "closed", "reopened", "duplicate", "transferred"
+]
+
+OPEN: tuple[Status, ...] = ("new", "acknowledged", "assigned", "in_progress", "reopened")
+
+TRANSITIONS: dict[Status, tuple[Status, ...]] = {
     "new": ("acknowledged", "assigned", "duplicate", "transferred"),
     "acknowledged": ("assigned", "in_progress", "duplicate", "transferred"),
     "assigned": ("in_progress", "resolved", "duplicate", "transferred"),
@@ -21,8 +27,9 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "transferred": (),
 }
 
-STATUSES = tuple(TRANSITIONS)
+STATUSES: tuple[Status, ...] = get_args(Status)
 
 
-def allowed(from_status: str) -> tuple[str, ...]:
-    return TRANSITIONS.get(from_status, ())
+def allowed(from_status: str) -> tuple[Status, ...]:
+    """The statuses a complaint in `from_status` may move to (none for an unknown status)."""
+    return TRANSITIONS.get(cast("Status", from_status), ())

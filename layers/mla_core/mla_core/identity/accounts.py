@@ -15,7 +15,8 @@ from mla_core.tenants.registry import TenantStatus
 if TYPE_CHECKING:
     from mla_core.adapters.supabase_auth import AuthSession
 
-Password = Annotated[str, StringConstraints(min_length=8, max_length=72)]
+# At least 10 characters, as the set-password page says (Supabase Auth alone would take 6).
+Password = Annotated[str, StringConstraints(min_length=10, max_length=72)]
 
 
 class InvitationError(AppError):

@@ -6,9 +6,7 @@ executions, and answer for a tenant from the registry.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from mla_core.adapters import Services
+from mla_core.core import cursors
 from mla_core.core.errors import ConflictError, InvalidInputError, TransientError
 from mla_core.core.names import room_name, schema_name
 from mla_core.db import Conn
@@ -141,29 +140,14 @@ def get_tenant(services: Services, tenant_id: str) -> Tenant:
         return registry.get_tenant(conn, tenant_id)
 
 
-def _encode_cursor(tenant: Tenant) -> str:
-    raw = json.dumps([tenant.created_at.isoformat(), tenant.tenant_id])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        created_at, tenant_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(created_at), str(tenant_id)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInputError(
-            "cursor is not valid", details=[{"field": "cursor", "reason": "invalid_cursor"}]
-        ) from exc
-
-
 def list_tenants(
     services: Services, *, status: str | None, limit: int, cursor: str | None, q: str | None = None
 ) -> tuple[list[Tenant], str | None]:
-    after = _decode_cursor(cursor) if cursor else None
+    """A page of tenants, newest first, and the cursor to the next (None on the last)."""
+    after = cursors.decode(cursor, "newest", datetime.fromisoformat, str) if cursor else None
     with services.db.transaction() as conn:
         page = registry.list_tenants(conn, status=status, limit=limit + 1, after=after, q=q)
-    next_cursor = _encode_cursor(page[limit - 1]) if len(page) > limit else None
-    return page[:limit], next_cursor
+    return cursors.paginate(page, limit, lambda last: cursors.encode("newest", last.created_at, last.tenant_id))
 
 
 def retry_tenant(services: Services, tenant_id: str) -> Tenant:

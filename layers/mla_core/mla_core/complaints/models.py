@@ -1,0 +1,254 @@
+"""What a complaint is, in every shape it takes: its field limits, the accepted complaint as it is
+stored and queued, what the office sends (filters, a change, a walk-in complaint), a planned
+change, and what the office's functions return.
+
+The returned shapes are `TypedDict`s: the rows stay the dicts Postgres hands back (no per-row
+validation on the hot list path), while the types say exactly what a page, a template or a JSON
+route gets, and pydantic can use them as response models.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Literal, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from typing_extensions import TypedDict
+
+from mla_core.complaints.lifecycle import Status
+from mla_core.core.languages import LanguageCode
+
+Priority = Literal["low", "normal", "high", "urgent"]
+Channel = Literal["phone", "walk_in", "web", "manual"]
+
+
+class Limit(NamedTuple):
+    """How many characters a text field takes, at least and at most."""
+
+    low: int
+    high: int
+
+    def constraints(self) -> StringConstraints:
+        return StringConstraints(min_length=self.low, max_length=self.high)
+
+
+# What the caller says: the agent's tool (with a sentence the caller can hear) and the staff's
+# form check the same limits.
+LIMITS: dict[str, Limit] = {
+    "description": Limit(5, 1000),
+    "location": Limit(2, 300),
+    "caller_name": Limit(1, 120),
+    "landmark": Limit(1, 200),
+}
+
+Description = Annotated[str, LIMITS["description"].constraints()]
+Location = Annotated[str, LIMITS["location"].constraints()]
+CallerName = Annotated[str, LIMITS["caller_name"].constraints()]
+Landmark = Annotated[str, LIMITS["landmark"].constraints()]
+
+
+class Complaint(BaseModel):
+    """An accepted complaint, as stored and as queued (versioned: it travels through SQS)."""
+
+    schema_version: Literal[1] = 1
+    tenant_id: str
+    reference: int
+    idempotency_key: str
+    channel: Channel = "phone"
+    category: str
+    description: str
+    location: str
+    landmark: str | None = None
+    caller_name: str | None = None
+    caller_number: str | None = None
+    language: str
+    room_name: str | None = None
+    sla_due_at: datetime
+    created_at: datetime
+
+
+class ManualComplaint(BaseModel):
+    """A walk-in or phone complaint typed in by staff: the same rules as the agent's."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    category: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    description: Description
+    location: Location
+    caller_name: CallerName | None = None
+    caller_number: Annotated[str, StringConstraints(pattern=r"^\+91[1-9]\d{9}$")] | None = None
+    landmark: Landmark | None = None
+    language: LanguageCode = "en"
+    channel: Literal["walk_in", "manual"] = "walk_in"
+
+
+Sort = Literal["newest", "oldest", "sla_due"]
+
+
+class ComplaintFilters(BaseModel):
+    """Which of the office's complaints to list or export, in which order, and from where on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: list[Status] | None = None
+    category: Annotated[str, StringConstraints(max_length=60)] | None = None
+    assigned_to: uuid.UUID | None = None
+    language: Annotated[str, StringConstraints(max_length=8)] | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    sla: Literal["overdue", "due_soon"] | None = None
+    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    sort: Sort = "newest"
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    cursor: Annotated[str, StringConstraints(max_length=300)] | None = None
+
+
+class ComplaintPatch(BaseModel):
+    """A change to a complaint, made against the version the client saw."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = Field(default=None, ge=1, description="the version you read (or send If-Match)")
+    status: Status | None = None
+    assigned_to: uuid.UUID | None = None
+    unassign: bool = False
+    priority: Priority | None = None
+    category: Annotated[str, StringConstraints(max_length=60)] | None = None
+    sla_due_at: datetime | None = None
+    duplicate_of: Annotated[str, StringConstraints(max_length=40)] | None = None
+    transferred_to: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)] | None = None
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """A line on a complaint's timeline; the store writes it with the office user who acted."""
+
+    complaint_id: uuid.UUID
+    event_type: str
+    from_status: Status | None = None
+    to_status: Status | None = None
+    note: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ComplaintChange:
+    """What a PATCH does, planned before anything is written (`changes.plan_change`)."""
+
+    columns: dict[str, Any]  # column → new value; the version and updated_at follow on their own
+    events: list[Event]  # in the order they happen
+    original: uuid.UUID | None = None  # a duplicate's original: it gains a supporter
+    notify: Status | None = None  # the new status, whose SMS (if the office sends one) follows the commit
+
+
+class ComplaintRow(TypedDict):
+    """A complaint as the office's list, export and detail read it."""
+
+    id: uuid.UUID
+    reference: int
+    status: Status
+    priority: Priority
+    category: str
+    description: str
+    location: str | None
+    landmark: str | None
+    caller_name: str | None
+    caller_number: str | None
+    language: str | None
+    channel: Channel
+    assigned_to: uuid.UUID | None
+    sla_due_at: datetime | None
+    supporter_count: int
+    duplicate_of: uuid.UUID | None
+    transferred_to: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    overdue: bool | None  # past its SLA date and still open; None without an SLA date
+
+
+class TimelineEvent(TypedDict):
+    event_type: str  # created | status_changed | assigned | priority_changed | category_changed | sla_changed…
+    from_status: Status | None
+    to_status: Status | None
+    actor_type: Literal["agent", "user", "system", "constituent"]
+    actor_id: str | None  # the user's id, or the agent's room
+    note: str | None
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class CallSummary(TypedDict):
+    """The call a complaint was taken on."""
+
+    room_name: str
+    caller_number: str | None
+    dialed_number: str | None
+    language: str | None
+    status: Literal["in_progress", "completed", "missed", "failed"]
+    outcome: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_seconds: int | None
+    transcript: list[dict[str, Any]]
+    recording_url: str | None
+
+
+class Notification(TypedDict):
+    """A message sent (or being retried) to the constituent about the complaint."""
+
+    channel: Literal["sms", "email"]
+    recipient: str
+    purpose: str
+    language: str | None
+    body: str
+    status: Literal["queued", "sent", "failed"]
+    provider_message_id: str | None
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class ComplaintDetail(ComplaintRow):
+    """A complaint with its timeline (oldest first), its call and its notifications."""
+
+    timeline: list[TimelineEvent]
+    call: CallSummary | None
+    notifications: list[Notification]
+
+
+class Choices(TypedDict):
+    """What the list's filters and the assignment offer."""
+
+    people: dict[str, str]  # the office's active people: user id → name (or email)
+    categories: dict[str, dict[str, str]]  # the main agent's categories: code → name by language
+
+
+class ComplaintPage(TypedDict):
+    items: list[ComplaintRow]
+    next_cursor: str | None  # None on the last page
+
+
+class ListPage(ComplaintPage, Choices):
+    """The dashboard's list page: a page of complaints and the filters' choices."""
+
+
+class DayCount(TypedDict):
+    day: str  # ISO date, India time
+    count: int
+
+
+class Stats(TypedDict):
+    total: int
+    by_status: dict[str, int]
+    by_category: dict[str, int]
+    by_day: list[DayCount]  # the last 30 days with complaints
+    overdue: int
+    median_hours_to_resolve_90d: float | None

@@ -1,0 +1,105 @@
+"""Which SMS a constituent gets, in which language and with which words: decided without sending."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from factories import NOW, complaint, office_config
+
+from mla_core.agents.config import AgentConfig, SmsTemplate
+from mla_core.complaints import sms
+from mla_core.complaints.models import Complaint
+
+
+def office(**sms_settings: object) -> AgentConfig:
+    ids = {"complaint_registered": "1107000000000000001", "complaint_resolved": "1107000000000000002"}
+    config = office_config(dlt_template_ids=ids)
+    return config.model_copy(update={"sms": config.sms.model_copy(update=sms_settings)})
+
+
+def logged(**overrides: object) -> Complaint:
+    values: dict[str, object] = {
+        "tenant_id": "abcde12345",
+        "reference": 4217,
+        "idempotency_key": "call-1",
+        "category": "water",
+        "description": "No water for three days",
+        "location": "Ward 12",
+        "caller_number": "+919876543210",
+        "language": "ta",
+        "sla_due_at": NOW + timedelta(days=7),
+        "created_at": NOW,
+    }
+    return Complaint.model_validate(values | overrides)
+
+
+def test_the_confirmation_is_in_the_callers_language_with_the_category_named_in_it() -> None:
+    message = sms.confirmation(office(), logged())
+
+    assert message == sms.Sms(
+        reference=4217,
+        to="+919876543210",
+        purpose="complaint_registered",
+        language="ta",
+        body="உங்கள் புகார் குடிநீர் Mylapore அலுவலகத்தில் பதிவு செய்யப்பட்டது. எண்: 4217",
+        template_id="1107000000000000001",
+    )
+
+
+def test_a_language_the_template_lacks_falls_back_to_english() -> None:
+    message = sms.confirmation(office(), logged(language="bn"))
+
+    assert message is not None and message.language == "en"
+    assert message.body == "Your complaint Water supply is registered with the office of Mylapore. Ref: 4217"
+
+
+def test_a_category_without_a_name_in_the_language_is_written_as_its_code() -> None:
+    water = office().categories[0].model_copy(update={"names": {"en": "Water supply"}})
+    config = office().model_copy(update={"categories": [water]})
+    untranslated = sms.confirmation(config, logged())
+    assert untranslated is not None and untranslated.body.startswith("உங்கள் புகார் water ")
+    unknown = sms.confirmation(office(), logged(category="lifts", language="en"))
+    assert unknown is not None and unknown.body.startswith("Your complaint lifts is")
+
+
+def test_each_template_variable_is_cut_to_the_dlt_limit_of_30_characters() -> None:
+    assert sms.DLT_VARIABLE_LIMIT == 30
+    assert sms.render("A {#var#} B {#var#}", ["x" * 45, "short"]) == f"A {'x' * 30} B short"
+    name = "Chepauk-Thiruvallikeni-Triplicane East"
+    message = sms.confirmation(office().model_copy(update={"constituency": name}), logged(language="en"))
+    assert message is not None and f"the office of {name[:30]}. Ref: 4217" in message.body
+    assert len(name[:30]) == 30 and name[:31] not in message.body
+
+
+def test_without_the_callers_number_there_is_no_sms() -> None:
+    assert sms.confirmation(office(), logged(caller_number=None)) is None
+    assert sms.status_update(office(), complaint(caller_number=None), "resolved") is None
+
+
+@pytest.mark.parametrize(
+    ("status", "sends"),
+    [("assigned", True), ("resolved", True), ("transferred", True), ("acknowledged", False), ("closed", False)],
+)
+def test_a_status_change_sends_an_sms_only_for_the_statuses_the_office_tells(status: str, sends: bool) -> None:
+    message = sms.status_update(office(), complaint(language="en", reference=4217), status)
+
+    assert (message is not None) == sends
+    if message is not None:
+        assert message.purpose == f"complaint_{status}" and message.to == "+919876543210"
+        assert message.body.startswith("Your complaint 4217 (Water supply)")
+
+
+def test_the_office_chooses_which_statuses_are_told() -> None:
+    quiet = office(notify_on=["resolved"])
+    assert sms.status_update(quiet, complaint(), "assigned") is None
+    resolved = sms.status_update(quiet, complaint(), "resolved")
+    assert resolved is not None and resolved.template_id == "1107000000000000002" and resolved.language == "ta"
+
+
+def test_a_status_template_the_office_lacks_comes_from_the_defaults() -> None:
+    config = office(
+        notify_on=["assigned"], templates={"complaint_registered": SmsTemplate(dlt_template_id="1", bodies={"en": "x"})}
+    )
+    message = sms.status_update(config, complaint(language="hi"), "assigned")
+    assert message is not None and message.language == "hi" and "सौंपी गई" in message.body
