@@ -16,10 +16,19 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from typing_extensions import TypedDict
 
 from mla_core.agents import manage
-from mla_core.complaints import casework
+from mla_core.complaints import casework, export, search
+from mla_core.complaints import stats as complaint_stats
+from mla_core.complaints.models import (
+    ComplaintDetail,
+    ComplaintFilters,
+    ComplaintPatch,
+    ComplaintRow,
+    ManualComplaint,
+    Stats,
+)
 from mla_core.core.observability import function_logger
 from mla_core.http.deps import MlaAdminDep, OfficeUserDep, PrincipalDep, ServicesDep, TokenDep
-from mla_core.http.envelope import Envelope, LazyApp, create_app, csv_download, ok
+from mla_core.http.envelope import Envelope, LazyApp, Page, create_app, csv_download, ok
 from mla_core.identity import accounts, team
 
 logger = function_logger("dashboard")
@@ -77,24 +86,30 @@ complaints_router = APIRouter(prefix="/api/complaints", tags=["complaints"])
 ComplaintRef = Annotated[str, Path(max_length=40, description="the complaint's id or its reference number")]
 
 
-@complaints_router.get("", summary="The office's complaints: filters, full-text search, keyset pages")
+@complaints_router.get(
+    "",
+    response_model=Envelope[Page[ComplaintRow]],
+    summary="The office's complaints: filters, full-text search, keyset pages",
+)
 async def list_complaints(
-    who: OfficeUserDep, svc: ServicesDep, filters: Annotated[casework.ComplaintFilters, Query()]
+    who: OfficeUserDep, svc: ServicesDep, filters: Annotated[ComplaintFilters, Query()]
 ) -> JSONResponse:
-    items, next_cursor = await casework.list_complaints(svc, who.tenant_id, filters)
+    items, next_cursor = await search.list_complaints(svc, who.tenant_id, filters)
     return ok({"items": items, "next_cursor": next_cursor})
 
 
 @complaints_router.get("/export.csv", summary="The filtered list as CSV (streamed)")
 def export_complaints(
-    who: OfficeUserDep, svc: ServicesDep, filters: Annotated[casework.ComplaintFilters, Query()]
+    who: OfficeUserDep, svc: ServicesDep, filters: Annotated[ComplaintFilters, Query()]
 ) -> StreamingResponse:
-    return csv_download(casework.export_rows(svc, who.tenant_id, filters), "complaints.csv")
+    return csv_download(export.export_rows(svc, who.tenant_id, filters), "complaints.csv")
 
 
-@complaints_router.post("", status_code=201, summary="Log a walk-in or phone complaint by hand")
+@complaints_router.post(
+    "", status_code=201, response_model=Envelope[ComplaintDetail], summary="Log a walk-in or phone complaint by hand"
+)
 def create_complaint(
-    body: casework.ManualComplaint,
+    body: ManualComplaint,
     who: OfficeUserDep,
     svc: ServicesDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
@@ -102,15 +117,23 @@ def create_complaint(
     return ok(casework.create_manual(svc, who, body, idempotency_key=idempotency_key), 201)
 
 
-@complaints_router.get("/{complaint}", summary="A complaint with its timeline, call and notifications")
+@complaints_router.get(
+    "/{complaint}",
+    response_model=Envelope[ComplaintDetail],
+    summary="A complaint with its timeline, call and notifications",
+)
 def get_complaint(complaint: ComplaintRef, who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
     return ok(casework.get_complaint(svc, who.tenant_id, complaint))
 
 
-@complaints_router.patch("/{complaint}", summary="Change status, assignee, priority, category or SLA")
+@complaints_router.patch(
+    "/{complaint}",
+    response_model=Envelope[ComplaintDetail],
+    summary="Change status, assignee, priority, category or SLA",
+)
 def update_complaint(
     complaint: ComplaintRef,
-    body: casework.ComplaintPatch,
+    body: ComplaintPatch,
     who: OfficeUserDep,
     svc: ServicesDep,
     if_match: Annotated[str | None, Header(alias="If-Match", max_length=20)] = None,
@@ -124,7 +147,12 @@ class NoteBody(BaseModel):
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
-@complaints_router.post("/{complaint}/notes", status_code=201, summary="An internal note on the timeline")
+@complaints_router.post(
+    "/{complaint}/notes",
+    status_code=201,
+    response_model=Envelope[ComplaintDetail],
+    summary="An internal note on the timeline",
+)
 def add_note(complaint: ComplaintRef, body: NoteBody, who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
     return ok(casework.add_note(svc, who, complaint, body.text), 201)
 
@@ -134,9 +162,13 @@ def add_note(complaint: ComplaintRef, body: NoteBody, who: OfficeUserDep, svc: S
 stats_router = APIRouter(prefix="/api/stats", tags=["stats"])
 
 
-@stats_router.get("", summary="Counts by status, category and day; overdue; median time to resolve")
+@stats_router.get(
+    "",
+    response_model=Envelope[Stats],
+    summary="Counts by status, category and day; overdue; median time to resolve",
+)
 def stats(who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
-    return ok(casework.stats(svc, who.tenant_id))
+    return ok(complaint_stats.summary(svc, who.tenant_id))
 
 
 # Team (MLA admins) ------------------------------------------------------------------------------
@@ -180,27 +212,35 @@ class AgentDeleted(TypedDict):
     deleted: Literal[True]
 
 
-@agents_router.get("", summary="The office's voice agents")
+@agents_router.get("", response_model=Envelope[list[manage.AgentView]], summary="The office's voice agents")
 def list_agents(who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
     return ok(manage.list_agents(svc, who))
 
 
-@agents_router.post("", status_code=201, summary="Add an agent for numbers of its own")
+@agents_router.post(
+    "", status_code=201, response_model=Envelope[manage.AgentView], summary="Add an agent for numbers of its own"
+)
 def create_agent(body: manage.AgentCreate, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
     return ok(manage.create_agent(svc, who, body), 201)
 
 
-@agents_router.get("/{agent_id}", summary="One agent's settings")
+@agents_router.get("/{agent_id}", response_model=Envelope[manage.AgentView], summary="One agent's settings")
 def get_agent(agent_id: AgentId, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
     return ok(manage.get_agent(svc, who, agent_id))
 
 
-@agents_router.put("/{agent_id}", summary="Change greeting, languages, voices, categories or phone numbers")
+@agents_router.put(
+    "/{agent_id}",
+    response_model=Envelope[manage.AgentView],
+    summary="Change greeting, languages, voices, categories or phone numbers",
+)
 def update_agent(agent_id: AgentId, body: manage.AgentUpdate, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
     return ok(manage.update_agent(svc, who, agent_id, body))
 
 
-@agents_router.put("/{agent_id}/status", summary="Take calls (active) or not (paused)")
+@agents_router.put(
+    "/{agent_id}/status", response_model=Envelope[manage.AgentView], summary="Take calls (active) or not (paused)"
+)
 def set_agent_status(agent_id: AgentId, body: manage.AgentStatus, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
     return ok(manage.set_status(svc, who, agent_id, body))
 
