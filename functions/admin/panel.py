@@ -7,20 +7,24 @@ Server-rendered pages on the same domain functions as the admin API.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, get_args
 
-from fastapi import Depends, Form, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError, field_validator
+from starlette.datastructures import FormData
 
 from mla_core.adapters import get_services
 from mla_core.core.errors import AppError
-from mla_core.core.languages import STATES_AND_UTS, SUPPORTED_LANGUAGES
+from mla_core.core.languages import NATIVE_NAMES, STATES_AND_UTS
 from mla_core.core.principal import Principal
 from mla_core.provisioning import operations
+from mla_core.tenants.registry import TenantStatus
 from mla_core.tenants.request import TenantRequest
-from mla_core.web import Site, check_csrf, create_site_app, field_errors, redirect
+from mla_core.web.forms import OnceKey, PostedForm, field_errors, parse_form, split_box
+from mla_core.web.rendering import redirect
+from mla_core.web.sessions import check_csrf
+from mla_core.web.site import Site, create_site_app
 
 site = Site(
     prefix="/admin/panel",
@@ -31,7 +35,8 @@ site = Site(
 )
 panel = create_site_app(site, get_services)
 Csrf = [Depends(check_csrf)]
-SETTLED = ("active", "failed", "deleted")
+STATUSES = get_args(TenantStatus)  # the list's filter
+SETTLED = ("active", "failed", "deleted")  # provisioning or deprovisioning has ended
 
 
 def super_admin(request: Request) -> Principal:
@@ -51,46 +56,38 @@ def tenants(request: Request, who: Admin, q: str = "", status: str = "", cursor:
     page, next_cursor = operations.list_tenants(
         get_services(), status=status or None, limit=25, cursor=cursor, q=q.strip()[:100] or None
     )
-    statuses = ("provisioning", "active", "failed", "deleting", "deleted")
-    context = {"tenants": page, "next_cursor": next_cursor, "q": q, "status": status, "statuses": statuses}
+    context = {"tenants": page, "next_cursor": next_cursor, "q": q, "status": status, "statuses": STATUSES}
     return site.page(request, "admin/tenants.html", context, who=who)
 
 
-def _form(
-    request: Request, who: Principal, values: Mapping[str, object], errors: dict[str, str], status: int
-) -> Response:
-    context = {"values": values, "errors": errors, "states": STATES_AND_UTS, "all_languages": SUPPORTED_LANGUAGES}
+class TenantForm(TenantRequest):
+    """The new-tenant form: the numbers in one box (spaces, commas or new lines between them)."""
+
+    @field_validator("phone_numbers", mode="before")
+    @classmethod
+    def _one_box(cls, value: object) -> object:
+        return split_box(value)
+
+
+def _form(request: Request, who: Principal, values: FormData, errors: dict[str, str], status: int) -> Response:
+    context = {"values": values, "errors": errors, "states": STATES_AND_UTS, "all_languages": NATIVE_NAMES}
     return site.page(request, "admin/tenant_new.html", context, who=who, status_code=status)
 
 
 @panel.get("/new")
 def new_tenant(request: Request, who: Admin) -> Response:
-    return _form(request, who, {"languages": ["ta"], "idempotency_key": str(uuid.uuid4())}, {}, 200)
+    blank = FormData([("languages", "ta"), ("idempotency_key", str(uuid.uuid4()))])
+    return _form(request, who, blank, {}, 200)
 
 
 @panel.post("/new", dependencies=Csrf)
-def create_tenant(
-    request: Request, who: Admin,
-    mla_name: Annotated[str, Form()] = "", constituency: Annotated[str, Form()] = "", state: Annotated[str, Form()] = "",
-    languages: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies form defaults
-    phone_numbers: Annotated[str, Form()] = "", admin_email: Annotated[str, Form()] = "",
-    admin_name: Annotated[str, Form()] = "", greeting: Annotated[str, Form()] = "",
-    idempotency_key: Annotated[str, Form()] = "",
-) -> Response:  # fmt: skip
-    values = {
-        "mla_name": mla_name, "constituency": constituency, "state": state, "languages": languages,
-        "phone_numbers": [n for n in phone_numbers.replace(",", "\n").split() if n],
-        "admin_email": admin_email, "admin_name": admin_name or None, "greeting": greeting or None,
-    }  # fmt: skip
-    shown = {**values, "phone_numbers": phone_numbers, "idempotency_key": idempotency_key}
+def create_tenant(request: Request, who: Admin, form: PostedForm) -> Response:
     try:
-        body = TenantRequest.model_validate(values)
-        accepted = operations.request_tenant(
-            get_services(), body, idempotency_key=idempotency_key[:200] or None, actor=who.user_id
-        )
+        body, key = parse_form(form, TenantForm), parse_form(form, OnceKey).idempotency_key
+        accepted = operations.request_tenant(get_services(), body, idempotency_key=key, actor=who.user_id)
     except (ValidationError, AppError) as exc:
-        errors = {key.split(".")[0]: reason for key, reason in field_errors(exc).items()}
-        return _form(request, who, shown, errors, 422 if isinstance(exc, ValidationError) else 409)
+        errors = {field.split(".")[0]: reason for field, reason in field_errors(exc).items()}
+        return _form(request, who, form, errors, 422 if isinstance(exc, ValidationError) else 409)
     return redirect(request, f"{site.prefix}/tenants/{accepted.body['tenant_id']}")
 
 
@@ -117,10 +114,16 @@ def retry(request: Request, who: Admin, tenant_id: str) -> Response:
     return redirect(request, f"{site.prefix}/tenants/{tenant_id}")
 
 
+class Confirmation(BaseModel):
+    """What the super admin typed to confirm a deprovision: the tenant's id."""
+
+    confirm: str = ""
+
+
 @panel.post("/tenants/{tenant_id}/deprovision", dependencies=Csrf)
-def deprovision(request: Request, who: Admin, tenant_id: str, confirm: Annotated[str, Form()] = "") -> Response:
+def deprovision(request: Request, who: Admin, tenant_id: str, form: PostedForm) -> Response:
     found = operations.get_tenant(get_services(), tenant_id[:10])
-    if confirm.strip() != found.tenant_id:
+    if parse_form(form, Confirmation).confirm.strip() != found.tenant_id:
         context = {"tenant": found, "settled": SETTLED, "confirm_error": f"type {found.tenant_id} to confirm"}
         return site.page(request, "admin/tenant.html", context, who=who, status_code=422)
     operations.delete_tenant(get_services(), found.tenant_id)

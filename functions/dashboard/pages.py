@@ -9,25 +9,30 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Form, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import Depends, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.datastructures import FormData
 
 from mla_core.adapters import get_services
 from mla_core.agents import browser_calls, manage
 from mla_core.agents.routing import load_agent_config
-from mla_core.complaints import casework, lifecycle
-from mla_core.core.errors import AppError, ConflictError
+from mla_core.complaints import casework, export, lifecycle, search, stats
+from mla_core.complaints.models import ComplaintFilters, ComplaintPatch, ManualComplaint
+from mla_core.core.errors import AppError, ConflictError, InvalidInputError
 from mla_core.core.principal import OfficeUser, Principal
 from mla_core.http.envelope import csv_download, ok
 from mla_core.identity import accounts, team
-from mla_core.web import Site, charts, check_csrf, create_site_app, field_errors, language, redirect, start_session
+from mla_core.web import charts
+from mla_core.web.forms import NumbersBox, OnceKey, PostedForm, field_errors, parse_form
 from mla_core.web.i18n import LANGUAGES, translator
+from mla_core.web.rendering import language, redirect
+from mla_core.web.sessions import check_csrf, start_session
+from mla_core.web.site import Site, create_site_app
 
 site = Site(
     prefix="/app",
@@ -41,6 +46,7 @@ site = Site(
     ),
     roles=("mla_admin", "staff"),
     home="/app/complaints",
+    static=(Path(__file__).parent / "static",),  # the test call's script and the LiveKit client
 )
 pages = create_site_app(site, get_services)
 Csrf = [Depends(check_csrf)]
@@ -72,21 +78,26 @@ def home(request: Request) -> Response:
 # Invitations and profile ---------------------------------------------------------------------
 
 
+def _refused(exc: ValidationError | AppError) -> tuple[dict[str, str], int]:
+    """A refused form's errors by field and its status; another office's id stays a 404 page."""
+    if isinstance(exc, AppError):
+        if exc.status_code == 404:
+            raise exc
+        return field_errors(exc), exc.status_code
+    return field_errors(exc), 422
+
+
 @pages.get("/register")
 def register_page(request: Request, token: str = "") -> Response:
-    return site.page(request, "dashboard/register.html", {"token": token[:200], "errors": {}})
+    return site.page(request, "dashboard/register.html", {"values": {"token": token[:200]}, "errors": {}})
 
 
 @pages.post("/register", dependencies=Csrf)
-def register(
-    request: Request, token: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
-    full_name: Annotated[str, Form()] = "",
-) -> Response:  # fmt: skip
+def register(request: Request, form: PostedForm) -> Response:
     try:
-        body = accounts.RegisterRequest(token=token, password=password, full_name=full_name or None)
-        session = accounts.register(get_services(), body)
+        session = accounts.register(get_services(), parse_form(form, accounts.RegisterRequest))
     except (ValidationError, AppError) as exc:
-        context = {"token": token[:200], "full_name": full_name, "errors": field_errors(exc)}
+        context = {"values": form, "errors": field_errors(exc)}
         return site.page(request, "dashboard/register.html", context, status_code=422)
     response = redirect(request, site.home)
     start_session(response, session)
@@ -101,8 +112,10 @@ def profile(request: Request, who: User) -> Response:
 
 # Complaints -----------------------------------------------------------------------------------
 
+LIST_COLUMNS = ("reference", "status", "category", "description", "location", "assignee", "created")
 
-def _filters(request: Request) -> tuple[casework.ComplaintFilters, dict[str, str]]:
+
+def _filters(request: Request) -> tuple[ComplaintFilters, dict[str, str]]:
     """The list's filters from the query string (blank fields left out); errors by field."""
     params: dict[str, Any] = {k: v for k, v in request.query_params.items() if v.strip() and k != "status"}
     statuses = [s for s in request.query_params.getlist("status") if s]
@@ -112,21 +125,28 @@ def _filters(request: Request) -> tuple[casework.ComplaintFilters, dict[str, str
         if day in params and len(params[day]) == 10:  # a date input's yyyy-mm-dd: the whole day, IST
             params[day] += "T00:00:00+05:30" if day == "created_from" else "T23:59:59+05:30"
     try:
-        return casework.ComplaintFilters.model_validate(params), {}
+        return ComplaintFilters.model_validate(params), {}
     except ValidationError as exc:
-        return casework.ComplaintFilters(), field_errors(exc)
+        return ComplaintFilters(), field_errors(exc)
 
 
 @pages.get("/complaints")
 async def complaints(request: Request, who: User) -> Response:
     filters, errors = _filters(request)
-    page = await casework.list_page(get_services(), who.tenant_id, filters)
+    page = await search.list_page(get_services(), who.tenant_id, filters)
     lang = language(request)
-    page["categories"] = {code: names.get(lang) or code for code, names in page["categories"].items()}
+    t = translator(lang)
     context = {
-        **page, "filters": filters, "errors": errors, "query": request.url.query, "statuses": lifecycle.STATUSES,
+        **page,
+        "categories": {code: names.get(lang) or code for code, names in page["categories"].items()},
+        "filters": filters,
+        "errors": errors,
+        "query": request.url.query,
+        "columns": LIST_COLUMNS,
+        "statuses": lifecycle.STATUSES,
+        "status_names": {status: t(f"s_{status}") for status in lifecycle.STATUSES},
         "next_query": _with_cursor(request, page["next_cursor"]),
-    }  # fmt: skip
+    }
     return site.page(request, "dashboard/complaints.html", context, who=who)
 
 
@@ -135,9 +155,6 @@ def _with_cursor(request: Request, cursor: str | None) -> str | None:
         return None
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
     return urlencode([*params, ("cursor", cursor)])
-
-
-LIST_COLUMNS = ("reference", "status", "category", "description", "location", "assignee", "created")
 
 
 @pages.get("/labels/{lang}.css")
@@ -149,29 +166,25 @@ def list_labels(lang: str) -> Response:
         f"table.complaints td:nth-of-type({n})::before{{content:{json.dumps(t(key) + ': ', ensure_ascii=False)}}}"
         for n, key in enumerate(LIST_COLUMNS, start=1)
     )
-    return Response(
-        f"@media (max-width: 640px) {{{rules}}}", media_type="text/css",
-        headers={"Cache-Control": "public, max-age=86400"},
-    )  # fmt: skip
+    css = f"@media (max-width: 640px) {{{rules}}}"
+    return Response(css, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @pages.get("/complaints/count")
 def count(request: Request, who: User) -> Response:
     """How many complaints match (up to 10,000), loaded after the list so the list stays fast."""
     filters, _ = _filters(request)
-    found = casework.count_complaints(get_services(), who.tenant_id, filters, cap=10_000)
+    found = search.count_complaints(get_services(), who.tenant_id, filters, cap=10_000)
     return site.page(request, "dashboard/_count.html", {"count": found, "capped": found >= 10_000}, who=who)
 
 
 @pages.get("/complaints/export.csv")
-def export(request: Request, who: User) -> Response:
+def export_csv(request: Request, who: User) -> Response:
     filters, _ = _filters(request)
-    return csv_download(casework.export_rows(get_services(), who.tenant_id, filters), "complaints.csv")
+    return csv_download(export.export_rows(get_services(), who.tenant_id, filters), "complaints.csv")
 
 
-def _new_form(
-    request: Request, who: OfficeUser, values: Mapping[str, Any], errors: dict[str, str], status: int
-) -> Response:
+def _new_form(request: Request, who: OfficeUser, values: FormData, errors: dict[str, str], status: int) -> Response:
     config = load_agent_config(get_services(), who.tenant_id)
     context = {"values": values, "errors": errors, "categories": config.categories if config else []}
     return site.page(request, "dashboard/complaint_new.html", context, who=who, status_code=status)
@@ -179,31 +192,28 @@ def _new_form(
 
 @pages.get("/complaints/new")
 def new_complaint(request: Request, who: User) -> Response:
-    return _new_form(request, who, {"language": "ta", "idempotency_key": str(uuid.uuid4())}, {}, 200)
+    blank = FormData({"language": "ta", "idempotency_key": str(uuid.uuid4())})
+    return _new_form(request, who, blank, {}, 200)
 
 
 @pages.post("/complaints/new", dependencies=Csrf)
-async def create_complaint(request: Request, who: User) -> Response:
-    form = {k: str(v) for k, v in (await request.form()).items() if k != "csrf"}
-    key = form.pop("idempotency_key", "")[:200] or None
-    values = {k: v for k, v in form.items() if v.strip()}
+def create_complaint(request: Request, who: User, form: PostedForm) -> Response:
     try:
-        body = casework.ManualComplaint.model_validate(values)
-        created = await run_in_threadpool(
-            lambda: casework.create_manual(get_services(), who, body, idempotency_key=key)
-        )
+        body, key = parse_form(form, ManualComplaint), parse_form(form, OnceKey).idempotency_key
+        created = casework.create_manual(get_services(), who, body, idempotency_key=key)
     except (ValidationError, AppError) as exc:
-        errors, status = _refused(exc)
-        return await run_in_threadpool(_new_form, request, who, {**form, "idempotency_key": key}, errors, status)
+        return _new_form(request, who, form, *_refused(exc))
     return redirect(request, f"{site.prefix}/complaints/{created['reference']}")
 
 
 def _detail(request: Request, who: OfficeUser, reference: str, *, notice: str = "", status: int = 200) -> Response:
     complaint = casework.get_complaint(get_services(), who.tenant_id, reference[:40])
     context = {
-        "c": complaint, "allowed": lifecycle.allowed(complaint["status"]), "notice": notice,
-        "people": casework.choices(get_services(), who.tenant_id)["people"],
-    }  # fmt: skip
+        "c": complaint,
+        "allowed": lifecycle.allowed(complaint["status"]),
+        "notice": notice,
+        "people": search.choices(get_services(), who.tenant_id)["people"],
+    }
     return site.page(request, "dashboard/complaint.html", context, who=who, status_code=status)
 
 
@@ -212,17 +222,22 @@ def complaint(request: Request, who: User, reference: str) -> Response:
     return _detail(request, who, reference)
 
 
+class PageChange(ComplaintPatch):
+    """A change as the complaint's page posts it: what staff typed is trimmed."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+
 @pages.post("/complaints/{reference}/change", dependencies=Csrf)
-async def change(request: Request, who: User, reference: str) -> Response:
+def change(request: Request, who: User, reference: str, form: PostedForm) -> Response:
     """A status change, an assignment or a note: one form each, all through the same PATCH rules."""
-    form = {k: str(v).strip() for k, v in (await request.form()).items() if k != "csrf"}
     services, reference = get_services(), reference[:40]
     try:
-        if form.pop("action", "") == "note":
-            await run_in_threadpool(casework.add_note, services, who, reference, form.get("note", ""))
+        patch = parse_form(form, PageChange)
+        if form.get("action") == "note":
+            casework.add_note(services, who, reference, _note(patch))
         else:
-            patch = casework.ComplaintPatch.model_validate({k: v for k, v in form.items() if v})
-            await run_in_threadpool(lambda: casework.update_complaint(services, who, reference, patch, if_match=None))
+            casework.update_complaint(services, who, reference, patch, if_match=None)
         return redirect(request, f"{site.prefix}/complaints/{reference}")
     except ConflictError as exc:
         stale = any(d.get("reason") == "stale" for d in exc.details)
@@ -230,7 +245,14 @@ async def change(request: Request, who: User, reference: str) -> Response:
     except (ValidationError, AppError) as exc:
         errors, status = _refused(exc)
         notice = "; ".join(f"{k}: {v}" for k, v in errors.items())
-    return await run_in_threadpool(lambda: _detail(request, who, reference, notice=notice, status=status))
+    return _detail(request, who, reference, notice=notice, status=status)
+
+
+def _note(patch: ComplaintPatch) -> str:
+    """The note form's text, held to a PATCH's rule for a note (as the JSON API's notes are)."""
+    if patch.note is None:
+        raise InvalidInputError("a note needs its text", details=[{"field": "note", "reason": "Field required"}])
+    return patch.note
 
 
 # Overview -------------------------------------------------------------------------------------
@@ -238,30 +260,21 @@ async def change(request: Request, who: User, reference: str) -> Response:
 
 @pages.get("/overview")
 def overview(request: Request, who: User) -> Response:
-    stats = casework.stats(get_services(), who.tenant_id)
-    trend = casework.overdue_trend(get_services(), who.tenant_id)
-    logged = {d["day"]: d["count"] for d in stats["by_day"]}
+    summary = stats.summary(get_services(), who.tenant_id)
+    trend = stats.overdue_trend(get_services(), who.tenant_id)
+    logged = {d["day"]: d["count"] for d in summary["by_day"]}
     t = translator(language(request))
     context = {
-        "stats": stats,
+        "stats": summary,
         "per_day": charts.bars([(d["day"][5:], logged.get(d["day"], 0)) for d in trend]),  # every day, zeros too
-        "by_category": charts.bars(sorted(stats["by_category"].items(), key=lambda kv: -kv[1])),
-        "by_status": charts.bars([(t(f"s_{s}"), stats["by_status"].get(s, 0)) for s in lifecycle.STATUSES]),
+        "by_category": charts.bars(sorted(summary["by_category"].items(), key=lambda kv: -kv[1])),
+        "by_status": charts.bars([(t(f"s_{s}"), summary["by_status"].get(s, 0)) for s in lifecycle.STATUSES]),
         "overdue": charts.bars([(d["day"][5:], d["count"]) for d in trend], tone="bad"),
     }
     return site.page(request, "dashboard/overview.html", context, who=who)
 
 
 # Team (MLA admins) ----------------------------------------------------------------------------
-
-
-def _refused(exc: ValidationError | AppError) -> tuple[dict[str, str], int]:
-    """A refused form's errors by field and its status; another office's id stays a 404 page."""
-    if isinstance(exc, AppError):
-        if exc.status_code == 404:
-            raise exc
-        return field_errors(exc), exc.status_code
-    return field_errors(exc), 422
 
 
 def _team(request: Request, who: OfficeUser, errors: dict[str, str] | None = None, status: int = 200) -> Response:
@@ -275,28 +288,19 @@ def team_page(request: Request, who: Admin) -> Response:
 
 
 @pages.post("/team/invite", dependencies=Csrf)
-def invite(
-    request: Request, who: Admin, email: Annotated[str, Form()] = "", role: Annotated[str, Form()] = "staff",
-    full_name: Annotated[str, Form()] = "",
-) -> Response:  # fmt: skip
+def invite(request: Request, who: Admin, form: PostedForm) -> Response:
     try:
-        body = team.Invite.model_validate({"email": email, "role": role, "full_name": full_name or None})
-        team.invite(get_services(), who, body)
+        team.invite(get_services(), who, parse_form(form, team.Invite))
     except (ValidationError, AppError) as exc:
         return _team(request, who, *_refused(exc))
     return redirect(request, f"{site.prefix}/team")
 
 
 @pages.post("/team/{user_id}", dependencies=Csrf)
-def change_member(
-    request: Request, who: Admin, user_id: str, role: Annotated[str, Form()] = "",
-    disabled: Annotated[str, Form()] = "",
-) -> Response:  # fmt: skip
+def change_member(request: Request, who: Admin, user_id: str, form: PostedForm) -> Response:
+    """A member's new role, or disabled / enabled (`disabled` is `true` or `false`)."""
     try:
-        body = team.MemberChange.model_validate(
-            {"role": role or None, "disabled": {"true": True, "false": False}.get(disabled)}
-        )
-        team.change(get_services(), who, user_id[:40], body)
+        team.change(get_services(), who, user_id[:40], parse_form(form, team.MemberChange))
     except (ValidationError, AppError) as exc:
         return _team(request, who, *_refused(exc))
     return redirect(request, f"{site.prefix}/team")
@@ -305,11 +309,39 @@ def change_member(
 # Agents (MLA admins) --------------------------------------------------------------------------
 
 
+class AgentForm(BaseModel):
+    """An agent's settings as its form posts them: a greeting and a voice box for each of its
+    languages (`greeting_<code>`, `voice_<code>`), its numbers in one box."""
+
+    model_config = ConfigDict(extra="allow")
+
+    version: str | None = None
+    name: str | None = None
+    languages: list[str] = []
+    phone_numbers: NumbersBox = []
+
+    def _by_language(self, box: str) -> dict[str, str]:
+        boxes = self.model_extra or {}
+        return {code: boxes[f"{box}_{code}"] for code in self.languages if f"{box}_{code}" in boxes}
+
+    def update(self) -> manage.AgentUpdate:
+        settings = {
+            "version": self.version,
+            "name": self.name,
+            "languages": self.languages or None,
+            "greetings": self._by_language("greeting"),
+            "voices": self._by_language("voice"),
+            "phone_numbers": self.phone_numbers or None,
+        }
+        return manage.AgentUpdate.model_validate(settings)
+
+
 def _agents(request: Request, who: OfficeUser, errors: dict[str, str] | None = None, status: int = 200) -> Response:
     context = {
-        "agents": manage.list_agents(get_services(), who), "errors": errors or {},
+        "agents": manage.list_agents(get_services(), who),
+        "errors": errors or {},
         "test_calls": browser_calls.available(get_services()),
-    }  # fmt: skip
+    }
     return site.page(request, "dashboard/agents.html", context, who=who, status_code=status)
 
 
@@ -320,29 +352,19 @@ def agents_page(request: Request, who: Admin) -> Response:
 
 @pages.post("/agents/{agent_id}/test-call", dependencies=Csrf)
 def test_call(who: Admin, agent_id: str) -> Response:
-    """The LiveKit URL and token for a test call with this agent (JSON, for `test_call.js`)."""
+    """The LiveKit URL and token for a test call with this agent (JSON, for `static/test_call.js`)."""
     return ok(browser_calls.start(get_services(), who, agent_id[:40]))
 
 
 @pages.post("/agents/{agent_id}", dependencies=Csrf)
-async def update_agent(request: Request, who: Admin, agent_id: str) -> Response:
-    form = await request.form()
-    languages = [str(code) for code in form.getlist("languages")]
-    settings: dict[str, Any] = {
-        "version": str(form.get("version", "")),
-        "name": str(form.get("name", "")).strip() or None,
-        "languages": languages or None,
-        "greetings": {code: str(form[f"greeting_{code}"]) for code in languages if str(form.get(f"greeting_{code}", "")).strip()},
-        "voices": {code: str(form[f"voice_{code}"]) for code in languages if str(form.get(f"voice_{code}", "")).strip()},
-        "phone_numbers": str(form.get("phone_numbers", "")).replace(",", " ").split() or None,
-    }  # fmt: skip
+def update_agent(request: Request, who: Admin, agent_id: str, form: PostedForm) -> Response:
+    """The settings form, or the pause / resume button (which posts a `status`)."""
+    services, agent_id = get_services(), agent_id[:40]
     try:
-        if status := str(form.get("status", "")):
-            change = manage.AgentStatus.model_validate({"status": status, "version": settings["version"]})
-            await run_in_threadpool(manage.set_status, get_services(), who, agent_id[:40], change)
+        if form.get("status"):
+            manage.set_status(services, who, agent_id, parse_form(form, manage.AgentStatus))
         else:
-            update = manage.AgentUpdate.model_validate(settings)
-            await run_in_threadpool(manage.update_agent, get_services(), who, agent_id[:40], update)
+            manage.update_agent(services, who, agent_id, parse_form(form, AgentForm).update())
     except (ValidationError, AppError) as exc:
-        return await run_in_threadpool(_agents, request, who, *_refused(exc))
+        return _agents(request, who, *_refused(exc))
     return redirect(request, f"{site.prefix}/agents")

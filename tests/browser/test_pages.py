@@ -47,11 +47,9 @@ def office(api: Api, admin_token: str, new_page: Any, **body: Any) -> tuple[dict
 def simulated_call(stack: Any, tmp_path: Path, to: str, caller: str) -> str:
     env_file = tmp_path / "stack.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in stack.env.items()))
-    call = subprocess.run(
-        [sys.executable, "-m", "agent_pool.simulate", "--to", to, "--from", caller,
-         "--script", "agent_pool/scripts/tamil_complaint.json", "--env", str(env_file)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    script = ["--script", "agent_pool/scripts/tamil_complaint.json", "--env", str(env_file)]
+    command = [sys.executable, "-m", "agent_pool.simulate", "--to", to, "--from", caller, *script]
+    call = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert call.returncode == 0, call.stdout + call.stderr
     return call.stdout
 
@@ -135,8 +133,11 @@ def test_filters_and_search_narrow_the_list_and_the_overview_draws_its_charts(
     new_page: Any, api: Api, admin_token: str
 ) -> None:
     _, page, token = office(api, admin_token, new_page)
-    for category, description in (("water", "குடிநீர் குழாய் உடைந்தது"), ("roads", "सड़क पर गड्ढा है"),
-                                  ("electricity", "Streetlight pole fell down")):  # fmt: skip
+    for category, description in (
+        ("water", "குடிநீர் குழாய் உடைந்தது"),
+        ("roads", "सड़क पर गड्ढा है"),
+        ("electricity", "Streetlight pole fell down"),
+    ):
         body = {"category": category, "description": description, "location": "Ward 5", "language": "ta"}
         assert api.request("POST", "/api/complaints", token, json=body).status_code == 201
 
@@ -177,9 +178,10 @@ def test_another_office_gets_404_and_a_form_without_the_csrf_token_fails(
     forged = page_a.request.post(f"/app/complaints/{reference}/change", form={"action": "note", "note": "forged"})
     assert forged.status == 403
     outside = httpx.post(
-        f"{page_a.url.split('/app')[0]}/app/complaints/{reference}/change", data={"action": "note", "note": "x"},
+        f"{page_a.url.split('/app')[0]}/app/complaints/{reference}/change",
+        data={"action": "note", "note": "x"},
         cookies={c["name"]: c["value"] for c in page_a.context.cookies() if c["name"] != "mla_csrf"},
-    )  # fmt: skip
+    )
     assert outside.status_code == 403
     assert page_a.goto(f"/app/complaints/{reference}").ok
     expect(page_a.locator(".timeline")).not_to_contain_text("forged")
@@ -216,6 +218,20 @@ def test_the_pages_load_light_and_from_our_origin_only(new_page: Any, api: Api, 
     assert sum(weights) <= 300_000, sum(weights)
 
 
+def test_an_admin_makes_a_member_an_admin_and_disables_them(new_page: Any, api: Api, admin_token: str) -> None:
+    tenant, page, _ = office(api, admin_token, new_page)
+    page.goto("/app/team")
+    email = f"member-{tenant['tenant_id']}@example.in"
+    page.fill("#invite_email", email)
+    page.get_by_role("button", name="Invite").click()
+    row = page.locator("table.list tbody tr", has_text=email)
+    expect(row).to_contain_text("staff")
+    row.get_by_role("button", name="→ mla_admin").click()
+    expect(row.locator("td").nth(2)).to_have_text("mla_admin")
+    row.get_by_role("button", name="Disable").click()
+    expect(row.locator(".badge.failed")).to_have_text("disabled")
+
+
 def test_agent_settings_save_a_greeting_and_pause_the_agent(new_page: Any, api: Api, admin_token: str) -> None:
     _, page, token = office(api, admin_token, new_page)
     page.get_by_role("link", name="Agent settings").click()
@@ -238,6 +254,10 @@ def test_a_walk_in_complaint_is_typed_in_and_the_list_pages_through(new_page: An
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#description:invalid")).to_have_count(1)  # the browser asks for a description first
     expect(page).to_have_url(re.compile(r"/app/complaints/new$"))
+    page.fill("#description", "Pit")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#description-error")).to_contain_text("at least 5")  # the server's rule, by its field
+    expect(page.locator("#location")).to_have_value("Ward 7")  # what was typed stays
     page.fill("#description", "सड़क पर गड्ढा है")
     page.fill("#caller_number", "+919876500001")
     page.get_by_role("button", name="Save").click()
@@ -272,8 +292,12 @@ def test_a_failed_tenant_is_retried_and_deprovisioned_only_when_its_id_is_typed(
     api.wait_for(admin_token, tenant["tenant_id"], "failed")
     stack.moto.runner.clear_faults()
     page = new_page()
-    sign_in(page, f"/admin/panel/tenants/{tenant['tenant_id']}", stack.env["SUPERADMIN_EMAIL"],
-            stack.env["SUPERADMIN_PASSWORD"])  # fmt: skip
+    sign_in(
+        page,
+        f"/admin/panel/tenants/{tenant['tenant_id']}",
+        stack.env["SUPERADMIN_EMAIL"],
+        stack.env["SUPERADMIN_PASSWORD"],
+    )
     expect(page.get_by_test_id("tenant-status")).to_have_attribute("data-status", "failed")
     expect(page.locator("#progress")).to_contain_text("boom")
 

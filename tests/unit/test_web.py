@@ -1,4 +1,5 @@
-"""The pages' building blocks: every interface word in three languages, safe redirects, chart geometry."""
+"""The pages' building blocks: every interface word in three languages, safe redirects, chart geometry,
+forms read into models, the templates' macros, and each site's static files."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ from pathlib import Path
 from typing import get_args
 
 import pytest
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.datastructures import FormData
+from starlette.testclient import TestClient
 
-from mla_core.web import STATIC_DIR, Site, _local, charts
+from mla_core.web import charts
+from mla_core.web.forms import NumbersBox, parse_form
 from mla_core.web.i18n import LANGUAGES, WORDS, translator
+from mla_core.web.rendering import TEMPLATES_DIR as TEMPLATES
+from mla_core.web.site import STATIC_DIR, Site, _local
 
-TEMPLATES = Path(STATIC_DIR).parent / "templates"
 SITE = Site(prefix="/app", area="", nav=(), roles=("staff",), home="/app/complaints")
 
 
@@ -72,11 +78,85 @@ def test_text_colours_meet_wcag_aa_contrast() -> None:
         name: value if len(value) == 7 else "#" + "".join(c * 2 for c in value[1:]) for name, value in colour.items()
     }
     pairs = [
-        (colour["ink"], colour["bg"]), (colour["ink"], colour["card"]), (colour["muted"], colour["card"]),
-        (colour["muted"], colour["bg"]), (colour["brand-ink"], colour["brand"]), (colour["brand"], colour["card"]),
-        (colour["bad"], colour["card"]), (colour["ink"], "#e8edf2"),
-    ]  # fmt: skip
-    pairs += [(colour[tone], background) for background, tone in re.findall(
-        r"background: (#[0-9a-f]{6}); color: var\(--([a-z]+)\)", css)]  # fmt: skip
+        (colour["ink"], colour["bg"]),
+        (colour["ink"], colour["card"]),
+        (colour["muted"], colour["card"]),
+        (colour["muted"], colour["bg"]),
+        (colour["brand-ink"], colour["brand"]),
+        (colour["brand"], colour["card"]),
+        (colour["bad"], colour["card"]),
+        (colour["ink"], "#e8edf2"),
+    ]
+    badges = re.findall(r"background: (#[0-9a-f]{6}); color: var\(--([a-z]+)\)", css)
+    pairs += [(colour[tone], background) for background, tone in badges]
     assert len(pairs) >= 11
     assert min(contrast(fg, bg) for fg, bg in pairs) >= 4.5, sorted((round(contrast(f, b), 2), f, b) for f, b in pairs)
+
+
+class Signup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str
+    full_name: str | None = None
+    languages: list[str] | None = None
+    phone_numbers: NumbersBox = []
+
+
+def test_a_form_is_read_into_a_model_blank_fields_left_out_and_checkboxes_as_lists() -> None:
+    form = FormData(
+        [
+            ("csrf", "token"),
+            ("email", "a@b.in"),
+            ("full_name", "  "),
+            ("languages", "ta"),
+            ("languages", "en"),
+            ("phone_numbers", "+914440001234, +914440001235\n+914440001236"),
+            ("unknown", "x"),
+        ]
+    )
+    body = parse_form(form, Signup)
+    assert body == Signup(
+        email="a@b.in", languages=["ta", "en"], phone_numbers=["+914440001234", "+914440001235", "+914440001236"]
+    )
+    with pytest.raises(ValidationError) as refused:
+        parse_form(FormData([("email", ""), ("full_name", "Selvi")]), Signup)
+    assert [error["loc"] for error in refused.value.errors()] == [("email",)]
+
+
+def test_a_form_model_that_allows_extra_fields_gets_the_others_but_not_the_csrf_token() -> None:
+    class Boxes(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        name: str | None = None
+
+    form = FormData([("csrf", "token"), ("name", "Main"), ("greeting_ta", "வணக்கம்"), ("voice_ta", "")])
+    assert parse_form(form, Boxes).model_extra == {"greeting_ta": "வணக்கம்"}
+
+
+def test_every_form_that_posts_carries_the_csrf_token_and_no_template_builds_a_dict() -> None:
+    pages = {path.relative_to(TEMPLATES): path.read_text() for path in TEMPLATES.rglob("*.html")}
+    forms = [form for text in pages.values() for form in re.findall(r'<form method="post".*?</form>', text, re.S)]
+    assert len(forms) >= 14 and all("{{ ui.csrf(csrf) }}" in form for form in forms)
+    assert not [name for name, text in pages.items() if re.search(r"\{%-?\s*set[^%]*=\s*\{|\.update\(\{", text)]
+
+
+def test_a_field_ties_its_error_and_hint_to_its_control() -> None:
+    from mla_core.web.rendering import templates
+
+    ui = templates().env.globals["ui"]
+    html = str(ui.field("phone", "Phone", "044", type="tel", required=True, error="must be E.164", hint="+91…"))
+    assert html == (
+        '<label for="phone">Phone</label><p class="muted" id="phone-hint">+91…</p>'
+        '<input id="phone" name="phone" type="tel" required aria-invalid="true"'
+        ' aria-describedby="phone-hint phone-error" value="044"><p class="error" id="phone-error">must be E.164</p>'
+    )
+    assert str(ui.badge("active", "<Active>")) == '<span class="badge active">&lt;Active&gt;</span>'
+
+
+def test_the_test_calls_scripts_ship_with_the_dashboard_not_with_the_layer() -> None:
+    from functions.admin.panel import panel
+    from functions.dashboard.pages import pages
+
+    client = TestClient(pages)
+    for path in ("/static/test_call.js", "/static/vendor/livekit-client-2.23.0.umd.js", "/static/app.css"):
+        assert client.get(path).status_code == 200, path
+    assert TestClient(panel).get("/static/test_call.js").status_code == 404
+    assert sorted(p.name for p in STATIC_DIR.rglob("*.*")) == ["app.css", "htmx-2.0.11.min.js"]

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-LANGUAGES = {"en": "English", "hi": "हिन्दी", "ta": "தமிழ்"}
+from mla_core.core.languages import NATIVE_NAMES
+
+# The interface's languages in the order of WORDS' columns, each by its own name.
+LANGUAGES = {code: NATIVE_NAMES[code] for code in ("en", "hi", "ta")}
 
 # key: (English, Hindi, Tamil)
 WORDS: dict[str, tuple[str, str, str]] = {

@@ -1,0 +1,95 @@
+"""Forms posted by the pages, read into pydantic models: the same models as the JSON bodies where
+the form has their shape, a model of the page's own where it does not (one box for many numbers,
+a box per language). A refused form shows each error next to its field.
+
+A route takes the posted form (`PostedForm`) and validates it with `parse_form` inside the `try`
+that renders the form again with its errors, so a refused form never becomes a JSON 422.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+
+from fastapi import Depends, Request
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError
+from starlette.datastructures import FormData
+
+from mla_core.core.errors import AppError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+async def posted_form(request: Request) -> FormData:
+    """The posted form, read once (the CSRF check reads the same)."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(posted_form)]
+
+
+def parse_form(form: FormData, model: type[Model]) -> Model:
+    """The form as `model`: each field `model` declares, a blank one left out (so it takes the
+    model's default, or is missing), a list field with every value sent (checkboxes). A model that
+    allows extra fields gets the form's other fields too (the CSRF token aside). Raises pydantic's
+    `ValidationError` as `model` does."""
+    declared = _fields(model)
+    data: dict[str, Any] = {}
+    for name, many in declared.items():
+        sent = [value for value in form.getlist(name) if isinstance(value, str) and value.strip()]
+        if sent:
+            data[name] = sent if many else sent[0]
+    if model.model_config.get("extra") == "allow":
+        data |= {
+            key: value
+            for key, value in form.items()
+            if key not in declared and key != "csrf" and isinstance(value, str) and value.strip()
+        }
+    return model.model_validate(data)
+
+
+@lru_cache(maxsize=64)
+def _fields(model: type[BaseModel]) -> dict[str, bool]:
+    """The form names of `model`'s fields, and whether each takes a list."""
+    return {field.alias or name: _takes_many(field.annotation) for name, field in model.model_fields.items()}
+
+
+def _takes_many(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _takes_many(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return any(_takes_many(arg) for arg in get_args(annotation))
+    return origin in (list, set, tuple, frozenset)
+
+
+def split_box(value: object) -> object:
+    """What was typed into one box for many values (or into several such boxes), value by value;
+    anything else is left for the model to refuse."""
+    texts = [value] if isinstance(value, str) else value
+    if isinstance(texts, list) and all(isinstance(text, str) for text in texts):
+        return " ".join(texts).replace(",", " ").split()
+    return value
+
+
+# Phone numbers typed into one box, between spaces, commas or new lines.
+NumbersBox = Annotated[list[str], BeforeValidator(split_box)]
+
+
+class OnceKey(BaseModel):
+    """The hidden key of a form that makes something (a complaint, a tenant), new with each blank
+    form: the same form posted twice makes one."""
+
+    idempotency_key: Annotated[str, AfterValidator(lambda key: key[:200])] | None = None
+
+
+def field_errors(exc: ValidationError | AppError) -> dict[str, str]:
+    """Errors by field name, to show next to each field of a form."""
+    if isinstance(exc, ValidationError):
+        return {
+            ".".join(str(p) for p in error["loc"]) or "form": error["msg"].removeprefix("Value error, ")
+            for error in exc.errors()
+        }
+    errors = {str(d.get("field")): str(d.get("reason", exc.message)) for d in exc.details if d.get("field")}
+    return errors or {"form": exc.message}

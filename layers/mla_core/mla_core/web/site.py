@@ -1,0 +1,151 @@
+"""A site: one set of pages (the admin panel, the MLA dashboard) mounted at its prefix, with its
+static files, its navigation, who may sign in to it, and the pages every site has (sign-in,
+sign-out, language, errors)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
+from starlette.staticfiles import StaticFiles
+
+from mla_core.adapters import Services
+from mla_core.core.errors import AppError, PermissionDeniedError
+from mla_core.core.principal import Caller, Principal
+from mla_core.identity import accounts
+from mla_core.web.forms import PostedForm, parse_form
+from mla_core.web.i18n import LANGUAGES
+from mla_core.web.rendering import LANG_COOKIE, redirect, render
+from mla_core.web.sessions import SESSION_COOKIE, LoginRequired, check_csrf, end_session, signed_in, start_session
+
+STATIC_DIR = Path(__file__).parent / "static"  # what every site serves: the stylesheet, htmx
+
+
+@dataclass(frozen=True)
+class Site:
+    """One set of pages under `prefix`, with its static files at `<prefix>/static` (its own
+    directories in `static`, looked in first, then the shared ones), its navigation, and who may
+    sign in to it."""
+
+    prefix: str
+    area: str
+    nav: tuple[tuple[str, str], ...]
+    roles: tuple[str, ...]
+    home: str
+    static: tuple[Path, ...] = ()
+
+    def page(
+        self,
+        request: Request,
+        template: str,
+        context: Mapping[str, Any] | None = None,
+        *,
+        who: Caller | None = None,
+        status_code: int = 200,
+    ) -> Response:
+        chrome = {
+            "static": f"{self.prefix}/static",
+            "home": self.home,
+            "nav": self.nav,
+            "area": self.area,
+            "who": who,
+            "logout": f"{self.prefix}/logout",
+            "lang_base": self.prefix,
+            "prefix": self.prefix,
+        }
+        return render(request, template, {**chrome, **(context or {})}, status_code=status_code)
+
+    def signed_in(self, request: Request, services: Services) -> Principal:
+        who = signed_in(request, services, f"{self.prefix}/login")
+        if who.role not in self.roles:
+            raise PermissionDeniedError("this login cannot use these pages")
+        return who
+
+
+class StaticDirectories(StaticFiles):
+    """Static files from several directories: the first that has the file serves it."""
+
+    def __init__(self, directories: Sequence[Path]) -> None:
+        self._directories = list(directories)
+        super().__init__(directory=self._directories[0])
+
+    def get_directories(
+        self, directory: str | PathLike[str] | None = None, packages: list[str | tuple[str, str]] | None = None
+    ) -> list[str | PathLike[str]]:
+        return list(self._directories)
+
+
+class NextPage(BaseModel):
+    """Where the sign-in form goes once signed in."""
+
+    next: str = ""
+
+
+def create_site_app(site: Site, services: Callable[[], Services]) -> FastAPI:
+    """The pages' own app (mounted at `site.prefix`): static files, sign-in, sign-out, language,
+    and errors answered as pages. The caller adds its pages to it."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/static", StaticDirectories([*site.static, STATIC_DIR]), name="static")
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        return redirect(request, exc.location)
+
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        context = {"status": exc.status_code, "message": exc.message}
+        return site.page(request, "error.html", context, status_code=exc.status_code)
+
+    @app.exception_handler(404)
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return site.page(request, "error.html", {"status": 404, "message": "not found"}, status_code=404)
+
+    @app.get("/login")
+    def login_page(request: Request, next: str = "") -> Response:
+        return site.page(request, "login.html", {"action": f"{site.prefix}/login", "next": _local(next, site)})
+
+    @app.post("/login", dependencies=[Depends(check_csrf)])
+    def login(request: Request, form: PostedForm) -> Response:
+        after = _local(parse_form(form, NextPage).next, site)
+        context = {"action": f"{site.prefix}/login", "next": after, "email": form.get("email", "")}
+        try:
+            session = accounts.login(services(), parse_form(form, accounts.LoginRequest))
+        except (AppError, ValidationError):
+            return site.page(request, "login.html", {**context, "error": "wrong email or password"}, status_code=401)
+        if session.user.role not in site.roles:
+            context["error"] = "this login cannot use these pages"
+            return site.page(request, "login.html", context, status_code=403)
+        response = redirect(request, after)
+        start_session(response, session)
+        return response
+
+    @app.post("/logout", dependencies=[Depends(check_csrf)])
+    def logout(request: Request) -> Response:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            with contextlib.suppress(AppError):  # an expired session is signed out all the same
+                accounts.logout(services(), token)
+        response = redirect(request, f"{site.prefix}/login")
+        end_session(response)
+        return response
+
+    @app.get("/lang/{code}")
+    def choose_language(request: Request, code: str, next: str = "") -> Response:
+        response = redirect(request, _local(next, site))
+        if code in LANGUAGES:
+            response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, secure=True, samesite="lax")
+        return response
+
+    return app
+
+
+def _local(path: str, site: Site) -> str:
+    """Only our own pages are redirect targets (no open redirect through `next`)."""
+    return path if path.startswith(site.prefix + "/") and not path.startswith("//") else site.home
