@@ -96,28 +96,3 @@ def create_manual(
         channel=body.channel,
     )
     return get_complaint(services, who.tenant_id, str(logged.reference))
-
-
-# Until the dashboard's routes import these from their own modules, they find them here too.
-from mla_core.complaints.export import export_rows  # noqa: E402
-from mla_core.complaints.models import ComplaintFilters  # noqa: E402
-from mla_core.complaints.search import choices, count_complaints, list_complaints, list_page  # noqa: E402
-from mla_core.complaints.stats import overdue_trend  # noqa: E402
-from mla_core.complaints.stats import summary as stats  # noqa: E402
-
-__all__ = [
-    "ComplaintFilters",
-    "ComplaintPatch",
-    "ManualComplaint",
-    "add_note",
-    "choices",
-    "count_complaints",
-    "create_manual",
-    "export_rows",
-    "get_complaint",
-    "list_complaints",
-    "list_page",
-    "overdue_trend",
-    "stats",
-    "update_complaint",
-]
