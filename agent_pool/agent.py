@@ -1,7 +1,7 @@
 """The grievance agent: what the LLM is told, and the tools it may call during a call.
 
 Tools are entry points: they parse what the LLM passed, call one domain function
-(`mla_core.complaints`) through the call's injected `CallContext`, and map the result to a
+(`mla_core.complaints.intake`) through the call's injected `CallContext`, and map the result to a
 sentence. A bad argument raises `ToolError` with a sentence the LLM can turn into words for the
 caller; nothing is stored then. No tool talks to a vendor SDK.
 """

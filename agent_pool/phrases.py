@@ -76,7 +76,7 @@ _OPEN_COMPLAINTS_QUESTION = {
 
 
 class ComplaintSummary(Protocol):
-    """What a sentence about a complaint needs (`mla_core.complaints.ComplaintView` has it)."""
+    """What a sentence about a complaint needs (`mla_core.complaints.intake.ComplaintView` has it)."""
 
     @property
     def reference(self) -> int: ...

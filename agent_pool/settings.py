@@ -1,6 +1,6 @@
 """How the worker process runs: capacity, draining and turn-taking, read once from `AGENT_*` variables.
 
-The platform's settings (`mla_core.settings`) hold what every component shares (database, Redis,
+The platform's settings (`mla_core.core.settings`) hold what every component shares (database, Redis,
 LiveKit credentials, the agent name); these are the knobs only the agent pool has.
 """
 

@@ -3,7 +3,7 @@
 cfn-lint and `sam validate --lint` (`make validate`) check the template against CloudFormation and
 SAM; these tests check what neither can see: that every Handler names a real function, that every
 `${...}` in an ASL file is substituted, that Retry/Catch follow the error contract of
-`mla_core.errors`, and that each function gets the permissions it needs and no more.
+`mla_core.core.errors`, and that each function gets the permissions it needs and no more.
 """
 
 from __future__ import annotations

@@ -159,7 +159,7 @@ _ROOM = re.compile(r"mla-(?P<tenant_id>[a-z0-9]{10})(?P<call>-.+)?", re.DOTALL)
 
 
 def room_owner(room_name: str) -> RoomOwner | None:
-    """The tenant a room belongs to, by name (`tenants.room_name`, `tenants.call_room_prefix`)."""
+    """The tenant a room belongs to, by name (`core.names.room_name`, `core.names.call_room_prefix`)."""
     match = _ROOM.fullmatch(room_name)
     if match is None:
         return None
