@@ -66,6 +66,7 @@ class Services:
         from mla_core.adapters.supabase_auth import SupabaseAuth
 
         s = self.settings
+        s.require("supabase_url", "supabase_anon_key", "supabase_service_role_key")
         return SupabaseAuth(
             s.supabase_url, s.supabase_anon_key.get_secret_value(), s.supabase_service_role_key.get_secret_value()
         )
@@ -74,6 +75,7 @@ class Services:
     def token_verifier(self) -> TokenVerifier:
         from mla_core.adapters.tokens import TokenVerifier
 
+        self.settings.require("supabase_url")
         return TokenVerifier(self.settings)
 
     @cached_property

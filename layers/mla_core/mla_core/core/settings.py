@@ -3,6 +3,12 @@
 Locally every value comes from the environment (`make dev` writes `.local/dev.env`). In AWS the
 non-secret values come from the function's environment and the secrets from one Secrets Manager
 secret (a JSON object with the same keys) named by `APP_SECRET_ID`; the same object either way.
+
+The development values (loopback URLs, the local stand-ins' keys) apply only when ENVIRONMENT is
+`local`. Anywhere else `get_settings()` refuses to start, naming the keys, when a value every process
+needs is missing or a development value is still in place: a key left out of the secret must never
+fall back to a development secret. Supabase Auth's keys, which the agent worker does not need, are
+checked when the Supabase client is first built (`Settings.require`).
 """
 
 from __future__ import annotations
@@ -12,8 +18,34 @@ import os
 from functools import lru_cache
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: What a setting is when ENVIRONMENT=local and nothing else says (the local stack's own ports and keys).
+DEVELOPMENT_VALUES: dict[str, str] = {
+    "database_url": "postgresql://postgres@127.0.0.1:54329/postgres",
+    "upstash_redis_rest_url": "http://127.0.0.1:8003",
+    "upstash_redis_rest_token": "local-upstash-token",
+    "livekit_url": "http://127.0.0.1:8001",
+    "livekit_api_key": "devkey",
+    "livekit_api_secret": "devsecret_devsecret_devsecret_0123",
+    "supabase_url": "http://127.0.0.1:8002",
+    "supabase_anon_key": "local-anon-key",
+    "supabase_service_role_key": "local-service-role-key",
+}
+#: What every deployed process (each Lambda function and the agent worker) cannot start without.
+REQUIRED_OUTSIDE_LOCAL = (
+    "database_url",
+    "upstash_redis_rest_url",
+    "upstash_redis_rest_token",
+    "livekit_url",
+    "livekit_api_key",
+    "livekit_api_secret",
+)
+
+
+class ConfigurationError(RuntimeError):
+    """A deployed process started without a value it needs, or with a development value."""
 
 
 class Settings(BaseSettings):
@@ -22,23 +54,23 @@ class Settings(BaseSettings):
     environment: str = "local"
 
     # Postgres (Supabase in AWS, embedded locally)
-    database_url: str = "postgresql://postgres@127.0.0.1:54329/postgres"
+    database_url: str = ""
 
     # Upstash Redis REST
-    upstash_redis_rest_url: str = "http://127.0.0.1:8003"
-    upstash_redis_rest_token: SecretStr = SecretStr("local-upstash-token")
+    upstash_redis_rest_url: str = ""
+    upstash_redis_rest_token: SecretStr = SecretStr("")
 
     # LiveKit
-    livekit_url: str = "http://127.0.0.1:8001"
-    livekit_api_key: str = "devkey"
-    livekit_api_secret: SecretStr = SecretStr("devsecret_devsecret_devsecret_0123")
+    livekit_url: str = ""
+    livekit_api_key: str = ""
+    livekit_api_secret: SecretStr = SecretStr("")
     livekit_sip_trunk_id: str = ""
     livekit_agent_name: str = "mla-voice-agent"
 
     # Supabase Auth
-    supabase_url: str = "http://127.0.0.1:8002"
-    supabase_anon_key: SecretStr = SecretStr("local-anon-key")
-    supabase_service_role_key: SecretStr = SecretStr("local-service-role-key")
+    supabase_url: str = ""
+    supabase_anon_key: SecretStr = SecretStr("")
+    supabase_service_role_key: SecretStr = SecretStr("")
     # Legacy HS256 secret; only set for projects that still sign with it.
     supabase_jwt_secret: SecretStr | None = None
     supabase_jwt_audience: str = "authenticated"
@@ -61,9 +93,44 @@ class Settings(BaseSettings):
     # How long POST /admin/tenants?wait=true waits for provisioning (seconds).
     provisioning_wait_seconds: float = 25.0
 
+    @model_validator(mode="before")
+    @classmethod
+    def _development_values_in_local_mode(cls, values: Any) -> Any:
+        if not isinstance(values, dict) or str(values.get("environment", "local")).lower() != "local":
+            return values
+        return {**DEVELOPMENT_VALUES, **{key: value for key, value in values.items() if value not in ("", None)}}
+
     @property
     def livekit_secret(self) -> str:
         return self.livekit_api_secret.get_secret_value()
+
+    @property
+    def is_local(self) -> bool:
+        return self.environment.lower() == "local"
+
+    def refusals(self, required: tuple[str, ...] = REQUIRED_OUTSIDE_LOCAL) -> list[str]:
+        """Why this deployment cannot start, one line per key: a `required` key missing, or any key
+        still holding its development value (a copied dev.env must not serve in AWS). None locally."""
+        if self.is_local:
+            return []
+        found = []
+        for key in dict.fromkeys((*required, *DEVELOPMENT_VALUES)):
+            text = _text(getattr(self, key))
+            if not text and key in required:
+                found.append(f"{key.upper()} is missing")
+            elif text and text == DEVELOPMENT_VALUES.get(key):
+                found.append(f"{key.upper()} still has its development value")
+        return found
+
+    def require(self, *keys: str) -> None:
+        """Refuse (`ConfigurationError`, naming the keys) to go on without `keys`, or with development values."""
+        refusals = self.refusals(keys or REQUIRED_OUTSIDE_LOCAL)
+        if refusals:
+            raise ConfigurationError(f"settings refused (ENVIRONMENT={self.environment}): " + "; ".join(refusals))
+
+
+def _text(value: object) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else str(value or "")
 
 
 def _secrets_from_aws() -> dict[str, Any]:
@@ -79,4 +146,6 @@ def _secrets_from_aws() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings(**_secrets_from_aws())
+    settings = Settings(**_secrets_from_aws())
+    settings.require()
+    return settings
