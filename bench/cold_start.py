@@ -11,21 +11,29 @@ import statistics
 import subprocess
 import sys
 
+# label → (folder at the root of the import path, as Lambda's /var/task; module)
 MODULES = {
-    "baseline: bare FastAPI + Mangum": "bench.bare_app",
-    "admin (functions/admin/app.py)": "functions.admin.app",
-    "dashboard (functions/dashboard/app.py)": "functions.dashboard.app",
-    "webhooks (functions/webhooks/app.py)": "functions.webhooks.app",
-    "provisioning steps (functions/provisioning/steps.py)": "functions.provisioning.steps",
-    "complaint ingest (functions/complaint_ingest/app.py)": "functions.complaint_ingest.app",
+    "baseline: bare FastAPI + Mangum": (".", "bench.bare_app"),
+    "admin (functions/admin/admin_api.py)": ("functions/admin", "admin_api"),
+    "dashboard (functions/dashboard/dashboard_api.py)": ("functions/dashboard", "dashboard_api"),
+    "webhooks (functions/webhooks/webhooks_api.py)": ("functions/webhooks", "webhooks_api"),
+    "provisioning steps (functions/provisioning/provisioning_steps.py)": (
+        "functions/provisioning",
+        "provisioning_steps",
+    ),
+    "complaint ingest (functions/complaint_ingest/complaint_ingest.py)": (
+        "functions/complaint_ingest",
+        "complaint_ingest",
+    ),
 }
 
-PROBE = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+PROBE = "import sys, time; sys.path.insert(0, {folder!r}); t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
 
 
-def import_seconds(module: str) -> float:
+def import_seconds(target: tuple[str, str]) -> float:
+    folder, module = target
     out = subprocess.run(
-        [sys.executable, "-c", PROBE.format(module=module)], check=True, capture_output=True, text=True
+        [sys.executable, "-c", PROBE.format(folder=folder, module=module)], check=True, capture_output=True, text=True
     ).stdout
     return float(out.strip().splitlines()[-1])
 

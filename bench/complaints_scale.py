@@ -195,7 +195,9 @@ def setup(doc: str) -> Setup:
 def main() -> None:
     run_setup = setup(__doc__ or "")
     args, pg, tenant_id = run_setup.args, run_setup.pg, run_setup.tenant_id
-    from functions.dashboard.app import app
+    from local_stack.template import app_of
+
+    app = app_of("DashboardFunction")
     from mla_core.adapters import get_services
     from mla_core.complaints import export
     from mla_core.complaints.models import ComplaintFilters

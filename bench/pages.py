@@ -22,8 +22,10 @@ from bench.complaints_scale import ServerTiming, percentile, setup
 def main() -> None:
     run_setup = setup(__doc__ or "")
     args = run_setup.args
-    from functions.dashboard import pages
-    from functions.dashboard.app import app
+    from local_stack.template import function
+
+    app = function("DashboardFunction").import_module().app
+    import dashboard_pages as pages
     from mla_core.http import deps
 
     app.dependency_overrides[deps.office_user] = run_setup.signed_in

@@ -1,6 +1,6 @@
 """Webhook ingest: LiveKit events per second in one process, through the real handler path.
 
-Each event goes through the Lambda entry in-process, as API Gateway delivers it: `app.handler`
+Each event goes through the Lambda entry in-process, as API Gateway delivers it: `webhooks_api.handler`
 (Powertools → Mangum → FastAPI → signature and body hash checked by livekit-api's WebhookReceiver
 → dedupe record and call-row upsert in one statement). The database is an embedded Postgres with
 the control and tenant migrations and one registered tenant. The events are those of whole calls
@@ -35,8 +35,8 @@ from typing import Any
 from google.protobuf.json_format import MessageToJson
 from livekit import api
 
-from functions.webhooks.app import handler, verified_event
 from local_stack.postgres import start_postgres
+from local_stack.template import function
 from mla_core.adapters import get_services
 from mla_core.calls import webhook_events
 from mla_core.core.settings import get_settings
@@ -136,6 +136,7 @@ def gateway_event(body: str, token: str) -> dict[str, Any]:
 
 def invoke_all(events: list[Signed], expect: str) -> float:
     """Seconds to invoke the handler on `events` one after the other; each must come back `expect`."""
+    handler = function("WebhooksFunction").load()
     requests = [gateway_event(body, token) for body, token in events]
     started = time.perf_counter()
     for request in requests:
@@ -162,6 +163,7 @@ def plain_inserts(url: str, count: int) -> float:
 
 def domain_only(events: list[Signed]) -> float:
     """Seconds for `webhook_events.ingest` alone on `events` (verified beforehand): the database's share."""
+    verified_event = function("WebhooksFunction").import_module().verified_event
     services = get_services()
     parsed = [verified_event(services.settings, body.encode(), token) for body, token in events]
     started = time.perf_counter()

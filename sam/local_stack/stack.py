@@ -233,15 +233,17 @@ class LocalStack:
                 self.env["COMPLAINT_QUEUE_URL"] = url
 
     def _start_gateway(self) -> None:
-        from functions.admin.app import app as admin_app
-        from functions.dashboard.app import app as dashboard_app
-        from functions.webhooks.app import app as webhooks_app
         from local_stack.gateway import Gateway, local_routes
 
         local = local_routes(self.health, self.outbox)
         gateway = Gateway(
-            [("/admin", admin_app), ("/webhooks", webhooks_app), ("/health", local), ("/local", local)],
-            default=dashboard_app,
+            [
+                ("/admin", template.app_of("AdminFunction")),
+                ("/webhooks", template.app_of("WebhooksFunction")),
+                ("/health", local),
+                ("/local", local),
+            ],
+            default=template.app_of("DashboardFunction"),
         )
         served = self._serve(gateway, 0 if self.ephemeral_ports else self.port)
         self.env["API_URL"] = served.url

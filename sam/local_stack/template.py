@@ -7,10 +7,12 @@ same handlers and the same `.asl.json` with the same substitutions that SAM depl
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -53,13 +55,40 @@ class FunctionSpec:
     handler: str
 
     @property
+    def folder(self) -> Path:
+        return ROOT / self.code_uri
+
+    @property
     def module(self) -> str:
-        """The handler's module as imported from the repository root (`functions.admin.app`)."""
-        module, _, _ = self.handler.rpartition(".")
-        return ".".join([*Path(self.code_uri).parts, module])
+        """The handler's module, a top-level name (`admin_api`), as Lambda imports it."""
+        return self.handler.rpartition(".")[0]
+
+    def import_module(self) -> ModuleType:
+        """Import the handler's module as the Lambda runtime does: the function's folder (its CodeUri,
+        `/var/task` on Lambda) at the root of the import path, so its modules are top-level, and the
+        layer's `mla_core` beside them. Every function shares this process, so the module names of
+        all the folders are distinct (tests/integration/test_lambda_packaging.py checks it)."""
+        folder = str(self.folder)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        return importlib.import_module(self.module)
 
     def load(self) -> Callable[[dict[str, Any], Any], Any]:
-        return getattr(importlib.import_module(self.module), self.handler.rpartition(".")[2])
+        handler: Callable[[dict[str, Any], Any], Any] = getattr(self.import_module(), self.handler.rpartition(".")[2])
+        return handler
+
+
+def function(logical_id: str) -> FunctionSpec:
+    """The function `logical_id` of template.yaml (`DashboardFunction`)."""
+    for spec in functions():
+        if spec.logical_id == logical_id:
+            return spec
+    raise KeyError(f"template.yaml has no function {logical_id}")
+
+
+def app_of(logical_id: str) -> Any:
+    """The ASGI app behind an HTTP function's handler (its module's `app`), loaded as Lambda loads it."""
+    return function(logical_id).import_module().app
 
 
 @dataclass(frozen=True)

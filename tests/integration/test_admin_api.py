@@ -220,7 +220,9 @@ def test_the_lambda_handler_serves_the_admin_api_from_an_api_gateway_event(admin
     import json
     from pathlib import Path
 
-    from functions.admin.app import handler
+    from local_stack.template import function
+
+    handler = function("AdminFunction").load()
 
     event = json.loads((Path(__file__).parents[2] / "sam/events/admin_create_tenant.json").read_text())
     event["headers"]["authorization"] = f"Bearer {admin_token}"

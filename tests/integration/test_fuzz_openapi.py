@@ -33,23 +33,23 @@ def office_token(api: Api, admin_token: str) -> str:
 
 @pytest.fixture(scope="module")
 def dashboard_schema(stack: Any) -> Any:
-    from functions.dashboard.app import app
+    from local_stack.template import app_of
 
-    return schemathesis.openapi.from_asgi("/openapi.json", app)
+    return schemathesis.openapi.from_asgi("/openapi.json", app_of("DashboardFunction"))
 
 
 @pytest.fixture(scope="module")
 def admin_schema(stack: Any) -> Any:
-    from functions.admin.app import app
+    from local_stack.template import app_of
 
-    return schemathesis.openapi.from_asgi("/admin/openapi.json", app)
+    return schemathesis.openapi.from_asgi("/admin/openapi.json", app_of("AdminFunction"))
 
 
 @pytest.fixture(scope="module")
 def webhooks_schema(stack: Any) -> Any:
-    from functions.webhooks.app import app
+    from local_stack.template import app_of
 
-    return schemathesis.openapi.from_asgi("/webhooks/openapi.json", app)
+    return schemathesis.openapi.from_asgi("/webhooks/openapi.json", app_of("WebhooksFunction"))
 
 
 def fuzz(schema: Any, token: str) -> list[str]:

@@ -141,7 +141,9 @@ def test_a_retry_is_refused_unless_the_tenant_failed(api: Api, admin_token: str)
 def test_running_every_step_again_after_success_changes_nothing(
     api: Api, admin_token: str, stack: Any, inspect: Inspector
 ) -> None:
-    from functions.provisioning import steps as handlers
+    from local_stack.template import function
+
+    handlers = function("CreateSchemaFunction").import_module()
 
     body = tenant_body()
     tenant = api.create_tenant(admin_token, body)

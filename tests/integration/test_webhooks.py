@@ -484,7 +484,9 @@ def test_with_the_database_down_the_event_gets_a_503_and_is_applied_when_retried
 def test_the_lambda_handler_verifies_the_raw_bytes_of_a_base64_api_gateway_body(
     tenant: dict[str, Any], livekit: LiveKitSender, inspect: Inspector
 ) -> None:
-    from functions.webhooks.app import handler
+    from local_stack.template import function
+
+    handler = function("WebhooksFunction").load()
 
     caller = unique_number()
     room = call_room(tenant, caller)

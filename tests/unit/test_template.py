@@ -8,7 +8,6 @@ SAM; these tests check what neither can see: that every Handler names a real fun
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from pathlib import Path
@@ -161,7 +160,9 @@ def test_every_handler_names_a_function_in_its_code_uri(function: str) -> None:
     module_name, attribute = handler.rsplit(".", 1)
     assert (ROOT / code_uri / f"{module_name}.py").is_file()
 
-    module = importlib.import_module(".".join([*Path(code_uri).parts, module_name]))
+    from local_stack import template
+
+    module = template.function(function).import_module()  # as Lambda imports it
 
     assert callable(getattr(module, attribute, None)), f"{code_uri}/{module_name}.py has no {attribute}"
 
@@ -316,9 +317,9 @@ def _http_events() -> list[Path]:
 def test_a_sample_http_event_reaches_its_route_and_is_refused_without_a_real_token(path: Path) -> None:
     event = json.loads(path.read_text())
     (function,) = (name for name in functions() if event["routeKey"] in route_keys(name))
-    props = functions()[function]
-    module_name, attribute = props["Handler"].rsplit(".", 1)
-    handler = getattr(importlib.import_module(".".join([*Path(props["CodeUri"]).parts, module_name])), attribute)
+    from local_stack import template
+
+    handler = template.function(function).load()
     response = invoke_lambda(handler, event, function)
 
     assert response["statusCode"] == 401, response

@@ -152,8 +152,12 @@ def test_a_field_ties_its_error_and_hint_to_its_control() -> None:
 
 
 def test_the_test_calls_scripts_ship_with_the_dashboard_not_with_the_layer() -> None:
-    from functions.admin.panel import panel
-    from functions.dashboard.pages import pages
+    from local_stack.template import function
+
+    function("AdminFunction").import_module()
+    function("DashboardFunction").import_module()
+    from admin_panel import panel
+    from dashboard_pages import pages
 
     client = TestClient(pages)
     for path in ("/static/test_call.js", "/static/vendor/livekit-client-2.23.0.umd.js", "/static/app.css"):

@@ -1,7 +1,7 @@
 """Complaints that waited in SQS while Postgres was down, stored exactly once; and failed SMS retried.
 
-Lambda entries: `app.handler` (SQS event source, partial batch responses) and
-`app.retry_notifications` (every five minutes).
+Lambda entries: `complaint_ingest.handler` (SQS event source, partial batch responses) and
+`complaint_ingest.retry_notifications` (every five minutes).
 """
 
 from __future__ import annotations

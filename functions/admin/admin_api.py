@@ -1,6 +1,6 @@
 """Admin API (super admins only): create, inspect, retry and delete MLA tenants.
 
-Lambda entry: `app.handler` (API Gateway HTTP API → Mangum → FastAPI).
+Lambda entry: `admin_api.handler` (API Gateway HTTP API → Mangum → FastAPI).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def delete_tenant(tenant_id: TenantId, _: SuperAdminDep, svc: ServicesDep) -> JS
 
 
 app.include_router(tenants)
-app.mount("/admin/panel", LazyApp("functions.admin.panel:panel"))  # after the API routes
+app.mount("/admin/panel", LazyApp("admin_panel:panel"))  # after the API routes
 _asgi = Mangum(app, lifespan="off")
 
 

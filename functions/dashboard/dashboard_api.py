@@ -1,7 +1,7 @@
 """Dashboard API: sign-in for every user (admins, MLA offices, staff), and an office's complaints,
 stats, team and agents (a router each).
 
-Lambda entry: `app.handler`. Also owns `/docs` and `/openapi.json` on the HTTP API.
+Lambda entry: `dashboard_api.handler`. Also owns `/docs` and `/openapi.json` on the HTTP API.
 """
 
 from __future__ import annotations
@@ -270,7 +270,7 @@ def invitation_link(token: Annotated[str, Query(max_length=200)] = "") -> Redire
     return RedirectResponse(f"/app/register?{urlencode({'token': token})}", status_code=303)
 
 
-app.mount("/app", LazyApp("functions.dashboard.pages:pages"))  # after the API routes
+app.mount("/app", LazyApp("dashboard_pages:pages"))  # after the API routes
 _asgi = Mangum(app, lifespan="off")
 
 

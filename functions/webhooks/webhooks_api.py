@@ -1,6 +1,6 @@
 """LiveKit webhooks: each signed event is applied to the tenant's call record (`calls.webhook_events`).
 
-Lambda entry: `app.handler`. LiveKit signs every event: the JWT in `Authorization` carries the
+Lambda entry: `webhooks_api.handler`. LiveKit signs every event: the JWT in `Authorization` carries the
 base64 SHA-256 of the body, so the body is checked as the raw bytes that arrived
 (`mla_core.adapters.livekit_webhooks`). Answers:
 200 when the event was applied, was a duplicate, or is not ours; 400 for a signed body that is not
