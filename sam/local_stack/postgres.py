@@ -91,8 +91,6 @@ _SERVER_SETTINGS: dict[str, str] = {
 _LOG_FILE = "server.log"
 _PID_FILE = "postmaster.pid"
 _READY_POLL_SECONDS = 0.005
-#: Postgres's own: SIGQUIT is an immediate shutdown (recovery at the next start), for what must go now.
-_STOP_AT_ONCE = ((signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0))
 
 
 class PostgresStartError(RuntimeError):
@@ -134,7 +132,8 @@ class PostgresProcess:
         """
         atexit.unregister(self.stop)
         if self.is_running():
-            stop_processes([self._process], ((signal.SIGINT, timeout), *_STOP_AT_ONCE))
+            steps = ((signal.SIGINT, timeout), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0))
+            stop_processes([self._process], steps)
             log.info("postgres.stopped", extra={"data_dir": str(self.data_dir), "pid": self.pid})
         if self._popen is not None:
             self._popen.poll()  # the wait above reaped it; let Popen know
@@ -182,8 +181,10 @@ def _clear_remains(data_dir: Path) -> None:
         return
     remains = processes_in(POSTGRES_BIN_PATH / "postgres", data_dir)
     if remains:
-        log.warning("postgres.remains_stopped", extra={"pids": [p.pid for p in remains]})
-        stop_processes(remains, _STOP_AT_ONCE)
+        # The server is already lost (recovery follows either way), and a stopped child never
+        # answers a polite signal.
+        log.warning("postgres.remains_killed", extra={"pids": [p.pid for p in remains]})
+        stop_processes(remains, [(signal.SIGKILL, 5.0)])
     # Nothing serves the directory any more, whoever has that pid now.
     (data_dir / _PID_FILE).unlink(missing_ok=True)
 

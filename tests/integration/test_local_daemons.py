@@ -16,7 +16,6 @@ import pytest
 
 from local_stack import daemons
 from local_stack.postgres import start_postgres
-from local_stack.redis_server import start_redis
 
 OWNER = "from local_stack.redis_server import start_redis; import sys; print(start_redis().pid, flush=True); sys.stdin.read()"
 
@@ -63,14 +62,15 @@ def test_the_server_of_a_living_owner_is_left_alone(owner: tuple[subprocess.Pope
 
 
 def test_a_record_whose_pid_was_recycled_is_forgotten_without_a_signal() -> None:
-    bystander = subprocess.Popen(["sleep", "60"])
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         process = psutil.Process(bystander.pid)
         daemons.register("redis", process, signal.SIGKILL)
         record = daemons.REGISTRY / f"{bystander.pid}.json"
         stale = daemons.DaemonRecord.model_validate_json(record.read_text())
-        # The record of an earlier process that had this pid, left by an owner that is gone.
-        recycled = stale.model_copy(update={"started_at": stale.started_at - 100, "owner_pid": _dead_pid()})
+        # The record of an earlier process that had this pid, left by an earlier owner that had ours.
+        earlier = {"started_at": stale.started_at - 100, "owner_started_at": stale.owner_started_at - 100}
+        recycled = stale.model_copy(update=earlier)
         record.write_text(recycled.model_dump_json())
 
         stopped = daemons.stop_orphans()
@@ -108,12 +108,3 @@ def test_postgres_starts_on_a_crashed_directory_whose_lock_names_a_live_postgres
             again.stop()
     finally:
         other.stop()
-
-
-def _dead_pid() -> int:
-    finished = subprocess.run(["true"], check=True)
-    del finished
-    pid = 1
-    while psutil.pid_exists(pid):
-        pid += 1
-    return pid
