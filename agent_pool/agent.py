@@ -3,7 +3,9 @@
 Tools are entry points: they parse what the LLM passed, call one domain function
 (`mla_core.complaints.intake`) through the call's injected `CallContext`, and map the result to a
 sentence. A bad argument raises `ToolError` with a sentence the LLM can turn into words for the
-caller; nothing is stored then. No tool talks to a vendor SDK.
+caller; nothing is stored then. The text the LLM passes is held to the rule of every edge
+(`mla_core.core.text`: no control characters, NFC), and digits are read as ASCII whatever script the
+LLM wrote them in. No tool talks to a vendor SDK.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,12 +29,15 @@ from mla_core.agents.config import AgentConfig
 from mla_core.agents.routing import CallTenant
 from mla_core.complaints import intake
 from mla_core.core.errors import InvalidInputError, TransientError
+from mla_core.core.fields import ascii_digits
 from mla_core.core.languages import SUPPORTED_LANGUAGES
 from mla_core.core.privacy import mask_phone
+from mla_core.core.text import clean_json
 
 logger = logging.getLogger(__name__)
 
 _MAX_REFERENCE_DIGITS = 12
+_NOT_A_DIGIT = re.compile(r"[^0-9]")
 
 
 @dataclass
@@ -75,9 +81,14 @@ def idempotency_key(room_name: str, tool: str, arguments: dict[str, Any]) -> str
     return f"{room_name}:{tool}:{digest[:24]}"
 
 
+def only_digits(spoken: str) -> str:
+    """The digits in what the LLM passed, as ASCII (it may write Devanagari, Tamil or full-width ones)."""
+    return _NOT_A_DIGIT.sub("", ascii_digits(spoken))
+
+
 def indian_mobile(number: str) -> str | None:
     """A spoken or typed Indian mobile number in E.164 (`+91` and ten digits), or None."""
-    digits = "".join(str(int(ch)) for ch in number if ch.isdigit())  # int() reads Devanagari/Tamil digits too
+    digits = only_digits(number)
     if len(digits) == 12 and digits.startswith("91"):
         digits = digits[2:]
     elif len(digits) == 11 and digits.startswith("0"):
@@ -190,6 +201,7 @@ class GrievanceAgent(Agent):
             "landmark": landmark or None,
         }
         try:
+            arguments = clean_json(arguments, "")  # the LLM's words held to what every edge takes
             draft = intake.ComplaintDraft.model_validate(arguments)
             logged = await asyncio.to_thread(
                 intake.log_complaint,
@@ -236,7 +248,7 @@ class GrievanceAgent(Agent):
             reference: The complaint's reference number as the caller said it, digits only, for example "4821".
         """
         call = self.call
-        digits = "".join(str(int(ch)) for ch in reference if ch.isdigit())
+        digits = only_digits(reference)
         if not digits or len(digits) > _MAX_REFERENCE_DIGITS:
             raise ToolError("A reference number is only digits, like 4 8 2 1. Ask the caller to say it again.")
         if call.caller_number is None:

@@ -15,7 +15,7 @@ import logging
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -36,6 +36,7 @@ from mla_core.agents.routing import CallTenant, resolve_call_tenant
 from mla_core.calls import records
 from mla_core.complaints import intake
 from mla_core.core.errors import AppError
+from mla_core.core.fields import sip_number
 from mla_core.core.privacy import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,17 @@ class CallRequest:
     job_metadata: str = ""
     dialed_number: str | None = None
     caller_number: str | None = None  # None: the caller hid their number
+
+    @classmethod
+    def from_sip(cls, room_name: str, job_metadata: str, attributes: Mapping[str, str]) -> CallRequest:
+        """The call as the SIP participant's attributes tell it, each number in ASCII digits (as the
+        webhook records it) or None when there is none, or none that is a number."""
+        return cls(
+            room_name=room_name,
+            job_metadata=job_metadata,
+            dialed_number=sip_number(attributes.get("sip.trunkPhoneNumber")),
+            caller_number=sip_number(attributes.get("sip.phoneNumber")),
+        )
 
 
 @dataclass

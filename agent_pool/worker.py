@@ -86,12 +86,7 @@ async def answer(ctx: JobContext) -> None:
             delete_room_on_close=True,  # the session ended (end_call, error): the caller is hung up on
         ),
     )
-    request = CallRequest(
-        room_name=room_name,
-        job_metadata=ctx.job.metadata,
-        dialed_number=caller.attributes.get("sip.trunkPhoneNumber") or None,
-        caller_number=caller.attributes.get("sip.phoneNumber") or None,
-    )
+    request = CallRequest.from_sip(room_name, ctx.job.metadata, caller.attributes)
     run = await start_call(request, get_services(), io)
 
     async def record_call(_reason: str) -> None:

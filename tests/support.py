@@ -115,6 +115,14 @@ class Api:
                 return httpx.QueryParams(f"token={match.group(1)}")["token"]
         raise AssertionError(f"no email to {email} in the outbox")
 
+    def office_admin(self, admin_token: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A new active tenant whose admin accepted the invitation: the tenant with `token` and `user_id`."""
+        body = body or tenant_body()
+        tenant = self.create_tenant(admin_token, body)
+        invite = self.invite_token_for(body["admin_email"])
+        session = self.http.post("/auth/register", json={"token": invite, "password": "office password 1"}).json()
+        return {**tenant, "token": session["data"]["access_token"], "user_id": session["data"]["user"]["id"]}
+
 
 class Inspector:
     """Looks at every service directly, through its own SDK, to see what provisioning left."""

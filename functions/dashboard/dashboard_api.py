@@ -138,7 +138,8 @@ def update_complaint(
     svc: ServicesDep,
     if_match: Annotated[str | None, Header(alias="If-Match", max_length=20)] = None,
 ) -> JSONResponse:
-    version = int(if_match.strip('"W/')) if if_match and if_match.strip('"W/').isdigit() else None
+    tag = (if_match or "").strip('"W/')
+    version = int(tag) if tag.isascii() and tag.isdigit() else None  # a header's "²" passes isdigit()
     return ok(casework.update_complaint(svc, who, complaint, body, if_match=version))
 
 

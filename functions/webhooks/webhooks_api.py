@@ -30,6 +30,7 @@ app = create_app(
     title="MLA Voice AI — LiveKit webhooks",
     description="Receives LiveKit webhook events, signed with the project's API secret.",
     docs_prefix="/webhooks",
+    signed_bodies=True,  # checked as it arrived; the event's text is cleaned once the signature holds
 )
 
 

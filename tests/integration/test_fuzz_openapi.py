@@ -1,5 +1,8 @@
 """Each app's own OpenAPI schema, held to what the app does: generated requests never make a 5xx, and
-every answer (generated or real) has the shape the schema declares for its status, `data` included."""
+every answer (generated or real) has the shape the schema declares for its status, `data` included.
+Generated requests are also spiked with what no edge may let through (control characters, lone
+surrogates) or must normalise (full-width and Devanagari digits, decomposed text): the first are
+refused with a 422 naming where they were, the others never make a 5xx."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import pytest
 import schemathesis
 from google.protobuf.json_format import MessageToJson
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from livekit import api as lk
 
 from support import Api, tenant_body, unique_number
@@ -52,21 +56,64 @@ def webhooks_schema(stack: Any) -> Any:
     return schemathesis.openapi.from_asgi("/webhooks/openapi.json", app_of("WebhooksFunction"))
 
 
-def fuzz(schema: Any, token: str) -> list[str]:
-    """Run every operation of `schema` with generated cases; returns the operations exercised."""
+# Refused by every edge: C0 and C1 controls, DEL, lone surrogates (these only in JSON: no URL holds one).
+REFUSED = ["\x00", "\x01", "\x1b", "\x7f", "\x85", "\x9f"]
+SURROGATES = ["\ud800", "\udfff"]
+# Normalised, never refused: full-width and Devanagari digits, a decomposed "é" and Tamil "கொ".
+NORMALISED = ["０", "९", "e\u0301", "\u0b95\u0bc6\u0bbe"]
+
+
+@st.composite
+def spiked(draw: st.DrawFn, operation: Any) -> tuple[Any, str | None]:
+    """A generated case with one of the characters above put into one of its strings (path, query or
+    JSON body); returns the case and the character, or None when the case has no string to spike."""
+    case = draw(operation.as_strategy())
+    places: list[tuple[Any, Any, bool]] = []  # (container, key, in JSON)
+    for params in (case.path_parameters, case.query):
+        places += [(params, name, False) for name, value in (params or {}).items() if isinstance(value, str | int)]
+        places += [
+            (value, i, False) for value in (params or {}).values() if isinstance(value, list) for i in range(len(value))
+        ]
+    stack = [case.body] if isinstance(case.body, dict | list) else []
+    while stack:
+        node = stack.pop()
+        for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+            if isinstance(value, dict | list):
+                stack.append(value)
+            elif isinstance(value, str):
+                places.append((node, key, True))
+    if not places:
+        return case, None
+    container, key, in_json = draw(st.sampled_from(places))
+    char = draw(st.sampled_from(REFUSED + NORMALISED + (SURROGATES if in_json else [])))
+    text = str(container[key])
+    at = draw(st.integers(0, len(text)))
+    container[key] = text[:at] + char + text[at:]
+    return case, char
+
+
+def fuzz(schema: Any, token: str, *, spike: bool = False) -> list[str]:
+    """Run every operation of `schema` with generated cases (spiked with `spike`); returns the
+    operations exercised."""
     exercised = []
     for result in schema.get_all_operations():
         operation = result.ok()
+        cases = spiked(operation) if spike else operation.as_strategy().map(lambda case: (case, None))
 
         @FUZZ
-        @given(case=operation.as_strategy())
-        def run(case: Any) -> None:
+        @given(generated=cases)
+        def run(generated: tuple[Any, str | None]) -> None:
+            case, char = generated
             response = case.call(headers={"Authorization": f"Bearer {token}"})
             assert response.status_code < 500, (case.method, case.formatted_path, response.text)
             content_type = (response.headers.get("content-type") or [""])[0]
             assert content_type.startswith(("application/json", "text/csv")), (case.formatted_path, content_type)
             if content_type.startswith("application/json"):
                 case.operation.validate_response(response, case=case)
+            if char is not None and char not in NORMALISED:
+                assert response.status_code == 422, (case.method, case.formatted_path, repr(char), response.text)
+                [detail] = response.json()["error"]["details"]
+                assert detail["field"].split(".")[0] in ("path", "query", "body"), detail
 
         run()
         exercised.append(f"{operation.method.upper()} {operation.path}")
@@ -79,6 +126,16 @@ def test_the_dashboard_api_never_answers_5xx(dashboard_schema: Any, office_token
 
 def test_the_admin_api_never_answers_5xx(admin_schema: Any, admin_token: str) -> None:
     assert "POST /admin/tenants" in fuzz(admin_schema, admin_token)
+
+
+def test_the_dashboard_api_refuses_control_characters_and_never_answers_5xx(
+    dashboard_schema: Any, office_token: str
+) -> None:
+    assert "POST /api/users/invite" in fuzz(dashboard_schema, office_token, spike=True)
+
+
+def test_the_admin_api_refuses_control_characters_and_never_answers_5xx(admin_schema: Any, admin_token: str) -> None:
+    assert "POST /admin/tenants" in fuzz(admin_schema, admin_token, spike=True)
 
 
 # Real answers, each held to its route's declared model -------------------------------------------

@@ -11,11 +11,7 @@ from support import Api, tenant_body, unique_number
 
 @pytest.fixture(scope="module")
 def admin(api: Api, admin_token: str) -> dict[str, Any]:
-    body = tenant_body()
-    tenant = api.create_tenant(admin_token, body)
-    invite = api.invite_token_for(body["admin_email"])
-    session = api.http.post("/auth/register", json={"token": invite, "password": "office password 1"}).json()["data"]
-    return {**tenant, "token": session["access_token"], "user_id": session["user"]["id"]}
+    return api.office_admin(admin_token)
 
 
 def invite_staff(api: Api, admin: dict[str, Any], role: str = "staff") -> dict[str, Any]:

@@ -36,13 +36,15 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic import ValidationError as PydanticValidationError
 from typing_extensions import TypedDict
 
 from mla_core.adapters.livekit_webhooks import MalformedEventError
-from mla_core.core.errors import AppError
+from mla_core.core.errors import AppError, InvalidInputError
+from mla_core.core.fields import sip_number
 from mla_core.core.privacy import mask_phone
+from mla_core.core.text import clean
 
 if TYPE_CHECKING:
     from psycopg import sql
@@ -93,28 +95,28 @@ class CallEvent(BaseModel):
                 raise ValueError("created_at is not a unix time in seconds") from exc
         return value
 
-    @field_validator(
-        "caller_number", "dialed_number", "disconnect_reason", "room_end_reason", "recording_url", mode="before"
-    )
+    @field_validator("disconnect_reason", "room_end_reason", "recording_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return value or None
 
-    @field_validator(
-        "id",
-        "event",
-        "room_name",
-        "caller_number",
-        "dialed_number",
-        "disconnect_reason",
-        "room_end_reason",
-        "recording_url",
-    )
+    @field_validator("caller_number", "dialed_number", mode="before")
     @classmethod
-    def _no_nul(cls, value: str | None) -> str | None:
-        if value is not None and "\x00" in value:  # Postgres text cannot hold it
-            raise ValueError("contains a NUL character")
-        return value
+    def _number(cls, value: Any) -> Any:
+        """In ASCII digits, as the agent records it; None for a hidden caller or what is no number."""
+        return sip_number(value) if isinstance(value, str) else value
+
+    @field_validator("id", "event", "room_name", "disconnect_reason", "room_end_reason", "recording_url")
+    @classmethod
+    def _text(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Text as every edge takes it (`core.text`); the event is signed, so this runs after the
+        signature held, on what LiveKit sent."""
+        if value is None:
+            return None
+        try:
+            return clean(value, info.field_name or "event")
+        except InvalidInputError as exc:
+            raise ValueError(exc.details[0]["reason"]) from exc
 
 
 def parse_event(fields: Mapping[str, Any]) -> CallEvent:
@@ -282,7 +284,7 @@ def _ignored(event: CallEvent, reason: str, tenant_id: str | None = None) -> Ing
     return Ingested(outcome="ignored", reason=reason, tenant_id=tenant_id)
 
 
-_DIGITS = re.compile(r"\+?\d{6,}")
+_DIGITS = re.compile(r"\+?[0-9]{6,}")
 
 
 def _log_fields(event: CallEvent, tenant_id: str | None) -> dict[str, Any]:

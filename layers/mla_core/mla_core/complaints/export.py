@@ -15,7 +15,21 @@ HEADER = [*store.COLUMNS, "overdue"]
 
 
 def export_rows(services: Services, tenant_id: str, filters: ComplaintFilters) -> Iterator[str]:
-    """The filtered list as CSV lines (the header first), streamed: memory stays flat however many."""
+    """The filtered list as CSV lines (the header first), streamed: memory stays flat however many.
+
+    The query runs before this returns, so that a failure to run it (the database down) is an error
+    answered before the file's first byte, not a file cut off after its header."""
+    rows = _rows(services, tenant_id, filters)
+    first = next(rows, None)
+    return _lines(first, rows)
+
+
+def _rows(services: Services, tenant_id: str, filters: ComplaintFilters) -> Iterator[dict[str, Any]]:
+    with services.db.transaction() as conn:
+        yield from store.stream(conn, tenant_id, filters)
+
+
+def _lines(first: dict[str, Any] | None, rest: Iterator[dict[str, Any]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -26,6 +40,8 @@ def export_rows(services: Services, tenant_id: str, filters: ComplaintFilters) -
         return buffer.getvalue()
 
     yield line(HEADER)
-    with services.db.transaction() as conn:
-        for row in store.stream(conn, tenant_id, filters):
-            yield line([row[column] for column in HEADER])
+    if first is None:
+        return
+    yield line([first[column] for column in HEADER])
+    for row in rest:
+        yield line([row[column] for column in HEADER])

@@ -29,6 +29,7 @@ from mla_core.complaints.models import (
     Notification,
     TimelineEvent,
 )
+from mla_core.core.fields import ascii_digits
 from mla_core.core.names import main_agent_id, schema_name
 from mla_core.db import AsyncConn, Conn
 
@@ -168,8 +169,9 @@ def find(conn: Conn, tenant_id: str, id_or_reference: str, *, lock: bool = False
     """A complaint by id (UUID) or reference (digits); None for anything else, or when absent.
     `lock` holds its row until the transaction ends."""
     value: int | uuid.UUID
-    if id_or_reference.isdigit() and len(id_or_reference) <= 12:
-        clause, value = sql.SQL("reference = %s"), int(id_or_reference)
+    reference = ascii_digits(id_or_reference)  # `isdigit` alone takes "²", which int() refuses
+    if reference.isascii() and reference.isdigit() and len(reference) <= 12:
+        clause, value = sql.SQL("reference = %s"), int(reference)
     else:
         try:
             clause, value = sql.SQL("id = %s"), uuid.UUID(id_or_reference)

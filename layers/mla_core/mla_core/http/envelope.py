@@ -22,8 +22,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mla_core.core.errors import AppError
+from mla_core.http.clean_input import CleanInput
 
 logger = logging.getLogger(__name__)
 
@@ -122,13 +124,57 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+def app_error_response(exc: AppError) -> JSONResponse:
+    """One of our errors in the envelope, wherever it was raised (a route, the input edge)."""
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
+
+
+class AnswerUnexpected:
+    """ASGI middleware, the last resort: an unexpected error (in a route or a dependency, a token
+    check included) is logged and answered 500 `internal_error` in the envelope, and ends here.
+
+    Starlette's own last resort answers and then raises the error on to the server, and uvicorn then
+    closes the connection: the next request on it was reset, and a client that retried re-sent its
+    POST (one team invitation left two logins in Supabase Auth). A mounted app (the pages) has
+    answered by the time its error arrives here; that error is logged and ends here too. An error
+    after a response began but before it ended (a streamed CSV) is raised on, so that the server cuts
+    the response off and no client takes it for whole."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        progress = {"started": False, "ended": False}
+
+        async def tracked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                progress["started"] = True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                progress["ended"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            logger.exception("unhandled error", extra={"path": scope.get("path")})
+            if progress["started"] and not progress["ended"]:
+                raise
+            if not progress["started"]:
+                await error_response(500, "internal_error", "something went wrong on our side")(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_middleware(AnswerUnexpected)
+
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> JSONResponse:
         if exc.status_code >= 500:
             logger.warning("request failed", extra={"path": request.url.path, "code": exc.code, "error": exc.message})
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
+        return app_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -139,11 +185,6 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "error")
         return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error", extra={"path": request.url.path})
-        return error_response(500, "internal_error", "something went wrong on our side")
 
 
 class LazyApp:
@@ -161,7 +202,9 @@ class LazyApp:
         await self._app(scope, receive, send)
 
 
-def create_app(*, title: str, description: str, docs_prefix: str = "") -> FastAPI:
+def create_app(*, title: str, description: str, docs_prefix: str = "", signed_bodies: bool = False) -> FastAPI:
+    """An API app with the envelope, its errors and the input edge (`http.clean_input`);
+    `signed_bodies`: its routes check a signature on the body as sent, which the edge then leaves alone."""
     app = FastAPI(
         title=title,
         description=description,
@@ -171,5 +214,6 @@ def create_app(*, title: str, description: str, docs_prefix: str = "") -> FastAP
         redoc_url=None,
         responses=ERROR_RESPONSES,
     )
+    app.add_middleware(CleanInput, refusal=app_error_response, routes=app.routes, signed_bodies=signed_bodies)
     install_error_handlers(app)
     return app

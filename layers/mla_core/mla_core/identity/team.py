@@ -6,9 +6,10 @@ writes); `platform.users` is our index of who belongs to which office.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
 from typing_extensions import TypedDict
@@ -19,6 +20,8 @@ from mla_core.core.principal import OfficeRole, OfficeUser
 from mla_core.db import Conn
 from mla_core.identity.invitations import invitation_link
 from mla_core.tenants import registry
+
+logger = logging.getLogger(__name__)
 
 
 class Invite(BaseModel):
@@ -69,7 +72,8 @@ def _member(conn: Conn, tenant_id: str, user_id: str, *, lock: bool = False) -> 
 
 
 def invite(services: Services, who: OfficeUser, request: Invite) -> Member:
-    """Create the login (no password yet) and email the invitation link, accepted by /auth/register."""
+    """Create the login (no password yet) and email the invitation link, accepted by /auth/register.
+    When what follows the login fails (the member's row, the email), the login is removed again."""
     email = str(request.email)
     with services.db.transaction() as conn:
         taken = registry.login_for_email(conn, email)
@@ -77,9 +81,7 @@ def invite(services: Services, who: OfficeUser, request: Invite) -> Member:
             "SELECT mla_name, constituency FROM platform.tenants WHERE tenant_id = %s", (who.tenant_id,)
         ).fetchone()
     if taken:
-        raise ConflictError(
-            f"{email} already has a login", details=[{"field": "email", "reason": "already_taken", "value": email}]
-        )
+        raise _taken(email)
     assert tenant is not None
     invitation = services.auth.invite(
         email,
@@ -87,21 +89,57 @@ def invite(services: Services, who: OfficeUser, request: Invite) -> Member:
         user_metadata={"full_name": request.full_name} if request.full_name else {},
         redirect_to=services.settings.dashboard_url,
     )
+    try:
+        _add_member(services, who, request, invitation.user_id)
+        _send_invitation(services, who, request, tenant, invitation.token)
+    except ConflictError:
+        raise
+    except Exception:
+        _withdraw(services, invitation.user_id)
+        raise
     with services.db.transaction() as conn:
-        conn.execute(
-            "INSERT INTO platform.users (user_id, tenant_id, email, role, full_name) VALUES (%s, %s, %s, %s, %s)",
-            (invitation.user_id, who.tenant_id, email, request.role, request.full_name),
-        )
-    link = invitation_link(services.settings.dashboard_url, invitation.token)
+        return _member(conn, who.tenant_id, invitation.user_id)
+
+
+def _add_member(services: Services, who: OfficeUser, request: Invite, user_id: str) -> None:
+    email = str(request.email)
+    with services.db.transaction() as conn:
+        added = conn.execute(
+            "INSERT INTO platform.users (user_id, tenant_id, email, role, full_name) VALUES (%s, %s, %s, %s, %s)"
+            " ON CONFLICT DO NOTHING RETURNING user_id",
+            (user_id, who.tenant_id, email, request.role, request.full_name),
+        ).fetchone()
+    if added is None:  # another invitation of the same address got there first: the login is theirs
+        raise _taken(email)
+
+
+def _send_invitation(services: Services, who: OfficeUser, request: Invite, tenant: dict[str, Any], token: str) -> None:
+    link = invitation_link(services.settings.dashboard_url, token)
     subject = f"You are invited to the grievance dashboard of {tenant['constituency']}"
     text = (
         f"{who.email} invited you to work on constituents' complaints for {tenant['mla_name']} "
         f"({tenant['constituency']}) as {request.role.replace('_', ' ')}.\n\n"
         f"Set your password and sign in here (the link works once):\n{link}"
     )
-    services.mailer.send(email, subject, text, f"<p>{text.replace(chr(10), '<br>')}</p>")
-    with services.db.transaction() as conn:
-        return _member(conn, who.tenant_id, invitation.user_id)
+    services.mailer.send(str(request.email), subject, text, f"<p>{text.replace(chr(10), '<br>')}</p>")
+
+
+def _taken(email: str) -> ConflictError:
+    return ConflictError(
+        f"{email} already has a login", details=[{"field": "email", "reason": "already_taken", "value": email}]
+    )
+
+
+def _withdraw(services: Services, user_id: str) -> None:
+    """Undo an invitation that failed after its login was made (the member's row, if written, then the
+    login), so that no login is left that no office knows of and the invitation can simply be sent again.
+    The caller raises the invitation's own error; a failure here is logged beside it."""
+    try:
+        with services.db.transaction() as conn:
+            conn.execute("DELETE FROM platform.users WHERE user_id = %s", (user_id,))
+        services.auth.delete_user(user_id)
+    except Exception:
+        logger.exception("invitation not withdrawn: a login may remain", extra={"user_id": user_id})
 
 
 def change(services: Services, who: OfficeUser, user_id: str, request: MemberChange) -> Member:

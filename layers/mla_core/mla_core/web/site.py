@@ -17,12 +17,13 @@ from pydantic import BaseModel, ValidationError
 from starlette.staticfiles import StaticFiles
 
 from mla_core.adapters import Services
-from mla_core.core.errors import AppError, PermissionDeniedError
+from mla_core.core.errors import AppError, InvalidInputError, PermissionDeniedError
 from mla_core.core.principal import Caller, Principal
+from mla_core.core.text import REFUSED_INPUT
 from mla_core.identity import accounts
 from mla_core.web.forms import PostedForm, parse_form
-from mla_core.web.i18n import LANGUAGES
-from mla_core.web.rendering import LANG_COOKIE, redirect, render
+from mla_core.web.i18n import LANGUAGES, translator
+from mla_core.web.rendering import LANG_COOKIE, language, redirect, render
 from mla_core.web.sessions import SESSION_COOKIE, LoginRequired, check_csrf, end_session, signed_in, start_session
 
 STATIC_DIR = Path(__file__).parent / "static"  # what every site serves: the stylesheet, htmx
@@ -91,7 +92,7 @@ class NextPage(BaseModel):
 def create_site_app(site: Site, services: Callable[[], Services]) -> FastAPI:
     """The pages' own app (mounted at `site.prefix`): static files, sign-in, sign-out, language,
     and errors answered as pages. The caller adds its pages to it."""
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(refused_input)])
     app.mount("/static", StaticDirectories([*site.static, STATIC_DIR]), name="static")
 
     @app.exception_handler(LoginRequired)
@@ -102,6 +103,11 @@ def create_site_app(site: Site, services: Callable[[], Services]) -> FastAPI:
     async def app_error(request: Request, exc: AppError) -> Response:
         context = {"status": exc.status_code, "message": exc.message}
         return site.page(request, "error.html", context, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        message = translator(language(request))("unexpected_error")
+        return site.page(request, "error.html", {"status": 500, "message": message}, status_code=500)
 
     @app.exception_handler(404)
     async def not_found(request: Request, exc: Exception) -> Response:
@@ -144,6 +150,15 @@ def create_site_app(site: Site, services: Callable[[], Services]) -> FastAPI:
         return response
 
     return app
+
+
+async def refused_input(request: Request) -> None:
+    """A request whose input the edge refused (`mla_core.http.clean_input`: a control character in a
+    field), answered as a page in the reader's language before any page runs."""
+    refused = getattr(request.state, REFUSED_INPUT, None)
+    if isinstance(refused, AppError):
+        field = refused.details[0]["field"] if refused.details else "form"
+        raise InvalidInputError(translator(language(request))("refused_input").format(field=field))
 
 
 def _local(path: str, site: Site) -> str:
