@@ -127,7 +127,10 @@ def stop_orphans() -> list[DaemonRecord]:
             orphans.setdefault(record.stop_signal, []).append((path, record, process))
     stopped: list[DaemonRecord] = []
     for stop_signal, found in orphans.items():  # all of one kind at once: each waits only for the slowest
-        log.warning("daemon.orphans_stopped", extra={"pids": [record.pid for _, record, _ in found]})
+        left = ", ".join(f"{record.kind} pid {record.pid}" for _, record, _ in found)
+        log.warning(
+            "stopping servers a crashed run left behind: %s", left, extra={"pids": [r.pid for _, r, _ in found]}
+        )
         steps = ((signal.Signals(stop_signal), _ORPHAN_GRACE_SECONDS), (signal.SIGKILL, _KILL_GRACE_SECONDS))
         stop_processes([process for _, _, process in found], steps)
         for path, record, _ in found:
