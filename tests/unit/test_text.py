@@ -150,18 +150,18 @@ def refused_field(response: Any) -> str:
 def test_the_edge_refuses_a_control_character_wherever_it_is_and_names_where() -> None:
     client = TestClient(echo_app())
 
-    assert refused_field(client.get("/echo/x", params={"status": "new\x00"})) == "query.status"
+    assert refused_field(client.get("/echo/x", params={"status": "new\x00"})) == "status"
     assert refused_field(client.get("/echo/a%00b")) == "path"
-    assert refused_field(client.post("/echo", json={"name": "A\x00B"})) == "body.name"
-    assert refused_field(client.post("/echo", json={"name": "A", "tags": {"ta": "\x1b"}})) == "body.tags.ta"
+    assert refused_field(client.post("/echo", json={"name": "A\x00B"})) == "name"
+    assert refused_field(client.post("/echo", json={"name": "A", "tags": {"ta": "\x1b"}})) == "tags.ta"
     surrogate = b'{"name": "A\\ud800B"}'
     headers = {"content-type": "application/json"}
-    assert refused_field(client.post("/echo", content=surrogate, headers=headers)) == "body.name"
+    assert refused_field(client.post("/echo", content=surrogate, headers=headers)) == "name"
     merge_patch = {"content-type": "application/merge-patch+json"}
-    assert refused_field(client.post("/echo", content=b'{"name": "\\u0007"}', headers=merge_patch)) == "body.name"
-    assert refused_field(client.post("/form", data={"full_name": "A\x00B"})) == "form.full_name"
+    assert refused_field(client.post("/echo", content=b'{"name": "\\u0007"}', headers=merge_patch)) == "name"
+    assert refused_field(client.post("/form", data={"full_name": "A\x00B"})) == "full_name"
     assert refused_field(client.post("/form", files={"photo": ("a.jpg", b"\xff")})) == "body"
-    assert refused_field(client.get("/echo/x", headers={"Idempotency-Key": "k\x01"})) == "header.idempotency-key"
+    assert refused_field(client.get("/echo/x", headers={"Idempotency-Key": "k\x01"})) == "idempotency-key"
 
 
 def test_the_edge_passes_text_on_composed() -> None:
@@ -183,7 +183,7 @@ def test_a_signed_body_is_left_as_sent_and_only_the_rest_is_checked() -> None:
     answered = client.post("/raw", content=sent.encode(), headers={"content-type": "application/webhook+json"})
 
     assert answered.json()["data"]["raw"] == sent
-    assert refused_field(client.post("/raw?x=%00", content=sent.encode())) == "query.x"
+    assert refused_field(client.post("/raw?x=%00", content=sent.encode())) == "x"
 
 
 def test_a_mounted_app_answers_its_own_refusals_with_the_input_withheld() -> None:
@@ -193,7 +193,7 @@ def test_a_mounted_app_answers_its_own_refusals_with_the_input_withheld() -> Non
 
     assert answered.status_code == 200
     [refused] = answered.json()["refused"]
-    assert (refused["field"], refused["type"], answered.json()["query"]) == ("query.q", "control_character", "")
+    assert (refused["field"], refused["type"], answered.json()["query"]) == ("q", "control_character", "")
 
 
 def test_a_request_without_input_goes_through_untouched() -> None:

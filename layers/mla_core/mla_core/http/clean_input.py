@@ -1,7 +1,8 @@
 """Every request's input held to `mla_core.core.text` before a route sees it: the path, the query
 string, the headers and the body (JSON, or a urlencoded form). A refused character answers 422 in the
-envelope naming where it was (`path`, `query.status`, `header.idempotency-key`, `body.greetings.ta`,
-`form.full_name`); text that is not NFC goes on normalised (the query string or body rewritten).
+envelope naming the field as every validation error names it (`status`, `idempotency-key`,
+`greetings.ta`, `full_name`; `path` for the path); text that is not NFC goes on normalised (the query
+string or body rewritten).
 
 Cheap on purpose: a request without a query string or body costs one scan of its path and headers,
 and a JSON body in ASCII without a `\\u` escape can hold neither a refused character nor text to
@@ -73,7 +74,7 @@ class CleanInput:
         headers = scope["headers"]
         if _HEADER_CONTROL.search(b"\t".join([value for _, value in headers])) is not None:  # one scan for all
             name, control = next((n, c) for n, v in headers if (c := _HEADER_CONTROL.search(v)) is not None)
-            raise refusal(f"header.{name.decode('latin-1')}", chr(control.group()[0]))
+            raise refusal(name.decode("latin-1"), chr(control.group()[0]))
         body_type = None
         if not self._signed_bodies:
             for name, value in headers:
@@ -111,7 +112,7 @@ def _cleaned_query(query: bytes) -> bytes:
     if _NEEDS_PARSING.search(query) is None:
         return query
     pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
-    cleaned = [(name := clean(key, "query"), clean(value, f"query.{name}")) for key, value in pairs]
+    cleaned = [(name := clean(key, "query"), clean(value, name)) for key, value in pairs]
     return query if cleaned == pairs else urlencode(cleaned).encode("ascii")
 
 
@@ -139,7 +140,7 @@ def _cleaned_json(body: bytes) -> bytes | None:
         parsed = json.loads(body)
     except ValueError:  # not JSON: FastAPI answers 422 itself
         return None
-    cleaned = clean_json(parsed, "body")
+    cleaned = clean_json(parsed, "" if isinstance(parsed, dict | list) else "body")
     return None if cleaned == parsed else json.dumps(cleaned, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -148,7 +149,7 @@ def _cleaned_form(body: bytes) -> bytes | None:
     if _NEEDS_PARSING.search(body) is None:
         return None
     pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
-    cleaned = [(name := clean(key, "form"), clean(value, f"form.{name}")) for key, value in pairs]
+    cleaned = [(name := clean(key, "form"), clean(value, name)) for key, value in pairs]
     return None if cleaned == pairs else urlencode(cleaned).encode("ascii")
 
 
