@@ -234,6 +234,8 @@ def get_agent(agent_id: AgentId, who: MlaAdminDep, svc: ServicesDep) -> JSONResp
     "/{agent_id}",
     response_model=Envelope[manage.AgentView],
     summary="Change greeting, languages, voices, categories or phone numbers",
+    description="The change is saved first; the SIP dispatch rule and the agents' cache follow it. When they"
+    " cannot be updated at once, the answer is still 200, with `routes_pending_since` set until they are.",
 )
 def update_agent(agent_id: AgentId, body: manage.AgentUpdate, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
     return ok(manage.update_agent(svc, who, agent_id, body))

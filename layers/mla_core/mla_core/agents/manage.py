@@ -4,16 +4,17 @@ categories, numbers, and whether each takes calls.
 Provisioning makes the office's main agent (`<tenant>-main`), which answers the numbers the office
 was created with; an admin may add agents for other numbers (a helpline, a second language) and
 remove them again. The main agent can be paused but not removed. Each number is answered by one
-agent. A change is saved in Postgres (the durable copy) and Redis (what the agent reads on every
-call) together, and a change of numbers moves the office's SIP dispatch rule with it, all or
-nothing. Changes to one office's agents are serialised on its tenant row.
+agent. A change is saved in Postgres, the source of truth, with the number claims and a pending
+marker in one transaction; after the commit the office's SIP dispatch rule and Redis (what the
+agent reads on every call) follow it (`mla_core.agents.sync`). When LiveKit or Redis fails then,
+the change stays saved and shows as pending (`AgentView.routes_pending_since`) until the
+reconciler brings them up to date. Changes to one office's agents are serialised on its tenant row.
 """
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -22,6 +23,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from typing_extensions import TypedDict
 
 from mla_core.adapters import Services
+from mla_core.agents import sync
 from mla_core.agents.config import (
     DEFAULT_VOICES,
     AgentConfig,
@@ -34,7 +36,6 @@ from mla_core.agents.config import (
 )
 from mla_core.core.errors import ConflictError, NotFoundError
 from mla_core.core.fields import Language, PhoneNumber, distinct
-from mla_core.core.names import main_agent_id
 from mla_core.core.principal import OfficeUser
 from mla_core.db import Conn
 from mla_core.tenants import registry
@@ -103,9 +104,12 @@ class AgentView(TypedDict):
     phone_numbers: list[str]
     llm: LlmView
     updated_at: datetime
+    # Since when a saved change of the office's agents is not yet live on its phone line (LiveKit's
+    # dispatch rule or Redis not updated yet; the reconciler retries); None when it is.
+    routes_pending_since: datetime | None
 
 
-def _view(config: AgentConfig) -> AgentView:
+def _view(config: AgentConfig, pending_since: datetime | None) -> AgentView:
     return {
         "agent_id": config.agent_id,
         "name": config.name,
@@ -119,16 +123,8 @@ def _view(config: AgentConfig) -> AgentView:
         "phone_numbers": config.phone_numbers,
         "llm": {"provider": config.llm.provider, "model": config.llm.model, "temperature": config.llm.temperature},
         "updated_at": config.updated_at,
+        "routes_pending_since": pending_since,
     }
-
-
-def _all(conn: Conn, tenant_id: str) -> list[AgentConfig]:
-    """The office's agents, the main one first."""
-    rows = conn.execute(
-        "SELECT config FROM platform.agent_configs WHERE tenant_id = %s ORDER BY agent_id <> %s, agent_id",
-        (tenant_id, main_agent_id(tenant_id)),
-    )
-    return [AgentConfig.model_validate(row["config"]) for row in rows]
 
 
 def _find(agents: list[AgentConfig], agent_id: str) -> AgentConfig:
@@ -138,14 +134,20 @@ def _find(agents: list[AgentConfig], agent_id: str) -> AgentConfig:
     return found
 
 
+def _since(conn: Conn, tenant_id: str) -> datetime | None:
+    marker = sync.pending(conn, tenant_id)
+    return marker.since if marker else None
+
+
 def list_agents(services: Services, who: OfficeUser) -> list[AgentView]:
     with services.db.transaction() as conn:
-        return [_view(agent) for agent in _all(conn, who.tenant_id)]
+        since = _since(conn, who.tenant_id)
+        return [_view(agent, since) for agent in sync.office_agents(conn, who.tenant_id)]
 
 
 def get_agent(services: Services, who: OfficeUser, agent_id: str) -> AgentView:
     with services.db.transaction() as conn:
-        return _view(_find(_all(conn, who.tenant_id), agent_id))
+        return _view(_find(sync.office_agents(conn, who.tenant_id), agent_id), _since(conn, who.tenant_id))
 
 
 def _apply(config: AgentConfig, settings: AgentSettings) -> AgentConfig:
@@ -182,7 +184,7 @@ def _apply(config: AgentConfig, settings: AgentSettings) -> AgentConfig:
 def _office(conn: Conn, who: OfficeUser) -> list[AgentConfig]:
     """The caller's office's agents, with its tenant row locked: one change at a time per office."""
     registry.lock_row(conn, who.tenant_id)
-    return _all(conn, who.tenant_id)
+    return sync.office_agents(conn, who.tenant_id)
 
 
 def office_numbers(agents: list[AgentConfig]) -> list[str]:
@@ -230,14 +232,18 @@ def _taken_elsewhere(conn: Conn, agent: AgentConfig) -> set[str]:
     return {row["e164"] for row in rows}
 
 
-def _renumber(conn: Conn, services: Services, tenant_id: str, numbers: list[str]) -> None:
-    """The office answers `numbers` (in this order), and its SIP rule follows."""
-    from mla_core.agents.routing import dispatch_rule_spec
-
-    registry.release_numbers(conn, tenant_id)
-    registry.claim_numbers(conn, tenant_id, numbers)
-    tenant = registry.get_tenant(conn, tenant_id, with_steps=False)
-    asyncio.run(services.livekit.ensure_dispatch_rule(dispatch_rule_spec(services, tenant)))
+def _renumber(
+    conn: Conn, office: list[AgentConfig], numbers: list[str], removed_agents: Sequence[str] = ()
+) -> datetime:
+    """In the caller's transaction: the office answers `numbers` (in this order) from now on, and its
+    routes are marked to follow (the numbers it let go of, and `removed_agents`, are what LiveKit
+    and Redis may still hold). Returns since when the office's routes are pending."""
+    tenant_id, before = office[0].tenant_id, office_numbers(office)
+    if numbers != before:
+        registry.release_numbers(conn, tenant_id)
+        registry.claim_numbers(conn, tenant_id, numbers)
+    released = [number for number in before if number not in numbers]
+    return sync.mark_pending(conn, tenant_id, released_numbers=released, removed_agents=removed_agents)
 
 
 def _store(conn: Conn, config: AgentConfig) -> None:
@@ -252,7 +258,7 @@ def _store(conn: Conn, config: AgentConfig) -> None:
 def _save(
     services: Services, who: OfficeUser, agent_id: str, expected: int, change: Callable[[AgentConfig], AgentConfig]
 ) -> AgentView:
-    """Apply `change` to one agent in one transaction with the number claims, the SIP rule and Redis."""
+    """Apply `change` to one agent with the number claims in one transaction; LiveKit and Redis follow."""
     with services.db.transaction() as conn:
         office = _office(conn, who)
         current = _find(office, agent_id)
@@ -263,12 +269,9 @@ def _save(
             )
         updated = change(current)
         numbers = plan_numbers(office, updated, taken_elsewhere=_taken_elsewhere(conn, updated))
-        if updated.phone_numbers != current.phone_numbers:
-            _renumber(conn, services, current.tenant_id, numbers)
         _store(conn, updated)
-        removed = [n for n in current.phone_numbers if n not in updated.phone_numbers]
-        services.agent_configs.put(updated, stale_numbers=removed)
-    return _view(updated)
+        since = _renumber(conn, office, numbers)
+    return _view(updated, sync.follow(services, who.tenant_id, since))
 
 
 def create_agent(services: Services, who: OfficeUser, body: AgentCreate) -> AgentView:
@@ -285,10 +288,9 @@ def create_agent(services: Services, who: OfficeUser, body: AgentCreate) -> Agen
         )
         agent = _apply(start, body)
         numbers = plan_numbers(office, agent, taken_elsewhere=_taken_elsewhere(conn, agent))
-        _renumber(conn, services, agent.tenant_id, numbers)
         _store(conn, agent)
-        services.agent_configs.put(agent)
-    return _view(agent)
+        since = _renumber(conn, office, numbers)
+    return _view(agent, sync.follow(services, who.tenant_id, since))
 
 
 def delete_agent(services: Services, who: OfficeUser, agent_id: str) -> None:
@@ -302,8 +304,8 @@ def delete_agent(services: Services, who: OfficeUser, agent_id: str) -> None:
                 details=[{"field": "agent_id", "reason": "main_agent"}],
             )
         conn.execute("DELETE FROM platform.agent_configs WHERE agent_id = %s", (agent_id,))
-        _renumber(conn, services, agent.tenant_id, office_numbers([a for a in office if a is not agent]))
-        services.agent_configs.delete_agent(agent)
+        since = _renumber(conn, office, office_numbers([a for a in office if a is not agent]), [agent_id])
+    sync.follow(services, who.tenant_id, since)
 
 
 def update_agent(services: Services, who: OfficeUser, agent_id: str, update: AgentUpdate) -> AgentView:

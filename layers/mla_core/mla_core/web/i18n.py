@@ -46,6 +46,11 @@ WORDS: dict[str, tuple[str, str, str]] = {
     "overview": ("Overview", "सारांश", "கண்ணோட்டம்"),
     "team": ("Team", "टीम", "குழு"),
     "agents": ("Agent settings", "एजेंट सेटिंग्स", "முகவர் அமைப்புகள்"),
+    "routes_pending": (
+        "Saved, but not yet live on the phone line (since {since}): it is applied automatically within minutes.",
+        "सहेजा गया, पर फ़ोन लाइन पर अभी लागू नहीं हुआ ({since} से): कुछ मिनटों में अपने-आप लागू हो जाएगा।",
+        "சேமிக்கப்பட்டது, ஆனால் தொலைபேசி இணைப்பில் இன்னும் நடைமுறைக்கு வரவில்லை ({since} முதல்): சில நிமிடங்களில் தானாகப் பொருந்தும்.",
+    ),
     "filter": ("Filter", "फ़िल्टर", "வடிகட்டு"),
     "any": ("Any", "कोई भी", "ஏதேனும்"),
     "category": ("Category", "श्रेणी", "வகை"),
