@@ -25,7 +25,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     root: Path = tmp_path_factory.mktemp("local")
     # An interrupted earlier run's Postgres and Redis (in its own temporary directory) are stopped by
     # this start: the servers are registered with this process as owner (`local_stack.daemons`).
-    local = LocalStack(root=root, ephemeral_ports=True, fast_retries=True).start()
+    local = LocalStack(root=root, ephemeral_ports=True, fast_retries=True, schedules=False).start()
     yield local
     local.stop()
 

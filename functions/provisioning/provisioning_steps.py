@@ -1,4 +1,5 @@
-"""Step Functions task handlers: one Lambda per provisioning step, plus compensation.
+"""Step Functions task handlers: one Lambda per provisioning step, plus compensation; and the
+reconciler, on a schedule.
 
 Each handler takes `{"tenant_id": ...}` (the execution input, passed through) and returns it, so
 the next state gets the same input. A raised exception's class name is the error name the state
@@ -10,13 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
 from mla_core.adapters import get_services
 from mla_core.core.observability import function_logger
 from mla_core.provisioning import deprovision as deprovisioning
+from mla_core.provisioning import reconcile as reconciler
 from mla_core.provisioning.workflow import compensate as compensate_tenant
 from mla_core.provisioning.workflow import run_step
 
 logger = function_logger("provisioning")
+metrics = Metrics(namespace="MlaVoice", service="provisioning")
 
 Event = dict[str, Any]
 
@@ -58,3 +64,14 @@ def deprovision(event: Event, context: object) -> Event:
 def record_deprovision_failure(event: Event, context: object) -> Event:
     logger.append_keys(tenant_id=event["tenant_id"])
     return deprovisioning.record_failure(get_services(), event["tenant_id"], event.get("error") or {})
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def reconcile(event: Event, context: object) -> Event:
+    """Every few minutes (EventBridge): settle the tenants a fault left behind their workflow."""
+    report = reconciler.reconcile(get_services())
+    for action in ("activated", "compensated", "cleanup_pending", "cleaned_up"):
+        metrics.add_metric(name=f"TenantsRepaired_{action}", unit=MetricUnit.Count, value=report.count(action))
+    logger.info("reconcile pass", extra={"examined": report.examined, "repairs": len(report.repairs)})
+    return report.summary()

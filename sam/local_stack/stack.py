@@ -42,6 +42,7 @@ class LocalStack:
     port: int = 8000
     ephemeral_ports: bool = False  # tests: every service on a free port
     fast_retries: bool = False  # tests: Step Functions retries without waiting
+    schedules: bool = True  # the template's Schedule events (tests invoke those functions themselves)
     env: dict[str, str] = field(default_factory=dict)
     moto: aws.MotoHandle | None = None
     postgres: Any = None
@@ -171,6 +172,7 @@ class LocalStack:
         from mla_core import cli
         from mla_core.adapters import get_services
         from mla_core.db.migrate import migrate_control_plane
+        from mla_core.provisioning.reconcile import reconcile
 
         services = get_services()
         migrate_control_plane(services.db)
@@ -184,6 +186,12 @@ class LocalStack:
         os.environ.update(self.env)
         _reset_cached_settings()
         cli.create_superadmin(get_services(), SUPERADMIN_EMAIL, password)
+        # Tenants a crash left behind their workflow (the previous `make dev` killed mid-provisioning).
+        report = reconcile(get_services())
+        if report.repairs:
+            log.warning(
+                "reconciled tenants at start: %s", ", ".join(f"{r.tenant_id} {r.action}" for r in report.repairs)
+            )
 
     def _deploy_template(self) -> None:
         """Every function of template.yaml registered in-process; the state machines from the same ASL."""
@@ -205,9 +213,24 @@ class LocalStack:
                 role,
             )
         self._start_queues(names)
+        if self.schedules:
+            self._start_schedules(names)
         self.env["PROVISIONING_STATE_MACHINE_ARN"] = machines["ProvisionStateMachine"]
         self.env["DEPROVISIONING_STATE_MACHINE_ARN"] = machines["DeprovisionStateMachine"]
         aws.verify_sender(self.moto.client("ses"), self.env["SES_FROM_EMAIL"])
+
+    def _start_schedules(self, function_names: dict[str, str]) -> None:
+        from local_stack.schedules import Schedule, rate_seconds
+
+        assert self.moto is not None
+        for source in template.schedule_sources():
+            schedule = Schedule(
+                self.moto.client("lambda"),
+                function_name=function_names[source.function],
+                every_seconds=rate_seconds(source.expression),
+                region=self.env["AWS_REGION"],
+            ).start()
+            self._stops.append(schedule.stop)
 
     def _start_queues(self, function_names: dict[str, str]) -> None:
         """The template's SQS queues, each polled into its function as Lambda's event source would."""

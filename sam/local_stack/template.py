@@ -145,3 +145,22 @@ def queue_sources(template: dict[str, Any] | None = None) -> list[QueueSource]:
                 queue, _ = event["Properties"]["Queue"]["Fn::GetAtt"]
                 found.append(QueueSource(logical_id, queue, int(event["Properties"].get("BatchSize", 10))))
     return found
+
+
+@dataclass(frozen=True)
+class ScheduleSource:
+    """A `Schedule` event: `function` runs every time `expression` (`rate(5 minutes)`) comes round."""
+
+    function: str
+    expression: str
+
+
+def schedule_sources(template: dict[str, Any] | None = None) -> list[ScheduleSource]:
+    template = template or load_template()
+    return [
+        ScheduleSource(logical_id, event["Properties"]["Schedule"])
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for event in resource["Properties"].get("Events", {}).values()
+        if event["Type"] == "Schedule"
+    ]

@@ -38,6 +38,7 @@ EXTRA_ACTIONS: dict[str, set[str]] = {
         "sqs:ReceiveMessage",
     },
     "NotificationRetryFunction": {"sns:Publish"},
+    "ReconcileFunction": {"states:DescribeExecution"},
 }
 # What the SAM policy templates used in template.yaml allow; an unknown template fails the test.
 POLICY_TEMPLATE_ACTIONS: dict[str, set[str]] = {

@@ -20,6 +20,7 @@ from mla_core.complaints import sms
 from mla_core.complaints.store import highest_reference
 from mla_core.core.errors import AppError
 from mla_core.db.migrate import migrate_all_tenants, migrate_control_plane
+from mla_core.provisioning.reconcile import reconcile
 
 
 def migrate(services: Services, workers: int) -> dict[str, Any]:
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     run_migrate.add_argument("--workers", type=int, default=8, help="tenant schemas migrated at once")
     commands.add_parser("rebuild-redis", help="rebuild Redis from Postgres")
     commands.add_parser("retry-sms", help="send failed SMS again")
+    commands.add_parser("reconcile", help="settle tenants a fault left behind their workflow")
     superadmin = commands.add_parser("create-superadmin", help="create the first super admin")
     superadmin.add_argument("--email", required=True)
     superadmin.add_argument("--password", required=True)
@@ -87,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             result = rebuild_redis(services)
         elif args.command == "retry-sms":
             result = sms.retry_all_failed(services)
+        elif args.command == "reconcile":
+            result = reconcile(services).summary()
         else:
             migrate_control_plane(services.db)
             result = create_superadmin(services, args.email, args.password)

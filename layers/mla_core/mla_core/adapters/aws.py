@@ -53,6 +53,17 @@ class Workflows:
             raise _translate("StartExecution", exc) from exc
         return str(response["executionArn"])
 
+    def status(self, execution_arn: str) -> str | None:
+        """`RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`…; None when there is no such execution."""
+        try:
+            response = client("stepfunctions", self._region).describe_execution(executionArn=execution_arn)
+        except Exception as exc:
+            translated = _translate("DescribeExecution", exc)
+            if "ExecutionDoesNotExist" in str(translated):
+                return None
+            raise translated from exc
+        return str(response["status"])
+
 
 class Mailer:
     """Email through SES."""

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
 
     # How long POST /admin/tenants?wait=true waits for provisioning (seconds).
     provisioning_wait_seconds: float = 25.0
+    # A `provisioning` tenant with no execution this long after its last change is the reconciler's.
+    reconcile_grace_seconds: float = 120.0
 
     @model_validator(mode="before")
     @classmethod

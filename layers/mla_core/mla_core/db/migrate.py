@@ -93,10 +93,13 @@ def migrate_tenant(db: Database, schema: str, migrations: Sequence[Migration] | 
 
 
 def tenant_schemas(db: Database) -> list[str]:
-    """Every live tenant schema, from the registry (archived schemas of deleted tenants excluded)."""
+    """Every schema a live tenant has: the registry's, and only where it exists. A migration never
+    creates one (the provisioning step does), so a schema compensation dropped stays dropped and an
+    archived one is not re-created under its old name."""
     with db.transaction() as conn:
         rows = conn.execute(
-            "SELECT schema_name FROM platform.tenants WHERE status <> 'deleted' ORDER BY created_at"
+            "SELECT t.schema_name FROM platform.tenants t JOIN pg_namespace n ON n.nspname = t.schema_name"
+            " WHERE t.status <> 'deleted' ORDER BY t.created_at"
         ).fetchall()
     return [row["schema_name"] for row in rows]
 

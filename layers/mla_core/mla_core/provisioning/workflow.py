@@ -274,29 +274,51 @@ def error_message(error: dict[str, Any]) -> str:
         return f"{error.get('Error', 'Error')}: {cause}".strip()
 
 
-def compensate(services: Services, tenant_id: str, failed_step: str | None, error: dict[str, Any]) -> Output:
+class CompensationIncomplete(TransientError):
+    """An undo could not finish; `remaining` names the steps still to undo, newest first."""
+
+    def __init__(self, message: str, remaining: list[str]) -> None:
+        super().__init__(message)
+        self.remaining = remaining
+
+
+def compensate(
+    services: Services,
+    tenant_id: str,
+    failed_step: str | None,
+    error: dict[str, Any],
+    *,
+    message: str | None = None,
+) -> Output:
     """Undo, newest first, every step that started, then mark the tenant failed.
 
-    Each undo is idempotent, so a compensation that is itself retried (or re-run by a later
-    failure) converges. Raises `TransientError` if an undo could not finish, so it is retried.
+    Each undo is idempotent, so a compensation that is itself retried (or re-run by the
+    reconciler) converges. Raises `CompensationIncomplete` (a `TransientError`, so the state machine
+    retries it) naming what is left when an undo could not finish. `message` replaces the one read
+    from `error` (the reconciler keeps the first failure's words).
     """
-    message = error_message(error)
+    message = message or error_message(error)
     with services.db.transaction() as conn:
         tenant = registry.get_tenant(conn, tenant_id)
     if failed_step not in _BY_NAME:
         # Not named by the state machine: the first step left unfinished is the one that failed.
         failed_step = next((s.name for s in tenant.steps if s.status in ("failed", "running")), None)
-    undone = []
-    for step in reversed(STEPS):
-        record = next((s for s in tenant.steps if s.name == step.name), None)
-        if record is None or (record.status in ("pending", "compensated") and step.name != failed_step):
-            continue
+    records = {record.name: record for record in tenant.steps}
+    to_undo = [
+        step
+        for step in reversed(STEPS)
+        if (record := records.get(step.name)) is not None
+        and (record.status not in ("pending", "compensated") or step.name == failed_step)
+    ]
+    for index, step in enumerate(to_undo):
+        record = records[step.name]
         with services.db.transaction() as conn:
             _, output = registry.step_output(conn, tenant_id, step.name)
         try:
             step.undo(services, tenant, output)
         except AppError as exc:
-            raise TransientError(f"compensation of {step.name} incomplete: {describe(exc)}") from exc
+            remaining = [later.name for later in to_undo[index:]]
+            raise CompensationIncomplete(f"compensation of {step.name} incomplete: {describe(exc)}", remaining) from exc
         failed_here = step.name == failed_step
         with services.db.transaction() as conn:
             registry.mark_step(
@@ -306,7 +328,7 @@ def compensate(services: Services, tenant_id: str, failed_step: str | None, erro
                 "failed" if failed_here else "compensated",
                 error=(record.error or message) if failed_here else None,
             )
-        undone.append(step.name)
+    undone = [step.name for step in to_undo]
     with services.db.transaction() as conn:
         registry.update_tenant(conn, tenant_id, status="failed", error={"step": failed_step, "message": message})
     logger.warning(

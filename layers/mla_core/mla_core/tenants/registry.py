@@ -44,6 +44,8 @@ class TenantFailure(BaseModel):
 
     step: str | None
     message: str
+    # Steps whose undo could not finish yet (newest first); the reconciler finishes them.
+    cleanup_pending: list[str] = []
 
 
 class Tenant(BaseModel):

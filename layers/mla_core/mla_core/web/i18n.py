@@ -39,6 +39,11 @@ WORDS: dict[str, tuple[str, str, str]] = {
     "greeting": ("Greeting", "अभिवादन", "வரவேற்பு"),
     "steps": ("Provisioning steps", "प्रोविज़निंग चरण", "அமைப்பு படிகள்"),
     "retry": ("Retry", "फिर से कोशिश करें", "மீண்டும் முயல்க"),
+    "cleanup_pending": (
+        "Cleanup pending (finished automatically within minutes)",
+        "सफ़ाई बाकी है (कुछ मिनटों में अपने-आप पूरी होगी)",
+        "சுத்தம் நிலுவையில் உள்ளது (சில நிமிடங்களில் தானாக முடியும்)",
+    ),
     "deprovision": ("Deprovision", "हटाएं", "நீக்கு"),
     "type_to_confirm": ("Type the tenant id to confirm", "पुष्टि के लिए टेनेंट आईडी लिखें",
                         "உறுதிப்படுத்த அலுவலக அடையாளத்தை தட்டச்சு செய்யவும்"),
