@@ -118,12 +118,21 @@ def pending(conn: Conn, tenant_id: str) -> Pending | None:
 # Comparing and repairing ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Observed:
-    """What LiveKit and Redis hold for one office."""
+def plan_rule(tenant_id: str, numbers: Sequence[str], rule_numbers: Sequence[str] | None) -> list[RouteChange]:
+    """What to change so that the office's dispatch rule brings it `numbers`: `rule_numbers` is the
+    numbers its rule has (None: it has no rule). Pure."""
+    if rule_numbers is None:
+        return [RouteChange(tenant_id, "livekit", "create_rule", dispatch_rule_name(tenant_id))]
+    if sorted(rule_numbers) != sorted(numbers):
+        return [RouteChange(tenant_id, "livekit", "update_rule", dispatch_rule_name(tenant_id))]
+    return []
 
-    rule_numbers: list[str] | None  # its dispatch rule's numbers; None when it has no rule
-    configs: dict[str, str | None]  # agent id -> the cached config (Postgres' agents and removed ones)
+
+@dataclass(frozen=True)
+class Cached:
+    """What Redis holds for one office."""
+
+    configs: dict[str, str | None]  # agent id -> its cached config (Postgres' agents and removed ones)
     owners: dict[str, str | None]  # number -> the tenant `agent:phone:{number}` names
     routes: dict[str, AgentConfig | None]  # number -> the config the office's route for it leads to
 
@@ -137,89 +146,87 @@ def _cached(text: str | None) -> AgentConfig | None:
         return None
 
 
-def plan_routes(
-    tenant_id: str, agents: Sequence[AgentConfig], numbers: Sequence[str], removed: Collection[str], seen: Observed
+def plan_cache(
+    tenant_id: str, agents: Sequence[AgentConfig], removed: Collection[str], seen: Cached
 ) -> list[RouteChange]:
-    """What to change so that LiveKit and Redis equal Postgres: the office answers `numbers` with
-    `agents`, and no longer has the agents `removed`. Pure; `seen` is what LiveKit and Redis hold."""
+    """What to change so that Redis equals Postgres: the office's `agents` (each answering its
+    numbers), and none of the agents `removed` nor any other number. Pure; `seen` is what Redis holds."""
     changes: list[RouteChange] = []
-
-    def change(target: RouteTarget, action: RouteAction, subject: str) -> None:
-        changes.append(RouteChange(tenant_id, target, action, subject))
-
-    if seen.rule_numbers is None:
-        change("livekit", "create_rule", dispatch_rule_name(tenant_id))
-    elif sorted(seen.rule_numbers) != sorted(numbers):
-        change("livekit", "update_rule", dispatch_rule_name(tenant_id))
     for agent in agents:
         if _cached(seen.configs.get(agent.agent_id)) != agent:
-            change("redis", "write_config", agent.agent_id)
+            changes.append(RouteChange(tenant_id, "redis", "write_config", agent.agent_id))
         for number in agent.phone_numbers:
             route = seen.routes.get(number)
             if seen.owners.get(number) != tenant_id or route is None or route.agent_id != agent.agent_id:
-                change("redis", "route_number", number)
-    for agent_id in sorted(removed):
-        if agent_id not in {agent.agent_id for agent in agents} and seen.configs.get(agent_id) is not None:
-            change("redis", "forget_agent", agent_id)
-    for number in sorted(set(seen.owners) - set(numbers)):
+                changes.append(RouteChange(tenant_id, "redis", "route_number", number))
+    current = {agent.agent_id for agent in agents}
+    for agent_id in sorted(set(removed) - current):
+        if seen.configs.get(agent_id) is not None:
+            changes.append(RouteChange(tenant_id, "redis", "forget_agent", agent_id))
+    numbers = {number for agent in agents for number in agent.phone_numbers}
+    for number in sorted(set(seen.owners) - numbers):
         if seen.owners[number] == tenant_id or seen.routes.get(number) is not None:
-            change("redis", "release_number", number)
+            changes.append(RouteChange(tenant_id, "redis", "release_number", number))
     return changes
 
 
-def _observe(services: Services, tenant: Tenant, agents: Sequence[AgentConfig], marker: Pending | None) -> Observed:
+def _sync_rule(services: Services, conn: Conn, tenant: Tenant) -> tuple[list[RouteChange], list[str]]:
+    """The office's dispatch rule brought to its numbers: the changes, and the numbers it had."""
     rule = asyncio.run(
         services.livekit.find_dispatch_rule(dispatch_rule_name(tenant.tenant_id), sip_trunk_id(services))
     )
-    rule_numbers = list(rule.numbers) if rule is not None else None
+    had = list(rule.numbers) if rule is not None else None
+    changes = plan_rule(tenant.tenant_id, tenant.phone_numbers, had)
+    if changes:
+        rule = asyncio.run(services.livekit.ensure_dispatch_rule(dispatch_rule_spec(services, tenant)))
+    if rule is not None and rule.sip_dispatch_rule_id != tenant.sip_dispatch_rule_id:
+        registry.update_tenant(conn, tenant.tenant_id, sip_dispatch_rule_id=rule.sip_dispatch_rule_id)
+    return changes, had or []
+
+
+def _observe_cache(
+    services: Services, tenant_id: str, agents: Sequence[AgentConfig], removed: Sequence[str], numbers: set[str]
+) -> Cached:
+    """What Redis holds of the office's agents (and the `removed` ones), and of `numbers` and every
+    number a cached config names."""
     store = services.agent_configs
-    agent_ids = [agent.agent_id for agent in agents] + (marker.removed_agents if marker else [])
-    configs = {agent_id: store.get(tenant.tenant_id, agent_id) for agent_id in dict.fromkeys(agent_ids)}
-    numbers = {*tenant.phone_numbers, *(rule_numbers or []), *(marker.released_numbers if marker else [])}
+    agent_ids = dict.fromkeys([*(agent.agent_id for agent in agents), *removed])
+    configs = {agent_id: store.get(tenant_id, agent_id) for agent_id in agent_ids}
     for text in configs.values():
         cached = _cached(text)
-        numbers.update(cached.phone_numbers if cached else [])
-    return Observed(
-        rule_numbers=rule_numbers,
+        numbers |= set(cached.phone_numbers if cached else [])
+    return Cached(
         configs=configs,
         owners={number: store.tenant_for_number(number) for number in sorted(numbers)},
-        routes={number: _cached(store.for_number(tenant.tenant_id, number)) for number in sorted(numbers)},
+        routes={number: _cached(store.for_number(tenant_id, number)) for number in sorted(numbers)},
     )
 
 
-def _apply(
-    services: Services,
-    conn: Conn,
-    tenant: Tenant,
-    agents: Sequence[AgentConfig],
-    changes: Sequence[RouteChange],
-    seen: Observed,
+def _apply_cache(
+    services: Services, tenant_id: str, agents: Sequence[AgentConfig], changes: Sequence[RouteChange], seen: Cached
 ) -> None:
-    """Make the planned changes: the rule first, then Redis' forgetting, then its writes."""
-    if any(change.target == "livekit" for change in changes):
-        rule = asyncio.run(services.livekit.ensure_dispatch_rule(dispatch_rule_spec(services, tenant)))
-        if rule.sip_dispatch_rule_id != tenant.sip_dispatch_rule_id:
-            registry.update_tenant(conn, tenant.tenant_id, sip_dispatch_rule_id=rule.sip_dispatch_rule_id)
+    """Make the planned Redis changes: what is forgotten first, then the configs written."""
     store = services.agent_configs
-    answering = {number: agent for agent in agents for number in agent.phone_numbers}
+    answering = {number: agent.agent_id for agent in agents for number in agent.phone_numbers}
     rewrite = {change.subject for change in changes if change.action == "write_config"}
-    rewrite |= {answering[change.subject].agent_id for change in changes if change.action == "route_number"}
-    released: list[str] = []
+    rewrite |= {answering[change.subject] for change in changes if change.action == "route_number"}
+    released: list[str] = []  # numbers whose key names this office: the main agent's `put` drops key and route
     forgotten: set[str] = set()
     for change in changes:
+        route = seen.routes.get(change.subject)
         if change.action == "forget_agent":
             gone = _cached(seen.configs[change.subject])
-            if gone is not None:  # a removed agent's config: its key, its routes, its numbers that still lead here
+            if gone is not None:  # its config, its routes, and its numbers' keys that still name this office
                 store.delete_agent(gone)
-                forgotten.update(gone.phone_numbers)
-        elif change.action == "release_number" and seen.owners.get(change.subject) == tenant.tenant_id:
-            released.append(change.subject)  # `put` of the main agent drops the number's key and route
-        elif change.action == "release_number" and (route := seen.routes.get(change.subject)) is not None:
-            # The number is another tenant's now: drop only this office's route (and the config it led to).
+                forgotten |= set(gone.phone_numbers)
+        elif change.action == "release_number" and seen.owners.get(change.subject) == tenant_id:
+            released.append(change.subject)
+        elif change.action == "release_number" and route is not None:
+            # Another tenant's number now: drop only this office's route to it (and the config it led to).
             store.delete_agent(route.model_copy(update={"phone_numbers": [change.subject]}))
-            forgotten.update([change.subject])
+            forgotten.add(change.subject)
             rewrite.add(route.agent_id)
-    rewrite |= {answering[number].agent_id for number in forgotten if number in answering}
+    rewrite |= {answering[number] for number in forgotten if number in answering}
     if released and agents:
         rewrite.add(agents[0].agent_id)
     for agent in agents:
@@ -228,15 +235,17 @@ def _apply(
 
 
 def sync_routes(services: Services, tenant_id: str) -> list[RouteChange]:
-    """Bring one active tenant's LiveKit dispatch rule and Redis keys to what Postgres has, and
-    return each change made (an empty list: they already agreed). The office's pending marker is
-    cleared when both agree.
+    """Bring one active tenant's LiveKit dispatch rule, then its Redis keys, to what Postgres has,
+    and return each change made (an empty list: they already agreed). Clears the office's pending
+    marker once both agree.
 
     Changes to the office wait while it runs (its tenant row is locked). A tenant that is not
     `active` is left alone (provisioning and deprovisioning own its routes): `[]`. Raises
-    `TransientError` / `VendorError` when LiveKit or Redis fails; what was done before stays done,
-    the marker stays, and the next call finishes the job.
+    `TransientError` / `VendorError` when LiveKit or Redis fails: the marker stays, a rule already
+    repaired stays repaired (a Redis outage does not keep LiveKit wrong), and the next call
+    finishes the job.
     """
+    failure: AppError | None = None
     with services.db.transaction() as conn:
         registry.lock_row(conn, tenant_id)
         tenant = registry.get_tenant(conn, tenant_id, with_steps=False)
@@ -244,13 +253,23 @@ def sync_routes(services: Services, tenant_id: str) -> list[RouteChange]:
             return []
         agents = office_agents(conn, tenant_id)
         marker = pending(conn, tenant_id)
-        seen = _observe(services, tenant, agents, marker)
-        changes = plan_routes(tenant_id, agents, tenant.phone_numbers, marker.removed_agents if marker else (), seen)
-        _apply(services, conn, tenant, agents, changes, seen)
-        if marker is not None:
-            conn.execute("DELETE FROM platform.agent_routes_pending WHERE tenant_id = %s", (tenant_id,))
+        changes, had = _sync_rule(services, conn, tenant)
+        removed = marker.removed_agents if marker else []
+        numbers = {*tenant.phone_numbers, *had, *(marker.released_numbers if marker else [])}
+        try:
+            seen = _observe_cache(services, tenant_id, agents, removed, numbers)
+            cache_changes = plan_cache(tenant_id, agents, removed, seen)
+            _apply_cache(services, tenant_id, agents, cache_changes, seen)
+        except AppError as exc:
+            failure = exc  # raised once the rule's repair (and its id) is committed
+        else:
+            changes += cache_changes
+            if marker is not None:
+                conn.execute("DELETE FROM platform.agent_routes_pending WHERE tenant_id = %s", (tenant_id,))
     for change in changes:
         logger.info("route repaired", extra=change.log_fields())
+    if failure is not None:
+        raise failure
     return changes
 
 
