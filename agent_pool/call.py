@@ -32,8 +32,9 @@ from agent_pool.settings import WorkerSettings, get_worker_settings
 from agent_pool.voice import VoiceStack, language_profile, turn_handling
 from mla_core.adapters import Services
 from mla_core.agents.config import DEFAULT_VOICES, LanguageProfile, LlmSettings, SttSettings, TtsSettings
-from mla_core.agents.routing import CallTenant, resolve_call_tenant
+from mla_core.agents.routing import CallTenant, resolve_call_tenant, tenant_id_from_job
 from mla_core.calls import records
+from mla_core.calls.records import CallRecord
 from mla_core.complaints import intake
 from mla_core.core.errors import AppError
 from mla_core.core.fields import sip_number
@@ -158,26 +159,17 @@ class CallRun:
             return self.outcome
         call = self.call
         self.outcome = _outcome(call, self.close_event)
-        transcript = transcript_of(self.session.history)
-        latency = latency_of(self.session.history, self.timings)
-        try:
-            await asyncio.to_thread(
-                records.record_call,
-                call.services,
-                call.tenant.tenant_id,
-                self.request.room_name,
-                caller_number=self.request.caller_number,
-                dialed_number=self.request.dialed_number,
-                language=call.language,
-                started_at=self.started_at,
-                ended_at=datetime.now(UTC),
-                outcome=self.outcome,
-                transcript=transcript,
-                latency=latency,
-                notice_played_at=call.notice_played_at,
-            )
-        except Exception:  # the complaint is already safe; a lost call record must not crash the job
-            logger.exception("call record not written", extra={"tenant_id": call.tenant.tenant_id})
+        record = _record(
+            self.request,
+            call.tenant.tenant_id,
+            self.started_at,
+            language=call.language,
+            outcome=self.outcome,
+            transcript=transcript_of(self.session.history),
+            latency=latency_of(self.session.history, self.timings),
+            notice_played_at=call.notice_played_at,
+        )
+        await _keep_record(call.services, record)
         logger.info(
             "call ended",
             extra={
@@ -189,6 +181,46 @@ class CallRun:
             },
         )
         return self.outcome
+
+
+def _record(
+    request: CallRequest,
+    tenant_id: str | None,
+    started_at: datetime,
+    *,
+    outcome: str,
+    status: Literal["completed", "missed", "failed"] = "completed",
+    language: str | None = None,
+    transcript: list[dict[str, Any]] | None = None,
+    latency: dict[str, Any] | None = None,
+    notice_played_at: datetime | None = None,
+) -> CallRecord:
+    return CallRecord(
+        tenant_id=tenant_id,
+        room_name=request.room_name,
+        caller_number=request.caller_number,
+        dialed_number=request.dialed_number,
+        language=language,
+        status=status,
+        outcome=outcome,
+        started_at=started_at,
+        ended_at=datetime.now(UTC),
+        transcript=transcript or [],
+        latency=latency or {},
+        notice_played_at=notice_played_at,
+    )
+
+
+async def _keep_record(services: Services, record: CallRecord) -> None:
+    """Store the call record, or queue it while Postgres is down; a record lost all the same is
+    logged, never raised (the caller has been answered: the job must not crash)."""
+    try:
+        queued = await asyncio.to_thread(records.keep_call_record, services, record)
+    except Exception:
+        logger.exception("call record lost", extra={"tenant_id": record.tenant_id, "room": record.room_name})
+        return
+    if queued:
+        logger.warning("call record queued", extra={"tenant_id": record.tenant_id, "room": record.room_name})
 
 
 def _outcome(call: CallContext, close: CloseEvent | None) -> Outcome:
@@ -210,7 +242,19 @@ async def start_call(request: CallRequest, services: Services, io: CallIO) -> Ca
     except AppError as exc:  # Redis and Postgres both unreachable: whose call this is cannot be known
         timings.tenant_resolved = time.perf_counter()
         logger.error("tenant not resolved", extra={"room": request.room_name, "error": exc.message})
-        return await _reject(request, io, timings, started_at, "resolution_failed", phrases.TEMPORARY_FAILURE)
+        run = await _reject(request, io, timings, started_at, "resolution_failed", phrases.TEMPORARY_FAILURE)
+        # The store was down, not the number unknown: the call is the tenant's (the job says whose,
+        # or the dialed number will once the store is back), and its record waits in the queue.
+        refused = _record(
+            request,
+            tenant_id_from_job(request.job_metadata),
+            started_at,
+            outcome="store_unavailable",
+            status="failed",
+            transcript=transcript_of(run.session.history),
+        )
+        await _keep_record(services, refused)
+        return run
     timings.tenant_resolved = time.perf_counter()
     if tenant is None:
         return await _reject(request, io, timings, started_at, "no_tenant", phrases.REJECTION)
@@ -312,25 +356,8 @@ async def _paused(
     spoken = session.say(phrases.PAUSED[language].format(constituency=config.constituency), allow_interruptions=False)
     run.opening.append(spoken)
     await spoken.wait_for_playout()
-    try:
-        await asyncio.to_thread(
-            records.record_call,
-            services,
-            tenant.tenant_id,
-            request.room_name,
-            caller_number=request.caller_number,
-            dialed_number=request.dialed_number,
-            language=language,
-            started_at=started_at,
-            ended_at=datetime.now(UTC),
-            outcome="agent_paused",
-            transcript=[],
-            latency={},
-            notice_played_at=None,
-            status="missed",
-        )
-    except Exception:  # the caller has heard the message; a lost record must not crash the job
-        logger.exception("missed call not recorded", extra={"tenant_id": tenant.tenant_id})
+    missed = _record(request, tenant.tenant_id, started_at, outcome="agent_paused", status="missed", language=language)
+    await _keep_record(services, missed)
     session.shutdown(drain=True)
     run.outcome = "rejected"
     return run

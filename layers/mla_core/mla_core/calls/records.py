@@ -1,5 +1,11 @@
-"""Call records: one row per LiveKit room, written by the agent after the call (and, later, by the
-LiveKit webhooks, which converge on the same row)."""
+"""Call records: one row per LiveKit room, written by the agent after the call (and by the LiveKit
+webhooks, which converge on the same row).
+
+Durability as for complaints (`complaints.intake`): when Postgres cannot take a record, it waits on
+the same SQS queue, as a `CallRecord` message, until the complaint-ingest function stores it. The
+row is keyed by the room, and storing a record again writes the same row: a message delivered twice
+leaves one record. A call refused because the store was down leaves one too.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,38 @@ from typing import Any, Literal
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
+from pydantic import BaseModel, Field
 
 from mla_core.adapters import Services
+from mla_core.agents.routing import tenant_id_for_number
+from mla_core.core.errors import TransientError
 from mla_core.core.names import schema_name
 from mla_core.core.privacy import mask_phone
 
 logger = logging.getLogger(__name__)
+
+# SQS takes a message of up to 256 KiB; a longer transcript is cut in the middle to fit.
+QUEUE_MESSAGE_LIMIT = 250_000
+
+
+class CallRecord(BaseModel):
+    """What the agent knows of a call when it ends, as stored and as queued (versioned: it travels
+    through SQS beside queued complaints, told apart by `kind`)."""
+
+    kind: Literal["call_record"] = "call_record"
+    schema_version: Literal[1] = 1
+    tenant_id: str | None  # None: refused before its tenant was known; found by the dialed number later
+    room_name: str
+    caller_number: str | None = None
+    dialed_number: str | None = None
+    language: str | None = None
+    status: Literal["completed", "missed", "failed"] = "completed"
+    outcome: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    transcript: list[dict[str, Any]] = Field(default_factory=list)
+    latency: dict[str, Any] = Field(default_factory=dict)
+    notice_played_at: datetime | None = None  # DPDP: when the recording notice was played
 
 
 def record_call(
@@ -33,8 +65,83 @@ def record_call(
     notice_played_at: datetime | None,
     status: Literal["completed", "missed"] = "completed",
 ) -> None:
-    """Upsert the call's row; fields already known (e.g. from webhooks) are kept when we know less."""
+    """Upsert the call's row (Postgres only; `keep_call_record` falls back on the queue)."""
+    store_call_record(
+        services,
+        tenant_id,
+        CallRecord(
+            tenant_id=tenant_id,
+            room_name=room_name,
+            caller_number=caller_number,
+            dialed_number=dialed_number,
+            language=language,
+            status=status,
+            outcome=outcome,
+            started_at=started_at,
+            ended_at=ended_at,
+            transcript=transcript,
+            latency=latency,
+            notice_played_at=notice_played_at,
+        ),
+    )
+
+
+def keep_call_record(services: Services, record: CallRecord) -> bool:
+    """Store the record, or queue it when Postgres cannot take it; returns whether it was queued.
+
+    Raises `TransientError` when neither Postgres nor the queue took it (the record is lost: logged).
+    """
+    if record.tenant_id is not None:
+        try:
+            store_call_record(services, record.tenant_id, record)
+            return False
+        except TransientError as exc:
+            logger.warning(
+                "call record queued: database unavailable",
+                extra={"tenant_id": record.tenant_id, "room": record.room_name, "error": exc.message},
+            )
+    services.queue.send(queue_body(record), key=f"call:{record.room_name}")
+    return True
+
+
+def queue_body(record: CallRecord) -> str:
+    """The record as a queue message; a transcript too long for one keeps its first entry (the
+    greeting with the notice) and as many of the last as fit, with a note of how many were cut."""
+    body = record.model_dump_json()
+    transcript, keep = record.transcript, len(record.transcript)
+    while len(body.encode()) > QUEUE_MESSAGE_LIMIT and keep > 0:
+        keep //= 2
+        cut = {"type": "cut", "entries": len(transcript) - 1 - keep}
+        shortened = [*transcript[:1], cut, *transcript[len(transcript) - keep :]]
+        body = record.model_copy(update={"transcript": shortened}).model_dump_json()
+    return body
+
+
+def ingest_queued_call_record(services: Services, record: CallRecord) -> bool:
+    """Store a record that waited in the queue; returns whether it had a tenant to be stored in.
+
+    A record refused before its tenant was known finds it by the dialed number; one that no tenant
+    owns is logged like any call to nobody's number. Raises `TransientError` while Postgres is still
+    down (SQS delivers the message again).
+    """
+    if record.tenant_id is None and record.dialed_number:
+        record = record.model_copy(update={"tenant_id": tenant_id_for_number(services, record.dialed_number)})
+    if record.tenant_id is None:
+        log_rejected_call(record.dialed_number, record.caller_number, "no_tenant")
+        return False
+    store_call_record(services, record.tenant_id, record)
+    logger.info(
+        "queued call record ingested",
+        extra={"tenant_id": record.tenant_id, "room": record.room_name, "outcome": record.outcome},
+    )
+    return True
+
+
+def store_call_record(services: Services, tenant_id: str, record: CallRecord) -> None:
+    """Upsert the call's row in the tenant's schema; fields already known (e.g. from webhooks) are
+    kept when we know less, and writing the same record again changes nothing."""
     schema = sql.Identifier(schema_name(tenant_id))
+    started_at, ended_at = record.started_at, record.ended_at
     duration = int((ended_at - started_at).total_seconds()) if started_at and ended_at else None
     with services.db.transaction() as conn:
         conn.execute(
@@ -57,18 +164,18 @@ def record_call(
                 " notice_played_at = COALESCE(c.notice_played_at, EXCLUDED.notice_played_at), updated_at = now()"
             ).format(schema=schema),
             {
-                "room": room_name,
-                "status": status,
-                "caller": caller_number,
-                "dialed": dialed_number,
-                "language": language,
-                "outcome": outcome,
+                "room": record.room_name,
+                "status": record.status,
+                "caller": record.caller_number,
+                "dialed": record.dialed_number,
+                "language": record.language,
+                "outcome": record.outcome,
                 "started": started_at,
                 "ended": ended_at,
                 "duration": duration,
-                "transcript": Jsonb(transcript),
-                "latency": Jsonb(latency),
-                "notice": notice_played_at,
+                "transcript": Jsonb(record.transcript),
+                "latency": Jsonb(record.latency),
+                "notice": record.notice_played_at,
             },
         )
         conn.execute(
@@ -76,7 +183,7 @@ def record_call(
                 "UPDATE {schema}.complaints SET call_id = (SELECT id FROM {schema}.calls WHERE room_name = %s)"
                 " WHERE room_name = %s AND call_id IS NULL"
             ).format(schema=schema),
-            (room_name, room_name),
+            (record.room_name, record.room_name),
         )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import psycopg
 from pydantic import BaseModel, ConfigDict
@@ -124,7 +125,7 @@ def log_complaint(
     try:
         inserted, complaint = _store_once(services, complaint, may_renumber=True)
     except TransientError as exc:
-        services.queue.send(complaint.model_dump_json(), key=idempotency_key)
+        services.queue.send(QueuedComplaint(**complaint.model_dump()).model_dump_json(), key=idempotency_key)
         logger.warning(
             "complaint queued: database unavailable",
             extra={"tenant_id": config.tenant_id, "reference": reference, "error": str(exc)},
@@ -176,10 +177,17 @@ def _insert(conn: Conn, complaint: Complaint) -> tuple[bool, Complaint]:
     return False, complaint.model_copy(update={"reference": stored})
 
 
-def ingest_queued(services: Services, body: str) -> bool:
+class QueuedComplaint(Complaint):
+    """A complaint as it waits in the queue, beside call records (`calls.records.CallRecord`);
+    complaints queued before there were call records have no `kind`."""
+
+    kind: Literal["complaint"] = "complaint"
+
+
+def ingest_queued(services: Services, queued: Complaint) -> bool:
     """Store a complaint that waited in the queue (exactly once, keyed by its idempotency key) and
     send its SMS; returns whether it was new. The caller already heard its reference: it is kept."""
-    complaint = Complaint.model_validate_json(body)
+    complaint = Complaint.model_validate(queued.model_dump())  # as stored: without its `kind`
     inserted, stored = _store_once(services, complaint, may_renumber=False)
     if inserted:
         config = load_agent_config(services, complaint.tenant_id)
