@@ -71,7 +71,7 @@ def record_deprovision_failure(event: Event, context: object) -> Event:
 def reconcile(event: Event, context: object) -> Event:
     """Every few minutes (EventBridge): settle the tenants a fault left behind their workflow."""
     report = reconciler.reconcile(get_services())
-    for action in ("activated", "compensated", "cleanup_pending", "cleaned_up"):
+    for action in reconciler.ACTIONS:
         metrics.add_metric(name=f"TenantsRepaired_{action}", unit=MetricUnit.Count, value=report.count(action))
     logger.info("reconcile pass", extra={"examined": report.examined, "repairs": len(report.repairs)})
     return report.summary()

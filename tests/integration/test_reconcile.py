@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -151,3 +152,21 @@ def test_migrations_leave_a_compensated_tenant_without_a_schema(inspect: Inspect
     cli.migrate(get_services(), workers=2)
 
     assert inspect.tables(schema_name(tenant_id)) == set()
+
+
+def test_an_active_tenants_lost_dispatch_rule_is_put_back(api: Api, admin_token: str, inspect: Inspector) -> None:
+    tenant = api.create_tenant(admin_token, tenant_body())
+    tenant_id = tenant["tenant_id"]
+    services = get_services()
+    from mla_core.agents.routing import sip_trunk_id
+    from mla_core.core.names import dispatch_rule_name
+
+    asyncio.run(services.livekit.delete_dispatch_rule(dispatch_rule_name(tenant_id), sip_trunk_id(services)))
+    assert inspect.dispatch_rules(dispatch_rule_name(tenant_id)) == []
+
+    report = reconcile(services)
+
+    assert repairs_of(report, tenant_id) == ["routes_repaired"]
+    [rule] = inspect.dispatch_rules(dispatch_rule_name(tenant_id))
+    assert list(rule.numbers) == tenant["phone_numbers"]
+    assert repairs_of(reconcile(services), tenant_id) == []  # nothing left to repair

@@ -8,7 +8,9 @@ of retries. `reconcile` (the scheduled `ReconcileFunction`, every five minutes; 
 - `provisioning`, and its execution is no longer running (or never started, `grace` after the
   request): if every step before `activate` succeeded the tenant is activated, otherwise compensated
   and `failed`, with the first failure's words kept;
-- `failed` with cleanup pending: compensation runs again until nothing is left.
+- `failed` with cleanup pending: compensation runs again until nothing is left;
+- `active`: its LiveKit dispatch rule and Redis keys are compared with Postgres and repaired
+  (`agents.sync.sync_routes`), which also finishes an agent change whose routes did not follow.
 
 Where compensation cannot finish, the tenant is `failed` with `error.cleanup_pending` naming the
 steps still to undo (the admin panel shows it); retry cleans up first, delete removes everything
@@ -21,17 +23,20 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from mla_core import db
 from mla_core.adapters import Services
+from mla_core.agents import sync
+from mla_core.core.errors import AppError
 from mla_core.provisioning import workflow
 from mla_core.tenants import registry
 from mla_core.tenants.registry import Tenant
 
 logger = logging.getLogger(__name__)
 
-Action = Literal["activated", "compensated", "cleanup_pending", "cleaned_up"]
+Action = Literal["activated", "compensated", "cleanup_pending", "cleaned_up", "routes_repaired", "routes_failed"]
+ACTIONS: tuple[Action, ...] = get_args(Action)
 
 
 @dataclass(frozen=True)
@@ -81,8 +86,31 @@ def reconcile(services: Services, *, grace_seconds: float | None = None) -> Reco
                 extra={"tenant_id": repair.tenant_id, "action": repair.action, "detail": repair.detail},
             )
             report.repairs.append(repair)
+    with services.db.transaction() as conn:
+        active = conn.execute("SELECT tenant_id FROM platform.tenants WHERE status = 'active' ORDER BY created_at")
+        active_ids = [row["tenant_id"] for row in active.fetchall()]
+    for tenant_id in active_ids:
+        report.examined += 1
+        repair = _sync(services, tenant_id)
+        if repair is not None:
+            logger.warning(
+                "reconciler repaired a tenant",
+                extra={"tenant_id": repair.tenant_id, "action": repair.action, "detail": repair.detail},
+            )
+            report.repairs.append(repair)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _sync(services: Services, tenant_id: str) -> Repair | None:
+    """An active tenant's routes brought to Postgres; a vendor failure is reported, the pass goes on."""
+    try:
+        changes = sync.sync_routes(services, tenant_id)
+    except AppError as exc:
+        return Repair(tenant_id, "routes_failed", exc.message)
+    if not changes:
+        return None
+    return Repair(tenant_id, "routes_repaired", ", ".join(f"{c.target} {c.action}" for c in changes))
 
 
 def _settle(services: Services, tenant: Tenant, execution_arn: str | None, *, stale: bool) -> Repair | None:
