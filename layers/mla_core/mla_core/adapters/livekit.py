@@ -122,11 +122,15 @@ class LiveKit:
     # SIP dispatch ---------------------------------------------------------------------------
 
     async def find_dispatch_rule(self, name: str, trunk_id: str) -> api.SIPDispatchRuleInfo | None:
+        return (await self.dispatch_rules(trunk_id)).get(name)
+
+    async def dispatch_rules(self, trunk_id: str) -> dict[str, api.SIPDispatchRuleInfo]:
+        """Every dispatch rule on `trunk_id`, by name (one call serves a pass over every tenant)."""
         listed = await self._call(
             "ListSIPDispatchRule",
             lambda lk: lk.sip.list_dispatch_rule(api.ListSIPDispatchRuleRequest(trunk_ids=[trunk_id])),
         )
-        return next((rule for rule in listed.items if rule.name == name), None)
+        return {rule.name: rule for rule in listed.items}
 
     async def ensure_dispatch_rule(self, spec: DispatchRuleSpec) -> api.SIPDispatchRuleInfo:
         """Create the tenant's rule, or bring an existing one (found by name) up to `spec`."""

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from mla_core.adapters import Services
 from mla_core.agents.config import AgentConfig
@@ -170,11 +170,15 @@ def plan_cache(
     return changes
 
 
-def _sync_rule(services: Services, conn: Conn, tenant: Tenant) -> tuple[list[RouteChange], list[str]]:
+def _sync_rule(
+    services: Services, conn: Conn, tenant: Tenant, known_rules: Mapping[str, Any] | None
+) -> tuple[list[RouteChange], list[str]]:
     """The office's dispatch rule brought to its numbers: the changes, and the numbers it had."""
-    rule = asyncio.run(
-        services.livekit.find_dispatch_rule(dispatch_rule_name(tenant.tenant_id), sip_trunk_id(services))
-    )
+    name = dispatch_rule_name(tenant.tenant_id)
+    if known_rules is not None:
+        rule = known_rules.get(name)
+    else:
+        rule = asyncio.run(services.livekit.find_dispatch_rule(name, sip_trunk_id(services)))
     had = list(rule.numbers) if rule is not None else None
     changes = plan_rule(tenant.tenant_id, tenant.phone_numbers, had)
     if changes:
@@ -234,10 +238,13 @@ def _apply_cache(
             store.put(agent, stale_numbers=released if agent is agents[0] else ())
 
 
-def sync_routes(services: Services, tenant_id: str) -> list[RouteChange]:
+def sync_routes(
+    services: Services, tenant_id: str, *, known_rules: Mapping[str, Any] | None = None
+) -> list[RouteChange]:
     """Bring one active tenant's LiveKit dispatch rule, then its Redis keys, to what Postgres has,
     and return each change made (an empty list: they already agreed). Clears the office's pending
-    marker once both agree.
+    marker once both agree. `known_rules` (every rule on the trunk by name, listed once for a pass
+    over many tenants) saves listing them per tenant; a stale entry costs only a needless update.
 
     Changes to the office wait while it runs (its tenant row is locked). A tenant that is not
     `active` is left alone (provisioning and deprovisioning own its routes): `[]`. Raises
@@ -253,7 +260,7 @@ def sync_routes(services: Services, tenant_id: str) -> list[RouteChange]:
             return []
         agents = office_agents(conn, tenant_id)
         marker = pending(conn, tenant_id)
-        changes, had = _sync_rule(services, conn, tenant)
+        changes, had = _sync_rule(services, conn, tenant, known_rules)
         removed = marker.removed_agents if marker else []
         numbers = {*tenant.phone_numbers, *had, *(marker.released_numbers if marker else [])}
         try:

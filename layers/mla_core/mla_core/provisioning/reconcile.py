@@ -19,6 +19,7 @@ anyway. Every repair is logged and returned, and the Lambda counts them as a met
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from typing import Any, Literal, get_args
 from mla_core import db
 from mla_core.adapters import Services
 from mla_core.agents import sync
+from mla_core.agents.routing import sip_trunk_id
 from mla_core.core.errors import AppError
 from mla_core.provisioning import workflow
 from mla_core.tenants import registry
@@ -89,9 +91,10 @@ def reconcile(services: Services, *, grace_seconds: float | None = None) -> Reco
     with services.db.transaction() as conn:
         active = conn.execute("SELECT tenant_id FROM platform.tenants WHERE status = 'active' ORDER BY created_at")
         active_ids = [row["tenant_id"] for row in active.fetchall()]
+    rules = _every_rule(services) if active_ids else None
     for tenant_id in active_ids:
         report.examined += 1
-        repair = _sync(services, tenant_id)
+        repair = _sync(services, tenant_id, rules)
         if repair is not None:
             logger.warning(
                 "reconciler repaired a tenant",
@@ -102,10 +105,18 @@ def reconcile(services: Services, *, grace_seconds: float | None = None) -> Reco
     return report
 
 
-def _sync(services: Services, tenant_id: str) -> Repair | None:
+def _every_rule(services: Services) -> dict[str, Any] | None:
+    """The trunk's dispatch rules, listed once for the pass (None: each tenant looks its own up)."""
+    try:
+        return asyncio.run(services.livekit.dispatch_rules(sip_trunk_id(services)))
+    except AppError:
+        return None
+
+
+def _sync(services: Services, tenant_id: str, rules: dict[str, Any] | None) -> Repair | None:
     """An active tenant's routes brought to Postgres; a vendor failure is reported, the pass goes on."""
     try:
-        changes = sync.sync_routes(services, tenant_id)
+        changes = sync.sync_routes(services, tenant_id, known_rules=rules)
     except AppError as exc:
         return Repair(tenant_id, "routes_failed", exc.message)
     if not changes:
