@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,42 @@ def _wait_until_the_database_answers(timeout: float = 15) -> None:
         try:
             with get_services().db.transaction() as conn:
                 conn.execute("SELECT 1")
+            return
+        except TransientError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def redis_down(stack: Any) -> Iterator[Callable[[], None]]:
+    """The stack's redis-server really stopped for the test (the Upstash proxy in front of it stays
+    up and answers 502, as a REST endpoint whose Redis is gone does), and started again after it on
+    the same port and data; calling the fixture's value brings it back sooner, mid-test."""
+
+    def back() -> None:
+        if not stack.redis.is_running():
+            stack.restart_redis()
+        _wait_until_redis_answers()
+
+    stack.redis.stop()
+    try:
+        yield back
+    finally:
+        back()
+
+
+def _wait_until_redis_answers(timeout: float = 15) -> None:
+    """The next test starts once our own code reaches Redis again (past its fail-fast window)."""
+    import time
+
+    from mla_core.adapters import get_services
+    from mla_core.core.errors import TransientError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            get_services().agent_configs.tenant_for_number("+910000000000")
             return
         except TransientError:
             if time.monotonic() > deadline:

@@ -46,6 +46,7 @@ class LocalStack:
     env: dict[str, str] = field(default_factory=dict)
     moto: aws.MotoHandle | None = None
     postgres: Any = None
+    redis: Any = None
     _stops: list[Callable[[], None]] = field(default_factory=list)
 
     def _port(self, offset: int) -> int:
@@ -107,11 +108,18 @@ class LocalStack:
         from local_stack.redis_server import start_redis
         from local_stack.upstash_proxy import create_app
 
-        redis = start_redis(port=self._port(5), data_dir=self.root / "redis")
-        self._stops.append(redis.stop)
+        redis = self.redis = start_redis(port=self._port(5), data_dir=self.root / "redis")
+        self._stops.append(lambda: self.redis.stop())
         token = _persistent_secret(self.root / "upstash-token")
         proxy = self._serve(create_app(redis.host, redis.port, token), self._port(3))
         self.env.update(UPSTASH_REDIS_REST_URL=proxy.url, UPSTASH_REDIS_REST_TOKEN=token)
+
+    def restart_redis(self) -> None:
+        """Start Redis again on the same data and port (after a test stopped it)."""
+        from local_stack.redis_server import start_redis
+
+        assert self.redis is not None
+        self.redis = start_redis(port=self.redis.port, data_dir=self.redis.data_dir)
 
     def _start_livekit(self) -> None:
         if "LIVEKIT_URL" in self.env:

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 from mla_core.core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from mla_core.adapters.aws import ComplaintQueue, Mailer, SmsSender, Workflows
+    from mla_core.adapters.aws import AwsTimeouts, ComplaintQueue, Mailer, SmsSender, Workflows
     from mla_core.adapters.livekit import LiveKit
     from mla_core.adapters.supabase_auth import SupabaseAuth
     from mla_core.adapters.tokens import TokenVerifier
-    from mla_core.adapters.upstash import AgentConfigStore, ComplaintReferences
+    from mla_core.adapters.upstash import AgentConfigStore, ComplaintReferences, RedisTimeouts
     from mla_core.db import Database
 
 
@@ -46,20 +46,46 @@ class Services:
         from mla_core.adapters.upstash import AgentConfigStore
 
         s = self.settings
-        return AgentConfigStore(s.upstash_redis_rest_url, s.upstash_redis_rest_token.get_secret_value())
+        return AgentConfigStore(
+            s.upstash_redis_rest_url, s.upstash_redis_rest_token.get_secret_value(), self._redis_timeouts
+        )
 
     @cached_property
     def references(self) -> ComplaintReferences:
         from mla_core.adapters.upstash import ComplaintReferences
 
         s = self.settings
-        return ComplaintReferences(s.upstash_redis_rest_url, s.upstash_redis_rest_token.get_secret_value())
+        return ComplaintReferences(
+            s.upstash_redis_rest_url, s.upstash_redis_rest_token.get_secret_value(), self._redis_timeouts
+        )
+
+    @property
+    def _redis_timeouts(self) -> RedisTimeouts:
+        from mla_core.adapters.upstash import RedisTimeouts
+
+        s = self.settings
+        return RedisTimeouts(
+            connect_s=s.upstash_connect_timeout_s,
+            read_s=s.upstash_read_timeout_s,
+            retries=s.upstash_retries,
+            retry_interval_s=s.upstash_retry_interval_s,
+            unreachable_backoff_s=s.upstash_unreachable_backoff_s,
+        )
+
+    @property
+    def _aws_timeouts(self) -> AwsTimeouts:
+        from mla_core.adapters.aws import AwsTimeouts
+
+        s = self.settings
+        return AwsTimeouts(
+            connect_s=s.aws_connect_timeout_s, read_s=s.aws_read_timeout_s, max_attempts=s.aws_max_attempts
+        )
 
     @cached_property
     def queue(self) -> ComplaintQueue:
         from mla_core.adapters.aws import ComplaintQueue
 
-        return ComplaintQueue(self.settings.aws_region, self.settings.complaint_queue_url)
+        return ComplaintQueue(self.settings.aws_region, self.settings.complaint_queue_url, self._aws_timeouts)
 
     @cached_property
     def auth(self) -> SupabaseAuth:
@@ -82,19 +108,19 @@ class Services:
     def workflows(self) -> Workflows:
         from mla_core.adapters.aws import Workflows
 
-        return Workflows(self.settings.aws_region)
+        return Workflows(self.settings.aws_region, self._aws_timeouts)
 
     @cached_property
     def mailer(self) -> Mailer:
         from mla_core.adapters.aws import Mailer
 
-        return Mailer(self.settings.aws_region, self.settings.ses_from_email)
+        return Mailer(self.settings.aws_region, self.settings.ses_from_email, self._aws_timeouts)
 
     @cached_property
     def sms(self) -> SmsSender:
         from mla_core.adapters.aws import SmsSender
 
-        return SmsSender(self.settings.aws_region, self.settings.sms_sender_id)
+        return SmsSender(self.settings.aws_region, self.settings.sms_sender_id, self._aws_timeouts)
 
 
 @lru_cache(maxsize=1)

@@ -1,26 +1,59 @@
-"""AWS clients through boto3: Step Functions, SES and SNS.
+"""AWS clients through boto3: Step Functions, SES, SNS and SQS.
 
 boto3 is imported on first use (it is the heaviest import of a cold start) and honours
-`AWS_ENDPOINT_URL`, which is all local mode changes to point every client at moto.
+`AWS_ENDPOINT_URL`, which is all local mode changes to point every client at moto. Every client
+waits a bounded time (`AwsTimeouts`, from settings): a caller or a request waiting on AWS gets an
+answer or a `TransientError` within connect + read timeouts times the attempts, never a hang.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from mla_core.core.errors import ConflictError, TransientError, VendorError
 
-_TRANSIENT_CODES = {"ThrottlingException", "Throttling", "ServiceUnavailable", "InternalFailure",
-                    "InternalServerError", "RequestLimitExceeded", "TooManyRequestsException"}  # fmt: skip
+_TRANSIENT_CODES = {
+    "ThrottlingException",
+    "Throttling",
+    "ServiceUnavailable",
+    "InternalFailure",
+    "InternalServerError",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+}
+
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AwsTimeouts:
+    """Per attempt: `connect_s` to open the connection, `read_s` for the answer; `max_attempts`
+    in all (botocore's standard retry mode, exponential back-off with jitter between attempts)."""
+
+    connect_s: float = 2.0
+    read_s: float = 5.0
+    max_attempts: int = 3
+
+
+_DEFAULT = AwsTimeouts()
 
 
 @cache
-def client(service: str, region: str) -> Any:
+def client(service: str, region: str, timeouts: AwsTimeouts = _DEFAULT) -> Any:
     import boto3
+    from botocore.config import Config
 
-    return boto3.session.Session().client(service, region_name=region)
+    config = Config(
+        connect_timeout=timeouts.connect_s,
+        read_timeout=timeouts.read_s,
+        retries={"total_max_attempts": timeouts.max_attempts, "mode": "standard"},
+    )
+    return boto3.session.Session().client(service, region_name=region, config=config)
 
 
 def _translate(operation: str, exc: Exception) -> Exception:
@@ -28,25 +61,29 @@ def _translate(operation: str, exc: Exception) -> Exception:
 
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
+        # AWS's own message can name ARNs and account ids: it goes to the log, the code to the caller.
+        logger.warning("aws call failed", extra={"operation": operation, "code": code, "error": str(exc)})
         if code in _TRANSIENT_CODES or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
             return TransientError(f"{operation}: {code}")
         if code == "ExecutionAlreadyExists":
             return ConflictError(f"{operation}: {code}")
-        return VendorError(f"{operation}: {code} {exc.response.get('Error', {}).get('Message', '')}")
+        return VendorError(f"{operation}: {code}")
     if isinstance(exc, BotoCoreError):
-        return TransientError(f"{operation}: {exc}")
+        # botocore's text names the endpoint's URL: only the kind of failure is said.
+        logger.warning("aws call failed", extra={"operation": operation, "error": str(exc)})
+        return TransientError(f"{operation}: AWS unavailable ({type(exc).__name__})")
     return exc
 
 
 class Workflows:
     """Starts and inspects Step Functions executions."""
 
-    def __init__(self, region: str) -> None:
-        self._region = region
+    def __init__(self, region: str, timeouts: AwsTimeouts = _DEFAULT) -> None:
+        self._region, self._timeouts = region, timeouts
 
     def start(self, state_machine_arn: str, name: str, payload: dict[str, Any]) -> str:
         try:
-            response = client("stepfunctions", self._region).start_execution(
+            response = client("stepfunctions", self._region, self._timeouts).start_execution(
                 stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload)
             )
         except Exception as exc:
@@ -56,7 +93,9 @@ class Workflows:
     def status(self, execution_arn: str) -> str | None:
         """`RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`…; None when there is no such execution."""
         try:
-            response = client("stepfunctions", self._region).describe_execution(executionArn=execution_arn)
+            response = client("stepfunctions", self._region, self._timeouts).describe_execution(
+                executionArn=execution_arn
+            )
         except Exception as exc:
             translated = _translate("DescribeExecution", exc)
             if "ExecutionDoesNotExist" in str(translated):
@@ -68,12 +107,12 @@ class Workflows:
 class Mailer:
     """Email through SES."""
 
-    def __init__(self, region: str, sender: str) -> None:
-        self._region, self._sender = region, sender
+    def __init__(self, region: str, sender: str, timeouts: AwsTimeouts = _DEFAULT) -> None:
+        self._region, self._sender, self._timeouts = region, sender, timeouts
 
     def send(self, to: str, subject: str, text: str, html: str) -> str:
         try:
-            response = client("ses", self._region).send_email(
+            response = client("ses", self._region, self._timeouts).send_email(
                 Source=self._sender,
                 Destination={"ToAddresses": [to]},
                 Message={
@@ -89,8 +128,8 @@ class Mailer:
 class SmsSender:
     """Transactional SMS through SNS with India's DLT attributes."""
 
-    def __init__(self, region: str, sender_id: str) -> None:
-        self._region, self._sender_id = region, sender_id
+    def __init__(self, region: str, sender_id: str, timeouts: AwsTimeouts = _DEFAULT) -> None:
+        self._region, self._sender_id, self._timeouts = region, sender_id, timeouts
 
     def send(self, to: str, body: str, *, entity_id: str, template_id: str) -> str:
         attributes = {
@@ -102,7 +141,9 @@ class SmsSender:
         if template_id:
             attributes["AWS.MM.SMS.TemplateId"] = {"DataType": "String", "StringValue": template_id}
         try:
-            response = client("sns", self._region).publish(PhoneNumber=to, Message=body, MessageAttributes=attributes)
+            response = client("sns", self._region, self._timeouts).publish(
+                PhoneNumber=to, Message=body, MessageAttributes=attributes
+            )
         except Exception as exc:
             raise _translate("SNS Publish", exc) from exc
         return str(response["MessageId"])
@@ -111,14 +152,14 @@ class SmsSender:
 class ComplaintQueue:
     """SQS: where an accepted complaint waits when Postgres cannot take it."""
 
-    def __init__(self, region: str, queue_url: str) -> None:
-        self._region, self._url = region, queue_url
+    def __init__(self, region: str, queue_url: str, timeouts: AwsTimeouts = _DEFAULT) -> None:
+        self._region, self._url, self._timeouts = region, queue_url, timeouts
 
     def send(self, body: str, *, key: str) -> str:
         if not self._url:
             raise TransientError("COMPLAINT_QUEUE_URL is not set: nowhere to keep the complaint")
         try:
-            response = client("sqs", self._region).send_message(
+            response = client("sqs", self._region, self._timeouts).send_message(
                 QueueUrl=self._url,
                 MessageBody=body,
                 MessageAttributes={"idempotency_key": {"DataType": "String", "StringValue": key}},

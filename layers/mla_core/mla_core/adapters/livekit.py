@@ -95,7 +95,7 @@ class LiveKit:
                 raise TransientError(f"LiveKit {operation}: {exc.status} {exc.message}") from exc
             raise VendorError(f"LiveKit {operation}: {exc.code} {exc.message}") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TransientError(f"LiveKit {operation}: {exc!r}") from exc
+            raise TransientError(f"LiveKit {operation}: unavailable ({type(exc).__name__})") from exc
 
     # Rooms ----------------------------------------------------------------------------------
 

@@ -43,7 +43,7 @@ class Invitation:
 
 def _translate(operation: str, exc: Exception) -> Exception:
     if isinstance(exc, AuthRetryableError) or (isinstance(exc, AuthApiError) and exc.status >= 500):
-        return TransientError(f"Supabase Auth {operation}: {exc}")
+        return TransientError(f"Supabase Auth {operation}: unavailable ({type(exc).__name__})")
     if isinstance(exc, AuthWeakPasswordError):
         return InvalidInputError("password is too weak", details=[{"field": "password", "reason": "weak_password"}])
     return VendorError(f"Supabase Auth {operation}: {getattr(exc, 'code', None) or exc}")

@@ -12,7 +12,10 @@ as that text: what it means is the feature's business, where it lives is this mo
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 import httpx
@@ -23,6 +26,8 @@ from mla_core.core.errors import TransientError, VendorError
 from mla_core.core.names import main_agent_id
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 CONFIG_KEY = "agent:config:{tenant_id}"
 PHONE_KEY = "agent:phone:{e164}"
@@ -54,18 +59,62 @@ class CachedConfig(Protocol):
     def model_dump_json(self) -> str: ...
 
 
+@dataclass(frozen=True)
+class RedisTimeouts:
+    """How long a caller waits on Upstash: per attempt (`connect_s`, `read_s`), how many more
+    attempts (`retries`, `retry_interval_s` apart), and for how long after a failure every call
+    fails at once (`unreachable_backoff_s`) so that a call or a request goes on to Postgres
+    without waiting out the timeouts again."""
+
+    connect_s: float = 1.0
+    read_s: float = 2.0
+    retries: int = 1
+    retry_interval_s: float = 0.2
+    unreachable_backoff_s: float = 2.0
+
+
+# When each Upstash URL last failed, until when it is skipped (shared by the adapters of a process).
+_unreachable_until: dict[str, float] = {}
+
+
+def _raise_server_errors(response: httpx.Response) -> None:
+    """An Upstash error body with a 5xx status is an outage, not Redis refusing a command: raised
+    here as an HTTP error, it is retried and then answered as a `TransientError`."""
+    if response.status_code >= 500:
+        response.raise_for_status()
+
+
 class _RedisAdapter:
-    def __init__(self, url: str, token: str, *, retries: int = 1) -> None:
-        self._redis = Redis(url=url, token=token, rest_retries=retries, rest_retry_interval=0.2, allow_telemetry=False)
+    def __init__(self, url: str, token: str, timeouts: RedisTimeouts | None = None) -> None:
+        t = timeouts or RedisTimeouts()
+        self._url, self._backoff_s = url, t.unreachable_backoff_s
+        self._redis = Redis(
+            url=url, token=token, rest_retries=t.retries, rest_retry_interval=t.retry_interval_s, allow_telemetry=False
+        )
+        # upstash-redis's own client waits for ever (`timeout=None`) and takes an error body of any
+        # status for Redis's answer; every request it makes (pipelines too) goes through this one.
+        self._redis._http._client.close()
+        self._redis._http._client = httpx.Client(
+            timeout=httpx.Timeout(t.read_s, connect=t.connect_s), event_hooks={"response": [_raise_server_errors]}
+        )
 
     def _run(self, operation: str, fn: Callable[[], T]) -> T:
+        if time.monotonic() < _unreachable_until.get(self._url, 0.0):
+            raise TransientError(f"Redis {operation}: unavailable (it failed moments ago)")
         try:
             return fn()
         except UpstashError as exc:
-            raise VendorError(f"Redis {operation}: {exc}") from exc
+            raise VendorError(f"Redis {operation}: Redis refused the command") from _logged(operation, exc)
         except (httpx.HTTPError, AttributeError) as exc:
-            # upstash-redis raises AttributeError when a batch's answer is an error body (a 5xx).
-            raise TransientError(f"Redis {operation}: {exc!r}") from exc
+            # upstash-redis raises AttributeError when a batch's answer is an error body.
+            _unreachable_until[self._url] = time.monotonic() + self._backoff_s
+            raise TransientError(f"Redis {operation}: unavailable") from _logged(operation, exc)
+
+
+def _logged(operation: str, exc: Exception) -> Exception:
+    """The vendor's own words (which name hosts and URLs) go to the log, never into our message."""
+    logger.warning("redis call failed", extra={"operation": operation, "error": repr(exc)})
+    return exc
 
 
 class AgentConfigStore(_RedisAdapter):
@@ -140,7 +189,8 @@ IDEMPOTENCY_TTL_S = 7 * 24 * 3600
 
 class ComplaintReferences(_RedisAdapter):
     """Reference numbers per tenant from one Redis counter: short, unique, and available when
-    Postgres is not. Each idempotency key is pinned to the reference it got, for a week."""
+    Postgres is not. Each idempotency key is pinned to the reference it got, for a week. (While
+    Redis is unavailable Postgres issues references, in a range of its own: `complaints.store`.)"""
 
     @staticmethod
     def _counter(tenant_id: str) -> str:

@@ -1,8 +1,11 @@
 """Which tenant a call belongs to, and the config of its agent answering the dialed number.
 
 The SIP dispatch rule puts `{"tenant_id": …}` in the job metadata; the dialed number is the
-fallback, and picks which of the office's agents answers (its main agent when there is no number). Redis holds the hot copy of every config; Postgres the durable one, which refills Redis
-when a key is missing.
+fallback, and picks which of the office's agents answers (its main agent when there is no number).
+Redis holds the hot copy of every config; Postgres the durable one, which refills Redis when a key
+is missing. Redis is a cache, never a single point of failure: while it is unavailable every call
+is answered from Postgres, and each config served so is written to Redis again once Redis answers
+(a change made meanwhile could not reach it).
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ if TYPE_CHECKING:
     from mla_core.adapters.livekit import DispatchRuleSpec
 
 logger = logging.getLogger(__name__)
+
+# The configs (tenant, agent asked for, number dialed) this process served from Postgres while Redis
+# was unavailable: their Redis copy is rewritten from Postgres on the first read after Redis answers.
+_unsynced: set[tuple[str, str | None, str | None]] = set()
 
 
 @dataclass(frozen=True)
@@ -66,14 +73,16 @@ def load_agent_config(
 ) -> AgentConfig | None:
     """The config of the tenant's agent `agent_id`, else of the one answering `dialed_number`, else
     of its main agent, from Redis; on a miss, from Postgres (active tenants only), written back."""
+    asked = (tenant_id, agent_id, dialed_number)
     try:
         if agent_id or not dialed_number:
             cached = services.agent_configs.get(tenant_id, agent_id)
         else:
             cached = services.agent_configs.for_number(tenant_id, dialed_number)
     except TransientError:
+        _unsynced.add(asked)
         cached = None
-    if cached is not None:
+    if cached is not None and asked not in _unsynced:
         return AgentConfig.model_validate_json(cached)
     with services.db.transaction() as conn:
         row = conn.execute(
@@ -87,10 +96,12 @@ def load_agent_config(
     config = AgentConfig.model_validate(row["config"])
     try:
         services.agent_configs.put(config)
+        _unsynced.discard(asked)
         logger.info(
             "agent config repopulated from postgres", extra={"tenant_id": tenant_id, "agent_id": config.agent_id}
         )
     except TransientError:
+        _unsynced.add(asked)
         logger.warning("agent config not repopulated: redis unavailable", extra={"tenant_id": tenant_id})
     return config
 

@@ -3,7 +3,9 @@
 Durability comes first: a complaint is stored in the tenant's schema, or, when Postgres cannot
 take it, put on an SQS queue that the complaint-ingest function drains into the same table. The
 reference comes from Redis, so the caller hears it either way, and each idempotency key keeps its
-reference, so a retried tool call never makes a second complaint.
+reference, so a retried tool call never makes a second complaint. While Redis is unavailable
+Postgres gives the reference, from a range Redis never reaches (`store.REFERENCE_CEILING`), so no
+reference taken during an outage can meet one Redis issued before it or issues after it.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from mla_core.agents.config import AgentConfig, Category
 from mla_core.agents.routing import load_agent_config
 from mla_core.complaints import sms, store
 from mla_core.complaints.models import LIMITS, Channel, Complaint
-from mla_core.complaints.store import highest_reference
-from mla_core.core.errors import InvalidInputError, TransientError
+from mla_core.complaints.store import REFERENCE_CEILING, highest_reference
+from mla_core.core.errors import InvalidInputError, TransientError, VendorError
 from mla_core.core.privacy import mask_phone
 from mla_core.db import Conn
 
@@ -104,7 +106,7 @@ def log_complaint(
     took it: the caller must not be given a reference).
     """
     category = check_draft(config, draft)
-    reference = services.references.reference_for(config.tenant_id, idempotency_key)
+    reference = _reference_for(services, config.tenant_id, idempotency_key)
     now = datetime.now(UTC)
     complaint = Complaint(
         tenant_id=config.tenant_id,
@@ -146,6 +148,23 @@ def log_complaint(
     return LoggedComplaint(reference=complaint.reference, queued=False)
 
 
+def _reference_for(services: Services, tenant_id: str, idempotency_key: str) -> int:
+    """The reference pinned to the key in Redis; while Redis is unavailable, a new one from Postgres
+    (a retry with the same key is then answered with the stored one by `_insert`)."""
+    try:
+        return _issued_by_redis(services.references.reference_for(tenant_id, idempotency_key))
+    except TransientError:
+        logger.warning("reference from postgres: redis unavailable", extra={"tenant_id": tenant_id})
+    with services.db.transaction() as conn:
+        return store.fallback_reference(conn, tenant_id)
+
+
+def _issued_by_redis(reference: int) -> int:
+    if reference >= REFERENCE_CEILING:
+        raise VendorError(f"the Redis reference counter reached {REFERENCE_CEILING}, where Postgres's references begin")
+    return reference
+
+
 def _store_once(services: Services, complaint: Complaint, *, may_renumber: bool) -> tuple[bool, Complaint]:
     """Insert once per idempotency key; returns (inserted now, the stored complaint).
 
@@ -163,7 +182,9 @@ def _store_once(services: Services, complaint: Complaint, *, may_renumber: bool)
         highest = highest_reference(conn, complaint.tenant_id)
     services.references.raise_floor(complaint.tenant_id, highest)
     renumbered = complaint.model_copy(
-        update={"reference": services.references.repin(complaint.tenant_id, complaint.idempotency_key)}
+        update={
+            "reference": _issued_by_redis(services.references.repin(complaint.tenant_id, complaint.idempotency_key))
+        }
     )
     with services.db.transaction() as conn:
         return _insert(conn, renumbered)

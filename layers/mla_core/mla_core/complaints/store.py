@@ -34,6 +34,9 @@ from mla_core.core.names import main_agent_id, schema_name
 from mla_core.db import AsyncConn, Conn
 
 DUE_SOON = timedelta(hours=48)
+# Redis's counter issues references below this; Postgres issues them from it up while Redis is
+# unavailable (tenant migration 0003's sequence starts at REFERENCE_CEILING + 1): the two never meet.
+REFERENCE_CEILING = 9_000_000
 
 COLUMNS = (
     "id", "reference", "status", "priority", "category", "description", "location", "landmark", "caller_name",
@@ -284,6 +287,18 @@ def insert(conn: Conn, complaint: Complaint) -> int | None:
     return complaint.reference
 
 
+def fallback_reference(conn: Conn, tenant_id: str) -> int:
+    """A reference from Postgres, for when Redis cannot give one: from REFERENCE_CEILING + 1 up
+    (tenant migration 0003), where Redis's counter never reaches."""
+    row = conn.execute(
+        sql.SQL("SELECT nextval({}) AS reference").format(
+            sql.Literal(f"{schema_name(tenant_id)}.complaint_fallback_reference")
+        )
+    ).fetchone()
+    assert row is not None
+    return int(row["reference"])
+
+
 def reference_for_key(conn: Conn, tenant_id: str, idempotency_key: str) -> int:
     """The reference of the complaint stored under `idempotency_key`."""
     row = conn.execute(
@@ -295,8 +310,12 @@ def reference_for_key(conn: Conn, tenant_id: str, idempotency_key: str) -> int:
 
 
 def highest_reference(conn: Conn, tenant_id: str) -> int:
+    """The highest reference Redis's counter issued that is stored (Postgres's own are above them)."""
     row = conn.execute(
-        sql.SQL("SELECT COALESCE(max(reference), 0) AS highest FROM {}").format(_t(tenant_id, "complaints"))
+        sql.SQL("SELECT COALESCE(max(reference), 0) AS highest FROM {} WHERE reference < %s").format(
+            _t(tenant_id, "complaints")
+        ),
+        (REFERENCE_CEILING,),
     ).fetchone()
     assert row is not None
     return int(row["highest"])

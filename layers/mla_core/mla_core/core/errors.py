@@ -7,7 +7,24 @@ state machine's contract: `TransientError` is retried, everything else goes to c
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+# What must never reach a client: a URL, an IP address or a host:port (the vendors' own messages
+# name the endpoints they failed to reach).
+_INTERNAL = re.compile(
+    r"[a-z][a-z0-9+.-]*://\S+"
+    r"|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"
+    r"|\[[0-9a-f:]+\](?::\d+)?"
+    r"|\b[a-z0-9.-]*[a-z][a-z0-9.-]*:\d{2,5}\b",
+    re.IGNORECASE,
+)
+
+
+def redact(message: str) -> str:
+    """`message` with every URL, IP address and host:port in it replaced by `<internal>`: the last
+    guard of an error's message on its way out (the adapters already leave the vendors' words out)."""
+    return _INTERNAL.sub("<internal>", message)
 
 
 class AppError(Exception):

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     # Upstash Redis REST
     upstash_redis_rest_url: str = ""
     upstash_redis_rest_token: SecretStr = SecretStr("")
+    # How long a request waits on Upstash, how often it tries again, and how long after a failure
+    # every Redis call fails at once (the callers then use Postgres) instead of waiting again.
+    upstash_connect_timeout_s: float = 1.0
+    upstash_read_timeout_s: float = 2.0
+    upstash_retries: int = 1
+    upstash_retry_interval_s: float = 0.2
+    upstash_unreachable_backoff_s: float = 2.0
 
     # LiveKit
     livekit_url: str = ""
@@ -86,6 +93,11 @@ class Settings(BaseSettings):
     # TRAI DLT registration of the platform's SMS (entity and the complaint-confirmation template).
     sms_dlt_entity_id: str = ""
     sms_dlt_template_complaint_registered: str = ""
+    # Every AWS client (SQS, SNS, SES, Step Functions): its connect and read waits, and how many
+    # attempts botocore makes in all (standard mode: exponential back-off with jitter between them).
+    aws_connect_timeout_s: float = 2.0
+    aws_read_timeout_s: float = 5.0
+    aws_max_attempts: int = 3
 
     # Where the dashboard lives; invitation links point here.
     dashboard_url: str = "http://127.0.0.1:8000"

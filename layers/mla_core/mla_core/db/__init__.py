@@ -152,7 +152,7 @@ class Database:
         if isinstance(exc, psycopg.errors.DeadlockDetected):
             raise TransientError("database deadlock, retry") from exc
         self._unreachable_until = time.monotonic() + UNREACHABLE_BACKOFF_S
-        raise TransientError(f"database unavailable: {exc}") from exc
+        raise TransientError(f"database unavailable ({type(exc).__name__})") from exc  # its text names the host
 
 
 _FAILURES = (psycopg.OperationalError, psycopg.errors.AdminShutdown, TimeoutError, psycopg.errors.DeadlockDetected)

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mla_core.core.errors import AppError
+from mla_core.core.errors import AppError, redact
 from mla_core.http.clean_input import CleanInput
 
 logger = logging.getLogger(__name__)
@@ -125,9 +125,11 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def app_error_response(exc: AppError) -> JSONResponse:
-    """One of our errors in the envelope, wherever it was raised (a route, the input edge)."""
+    """One of our errors in the envelope, wherever it was raised (a route, the input edge); a failure
+    on our side says no internal host or URL."""
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
+    message = redact(exc.message) if exc.status_code >= 500 else exc.message
+    return error_response(exc.status_code, exc.code, message, exc.details, headers)
 
 
 class AnswerUnexpected:
