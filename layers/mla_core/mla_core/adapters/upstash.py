@@ -73,8 +73,9 @@ class RedisTimeouts:
     unreachable_backoff_s: float = 2.0
 
 
-# When each Upstash URL last failed, until when it is skipped (shared by the adapters of a process).
-_unreachable_until: dict[str, float] = {}
+# When each Upstash URL last failed (shared by the adapters of a process); gone once it answers.
+# Within the back-off every call fails at once; after it, one attempt without retries probes it.
+_failed_at: dict[str, float] = {}
 
 
 def _raise_server_errors(response: httpx.Response) -> None:
@@ -87,7 +88,7 @@ def _raise_server_errors(response: httpx.Response) -> None:
 class _RedisAdapter:
     def __init__(self, url: str, token: str, timeouts: RedisTimeouts | None = None) -> None:
         t = timeouts or RedisTimeouts()
-        self._url, self._backoff_s = url, t.unreachable_backoff_s
+        self._url, self._retries, self._backoff_s = url, t.retries, t.unreachable_backoff_s
         self._redis = Redis(
             url=url, token=token, rest_retries=t.retries, rest_retry_interval=t.retry_interval_s, allow_telemetry=False
         )
@@ -99,16 +100,20 @@ class _RedisAdapter:
         )
 
     def _run(self, operation: str, fn: Callable[[], T]) -> T:
-        if time.monotonic() < _unreachable_until.get(self._url, 0.0):
+        failed_at = _failed_at.get(self._url)
+        if failed_at is not None and time.monotonic() < failed_at + self._backoff_s:
             raise TransientError(f"Redis {operation}: unavailable (it failed moments ago)")
+        self._redis._http._retries = self._retries if failed_at is None else 0
         try:
-            return fn()
+            result = fn()
         except UpstashError as exc:
             raise VendorError(f"Redis {operation}: Redis refused the command") from _logged(operation, exc)
         except (httpx.HTTPError, AttributeError) as exc:
             # upstash-redis raises AttributeError when a batch's answer is an error body.
-            _unreachable_until[self._url] = time.monotonic() + self._backoff_s
+            _failed_at[self._url] = time.monotonic()
             raise TransientError(f"Redis {operation}: unavailable") from _logged(operation, exc)
+        _failed_at.pop(self._url, None)
+        return result
 
 
 def _logged(operation: str, exc: Exception) -> Exception:
