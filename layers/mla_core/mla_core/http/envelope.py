@@ -124,10 +124,14 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+# 401 says how to authenticate; 503 (a dependency down for a moment) says when to try again.
+_ERROR_HEADERS = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": "5"}}
+
+
 def app_error_response(exc: AppError) -> JSONResponse:
     """One of our errors in the envelope, wherever it was raised (a route, the input edge); a failure
     on our side says no internal host or URL."""
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    headers = _ERROR_HEADERS.get(exc.status_code)
     message = redact(exc.message) if exc.status_code >= 500 else exc.message
     return error_response(exc.status_code, exc.code, message, exc.details, headers)
 
