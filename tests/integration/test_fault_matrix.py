@@ -3,15 +3,20 @@ each answer checked for no stuck state, no loss and a clear error that names no 
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from mla_core.adapters import get_services
+from mla_core.adapters import Services, get_services
+from mla_core.adapters.aws import AwsTimeouts, Workflows
+from mla_core.core.errors import TransientError
+from mla_core.core.settings import get_settings
 from mla_core.provisioning import operations
 from mla_core.provisioning.reconcile import reconcile
+from mla_core.tenants.request import TenantRequest
 from support import Api, tenant_body
 
 INTERNAL = ("127.0.0.1", "localhost", "postgresql://", "http://", "psycopg")
@@ -86,3 +91,31 @@ def _execution_arn(tenant_id: str) -> str:
 
 def repairs_of(report: Any, tenant_id: str) -> list[str]:
     return [repair.action for repair in report.repairs if repair.tenant_id == tenant_id]
+
+
+def test_with_step_functions_unreachable_a_new_tenant_fails_clearly_and_retry_provisions_it(
+    api: Api, admin_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as closed:  # a port nothing listens on: connections refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    services = Services(get_settings())
+    services.workflows = Workflows(services.settings.aws_region, AwsTimeouts(0.3, 0.3, 1))  # a client of its own
+    request = TenantRequest.model_validate(tenant_body())
+
+    with pytest.raises(TransientError) as refused:
+        operations.request_tenant(services, request, idempotency_key=None, actor="fault-matrix")
+
+    assert not any(word in refused.value.message for word in INTERNAL), refused.value.message
+    monkeypatch.undo()
+    [tenant] = [
+        t
+        for t in operations.list_tenants(get_services(), status="failed", limit=50, cursor=None)[0]
+        if t.admin_email == str(request.admin_email)
+    ]
+    assert tenant.error is not None and "could not start provisioning" in tenant.error.message
+    assert not any(word in tenant.error.message for word in INTERNAL), tenant.error.message
+    retried = api.request("POST", f"/admin/tenants/{tenant.tenant_id}/retry", admin_token)
+    assert retried.status_code == 202, retried.text
+    assert operations.wait_until_settled(get_services(), tenant.tenant_id, 30).status == "active"
