@@ -5,27 +5,19 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from typing import Any
+
+from local_stack.background import Background
 
 log = logging.getLogger("local_stack.queues")
 
 
-class QueuePoller:
+class QueuePoller(Background):
     def __init__(self, sqs: Any, lambda_: Any, *, queue_url: str, queue_arn: str, function_name: str, batch_size: int):
+        super().__init__(f"sqs-poller-{function_name}")
         self._sqs, self._lambda = sqs, lambda_
         self._queue_url, self._queue_arn = queue_url, queue_arn
         self._function, self._batch = function_name, batch_size
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"sqs-poller-{function_name}", daemon=True)
-
-    def start(self) -> QueuePoller:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=5)
 
     def _run(self) -> None:
         while not self._stopping.is_set():

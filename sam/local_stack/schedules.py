@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from datetime import UTC, datetime
 from typing import Any
+
+from local_stack.background import Background
 
 log = logging.getLogger("local_stack.schedules")
 
@@ -24,19 +25,10 @@ def rate_seconds(expression: str) -> int:
     return int(match.group(1)) * _SECONDS[match.group(2).rstrip("s")]
 
 
-class Schedule:
+class Schedule(Background):
     def __init__(self, lambda_: Any, *, function_name: str, every_seconds: float, region: str) -> None:
+        super().__init__(f"schedule-{function_name}")
         self._lambda, self._function, self._every, self._region = lambda_, function_name, every_seconds, region
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"schedule-{function_name}", daemon=True)
-
-    def start(self) -> Schedule:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=5)
 
     def _run(self) -> None:
         while not self._stopping.wait(self._every):

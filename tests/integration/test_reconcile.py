@@ -39,18 +39,7 @@ def stranded_tenant(steps_done: list[str], *, execution_arn: str | None) -> str:
     request = TenantRequest.model_validate(tenant_body())
     tenant_id = registry.new_tenant_id()
     with services.db.transaction() as conn:
-        registry.insert_tenant(
-            conn,
-            {
-                **request.model_dump(exclude={"phone_numbers"}),
-                "admin_email": str(request.admin_email),
-                "tenant_id": tenant_id,
-                "schema_name": schema_name(tenant_id),
-                "room_name": room_name(tenant_id),
-            },
-            request.phone_numbers,
-        )
-        registry.reset_steps(conn, tenant_id, STEP_NAMES, attempt=1)
+        operations.register(conn, tenant_id, request)
         registry.update_tenant(conn, tenant_id, execution_arn=execution_arn)
     for step in steps_done:
         workflow.run_step(services, step, tenant_id)

@@ -71,19 +71,7 @@ def request_tenant(services: Services, request: TenantRequest, *, idempotency_ke
             if replay:
                 return replay
         _check_admin_email_free(conn, str(request.admin_email))
-        registry.insert_tenant(
-            conn,
-            {
-                **request.model_dump(exclude={"phone_numbers"}),
-                "admin_email": str(request.admin_email),
-                "tenant_id": tenant_id,
-                "schema_name": schema_name(tenant_id),
-                "room_name": room_name(tenant_id),
-            },
-            request.phone_numbers,
-        )
-        registry.reset_steps(conn, tenant_id, STEP_NAMES, attempt=1)
-        tenant = registry.get_tenant(conn, tenant_id)
+        tenant = register(conn, tenant_id, request)
         accepted = Accepted(202, tenant.model_dump(mode="json"))
         if idempotency_key:
             conn.execute(
@@ -94,6 +82,23 @@ def request_tenant(services: Services, request: TenantRequest, *, idempotency_ke
     logger.info("tenant requested", extra={"tenant_id": tenant_id, "actor": actor})
     _start_provisioning(services, tenant)
     return accepted
+
+
+def register(conn: Conn, tenant_id: str, request: TenantRequest) -> Tenant:
+    """The tenant in the registry as `provisioning`, its numbers claimed, its steps pending."""
+    registry.insert_tenant(
+        conn,
+        {
+            **request.model_dump(exclude={"phone_numbers"}),
+            "admin_email": str(request.admin_email),
+            "tenant_id": tenant_id,
+            "schema_name": schema_name(tenant_id),
+            "room_name": room_name(tenant_id),
+        },
+        request.phone_numbers,
+    )
+    registry.reset_steps(conn, tenant_id, STEP_NAMES, attempt=1)
+    return registry.get_tenant(conn, tenant_id)
 
 
 def _replay(conn: Conn, actor: str, key: str, request_hash: str) -> Accepted | None:
