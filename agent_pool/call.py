@@ -2,7 +2,8 @@
 benchmarks all run.
 
 `start_call` resolves the tenant, builds the session and greets; `CallRun.finish` records the
-call once the session is over. Only `CallIO` differs between a phone call (a LiveKit room, the
+call once the session is over. Until then the record so far is checkpointed after the greeting and
+each turn, so a worker killed mid-call still leaves the transcript and the notice time. Only `CallIO` differs between a phone call (a LiveKit room, the
 voice stack) and text mode (no room, no audio, a scripted or real LLM).
 """
 
@@ -121,6 +122,8 @@ class CallRun:
     opening: list[SpeechHandle] = field(default_factory=list)  # the greeting and what follows it
     _closed: asyncio.Event = field(default_factory=asyncio.Event)
     _finished: asyncio.Task[Outcome] | None = None
+    _checkpoint: asyncio.Task[None] | None = None
+    _checkpoint_again: bool = False
 
     def __post_init__(self) -> None:
         def closed(event: CloseEvent) -> None:
@@ -128,6 +131,9 @@ class CallRun:
             self._closed.set()
 
         self.session.on("close", closed)
+        if self.call is not None:
+            self.session.on("conversation_item_added", lambda _event: self.checkpoint())
+            self.session.on("function_tools_executed", lambda _event: self.checkpoint())
 
     @property
     def rejected(self) -> bool:
@@ -146,6 +152,51 @@ class CallRun:
             return False
         return True
 
+    def checkpoint(self) -> None:
+        """Store the record so far in the background; returns at once and never raises. One write is
+        in flight at a time: turns that end meanwhile are taken by one more write after it."""
+        if self.call is None or self._finished is not None:
+            return
+        if self._checkpoint is not None and not self._checkpoint.done():
+            self._checkpoint_again = True
+            return
+        self._checkpoint = asyncio.ensure_future(self._store_checkpoints(self.call))
+
+    async def wait_checkpointed(self) -> None:
+        """Wait for the checkpoint in flight, if any (tests: what a worker killed now would leave)."""
+        while self._checkpoint is not None and not self._checkpoint.done():
+            await asyncio.shield(self._checkpoint)
+
+    async def _store_checkpoints(self, call: CallContext) -> None:
+        while True:
+            self._checkpoint_again = False
+            record = self._record(call, outcome=None)  # read on the loop, which is changing the history
+            try:
+                await asyncio.to_thread(records.store_call_checkpoint, call.services, call.tenant.tenant_id, record)
+            except AppError as exc:  # Postgres down: the final record still has the queue
+                logger.warning(
+                    "call checkpoint skipped",
+                    extra={"tenant_id": record.tenant_id, "room": record.room_name, "error": exc.message},
+                )
+            except Exception:
+                logger.exception(
+                    "call checkpoint failed", extra={"tenant_id": record.tenant_id, "room": record.room_name}
+                )
+            if not self._checkpoint_again or self._finished is not None:
+                return
+
+    def _record(self, call: CallContext, *, outcome: Outcome | None) -> CallRecord:
+        return _record(
+            self.request,
+            call.tenant.tenant_id,
+            self.started_at,
+            language=call.language,
+            outcome=outcome,
+            transcript=transcript_of(self.session.history),
+            latency=latency_of(self.session.history, self.timings),
+            notice_played_at=call.notice_played_at,
+        )
+
     async def finish(self) -> Outcome:
         """Close the session if it is still open and record the call; safe to call more than once."""
         if self._finished is None:
@@ -159,17 +210,8 @@ class CallRun:
             return self.outcome
         call = self.call
         self.outcome = _outcome(call, self.close_event)
-        record = _record(
-            self.request,
-            call.tenant.tenant_id,
-            self.started_at,
-            language=call.language,
-            outcome=self.outcome,
-            transcript=transcript_of(self.session.history),
-            latency=latency_of(self.session.history, self.timings),
-            notice_played_at=call.notice_played_at,
-        )
-        await _keep_record(call.services, record)
+        # A checkpoint still in flight cannot overwrite this record (store_call_checkpoint's guard).
+        await _keep_record(call.services, self._record(call, outcome=self.outcome))
         logger.info(
             "call ended",
             extra={
@@ -188,7 +230,7 @@ def _record(
     tenant_id: str | None,
     started_at: datetime,
     *,
-    outcome: str,
+    outcome: str | None,
     status: Literal["completed", "missed", "failed"] = "completed",
     language: str | None = None,
     transcript: list[dict[str, Any]] | None = None,
@@ -280,6 +322,7 @@ async def start_call(request: CallRequest, services: Services, io: CallIO) -> Ca
     def notice_played(handle: Any) -> None:
         if not handle.interrupted:
             call.notice_played_at = datetime.now(UTC)
+            run.checkpoint()
 
     greeting.add_done_callback(notice_played)
     run.opening.append(greeting)

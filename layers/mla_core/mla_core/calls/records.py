@@ -1,5 +1,5 @@
-"""Call records: one row per LiveKit room, written by the agent after the call (and by the LiveKit
-webhooks, which converge on the same row).
+"""Call records: one row per LiveKit room, written by the agent after the call, checkpointed by it
+during the call (and by the LiveKit webhooks, which converge on the same row).
 
 Durability as for complaints (`complaints.intake`): when Postgres cannot take a record, it waits on
 the same SQS queue, as a `CallRecord` message, until the complaint-ingest function stores it. The
@@ -140,6 +140,24 @@ def ingest_queued_call_record(services: Services, record: CallRecord) -> bool:
 def store_call_record(services: Services, tenant_id: str, record: CallRecord) -> None:
     """Upsert the call's row in the tenant's schema; fields already known (e.g. from webhooks) are
     kept when we know less, and writing the same record again changes nothing."""
+    _upsert(services, tenant_id, record, checkpoint=False)
+
+
+def store_call_checkpoint(services: Services, tenant_id: str, record: CallRecord) -> None:
+    """Upsert the record of a call still in progress (its transcript so far, the notice time), so a
+    worker killed mid-call leaves what was said. Postgres only: a checkpoint is never queued.
+
+    The row is new or kept `in_progress` (or what the webhooks made it); a row the agent's final
+    record has reached (it has an outcome) is left as it is, so a late checkpoint never wins. Raises
+    `TransientError` while Postgres is down (the caller skips the checkpoint).
+    """
+    _upsert(services, tenant_id, record.model_copy(update={"outcome": None, "ended_at": None}), checkpoint=True)
+
+
+def _upsert(services: Services, tenant_id: str, record: CallRecord, *, checkpoint: bool) -> None:
+    # Only the final record sets the status and outcome; a checkpoint leaves a row that has an outcome.
+    final_fields = sql.SQL("" if checkpoint else "status = EXCLUDED.status, outcome = EXCLUDED.outcome,")
+    guard = sql.SQL(" WHERE c.outcome IS NULL" if checkpoint else "")
     schema = sql.Identifier(schema_name(tenant_id))
     started_at, ended_at = record.started_at, record.ended_at
     duration = int((ended_at - started_at).total_seconds()) if started_at and ended_at else None
@@ -153,7 +171,7 @@ def store_call_record(services: Services, tenant_id: str, record: CallRecord) ->
                 " ON CONFLICT (room_name) DO UPDATE SET"
                 " caller_number = COALESCE(c.caller_number, EXCLUDED.caller_number),"
                 " dialed_number = COALESCE(c.dialed_number, EXCLUDED.dialed_number),"
-                " language = EXCLUDED.language, status = EXCLUDED.status, outcome = EXCLUDED.outcome,"
+                " language = EXCLUDED.language, {final_fields}"
                 " started_at = LEAST(c.started_at, EXCLUDED.started_at),"
                 " ended_at = GREATEST(c.ended_at, EXCLUDED.ended_at),"
                 # From the earliest start and the latest end anyone reported, whoever writes last.
@@ -162,10 +180,11 @@ def store_call_record(services: Services, tenant_id: str, record: CallRecord) ->
                 " c.duration_seconds),"
                 " transcript = EXCLUDED.transcript, latency = EXCLUDED.latency,"
                 " notice_played_at = COALESCE(c.notice_played_at, EXCLUDED.notice_played_at), updated_at = now()"
-            ).format(schema=schema),
+                "{guard}"
+            ).format(schema=schema, final_fields=final_fields, guard=guard),
             {
                 "room": record.room_name,
-                "status": record.status,
+                "status": "in_progress" if checkpoint else record.status,
                 "caller": record.caller_number,
                 "dialed": record.dialed_number,
                 "language": record.language,
