@@ -24,13 +24,14 @@ from local_stack import aws, template
 from local_stack.overrides import OVERRIDABLE
 from local_stack.ports import free_port
 from local_stack.serve import ServedApp, serve_in_thread
+from mla_core.core.settings import DEVELOPMENT_VALUES
 
 log = logging.getLogger("local_stack")
 
 SUPERADMIN_EMAIL = "superadmin@mlavoice.example"
 SES_SENDER = "no-reply@mlavoice.example"
-LIVEKIT_KEY = "devkey"
-LIVEKIT_SECRET = "devsecret_devsecret_devsecret_0123"  # noqa: S105 - local stand-in only
+LIVEKIT_KEY = DEVELOPMENT_VALUES["livekit_api_key"]
+LIVEKIT_SECRET = DEVELOPMENT_VALUES["livekit_api_secret"]
 STACK_PREFIX = "mla-voice-local"
 
 

@@ -20,7 +20,8 @@ from mla_core.core import cursors
 from mla_core.core.errors import ConflictError, InvalidInputError, TransientError
 from mla_core.core.names import room_name, schema_name
 from mla_core.db import Conn
-from mla_core.provisioning.workflow import STEP_NAMES, CompensationIncomplete, compensate
+from mla_core.provisioning import reconcile
+from mla_core.provisioning.workflow import STEP_NAMES
 from mla_core.tenants import registry
 from mla_core.tenants.registry import Tenant
 from mla_core.tenants.request import TenantRequest
@@ -158,32 +159,24 @@ def list_tenants(
 def retry_tenant(services: Services, tenant_id: str) -> Tenant:
     """Start a new provisioning attempt for a failed tenant (the compensated steps run again).
     A tenant whose cleanup is still pending is cleaned up first; if that cannot finish yet, 503."""
-    with services.db.transaction() as conn:
-        tenant = registry.lock_tenant(conn, tenant_id)
+    tenant = get_tenant(services, tenant_id)
     if tenant.status == "failed" and tenant.error and tenant.error.cleanup_pending:
-        _finish_cleanup_first(services, tenant)
+        reconcile.finish_cleanup(services, tenant)  # what is still left is refused just below
     with services.db.transaction() as conn:
         tenant = registry.lock_tenant(conn, tenant_id)
         if tenant.status != "failed":
             raise ConflictError(f"only a failed tenant can be retried; this one is {tenant.status}")
         if tenant.error and tenant.error.cleanup_pending:
-            raise TransientError("the cleanup of the last attempt is still pending; retry in a few minutes")
+            raise TransientError(
+                f"the cleanup of the last attempt is still pending ({', '.join(tenant.error.cleanup_pending)});"
+                " retry in a few minutes"
+            )
         attempt = tenant.attempt + 1
         registry.update_tenant(conn, tenant_id, status="provisioning", attempt=attempt, error=None)
         registry.reset_steps(conn, tenant_id, STEP_NAMES, attempt=attempt)
         tenant = registry.get_tenant(conn, tenant_id)
     _start_provisioning(services, tenant)
     return get_tenant(services, tenant_id)
-
-
-def _finish_cleanup_first(services: Services, tenant: Tenant) -> None:
-    assert tenant.error is not None
-    try:
-        compensate(services, tenant.tenant_id, tenant.error.step, {}, message=tenant.error.message)
-    except CompensationIncomplete as exc:
-        raise TransientError(
-            f"the cleanup of the last attempt is still pending ({', '.join(exc.remaining)}); retry in a few minutes"
-        ) from exc
 
 
 def delete_tenant(services: Services, tenant_id: str) -> Tenant:

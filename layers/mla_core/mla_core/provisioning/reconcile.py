@@ -54,6 +54,15 @@ class ReconcileReport:
     repairs: list[Repair] = field(default_factory=list)
     seconds: float = 0.0
 
+    def add(self, repair: Repair | None) -> None:
+        if repair is None:
+            return
+        logger.warning(
+            "reconciler repaired a tenant",
+            extra={"tenant_id": repair.tenant_id, "action": repair.action, "detail": repair.detail},
+        )
+        self.repairs.append(repair)
+
     def count(self, action: Action) -> int:
         return sum(1 for repair in self.repairs if repair.action == action)
 
@@ -77,30 +86,18 @@ def reconcile(services: Services, *, grace_seconds: float | None = None) -> Reco
         report.examined += 1
         with services.db.transaction() as conn:
             tenant = registry.get_tenant(conn, row["tenant_id"])
-        repair = (
-            _finish_cleanup(services, tenant)
+        report.add(
+            finish_cleanup(services, tenant)
             if tenant.status == "failed"
             else _settle(services, tenant, row["execution_arn"], stale=tenant.updated_at < now - grace)
         )
-        if repair is not None:
-            logger.warning(
-                "reconciler repaired a tenant",
-                extra={"tenant_id": repair.tenant_id, "action": repair.action, "detail": repair.detail},
-            )
-            report.repairs.append(repair)
     with services.db.transaction() as conn:
         active = conn.execute("SELECT tenant_id FROM platform.tenants WHERE status = 'active' ORDER BY created_at")
         active_ids = [row["tenant_id"] for row in active.fetchall()]
     rules = _every_rule(services) if active_ids else None
     for tenant_id in active_ids:
         report.examined += 1
-        repair = _sync(services, tenant_id, rules)
-        if repair is not None:
-            logger.warning(
-                "reconciler repaired a tenant",
-                extra={"tenant_id": repair.tenant_id, "action": repair.action, "detail": repair.detail},
-            )
-            report.repairs.append(repair)
+        report.add(_sync(services, tenant_id, rules))
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -139,7 +136,8 @@ def _settle(services: Services, tenant: Tenant, execution_arn: str | None, *, st
     return _compensate(services, tenant, message, done="compensated")
 
 
-def _finish_cleanup(services: Services, tenant: Tenant) -> Repair | None:
+def finish_cleanup(services: Services, tenant: Tenant) -> Repair:
+    """Compensation run again for a `failed` tenant with cleanup pending (the reconciler, a retry)."""
     assert tenant.error is not None  # selected for its cleanup_pending
     return _compensate(services, tenant, tenant.error.message, done="cleaned_up", failed_step=tenant.error.step)
 
