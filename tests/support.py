@@ -35,6 +35,11 @@ def invoke_lambda(handler: Any, event: dict[str, Any], function_name: str) -> di
         loop.close()
 
 
+def repairs_of(report: Any, tenant_id: str) -> list[str]:
+    """The reconciler's actions on one tenant in a pass's report."""
+    return [repair.action for repair in report.repairs if repair.tenant_id == tenant_id]
+
+
 def unique_number() -> str:
     """A fresh Indian mobile number per call, so tests never collide on a number."""
     return f"+9190{next(_numbers) % 100_000_000:08d}"

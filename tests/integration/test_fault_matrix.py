@@ -17,7 +17,7 @@ from mla_core.core.settings import get_settings
 from mla_core.provisioning import operations
 from mla_core.provisioning.reconcile import reconcile
 from mla_core.tenants.request import TenantRequest
-from support import Api, tenant_body
+from support import Api, repairs_of, tenant_body
 
 INTERNAL = ("127.0.0.1", "localhost", "postgresql://", "http://", "psycopg")
 
@@ -87,10 +87,6 @@ def _execution_arn(tenant_id: str) -> str:
         row = conn.execute("SELECT execution_arn FROM platform.tenants WHERE tenant_id = %s", (tenant_id,)).fetchone()
     assert row is not None and row["execution_arn"], "the execution did not start"
     return str(row["execution_arn"])
-
-
-def repairs_of(report: Any, tenant_id: str) -> list[str]:
-    return [repair.action for repair in report.repairs if repair.tenant_id == tenant_id]
 
 
 def test_with_step_functions_unreachable_a_new_tenant_fails_clearly_and_retry_provisions_it(

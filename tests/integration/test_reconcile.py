@@ -16,7 +16,7 @@ from mla_core.provisioning.reconcile import reconcile
 from mla_core.provisioning.workflow import STEP_NAMES
 from mla_core.tenants import registry
 from mla_core.tenants.request import TenantRequest
-from support import Api, Inspector, tenant_body
+from support import Api, Inspector, repairs_of, tenant_body
 
 FAKE_EXECUTION = "arn:aws:states:ap-south-1:123456789012:execution:mla-voice-local-ProvisionStateMachine:gone-{}"
 
@@ -48,10 +48,6 @@ def stranded_tenant(steps_done: list[str], *, execution_arn: str | None) -> str:
 
 def status(tenant_id: str) -> registry.Tenant:
     return operations.get_tenant(get_services(), tenant_id)
-
-
-def repairs_of(report: Any, tenant_id: str) -> list[str]:
-    return [repair.action for repair in report.repairs if repair.tenant_id == tenant_id]
 
 
 def test_a_request_that_never_started_its_execution_is_compensated_after_the_grace(inspect: Inspector) -> None:
