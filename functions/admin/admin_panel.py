@@ -18,6 +18,7 @@ from mla_core.adapters import get_services
 from mla_core.core.errors import AppError
 from mla_core.core.languages import NATIVE_NAMES, STATES_AND_UTS
 from mla_core.core.principal import Principal
+from mla_core.identity import accounts
 from mla_core.provisioning import operations
 from mla_core.tenants.registry import TenantStatus
 from mla_core.tenants.request import TenantRequest
@@ -39,8 +40,14 @@ STATUSES = get_args(TenantStatus)  # the list's filter
 SETTLED = ("active", "failed", "deleted")  # provisioning or deprovisioning has ended
 
 
-def super_admin(request: Request) -> Principal:
+def page_principal(request: Request) -> Principal:
+    """The user behind the session cookie (a thread: renewing a session calls Supabase Auth)."""
     return site.signed_in(request, get_services())
+
+
+async def super_admin(request: Request, caller: Annotated[Principal, Depends(page_principal)]) -> Principal:
+    """A super admin whose login `platform.users` still holds enabled, in a session not signed out."""
+    return accounts.as_super_admin(await site.member(request, get_services(), caller))
 
 
 Admin = Annotated[Principal, Depends(super_admin)]

@@ -27,7 +27,7 @@ from mla_core.complaints.models import (
     Stats,
 )
 from mla_core.core.observability import function_logger
-from mla_core.http.deps import MlaAdminDep, OfficeUserDep, PrincipalDep, ServicesDep, TokenDep
+from mla_core.http.deps import MlaAdminDep, OfficeUserDep, ServicesDep, SignedInDep, TokenDep
 from mla_core.http.envelope import Envelope, LazyApp, Page, create_app, csv_download, ok
 from mla_core.identity import accounts, team
 
@@ -68,14 +68,16 @@ def refresh(body: accounts.RefreshRequest, svc: ServicesDep) -> JSONResponse:
 
 
 @auth_router.post(
-    "/logout", response_model=Envelope[accounts.SignedOut], summary="Revoke this session's refresh tokens"
+    "/logout",
+    response_model=Envelope[accounts.SignedOut],
+    summary="End this session: its access and refresh tokens stop working",
 )
-def logout(_: PrincipalDep, token: TokenDep, svc: ServicesDep) -> JSONResponse:
-    return ok(accounts.logout(svc, token))
+def logout(who: SignedInDep, token: TokenDep, svc: ServicesDep) -> JSONResponse:
+    return ok(accounts.logout(svc, who, token))
 
 
 @auth_router.get("/profile", response_model=Envelope[accounts.Profile], summary="The signed-in user and their tenant")
-def profile(caller: PrincipalDep, svc: ServicesDep) -> JSONResponse:
+def profile(caller: SignedInDep, svc: ServicesDep) -> JSONResponse:
     return ok(accounts.profile(svc, caller))
 
 

@@ -57,9 +57,9 @@ def page_principal(request: Request) -> Principal:
     return site.signed_in(request, get_services())
 
 
-async def office_user(caller: Annotated[Principal, Depends(page_principal)]) -> OfficeUser:
+async def office_user(request: Request, caller: Annotated[Principal, Depends(page_principal)]) -> OfficeUser:
     """The signed-in user of an active office, with the role as `platform.users` has it now."""
-    return await accounts.office_user(get_services(), caller)
+    return accounts.as_office_user(await site.member(request, get_services(), caller))
 
 
 def office_admin(who: Annotated[OfficeUser, Depends(office_user)]) -> OfficeUser:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
 import jwt
@@ -122,9 +123,24 @@ def test_admin_routes_refuse_an_mla_admin(api: Api, mla_admin: dict[str, Any]) -
 
 
 def test_a_token_the_standin_signed_is_accepted(api: Api, stack: Any) -> None:
+    """A token minted with the stand-in's key for the super admin (their own id, a session of theirs)."""
     key, kid = standin_key(stack)
-    token = jwt.encode(claims(stack), key, algorithm="ES256", headers={"kid": kid})
+    user_id = api.login(stack.env["SUPERADMIN_EMAIL"], stack.env["SUPERADMIN_PASSWORD"])["user"]["id"]
+    token = jwt.encode(claims(stack, sub=user_id, session_id=str(uuid.uuid4())), key, "ES256", {"kid": kid})
     assert api.request("GET", "/admin/tenants", token).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/admin/tenants", "/api/complaints", "/auth/profile"])
+def test_a_valid_token_for_someone_we_do_not_know_or_without_a_session_is_refused(
+    path: str, api: Api, stack: Any
+) -> None:
+    """Signed by the project's key, but naming no login of ours, or no session that could be signed out."""
+    key, kid = standin_key(stack)
+    user_id = api.login(stack.env["SUPERADMIN_EMAIL"], stack.env["SUPERADMIN_PASSWORD"])["user"]["id"]
+    unknown = jwt.encode(claims(stack, session_id=str(uuid.uuid4())), key, "ES256", {"kid": kid})
+    sessionless = jwt.encode(claims(stack, sub=user_id), key, "ES256", {"kid": kid})
+    assert api.request("GET", path, unknown).status_code == 403
+    assert api.request("GET", path, sessionless).status_code == 401
 
 
 @pytest.mark.parametrize(

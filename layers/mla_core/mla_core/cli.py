@@ -4,6 +4,7 @@ migrate                  apply pending control-plane and tenant migrations (tena
 rebuild-redis            rewrite every active tenant's agent config, numbers and reference counter into Redis
 retry-sms                send again the SMS that failed (what the notification-retry function does)
 create-superadmin        create the first super admin in Supabase Auth (--email, --password)
+superadmin-access        disable or enable a super admin's login (--email, then `disable` or `enable`)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from mla_core.adapters import Services, get_services
 from mla_core.agents.routing import active_agent_configs
 from mla_core.complaints import sms
 from mla_core.complaints.store import highest_reference
-from mla_core.core.errors import AppError
+from mla_core.core.errors import AppError, NotFoundError
 from mla_core.db.migrate import migrate_all_tenants, migrate_control_plane
 from mla_core.provisioning.reconcile import reconcile
 
@@ -68,6 +69,21 @@ def create_superadmin(services: Services, email: str, password: str) -> dict[str
     return {"user_id": user_id, "email": email}
 
 
+def set_superadmin_disabled(services: Services, email: str, disabled: bool) -> dict[str, Any]:
+    """Disable a super admin's login (or enable it again): from their next request on, as for an office's
+    member, since every request reads `platform.users` back; Supabase Auth bans the login too."""
+    with services.db.transaction() as conn:
+        row = conn.execute(
+            "UPDATE platform.users SET disabled = %s, updated_at = now()"
+            " WHERE lower(email) = lower(%s) AND role = 'super_admin' RETURNING user_id::text",
+            (disabled, email),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no super admin has the email {email}")
+        services.auth.set_disabled(row["user_id"], disabled)
+    return {"user_id": row["user_id"], "email": email, "disabled": disabled}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mla_core.cli", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -79,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     superadmin = commands.add_parser("create-superadmin", help="create the first super admin")
     superadmin.add_argument("--email", required=True)
     superadmin.add_argument("--password", required=True)
+    access = commands.add_parser("superadmin-access", help="disable or enable a super admin's login")
+    access.add_argument("--email", required=True)
+    access.add_argument("state", choices=["disable", "enable"])
     args = parser.parse_args(argv)
 
     services = get_services()
@@ -91,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             result = sms.retry_all_failed(services)
         elif args.command == "reconcile":
             result = reconcile(services).summary()
+        elif args.command == "superadmin-access":
+            result = set_superadmin_disabled(services, args.email, args.state == "disable")
         else:
             migrate_control_plane(services.db)
             result = create_superadmin(services, args.email, args.password)

@@ -2,8 +2,8 @@
 
 The ones that only compute are `async def`: FastAPI runs a plain `def` dependency in a worker
 thread, and a request paid a dozen such hops (about 2 ms) before this. Token verification may
-fetch the JWKS over HTTP, so it stays in a thread; the tenant check reads the registry on the
-event loop (`Database.read`).
+fetch the JWKS over HTTP, so it stays in a thread; reading the caller back (their row, their
+session, their office) is one query on the event loop (`Database.read`), for every role.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from fastapi import Depends, Header, Request
 
 from mla_core.adapters import Services, get_services
 from mla_core.core.errors import AuthenticationError
-from mla_core.core.principal import OfficeUser, Principal
+from mla_core.core.principal import Caller, OfficeUser, Principal
 from mla_core.identity import accounts
 
 
@@ -33,25 +33,34 @@ async def bearer_token(authorization: Annotated[str | None, Header(include_in_sc
 
 
 def principal(request: Request, token: Annotated[str, Depends(bearer_token)], svc: ServicesDep) -> Principal:
+    """The caller a valid token names (not yet read back: `signed_in`)."""
     caller = svc.token_verifier.verify(token)
     request.state.principal = caller
     return caller
 
 
-PrincipalDep = Annotated[Principal, Depends(principal)]
 TokenDep = Annotated[str, Depends(bearer_token)]
 
 
-async def super_admin(caller: PrincipalDep) -> Principal:
-    return caller.require_role("super_admin")
+async def signed_in(caller: Annotated[Principal, Depends(principal)], svc: ServicesDep) -> Caller:
+    """Anyone signed in, as `platform.users` has them now (one query: a signed-out session, a disabled
+    login or an office that is not active is refused here)."""
+    return await accounts.signed_in(svc, caller)
+
+
+SignedInDep = Annotated[Caller, Depends(signed_in)]
+
+
+async def super_admin(caller: SignedInDep) -> Principal:
+    return accounts.as_super_admin(caller)
 
 
 SuperAdminDep = Annotated[Principal, Depends(super_admin)]
 
 
-async def office_user(caller: PrincipalDep, svc: ServicesDep) -> OfficeUser:
+async def office_user(caller: SignedInDep) -> OfficeUser:
     """An MLA office user of an active tenant, as `platform.users` has them now."""
-    return await accounts.office_user(svc, caller)
+    return accounts.as_office_user(caller)
 
 
 OfficeUserDep = Annotated[OfficeUser, Depends(office_user)]

@@ -118,7 +118,15 @@ class SignedOut(TypedDict):
     signed_out: Literal[True]
 
 
-def logout(services: Services, access_token: str) -> SignedOut:
+def logout(services: Services, who: Caller, access_token: str) -> SignedOut:
+    """End the caller's session: recorded here first, so that its access token is refused from the next
+    request on (`signed_in`), then its refresh tokens revoked in Supabase Auth."""
+    with services.db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO platform.revoked_sessions (session_id, user_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (who.session_id, who.user_id),
+        )
+        conn.execute("DELETE FROM platform.revoked_sessions WHERE revoked_at < now() - interval '1 day'")
     services.auth.sign_out(access_token)
     return {"signed_out": True}
 
@@ -141,9 +149,7 @@ class Profile(UserView):
 
 def profile(services: Services, who: Caller) -> Profile:
     with services.db.transaction() as conn:
-        user = conn.execute(
-            "SELECT full_name, disabled FROM platform.users WHERE user_id = %s", (who.user_id,)
-        ).fetchone()
+        user = conn.execute("SELECT full_name FROM platform.users WHERE user_id = %s", (who.user_id,)).fetchone()
         tenant = None
         if who.tenant_id:
             tenant = conn.execute(
@@ -151,8 +157,6 @@ def profile(services: Services, who: Caller) -> Profile:
                 " FROM platform.tenants WHERE tenant_id = %s",
                 (who.tenant_id,),
             ).fetchone()
-    if user and user["disabled"]:
-        raise PermissionDeniedError("this login is disabled")
     return Profile(
         id=who.user_id,
         email=who.email,
@@ -163,20 +167,44 @@ def profile(services: Services, who: Caller) -> Profile:
     )
 
 
-async def office_user(services: Services, caller: Principal) -> OfficeUser:
-    """The caller as a member of an active office. A super admin's token does not reach office data.
+_STANDING = """
+SELECT u.role, u.disabled, u.tenant_id, t.status AS tenant_status,
+       EXISTS (SELECT 1 FROM platform.revoked_sessions r WHERE r.session_id = %(session)s) AS signed_out
+  FROM platform.users u LEFT JOIN platform.tenants t ON t.tenant_id = u.tenant_id
+ WHERE u.user_id = %(user)s
+"""
 
-    The role is read back from `platform.users` (on the event loop), so a demotion or a disabled login
-    takes effect at once rather than when the token expires.
-    """
-    caller.require_role("mla_admin", "staff")
+
+async def signed_in(services: Services, caller: Principal) -> Caller:
+    """The caller of a verified token as our records have them now, in one query on the event loop: the
+    role from `platform.users`, refused when the session was signed out, the login disabled or removed,
+    or the office is not active. So a sign-out, a disabled login, a demotion or a deprovisioned office
+    holds from the next request on, not when the token expires. A super admin comes back as a
+    `Principal`, an office's member as an `OfficeUser`."""
+    if not caller.session_id:
+        raise AuthenticationError("token carries no session")
     async with services.db.read() as conn:
-        cursor = await conn.execute(
-            "SELECT t.status, u.role, u.disabled FROM platform.tenants t"
-            " JOIN platform.users u ON u.user_id = %s AND u.tenant_id = t.tenant_id WHERE t.tenant_id = %s",
-            (caller.user_id, caller.tenant_id),
-        )
+        cursor = await conn.execute(_STANDING, {"session": caller.session_id, "user": caller.user_id})
         row = await cursor.fetchone()
-    if row is None or row["status"] != "active" or row["disabled"] or caller.tenant_id is None:
+    if row is not None and row["signed_out"]:
+        raise AuthenticationError("this session has been signed out; sign in again")
+    if row is None or row["disabled"]:
         raise PermissionDeniedError("this login or its office is not active")
-    return OfficeUser(caller.user_id, caller.email, row["role"], caller.tenant_id, caller.session_id)
+    if row["role"] == "super_admin":
+        return Principal(caller.user_id, caller.email, "super_admin", None, caller.session_id)
+    if row["tenant_id"] != caller.tenant_id or row["tenant_status"] != "active":
+        raise PermissionDeniedError("this login or its office is not active")
+    return OfficeUser(caller.user_id, caller.email, row["role"], row["tenant_id"], caller.session_id)
+
+
+def as_office_user(who: Caller) -> OfficeUser:
+    """A signed-in caller who is a member of an office; a super admin's login does not reach office data."""
+    if not isinstance(who, OfficeUser):
+        raise PermissionDeniedError("this action needs the role mla_admin or staff")
+    return who
+
+
+def as_super_admin(who: Caller) -> Principal:
+    if isinstance(who, OfficeUser) or who.role != "super_admin":
+        raise PermissionDeniedError("this action needs the role super_admin")
+    return who

@@ -62,7 +62,12 @@ def signed_in(request: Request, services: Services, login_path: str) -> Principa
         if session is not None:
             request.state.renewed = session
             return services.token_verifier.verify(session.access_token)
-    raise LoginRequired(login_path, request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    raise LoginRequired(login_path, here(request))
+
+
+def here(request: Request) -> str:
+    """This page's path and query: where the sign-in page comes back to."""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
 def csrf_token(request: Request) -> str:

@@ -17,14 +17,22 @@ from pydantic import BaseModel, ValidationError
 from starlette.staticfiles import StaticFiles
 
 from mla_core.adapters import Services
-from mla_core.core.errors import AppError, InvalidInputError, PermissionDeniedError
+from mla_core.core.errors import AppError, AuthenticationError, InvalidInputError, PermissionDeniedError
 from mla_core.core.principal import Caller, Principal
 from mla_core.core.text import REFUSED_INPUT
 from mla_core.identity import accounts
 from mla_core.web.forms import PostedForm, parse_form
 from mla_core.web.i18n import LANGUAGES, translator
 from mla_core.web.rendering import LANG_COOKIE, language, redirect, render
-from mla_core.web.sessions import SESSION_COOKIE, LoginRequired, check_csrf, end_session, signed_in, start_session
+from mla_core.web.sessions import (
+    SESSION_COOKIE,
+    LoginRequired,
+    check_csrf,
+    end_session,
+    here,
+    signed_in,
+    start_session,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"  # what every site serves: the stylesheet, htmx
 
@@ -64,7 +72,19 @@ class Site:
         return render(request, template, {**chrome, **(context or {})}, status_code=status_code)
 
     def signed_in(self, request: Request, services: Services) -> Principal:
+        """The user the session cookie names (a thread: renewing a session calls Supabase Auth)."""
         who = signed_in(request, services, f"{self.prefix}/login")
+        if who.role not in self.roles:
+            raise PermissionDeniedError("this login cannot use these pages")
+        return who
+
+    async def member(self, request: Request, services: Services, caller: Principal) -> Caller:
+        """The signed-in user as our records have them now (`accounts.signed_in`); a signed-out session
+        goes back to the sign-in page."""
+        try:
+            who = await accounts.signed_in(services, caller)
+        except AuthenticationError:
+            raise LoginRequired(f"{self.prefix}/login", here(request)) from None
         if who.role not in self.roles:
             raise PermissionDeniedError("this login cannot use these pages")
         return who
@@ -134,10 +154,11 @@ def create_site_app(site: Site, services: Callable[[], Services]) -> FastAPI:
 
     @app.post("/logout", dependencies=[Depends(check_csrf)])
     def logout(request: Request) -> Response:
-        token = request.cookies.get(SESSION_COOKIE)
-        if token:
-            with contextlib.suppress(AppError):  # an expired session is signed out all the same
-                accounts.logout(services(), token)
+        """End the session (an expired access token is renewed first, to know which session it was)."""
+        with contextlib.suppress(LoginRequired, AppError):  # no session left: signed out all the same
+            who = signed_in(request, services(), f"{site.prefix}/login")
+            renewed = getattr(request.state, "renewed", None)
+            accounts.logout(services(), who, renewed.access_token if renewed else request.cookies[SESSION_COOKIE])
         response = redirect(request, f"{site.prefix}/login")
         end_session(response)
         return response
