@@ -21,6 +21,7 @@ from typing import Any
 
 from livekit.agents import Agent, RunContext, ToolError, function_tool, llm
 from livekit.agents.beta.tools import EndCallTool
+from livekit.agents.llm import ToolResult
 
 from agent_pool import phrases
 from agent_pool.voice import VoiceStack, language_profile
@@ -39,6 +40,17 @@ logger = logging.getLogger(__name__)
 _MAX_REFERENCE_DIGITS = 12
 _NOT_A_DIGIT = re.compile(r"[^0-9]")
 
+# What one call may do (a hidden caller could otherwise log without end and have the SMS sent to
+# anyone's number): complaints logged, confirmation SMS sent (to a callback number, which nobody
+# verified, fewer), status lookups (references are short numbers: not to be walked through), and
+# numbers tried as the callback number before one is confirmed.
+MAX_COMPLAINTS_PER_CALL = 3
+MAX_SMS_PER_CALL = 3
+MAX_SMS_PER_CALL_TO_CALLBACK = 1
+MAX_STATUS_LOOKUPS_PER_CALL = 5
+MAX_CALLBACK_TRIES = 3
+_PROMPT_NAME_LIMIT = 40  # a category's code or name in the prompt (a config stored before the bounds)
+
 
 @dataclass
 class CallContext:
@@ -51,9 +63,14 @@ class CallContext:
     caller_number: str | None  # None: the caller hid their number
     language: str
     voice: VoiceStack | None = None  # None in text mode: no STT/TTS
-    callback_number: str | None = None
+    callback_number: str | None = None  # a hidden caller's, as said; heard back and confirmed or not
+    callback_confirmed: bool = False
+    callback_tries: int = 0
     logged: list[intake.LoggedComplaint] = field(default_factory=list)
+    logged_keys: set[str] = field(default_factory=set)
+    sms_sent: int = 0
     status_checks: list[int] = field(default_factory=list)
+    status_lookups: int = 0
     languages: list[str] = field(default_factory=list)
     notice_played_at: datetime | None = None
 
@@ -67,8 +84,15 @@ class CallContext:
 
     @property
     def reachable_number(self) -> str | None:
-        """Where the SMS confirmation goes: the caller's own number, else the one they gave us."""
-        return self.caller_number or self.callback_number
+        """Where the SMS confirmation goes: the caller's own number, else the callback number they
+        gave us once they confirmed it; None until then."""
+        if self.caller_number is not None:
+            return self.caller_number
+        return self.callback_number if self.callback_confirmed else None
+
+    @property
+    def sms_limit(self) -> int:
+        return MAX_SMS_PER_CALL if self.caller_number is not None else MAX_SMS_PER_CALL_TO_CALLBACK
 
 
 def idempotency_key(room_name: str, tool: str, arguments: dict[str, Any]) -> str:
@@ -102,10 +126,15 @@ def instructions(call: CallContext) -> str:
     """The system prompt: English for the LLM, which answers in the caller's language."""
     config = call.config
     language = phrases.LANGUAGE_NAMES.get(call.language, call.language)
-    categories = "; ".join(f"{c.code} ({' / '.join(dict.fromkeys(c.names.values()))})" for c in config.categories)
+    categories = "; ".join(
+        f"{c.code[:_PROMPT_NAME_LIMIT]} ({' / '.join(dict.fromkeys(n[:_PROMPT_NAME_LIMIT] for n in c.names.values()))})"
+        for c in config.categories
+    )
     hidden_number = (
         "- The caller's phone number is hidden. Before you log a complaint, ask for a 10-digit mobile number to "
-        "send the confirmation SMS to, and save it with set_callback_number.\n"
+        "send the confirmation SMS to and save it with set_callback_number, which reads it back to the caller. "
+        "When the caller says it is right, call confirm_callback_number; if not, ask again. Only one number can "
+        "be confirmed per call.\n"
         if call.caller_number is None
         else ""
     )
@@ -131,8 +160,10 @@ an SMS confirmation will follow, and offer to repeat the number.
 - If a tool returns an error, tell the caller what it says in {language} and fix it with them; never invent a \
 reference number.
 
-Status questions: ask for the reference number and call check_complaint_status. You can only share complaints \
-registered from this caller's phone number.
+At most {MAX_COMPLAINTS_PER_CALL} complaints can be registered in one call.
+
+Status questions: ask for the reference number and call check_complaint_status. Share only what the tool returns: \
+the details of a complaint are shared only with the phone number it was registered from.
 
 Never promise what the office will do or by when beyond what a tool tells you. For an emergency (fire, medical, a \
 crime happening now) tell the caller to call 112 immediately. When the caller has nothing more, call end_call."""
@@ -187,11 +218,11 @@ class GrievanceAgent(Agent):
             landmark: A nearby landmark, if they gave one.
         """
         call = self.call
-        number = call.reachable_number
-        if number is None:
+        if call.reachable_number is None:
             raise ToolError(
                 "The caller's number is hidden, so there is nowhere to send the reference number. Ask for a "
-                "10-digit mobile number and call set_callback_number first."
+                "10-digit mobile number, call set_callback_number, and once the caller says the number read back "
+                "is right, call confirm_callback_number. Then log the complaint."
             )
         arguments = {
             "category": category,
@@ -202,14 +233,23 @@ class GrievanceAgent(Agent):
         }
         try:
             arguments = clean_json(arguments, "")  # the LLM's words held to what every edge takes
+            key = idempotency_key(call.room_name, "log_complaint", arguments)
+            if key not in call.logged_keys and len(call.logged_keys) >= MAX_COMPLAINTS_PER_CALL:
+                raise ToolError(
+                    f"Not registered: {MAX_COMPLAINTS_PER_CALL} complaints is the most one call can register. Tell "
+                    f"the caller, in these words: {phrases.complaint_limit(MAX_COMPLAINTS_PER_CALL, call.language)}"
+                )
+            with_sms = key in call.logged_keys or call.sms_sent < call.sms_limit
             draft = intake.ComplaintDraft.model_validate(arguments)
             logged = await asyncio.to_thread(
                 intake.log_complaint,
                 call.services,
                 call.config,
                 draft,
-                idempotency_key=idempotency_key(call.room_name, "log_complaint", arguments),
-                caller_number=number,
+                idempotency_key=key,
+                caller_number=call.caller_number,
+                callback_number=call.callback_number,
+                sms_confirmation=with_sms,
                 language=call.language,
                 room_name=call.room_name,
             )
@@ -223,6 +263,9 @@ class GrievanceAgent(Agent):
             ) from exc
         except ValueError as exc:  # pydantic: a missing or non-text argument
             raise ToolError("The complaint was not registered: category, description and location are needed.") from exc
+        if key not in call.logged_keys:
+            call.logged_keys.add(key)
+            call.sms_sent += with_sms
         if all(previous.reference != logged.reference for previous in call.logged):
             call.logged.append(logged)
         logger.info(
@@ -231,14 +274,22 @@ class GrievanceAgent(Agent):
                 "tenant_id": call.tenant.tenant_id,
                 "reference": logged.reference,
                 "queued": logged.queued,
-                "caller": mask_phone(number),
+                "caller": mask_phone(call.caller_number),
+                "callback": mask_phone(call.callback_number),
+                "sms": with_sms,
                 "language": call.language,
             },
         )
-        return (
+        said = (
             f"Complaint registered. Reference number {logged.reference}. Say it digit by digit: "
-            f"{phrases.spoken_digits(logged.reference)}. An SMS with this reference is being sent to the caller."
+            f"{phrases.spoken_digits(logged.reference)}."
         )
+        if not with_sms:
+            return (
+                f"{said} No SMS is sent for it: this call's SMS are used up. Tell the caller, in these words: "
+                f"{phrases.no_more_sms(call.language)} Then offer to repeat the number."
+            )
+        return f"{said} An SMS with this reference is being sent to the caller."
 
     @function_tool
     async def check_complaint_status(self, context: RunContext, reference: str) -> str:
@@ -251,20 +302,32 @@ class GrievanceAgent(Agent):
         digits = only_digits(reference)
         if not digits or len(digits) > _MAX_REFERENCE_DIGITS:
             raise ToolError("A reference number is only digits, like 4 8 2 1. Ask the caller to say it again.")
-        if call.caller_number is None:
+        if call.status_lookups >= MAX_STATUS_LOOKUPS_PER_CALL:
+            raise ToolError(
+                "No more lookups on this call. Tell the caller, in these words: "
+                f"{phrases.status_limit(MAX_STATUS_LOOKUPS_PER_CALL, call.language)}"
+            )
+        call.status_lookups += 1
+        view = await asyncio.to_thread(
+            intake.complaint_status, call.services, call.tenant.tenant_id, int(digits), call.caller_number
+        )
+        if view is None and call.caller_number is None:
             raise ToolError(
                 "For privacy, a complaint's status can only be shared on a call from the phone number it was "
                 "registered with, and this caller's number is hidden."
             )
-        view = await asyncio.to_thread(
-            intake.complaint_status, call.services, call.tenant.tenant_id, int(digits), call.caller_number
-        )
         if view is None:
             raise ToolError(
                 f"No complaint {phrases.spoken_digits(digits)} was registered from this phone number. Ask the caller "
                 "to check the number; never guess a status."
             )
         call.status_checks.append(view.reference)
+        if isinstance(view, intake.ComplaintStatus):
+            return (
+                f"{phrases.reference_status_line(view, call.language)} It was registered on {view.created_at:%d %B %Y}. "
+                "It was not registered from this caller's phone number: for privacy share only this status, never "
+                "what the complaint is about or who made it."
+            )
         due = f" The office aims to resolve it by {view.sla_due_at:%d %B %Y}." if view.sla_due_at else ""
         return (
             f"{phrases.complaint_line(call.config, view, call.language)} "
@@ -272,8 +335,11 @@ class GrievanceAgent(Agent):
         )
 
     @function_tool
-    async def set_callback_number(self, context: RunContext, phone_number: str) -> str:
+    async def set_callback_number(self, context: RunContext, phone_number: str) -> ToolResult | str:
         """Save the mobile number the caller wants the confirmation SMS on, when their own number is hidden.
+
+        The tool reads the number back to the caller itself; wait for their answer. If they say it is
+        right, call confirm_callback_number; if not, ask for it again and call this tool with it.
 
         Args:
             phone_number: The 10-digit Indian mobile number the caller said, digits only.
@@ -286,8 +352,45 @@ class GrievanceAgent(Agent):
             )
         if call.caller_number is not None:
             return "The caller's own number is known; the SMS goes there. No callback number is needed."
+        if call.callback_confirmed and call.callback_number is not None:
+            if number == call.callback_number:
+                return "This number is already confirmed; the SMS goes there."
+            raise ToolError(
+                "Refused: one callback number per call, and one is already confirmed. Tell the caller, in these "
+                f"words: {phrases.one_callback_number(call.callback_number, call.language)}"
+            )
+        if number != call.callback_number:
+            if call.callback_tries >= MAX_CALLBACK_TRIES:
+                raise ToolError(
+                    f"Refused: {MAX_CALLBACK_TRIES} different numbers were tried on this call, the most it takes. "
+                    "Apologise, and ask the caller to call again."
+                )
+            call.callback_tries += 1
         call.callback_number = number
-        return f"Callback number saved: {phrases.spoken_digits(number[3:])}. Read it back to the caller to confirm."
+        context.session.say(phrases.callback_read_back(number, call.language))
+        return ToolResult(
+            "The number was read back to the caller, who is asked whether it is right. Say nothing now: wait for "
+            "their answer, then call confirm_callback_number if they say yes.",
+            reply_required=False,
+        )
+
+    @function_tool
+    async def confirm_callback_number(self, context: RunContext) -> str:
+        """Confirm the callback number, after the caller said yes to the number read back to them.
+
+        Call it only when the caller clearly agreed that the number they heard is right.
+        """
+        call = self.call
+        if call.caller_number is not None:
+            return "The caller's own number is known; the SMS goes there. No callback number is needed."
+        if call.callback_number is None:
+            raise ToolError("There is no number to confirm: ask for the mobile number and call set_callback_number.")
+        call.callback_confirmed = True
+        logger.info(
+            "callback number confirmed",
+            extra={"tenant_id": call.tenant.tenant_id, "callback": mask_phone(call.callback_number)},
+        )
+        return "The callback number is confirmed: the SMS confirmation goes there. Continue with the complaint."
 
     @function_tool
     async def switch_language(self, context: RunContext, language: str) -> tuple[GrievanceAgent, str] | str:

@@ -75,6 +75,45 @@ _OPEN_COMPLAINTS_QUESTION = {
 }
 
 
+# A hidden caller's callback number, read back by the tool itself (digits the LLM cannot garble).
+_CALLBACK_READ_BACK = {
+    "en": "I heard the number {digits}. Is that right?",
+    "hi": "आपने नंबर {digits} बताया। क्या यह सही है?",
+    "ta": "நீங்கள் சொன்ன எண் {digits}. இது சரியா?",
+}
+
+_ONE_CALLBACK_NUMBER = {
+    "en": "Sorry, on this call the SMS can only go to the number you confirmed, ending in {digits}.",
+    "hi": "क्षमा करें, इस कॉल में SMS सिर्फ़ आपके पुष्टि किए गए नंबर पर जा सकता है, जिसके आखिरी अंक {digits} हैं।",
+    "ta": "மன்னிக்கவும், இந்த அழைப்பில் நீங்கள் உறுதிசெய்த, {digits} என்று முடியும் எண்ணுக்கு மட்டுமே SMS அனுப்ப முடியும்.",
+}
+
+_COMPLAINT_LIMIT = {
+    "en": "Sorry, I can register up to {n} complaints in one call. Please call again for any other problem.",
+    "hi": "क्षमा करें, एक कॉल में {n} शिकायतें ही दर्ज हो सकती हैं। दूसरी शिकायत के लिए कृपया फिर से कॉल करें।",
+    "ta": "மன்னிக்கவும், ஒரு அழைப்பில் {n} புகார்கள் வரை மட்டுமே பதிவு செய்ய முடியும். மற்ற புகாருக்கு தயவுசெய்து மீண்டும் அழைக்கவும்.",
+}
+
+_NO_MORE_SMS = {
+    "en": "No SMS will be sent for this complaint, so please note its number down.",
+    "hi": "इस शिकायत का SMS नहीं भेजा जाएगा, कृपया इसकी संख्या लिख लीजिए।",
+    "ta": "இந்த புகாருக்கு SMS அனுப்பப்படாது, தயவுசெய்து அதன் எண்ணைக் குறித்துக்கொள்ளுங்கள்.",
+}
+
+_STATUS_LIMIT = {
+    "en": "Sorry, I can check up to {n} complaints in one call. Please call again for the others.",
+    "hi": "क्षमा करें, एक कॉल में {n} शिकायतों की ही स्थिति बताई जा सकती है। बाकी के लिए कृपया फिर से कॉल करें।",
+    "ta": "மன்னிக்கவும், ஒரு அழைப்பில் {n} புகார்களின் நிலையை மட்டுமே பார்க்க முடியும். மற்றவைக்கு தயவுசெய்து மீண்டும் அழைக்கவும்.",
+}
+
+# A complaint no caller's number owns, asked about by its reference: its status, not "your" complaint.
+_REFERENCE_STATUS_LINE = {
+    "en": "Complaint {reference} is {status}.",
+    "hi": "शिकायत संख्या {reference} {status} है।",
+    "ta": "புகார் எண் {reference} {status}.",
+}
+
+
 class ComplaintSummary(Protocol):
     """What a sentence about a complaint needs (`mla_core.complaints.intake.ComplaintView` has it)."""
 
@@ -84,6 +123,19 @@ class ComplaintSummary(Protocol):
     def category(self) -> str: ...
     @property
     def status(self) -> str: ...
+
+
+class ComplaintStatusSummary(Protocol):
+    """What a sentence about a complaint's status alone needs (`intake.ComplaintStatus` has it)."""
+
+    @property
+    def reference(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+
+
+def _in(table: dict[str, str], language: str) -> str:
+    return table.get(language, table["en"])
 
 
 def language_code(name: str) -> str | None:
@@ -122,3 +174,30 @@ def open_complaints_summary(config: AgentConfig, complaints: Iterable[ComplaintS
     if not lines:
         return ""
     return " ".join([*lines, _OPEN_COMPLAINTS_QUESTION.get(language, _OPEN_COMPLAINTS_QUESTION["en"])])
+
+
+def callback_read_back(number: str, language: str) -> str:
+    """`+919876543210` → "I heard the number 9 8 7 6 5 4 3 2 1 0. Is that right?" in `language`."""
+    return _in(_CALLBACK_READ_BACK, language).format(digits=spoken_digits(number.removeprefix("+91")))
+
+
+def one_callback_number(confirmed: str, language: str) -> str:
+    return _in(_ONE_CALLBACK_NUMBER, language).format(digits=spoken_digits(confirmed[-4:]))
+
+
+def complaint_limit(limit: int, language: str) -> str:
+    return _in(_COMPLAINT_LIMIT, language).format(n=limit)
+
+
+def no_more_sms(language: str) -> str:
+    return _in(_NO_MORE_SMS, language)
+
+
+def status_limit(limit: int, language: str) -> str:
+    return _in(_STATUS_LIMIT, language).format(n=limit)
+
+
+def reference_status_line(complaint: ComplaintStatusSummary, language: str) -> str:
+    return _in(_REFERENCE_STATUS_LINE, language).format(
+        reference=spoken_digits(complaint.reference), status=status_name(complaint.status, language)
+    )

@@ -70,6 +70,15 @@ def complaints_of(stack: Any, tenant: dict[str, Any], caller_number: str) -> lis
     )
 
 
+def complaints_for_callback(stack: Any, tenant: dict[str, Any], callback_number: str) -> list[dict[str, Any]]:
+    """The complaints hidden callers logged with `callback_number` for their SMS."""
+    return rows(
+        stack,
+        sql.SQL("SELECT * FROM {} WHERE callback_number = %s").format(tenant_table(tenant, "complaints")),
+        callback_number,
+    )
+
+
 def call_record(stack: Any, tenant: dict[str, Any], room_name: str) -> dict[str, Any]:
     [row] = rows(
         stack, sql.SQL("SELECT * FROM {} WHERE room_name = %s").format(tenant_table(tenant, "calls")), room_name

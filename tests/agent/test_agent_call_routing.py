@@ -151,7 +151,7 @@ async def test_a_hidden_caller_cannot_read_any_complaint_status(
     tamil_tenant: dict[str, Any], phone_call: CallFactory
 ) -> None:
     async with phone_call(
-        tamil_tenant, None, [CallTool("check_complaint_status", {"reference": "1001"}), Say("மன்னிக்கவும்.")]
+        tamil_tenant, None, [CallTool("check_complaint_status", {"reference": "8999999"}), Say("மன்னிக்கவும்.")]
     ) as (run, _llm):
         await run.session.run(user_input="1001 status")
         [output] = tool_outputs(run)

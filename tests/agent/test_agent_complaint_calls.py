@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent_support import CallFactory, agent_lines, call_record, complaints_of, say_reference, sms_to, tool_outputs
+from agent_support import (
+    CallFactory,
+    agent_lines,
+    call_record,
+    complaints_for_callback,
+    complaints_of,
+    say_reference,
+    sms_to,
+    tool_outputs,
+)
 
 from agent_pool.phrases import spoken_digits
 from agent_pool.testing import CallTool, Say
@@ -190,7 +199,8 @@ async def test_a_hidden_caller_is_asked_for_a_callback_number_before_anything_is
     steps = [
         CallTool("log_complaint", TAMIL_WATER),
         Say("உங்கள் மொபைல் எண்ணைச் சொல்லுங்கள்."),
-        CallTool("set_callback_number", {"phone_number": spoken_number}),
+        CallTool("set_callback_number", {"phone_number": spoken_number}),  # reads it back; no reply of its own
+        CallTool("confirm_callback_number"),
         Say("நன்றி."),
         CallTool("log_complaint", TAMIL_WATER),
         say_reference("எண் {reference}."),
@@ -200,14 +210,16 @@ async def test_a_hidden_caller_is_asked_for_a_callback_number_before_anything_is
         result.expect.next_event().is_function_call(name="log_complaint")
         refused = result.expect.next_event().is_function_call_output(is_error=True).event().item
         assert "set_callback_number" in refused.output
-        assert complaints_of(stack, tamil_tenant, caller) == []
+        assert complaints_for_callback(stack, tamil_tenant, caller) == []
         await run.session.run(user_input=spoken_number)
-        result = await run.session.run(user_input="ஆமாம், இப்போது பதிவு செய்யுங்கள்")
+        await run.session.run(user_input="ஆமாம், சரிதான்")
+        result = await run.session.run(user_input="இப்போது பதிவு செய்யுங்கள்")
         result.expect.next_event().is_function_call(name="log_complaint")
         result.expect.next_event().is_function_call_output(is_error=False)
         assert "phone number is hidden" in (llm.requests[0].items[0].text_content or "")
 
-    [row] = complaints_of(stack, tamil_tenant, caller)
-    assert row["room_name"] == run.request.room_name
+    [row] = complaints_for_callback(stack, tamil_tenant, caller)
+    assert row["room_name"] == run.request.room_name and row["caller_number"] is None
+    assert complaints_of(stack, tamil_tenant, caller) == []  # the callback number does not own it
     assert len(sms_to(caller)) == 1
     assert call_record(stack, tamil_tenant, run.request.room_name)["caller_number"] is None

@@ -204,3 +204,40 @@ def test_removing_an_added_agent_frees_its_numbers_everywhere(
     assert inspect.redis_get(key) is None and inspect.redis_get(f"agent:phone:{number}") is None
     assert inspect.sql("SELECT 1 FROM platform.tenant_phone_numbers WHERE e164 = %s", number) == []
     assert api.create_tenant(admin_token, tenant_body(phone_numbers=[number]))["status"] == "active"  # free again
+
+
+def test_out_of_bounds_texts_are_refused_naming_the_field_and_the_agent_stays_as_it_was(
+    api: Api, a: dict[str, Any], inspect: Inspector
+) -> None:
+    agent = agent_of(api, a)
+    water = {"code": "water", "names": {"en": "Water supply"}, "sla_days": 7}
+    cases = [
+        ({"categories": [{**water, "code": "c" * 200_000}]}, "categories.0.code", "at most 40 characters"),
+        ({"categories": [{**water, "names": {"en": "n" * 200_000}}]}, "categories.0.names.en", "at most 30 characters"),
+        ({"categories": [{**water, "names": {"ta": "குடிநீர் evil.example/x"}}]}, "categories.0.names.ta", "no links"),
+        ({"categories": [{**water, "names": {"en": "Call 9876543210"}}]}, "categories.0.names.en", "no phone numbers"),
+        ({"voices": {"en": "v" * 101}}, "voices.en", "at most 100 characters"),
+        ({"name": "n" * 61}, "name", "at most 60 characters"),
+    ]
+    for body, field, reason in cases:
+        response = api.request(
+            "PUT", f"/api/agents/{agent['agent_id']}", a["token"], json={"version": agent["version"], **body}
+        )
+        assert response.status_code == 422, response.text
+        [detail] = response.json()["error"]["details"]
+        assert detail["field"] == field and reason in detail["reason"], detail
+    assert agent_of(api, a)["version"] == agent["version"]
+    cached = json.loads(inspect.redis_get(f"agent:config:{a['tenant_id']}"))
+    assert all(len(c["code"]) <= 40 for c in cached["categories"])
+
+
+def test_the_categories_an_agent_shows_can_be_saved_back_as_they_are(api: Api, a: dict[str, Any]) -> None:
+    agent = agent_of(api, a)
+    response = api.request(
+        "PUT",
+        f"/api/agents/{agent['agent_id']}",
+        a["token"],
+        json={"version": agent["version"], "categories": agent["categories"]},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["categories"] == agent["categories"]

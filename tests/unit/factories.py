@@ -41,6 +41,7 @@ def complaint(**overrides: Any) -> ComplaintRow:
         "landmark": None,
         "caller_name": None,
         "caller_number": "+919876543210",
+        "callback_number": None,
         "language": "ta",
         "channel": "phone",
         "assigned_to": None,

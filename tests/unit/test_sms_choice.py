@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 from factories import NOW, complaint, office_config
 
-from mla_core.agents.config import AgentConfig, SmsTemplate
+from mla_core.agents.config import AgentConfig, Category, SmsTemplate
 from mla_core.complaints import sms
 from mla_core.complaints.models import Complaint
 
@@ -103,3 +104,76 @@ def test_a_status_template_the_office_lacks_comes_from_the_defaults() -> None:
     )
     message = sms.status_update(config, complaint(language="hi"), "assigned")
     assert message is not None and message.language == "hi" and "सौंपी गई" in message.body
+
+
+# What the variables may carry, whatever config they come from ------------------------------------
+
+
+def with_category(code: str, **names: str) -> AgentConfig:
+    """A config as one stored before the bounds might be: any text in a category's names."""
+    stored = Category(code=code, names=names, sla_days=7)
+    return office().model_copy(update={"categories": [stored]})
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "குடிநீர் http://evil.example/pay",
+        "Call 98765 43210 now",
+        "x" * 200_000 + ".com",
+        "Water 💧 supply",
+        "Вода",
+        "Water www.evil.in",
+    ],
+)
+def test_a_stored_category_name_an_sms_may_not_carry_is_replaced_by_the_default_name(name: str) -> None:
+    message = sms.confirmation(with_category("water", ta=name, en=name), logged())
+    assert message is not None
+    assert message.body == "உங்கள் புகார் குடிநீர் Mylapore அலுவலகத்தில் பதிவு செய்யப்பட்டது. எண்: 4217"
+    other = sms.confirmation(with_category("lifts", en=name), logged(category="lifts", language="en"))
+    assert other is not None and other.body.startswith("Your complaint Other is registered")
+
+
+def test_a_category_name_within_the_rule_is_sent_as_it_is_cut_to_the_dlt_limit() -> None:
+    message = sms.confirmation(with_category("water", en="Ration / PDS (ward 12)"), logged(language="en"))
+    assert message is not None and message.body.startswith("Your complaint Ration / PDS (ward 12) is registered")
+    long = sms.confirmation(with_category("water", en="Water " * 40_000), logged(language="en"))
+    assert long is not None and long.body.startswith(f"Your complaint {('Water ' * 5).strip()} is registered")
+
+
+def test_a_constituency_in_an_sms_keeps_no_link_no_phone_number_and_no_symbol() -> None:
+    def office_of(constituency: str) -> str:
+        message = sms.confirmation(office().model_copy(update={"constituency": constituency}), logged(language="en"))
+        assert message is not None
+        return message.body.removeprefix("Your complaint Water supply is registered with the office of ")
+
+    assert office_of("Dr.Radhakrishnan Nagar") == "Dr Radhakrishnan Nagar. Ref: 4217"
+    assert office_of("https://evil.example") == "https //evil example. Ref: 4217"  # words, not a link
+    assert office_of("Mylapore 9876543210") == "Mylapore. Ref: 4217"
+    assert office_of("Mylapore ✅ <b>") == "Mylapore b. Ref: 4217"
+
+
+def test_every_variable_of_every_template_is_within_the_rule() -> None:
+    hostile = with_category("water", en="see evil.com", ta="see evil.com", hi="see evil.com")
+    hostile = hostile.model_copy(update={"constituency": "Mylapore http://x.in 9876543210", "sms": office().sms})
+    for status in ("assigned", "resolved", "transferred"):
+        for language in ("en", "ta", "hi"):
+            message = sms.status_update(hostile, complaint(language=language, reference=4217), status)
+            assert message is not None
+            assert "evil" not in message.body and "98765" not in message.body and "4217" in message.body
+            assert not re.search(r"\w[.:@]\w", message.body)  # nothing a phone would make a link of
+    for language in ("en", "ta", "hi"):
+        message = sms.confirmation(hostile, logged(language=language))
+        assert message is not None and "evil" not in message.body and not re.search(r"\w[.:@]\w", message.body)
+
+
+def test_a_hidden_callers_sms_goes_to_the_callback_number_unless_the_calls_sms_are_used_up() -> None:
+    hidden = logged(caller_number=None, callback_number="+919000000001")
+    message = sms.confirmation(office(), hidden)
+    assert message is not None and message.to == "+919000000001"
+    assert (
+        sms.confirmation(office(), logged(caller_number=None, callback_number="+919000000001", sms_confirmation=False))
+        is None
+    )
+    update = sms.status_update(office(), complaint(caller_number=None, callback_number="+919000000001"), "resolved")
+    assert update is not None and update.to == "+919000000001"

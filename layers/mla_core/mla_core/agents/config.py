@@ -8,12 +8,80 @@ versions the shape; `version` counts edits of one agent's config.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from mla_core.core.fields import Language
 from mla_core.core.names import main_agent_id
+
+# What a configurable text may hold ------------------------------------------------------------
+#
+# Operators cap each DLT `{#var#}` at 30–40 characters; 30 fits them all. A category's name goes
+# into constituents' SMS as one, so a name is held to what an SMS variable may carry: letters,
+# digits and spaces of the scripts we speak (Latin, Devanagari, Tamil) and a little punctuation
+# that cannot make a link, an address or a phone number. The SMS builder applies the same rule
+# to what it sends (`mla_core.complaints.sms`), so a config stored before these bounds cannot
+# leak either: stored configs still load (`Category` stays as it was), what is sent is checked.
+DLT_VARIABLE_LIMIT = 30
+MAX_DIGITS_IN_SMS_TEXT = 4  # a ward or a year; never a phone number
+SMS_TEXT_PUNCTUATION = frozenset(" -/&(),'")
+_SCRIPT_BLOCKS = ((0x0900, 0x097F), (0x0B80, 0x0BFF))  # Devanagari (Hindi), Tamil; English is ASCII
+_JOINERS = frozenset("\u200c\u200d")  # ZWNJ / ZWJ: Indic keyboards type them inside words
+
+CATEGORY_CODE_LIMIT = 40
+CATEGORIES_LIMIT = 30
+AGENT_NAME_LIMIT = 60
+GREETING_LIMIT = 500
+VOICE_LIMIT = 100
+
+
+def in_our_scripts(ch: str) -> bool:
+    """A letter, vowel sign or digit of Latin (ASCII), Devanagari or Tamil."""
+    if ch in _JOINERS:
+        return True
+    if unicodedata.category(ch)[0] not in "LMN":
+        return False
+    point = ord(ch)
+    return point < 0x80 or any(low <= point <= high for low, high in _SCRIPT_BLOCKS)
+
+
+def sms_text_problem(value: str, *, limit: int = DLT_VARIABLE_LIMIT) -> str | None:
+    """Why `value` cannot be an SMS variable as it is (None when it can): the one rule that the
+    config's validators and the SMS builder share."""
+    if not value.strip():
+        return "must not be empty"
+    if len(value) > limit:
+        return f"at most {limit} characters"
+    if any(not in_our_scripts(ch) and ch not in SMS_TEXT_PUNCTUATION for ch in value):
+        return "only letters, digits, spaces and - / & ( ) , ' in Tamil, Hindi or English script (no links or symbols)"
+    if sum(ch.isdigit() for ch in value) > MAX_DIGITS_IN_SMS_TEXT:
+        return f"at most {MAX_DIGITS_IN_SMS_TEXT} digits (no phone numbers)"
+    return None
+
+
+def _sms_text(value: str) -> str:
+    problem = sms_text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+CategoryCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, max_length=CATEGORY_CODE_LIMIT, pattern=r"^[A-Za-z][A-Za-z0-9_]*$"
+    ),
+]
+CategoryName = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_sms_text)]
+AgentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=AGENT_NAME_LIMIT)]
+Greeting = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=GREETING_LIMIT)]
+# A TTS voice: Cartesia's are UUIDs, Sarvam's speaker names.
+VoiceId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=VOICE_LIMIT, pattern=r"^[A-Za-z0-9_.:-]+$")
+]
 
 
 class SttSettings(BaseModel):
@@ -44,9 +112,36 @@ class LanguageProfile(BaseModel):
 
 
 class Category(BaseModel):
+    """A category as stored (bounds are checked where one is set: `CategorySetting`)."""
+
     code: str
     names: dict[str, str]
     sla_days: int = Field(ge=1, le=90)
+
+
+class CategorySetting(BaseModel):
+    """A category as an office sets it: a short code, a name per language that an SMS may carry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: CategoryCode
+    names: Annotated[dict[Language, CategoryName], Field(min_length=1)]
+    sla_days: int = Field(ge=1, le=90)
+
+    def stored(self) -> Category:
+        return Category(code=self.code, names=self.names, sla_days=self.sla_days)
+
+
+def _distinct_codes(categories: list[CategorySetting]) -> list[CategorySetting]:
+    codes = [category.code for category in categories]
+    if len(set(codes)) != len(codes):
+        raise ValueError("each category needs its own code")
+    return categories
+
+
+CategorySettings = Annotated[
+    list[CategorySetting], Field(min_length=1, max_length=CATEGORIES_LIMIT), AfterValidator(_distinct_codes)
+]
 
 
 class SmsTemplate(BaseModel):

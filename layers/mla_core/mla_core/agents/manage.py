@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from psycopg.types.json import Jsonb
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
 from mla_core.adapters import Services
@@ -27,10 +27,13 @@ from mla_core.agents import sync
 from mla_core.agents.config import (
     DEFAULT_VOICES,
     AgentConfig,
-    Category,
+    AgentName,
+    CategorySettings,
+    Greeting,
     LanguageProfile,
     SttSettings,
     TtsSettings,
+    VoiceId,
     default_greeting,
     with_recording_notice,
 )
@@ -42,28 +45,26 @@ from mla_core.tenants import registry
 
 MAX_AGENTS = 10  # per office
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
-Greeting = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Voice = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 PhoneNumbers = Annotated[list[PhoneNumber], Field(min_length=1, max_length=10), AfterValidator(distinct)]
 
 
 class AgentSettings(BaseModel):
     """What an MLA admin may set; fields left out stay as they are (or, for a new agent, as the
-    office's main agent has them)."""
+    office's main agent has them). Every text is bounded (`mla_core.agents.config`); a category's
+    names are held to what an SMS may carry."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | None = None
+    name: AgentName | None = None
     languages: Annotated[list[Language], Field(min_length=1, max_length=3), AfterValidator(distinct)] | None = None
     greetings: dict[Language, Greeting] | None = None
-    voices: dict[Language, Voice] | None = None
-    categories: Annotated[list[Category], Field(min_length=1, max_length=30)] | None = None
+    voices: dict[Language, VoiceId] | None = None
+    categories: CategorySettings | None = None
     phone_numbers: PhoneNumbers | None = None
 
 
 class AgentCreate(AgentSettings):
-    name: Name
+    name: AgentName
     phone_numbers: PhoneNumbers = Field(description="numbers this agent answers, not answered by another agent")
 
 
@@ -173,7 +174,7 @@ def _apply(config: AgentConfig, settings: AgentSettings) -> AgentConfig:
             "name": settings.name or config.name,
             "languages": languages,
             "profiles": profiles,
-            "categories": settings.categories or config.categories,
+            "categories": [c.stored() for c in settings.categories] if settings.categories else config.categories,
             "phone_numbers": settings.phone_numbers or config.phone_numbers,
             "version": config.version + 1,
             "updated_at": datetime.now(UTC),

@@ -51,7 +51,7 @@ class LoggedComplaint:
 
 
 class ComplaintView(BaseModel):
-    """A caller's complaint, as the agent tells it."""
+    """A caller's complaint, as the agent tells it to the number it was registered from."""
 
     reference: int
     category: str
@@ -59,6 +59,16 @@ class ComplaintView(BaseModel):
     created_at: datetime
     sla_due_at: datetime | None
     description: str
+
+
+class ComplaintStatus(BaseModel):
+    """All that a stated reference tells of a complaint no caller's number owns (a hidden caller's,
+    or a walk-in's without a number): anyone may know its reference (an SMS to a callback number
+    says it), so nothing the caller said is in it."""
+
+    reference: int
+    status: str
+    created_at: datetime
 
 
 _OPTIONAL = ("caller_name", "landmark")
@@ -99,8 +109,14 @@ def log_complaint(
     language: str,
     room_name: str | None,
     channel: Channel = "phone",
+    callback_number: str | None = None,
+    sms_confirmation: bool = True,
 ) -> LoggedComplaint:
     """Validate, make durable, confirm by SMS; returns the reference to read out.
+
+    `caller_number` is whose complaint it is (the number the call came from, or one staff typed);
+    `callback_number` is where a hidden caller asked for the SMS, which never makes the complaint
+    theirs. `sms_confirmation=False` stores it without an SMS (the call's SMS are used up).
 
     Raises `InvalidInputError` (nothing stored) or `TransientError` (neither Postgres nor the queue
     took it: the caller must not be given a reference).
@@ -119,10 +135,12 @@ def log_complaint(
         landmark=draft.landmark,
         caller_name=draft.caller_name,
         caller_number=caller_number,
+        callback_number=None if caller_number else callback_number,
         language=language,
         room_name=room_name,
         sla_due_at=now + timedelta(days=category.sla_days),
         created_at=now,
+        sms_confirmation=sms_confirmation,
     )
     try:
         inserted, complaint = _store_once(services, complaint, may_renumber=True)
@@ -142,6 +160,7 @@ def log_complaint(
             "reference": complaint.reference,
             "new": inserted,
             "caller": mask_phone(caller_number),
+            "callback": mask_phone(complaint.callback_number),
             "category": complaint.category,
         },
     )
@@ -223,19 +242,23 @@ def ingest_queued(services: Services, queued: Complaint) -> bool:
 
 def complaint_status(
     services: Services, tenant_id: str, reference: int, caller_number: str | None
-) -> ComplaintView | None:
-    """One of this caller's complaints; another caller's (or an unknown) reference is None alike."""
-    if not caller_number:
-        return None
+) -> ComplaintView | ComplaintStatus | None:
+    """Complaint `reference` as far as this caller may hear it: in full when it was registered from
+    their number; its status alone when no caller's number owns it (a hidden caller's, whose
+    callback number is never an owner); None alike for another caller's and an unknown reference."""
     with services.db.transaction() as conn:
-        row = store.callers_complaint(conn, tenant_id, reference, caller_number)
-    return ComplaintView.model_validate(row) if row else None
+        row = store.callers_complaint(conn, tenant_id, reference, caller_number) if caller_number else None
+        if row is not None:
+            return ComplaintView.model_validate(row)
+        bare = store.unowned_complaint_status(conn, tenant_id, reference)
+    return ComplaintStatus.model_validate(bare) if bare else None
 
 
 def open_complaints(
     services: Services, tenant_id: str, caller_number: str | None, *, limit: int = 3
 ) -> list[ComplaintView]:
-    """The caller's complaints that are not yet resolved, newest first (what a returning caller hears)."""
+    """The caller's complaints that are not yet resolved, newest first (what a returning caller hears):
+    registered from their number, never those that named it as a hidden caller's callback number."""
     if not caller_number:
         return []
     with services.db.transaction() as conn:

@@ -63,11 +63,15 @@ class Complaint(BaseModel):
     location: str
     landmark: str | None = None
     caller_name: str | None = None
-    caller_number: str | None = None
+    caller_number: str | None = None  # the number the call came from; None: a hidden caller
+    # A hidden caller's number for the SMS, as they said it: never whose complaint this is (status
+    # questions match `caller_number` only), only where the confirmation and updates go.
+    callback_number: str | None = None
     language: str
     room_name: str | None = None
     sla_due_at: datetime
     created_at: datetime
+    sms_confirmation: bool = True  # False: the call's SMS were used up; not stored, kept while queued
 
 
 class ManualComplaint(BaseModel):
@@ -158,6 +162,7 @@ class ComplaintRow(TypedDict):
     landmark: str | None
     caller_name: str | None
     caller_number: str | None
+    callback_number: str | None  # a hidden caller's number for SMS, unverified (staff see it)
     language: str | None
     channel: Channel
     assigned_to: uuid.UUID | None

@@ -1,7 +1,10 @@
 """SMS to constituents: DLT-registered templates in the caller's language, through SNS.
 
 Which SMS a complaint gets, in which language and with which words, is decided by plain functions
-(`confirmation`, `status_update`). A failed SMS never loses or blocks the complaint: the
+(`confirmation`, `status_update`). Each `{#var#}` carries only what a DLT template's variable may:
+the reference's digits, and a category or constituency name of at most `DLT_VARIABLE_LIMIT`
+letters, digits and spaces of our scripts (the rule of `mla_core.agents.config.sms_text_problem`),
+checked here, when the SMS is built, whatever config it comes from. A failed SMS never loses or blocks the complaint: the
 notification row records the failure and `retry_failed` sends it again later (the
 notification-retry function runs it on a schedule).
 """
@@ -9,11 +12,22 @@ notification-retry function runs it on a schedule).
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 
 from mla_core.adapters import Services
-from mla_core.agents.config import DEFAULT_SMS_TEMPLATES, AgentConfig, SmsTemplate
+from mla_core.agents.config import (
+    DEFAULT_CATEGORIES,
+    DEFAULT_SMS_TEMPLATES,
+    DLT_VARIABLE_LIMIT,
+    MAX_DIGITS_IN_SMS_TEXT,
+    SMS_TEXT_PUNCTUATION,
+    AgentConfig,
+    SmsTemplate,
+    in_our_scripts,
+    sms_text_problem,
+)
 from mla_core.agents.routing import active_agent_configs
 from mla_core.complaints import store
 from mla_core.complaints.models import Complaint, ComplaintRow
@@ -24,7 +38,10 @@ logger = logging.getLogger(__name__)
 
 PURPOSE = "complaint_registered"
 MAX_ATTEMPTS = 5
-DLT_VARIABLE_LIMIT = 30  # operators cap each {#var#} at 30–40 characters; 30 fits them all
+
+# A category whose name an SMS may not carry is named as the default list names its code, or "other".
+_DEFAULT_NAMES = {category.code: category.names for category in DEFAULT_CATEGORIES}
+_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -43,49 +60,84 @@ def render(template: str, values: list[str]) -> str:
     """Fill a DLT template's `{#var#}` slots in order, each cut to the operators' limit."""
     body = template
     for value in values:
-        body = body.replace("{#var#}", value[:DLT_VARIABLE_LIMIT], 1)
+        body = body.replace("{#var#}", value[:DLT_VARIABLE_LIMIT].rstrip(), 1)
     return body
 
 
-def _language_and_category(
-    config: AgentConfig, template: SmsTemplate, language: str | None, category: str
-) -> tuple[str, str]:
-    """The caller's language if the template has it (else English), and the category's name in it."""
-    language = language if language in template.bodies else "en"
-    found = next((c for c in config.categories if c.code == category), None)
-    return language, found.names.get(language, found.code) if found else category
+def plain_text(value: str) -> str:
+    """`value` as a text variable may carry it: any character but a letter or digit of our scripts
+    and the harmless punctuation becomes a space (a link's dots and colons, a symbol, an emoji),
+    digits go when there are more than a ward number's, and spaces are collapsed."""
+    kept = "".join(ch if in_our_scripts(ch) or ch in SMS_TEXT_PUNCTUATION else " " for ch in value)
+    if sum(ch.isdigit() for ch in kept) > MAX_DIGITS_IN_SMS_TEXT:
+        kept = "".join(" " if ch.isdigit() else ch for ch in kept)
+    return _SPACES.sub(" ", kept).strip()
+
+
+def category_name(config: AgentConfig, code: str, language: str) -> str:
+    """The category's name in `language` (its code without one) when an SMS may carry it as it is;
+    else the default list's name for the code, or for "other": never a configured text that breaks
+    the rule, however old the config."""
+    found = next((c for c in config.categories if c.code == code), None)
+    name = (found.names.get(language) or found.code) if found else code
+    if sms_text_problem(name, limit=len(name)) is None:
+        return name
+    names = _DEFAULT_NAMES.get(code) or _DEFAULT_NAMES["other"]
+    return names.get(language) or names["en"]
+
+
+def reference_digits(reference: int) -> str:
+    return str(int(reference))
+
+
+def _language(template: SmsTemplate, language: str | None) -> str:
+    """The caller's language if the template has it, else English."""
+    return language if language in template.bodies else "en"
 
 
 def confirmation(config: AgentConfig, complaint: Complaint) -> Sms | None:
-    """The confirmation with the reference number, in the caller's language if we have it (None
-    when the caller's number is unknown)."""
-    if not complaint.caller_number:
+    """The confirmation with the reference number, in the caller's language if we have it, to the
+    caller's number or the callback number a hidden caller gave (None when there is neither, or
+    the call's SMS were used up: `Complaint.sms_confirmation`)."""
+    to = complaint.caller_number or complaint.callback_number
+    if not to or not complaint.sms_confirmation:
         return None
     template = config.sms.templates[PURPOSE]
-    language, category = _language_and_category(config, template, complaint.language, complaint.category)
+    language = _language(template, complaint.language)
+    values = [
+        category_name(config, complaint.category, language),
+        plain_text(config.constituency),
+        reference_digits(complaint.reference),
+    ]
     return Sms(
         reference=complaint.reference,
-        to=complaint.caller_number,
+        to=to,
         purpose=PURPOSE,
         language=language,
-        body=render(template.bodies[language], [category, config.constituency, str(complaint.reference)]),
+        body=render(template.bodies[language], values),
         template_id=template.dlt_template_id,
     )
 
 
 def status_update(config: AgentConfig, complaint: ComplaintRow, status: str) -> Sms | None:
-    """The SMS for a move to `status`, when the office sends one for it and the caller's number is known."""
-    number, purpose = complaint["caller_number"], f"complaint_{status}"
+    """The SMS for a move to `status`, when the office sends one for it and the constituent's number
+    (the caller's, or the callback number a hidden caller gave) is known."""
+    number, purpose = complaint["caller_number"] or complaint.get("callback_number"), f"complaint_{status}"
     template = config.sms.templates.get(purpose) or DEFAULT_SMS_TEMPLATES.get(purpose)
     if status not in config.sms.notify_on or not number or template is None:
         return None
-    language, category = _language_and_category(config, template, complaint["language"], complaint["category"])
+    language = _language(template, complaint["language"])
+    values = [
+        reference_digits(complaint["reference"]),
+        category_name(config, complaint["category"], language),
+        plain_text(config.constituency),
+    ]
     return Sms(
         reference=complaint["reference"],
         to=number,
         purpose=purpose,
         language=language,
-        body=render(template.bodies[language], [str(complaint["reference"]), category, config.constituency]),
+        body=render(template.bodies[language], values),
         template_id=template.dlt_template_id,
     )
 

@@ -40,8 +40,9 @@ REFERENCE_CEILING = 9_000_000
 
 COLUMNS = (
     "id", "reference", "status", "priority", "category", "description", "location", "landmark", "caller_name",
-    "caller_number", "language", "channel", "assigned_to", "sla_due_at", "supporter_count", "duplicate_of",
-    "transferred_to", "version", "created_at", "updated_at", "acknowledged_at", "resolved_at", "closed_at",
+    "caller_number", "callback_number", "language", "channel", "assigned_to", "sla_due_at", "supporter_count",
+    "duplicate_of", "transferred_to", "version", "created_at", "updated_at", "acknowledged_at", "resolved_at",
+    "closed_at",
 )  # fmt: skip
 
 
@@ -261,13 +262,14 @@ def insert(conn: Conn, complaint: Complaint) -> int | None:
     row = conn.execute(
         sql.SQL(
             "INSERT INTO {complaints} (reference, idempotency_key, channel, category, description, location,"
-            " landmark, caller_name, caller_number, language, room_name, sla_due_at, created_at, updated_at, call_id)"
+            " landmark, caller_name, caller_number, callback_number, language, room_name, sla_due_at, created_at,"
+            " updated_at, call_id)"
             " VALUES (%(reference)s, %(idempotency_key)s, %(channel)s, %(category)s, %(description)s, %(location)s,"
-            " %(landmark)s, %(caller_name)s, %(caller_number)s, %(language)s, %(room_name)s, %(sla_due_at)s,"
-            " %(created_at)s, %(created_at)s, (SELECT id FROM {calls} WHERE room_name = %(room_name)s))"
+            " %(landmark)s, %(caller_name)s, %(caller_number)s, %(callback_number)s, %(language)s, %(room_name)s,"
+            " %(sla_due_at)s, %(created_at)s, %(created_at)s, (SELECT id FROM {calls} WHERE room_name = %(room_name)s))"
             " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
         ).format(complaints=_t(tenant_id, "complaints"), calls=_t(tenant_id, "calls")),
-        complaint.model_dump(exclude={"schema_version", "tenant_id"}),
+        complaint.model_dump(exclude={"schema_version", "tenant_id", "sms_confirmation"}),
     ).fetchone()
     if row is None:
         return None
@@ -328,6 +330,15 @@ def callers_complaint(conn: Conn, tenant_id: str, reference: int, caller_number:
     """The complaint `reference` if `caller_number` logged it, as the agent tells it."""
     query = sql.SQL(_CALLERS_VIEW + " WHERE reference = %s AND caller_number = %s").format(_t(tenant_id, "complaints"))
     return conn.execute(query, (reference, caller_number)).fetchone()
+
+
+def unowned_complaint_status(conn: Conn, tenant_id: str, reference: int) -> dict[str, Any] | None:
+    """The status of complaint `reference` when no caller's number owns it (a hidden caller's, or a
+    walk-in's without a number): the reference, status and date only, nothing the caller said."""
+    query = sql.SQL(
+        "SELECT reference, status, created_at FROM {} WHERE reference = %s AND caller_number IS NULL"
+    ).format(_t(tenant_id, "complaints"))
+    return conn.execute(query, (reference,)).fetchone()
 
 
 def callers_open_complaints(conn: Conn, tenant_id: str, caller_number: str, *, limit: int) -> list[dict[str, Any]]:

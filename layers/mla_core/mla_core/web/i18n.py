@@ -93,6 +93,8 @@ WORDS: dict[str, tuple[str, str, str]] = {
     "new_complaint": ("New complaint", "नई शिकायत", "புதிய புகார்"),
     "caller_name": ("Caller's name", "कॉलर का नाम", "அழைப்பாளர் பெயர்"),
     "caller_number": ("Caller's number", "कॉलर का नंबर", "அழைப்பாளர் எண்"),
+    "callback_number": ("SMS number given by a hidden caller (unverified)", "छिपे नंबर वाले कॉलर का दिया SMS नंबर (असत्यापित)",
+                        "மறைந்த எண் அழைப்பாளர் தந்த SMS எண் (சரிபார்க்கப்படவில்லை)"),
     "count": ("complaints", "शिकायतें", "புகார்கள்"),
     "no_complaints": ("No complaints match.", "कोई शिकायत नहीं मिली।", "பொருந்தும் புகார்கள் இல்லை."),
     "per_day": ("Complaints per day", "प्रतिदिन शिकायतें", "நாள்தோறும் புகார்கள்"),
