@@ -27,7 +27,7 @@ from mla_core.complaints.models import (
     Stats,
 )
 from mla_core.core.observability import function_logger
-from mla_core.http.deps import MlaAdminDep, OfficeUserDep, ServicesDep, SignedInDep, TokenDep
+from mla_core.http.deps import ClientDep, MlaAdminDep, OfficeUserDep, ServicesDep, SignedInDep, TokenDep
 from mla_core.http.envelope import Envelope, LazyApp, Page, create_app, csv_download, ok
 from mla_core.identity import accounts, team
 
@@ -45,9 +45,15 @@ app = create_app(
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@auth_router.post("/login", response_model=Envelope[accounts.SessionView], summary="Sign in with email and password")
-def login(body: accounts.LoginRequest, svc: ServicesDep) -> JSONResponse:
-    return ok(accounts.login(svc, body))
+@auth_router.post(
+    "/login",
+    response_model=Envelope[accounts.SessionView],
+    summary="Sign in with email and password",
+    description="A wrong password, an unknown email and a disabled login get the same 401. After 10 failures"
+    " within 15 minutes for the account or from the address, 429 with `Retry-After`, until the window ends.",
+)
+def login(body: accounts.LoginRequest, svc: ServicesDep, client: ClientDep) -> JSONResponse:
+    return ok(accounts.login(svc, body, client=client))
 
 
 @auth_router.post(
@@ -55,16 +61,46 @@ def login(body: accounts.LoginRequest, svc: ServicesDep) -> JSONResponse:
     status_code=201,
     response_model=Envelope[accounts.SessionView],
     summary="Accept an invitation and set a password",
+    description="The invitation works once, for 7 days. Wrong tokens are limited per address (429).",
 )
-def register(body: accounts.RegisterRequest, svc: ServicesDep) -> JSONResponse:
-    return ok(accounts.register(svc, body), 201)
+def register(body: accounts.RegisterRequest, svc: ServicesDep, client: ClientDep) -> JSONResponse:
+    return ok(accounts.register(svc, body, client=client), 201)
+
+
+@auth_router.get(
+    "/invitations/{token}",
+    response_model=Envelope[accounts.InvitationView],
+    summary="Whom an invitation is for (it stays unused)",
+)
+def invitation(token: Annotated[str, Path(max_length=200)], svc: ServicesDep, client: ClientDep) -> JSONResponse:
+    return ok(accounts.invitation(svc, token, client=client))
 
 
 @auth_router.post(
     "/refresh", response_model=Envelope[accounts.SessionView], summary="Exchange a refresh token for a new session"
 )
-def refresh(body: accounts.RefreshRequest, svc: ServicesDep) -> JSONResponse:
-    return ok(accounts.refresh(svc, body))
+def refresh(body: accounts.RefreshRequest, svc: ServicesDep, client: ClientDep) -> JSONResponse:
+    return ok(accounts.refresh(svc, body, client=client))
+
+
+@auth_router.post(
+    "/recover",
+    status_code=202,
+    response_model=Envelope[accounts.RecoverySent],
+    summary="Email a password-reset link (the same answer whether or not the email has a login)",
+)
+def recover(body: accounts.RecoverRequest, svc: ServicesDep, client: ClientDep) -> JSONResponse:
+    return ok(accounts.recover(svc, body, client=client), 202)
+
+
+@auth_router.post(
+    "/reset",
+    response_model=Envelope[accounts.SessionView],
+    summary="Set a new password with the link from a reset email, and sign in",
+    description="The link works once, for an hour, and clears the account's failed sign-ins.",
+)
+def reset(body: accounts.ResetRequest, svc: ServicesDep, client: ClientDep) -> JSONResponse:
+    return ok(accounts.reset(svc, body, client=client))
 
 
 @auth_router.post(
@@ -192,6 +228,15 @@ def list_users(who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
 )
 def invite_user(body: team.Invite, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
     return ok(team.invite(svc, who, body), 201)
+
+
+@users_router.post(
+    "/{user_id}/resend",
+    response_model=Envelope[team.Member],
+    summary="Email an invited member a new invitation link (the one before stops working)",
+)
+def resend_invitation(user_id: Annotated[str, Path(max_length=40)], who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(team.resend(svc, who, user_id))
 
 
 @users_router.patch(

@@ -23,7 +23,7 @@ from mla_core.agents import browser_calls, manage
 from mla_core.agents.routing import load_agent_config
 from mla_core.complaints import casework, export, lifecycle, search, stats
 from mla_core.complaints.models import ComplaintFilters, ComplaintPatch, ManualComplaint
-from mla_core.core.errors import AppError, ConflictError, InvalidInputError
+from mla_core.core.errors import AppError, ConflictError, InvalidInputError, RateLimitedError
 from mla_core.core.principal import OfficeUser, Principal
 from mla_core.http.envelope import csv_download, ok
 from mla_core.identity import accounts, team
@@ -32,7 +32,7 @@ from mla_core.web.forms import NumbersBox, OnceKey, PostedForm, field_errors, pa
 from mla_core.web.i18n import LANGUAGES, translator
 from mla_core.web.rendering import language, redirect
 from mla_core.web.sessions import check_csrf, start_session
-from mla_core.web.site import Site, create_site_app
+from mla_core.web.site import Site, client_address, create_site_app
 
 site = Site(
     prefix="/app",
@@ -87,18 +87,42 @@ def _refused(exc: ValidationError | AppError) -> tuple[dict[str, str], int]:
     return field_errors(exc), 422
 
 
+def _register(request: Request, values: Any, *, refused: AppError | None = None, **form: Any) -> Response:
+    """The invitation page: whom the invitation is for (read without using it, counted as a guess when
+    it is not valid), then the password form; `refused` is why a posted form was not accepted."""
+    t = translator(language(request))
+    context: dict[str, Any] = {"values": values, "errors": form.get("errors", {}), "invitation": None}
+    status = form.get("status", 200)
+    try:
+        if refused is not None:
+            raise refused
+        token = str(values.get("token") or "")
+        context["invitation"] = accounts.invitation(get_services(), token, client=client_address(request))
+    except RateLimitedError as exc:
+        minutes = max(1, -(-exc.retry_after_s // 60))
+        context["error"] = t("signin_locked").format(minutes=minutes)
+        response = site.page(request, "dashboard/register.html", context, status_code=429)
+        response.headers.update(exc.headers)
+        return response
+    except accounts.InvitationError:
+        context["error"], status = t("invitation_invalid"), 400
+    return site.page(request, "dashboard/register.html", context, status_code=status)
+
+
 @pages.get("/register")
 def register_page(request: Request, token: str = "") -> Response:
-    return site.page(request, "dashboard/register.html", {"values": {"token": token[:200]}, "errors": {}})
+    return _register(request, {"token": token[:200]})
 
 
 @pages.post("/register", dependencies=Csrf)
 def register(request: Request, form: PostedForm) -> Response:
     try:
-        session = accounts.register(get_services(), parse_form(form, accounts.RegisterRequest))
-    except (ValidationError, AppError) as exc:
-        context = {"values": form, "errors": field_errors(exc)}
-        return site.page(request, "dashboard/register.html", context, status_code=422)
+        body = parse_form(form, accounts.RegisterRequest)
+        session = accounts.register(get_services(), body, client=client_address(request))
+    except ValidationError as exc:
+        return _register(request, form, errors=field_errors(exc), status=422)
+    except (accounts.InvitationError, RateLimitedError) as exc:
+        return _register(request, form, refused=exc)
     response = redirect(request, site.home)
     start_session(response, session)
     return response
@@ -292,6 +316,16 @@ def invite(request: Request, who: Admin, form: PostedForm) -> Response:
     try:
         team.invite(get_services(), who, parse_form(form, team.Invite))
     except (ValidationError, AppError) as exc:
+        return _team(request, who, *_refused(exc))
+    return redirect(request, f"{site.prefix}/team")
+
+
+@pages.post("/team/{user_id}/resend", dependencies=Csrf)
+def resend_invitation(request: Request, who: Admin, user_id: str) -> Response:
+    """A new invitation email for an invited member (the link sent before stops working)."""
+    try:
+        team.resend(get_services(), who, user_id[:40])
+    except AppError as exc:
         return _team(request, who, *_refused(exc))
     return redirect(request, f"{site.prefix}/team")
 

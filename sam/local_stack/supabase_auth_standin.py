@@ -4,7 +4,8 @@ No GoTrue server can run on these machines (the Supabase CLI needs Docker), so t
 part of `/auth/v1` the product calls (`mla_core.adapters.supabase_auth` and `tokens`), shaped after
 `supabase/auth` `internal/api` and checked against what `supabase_auth` 2.34 sends and parses:
 
-- Admin (service-role bearer): `POST /admin/users` (a user with a password, confirmed or not),
+- Admin (service-role bearer): `POST /admin/users` (a user with a password, confirmed or not, with
+  the `id` the caller chose or a random one),
   `GET /admin/users?page&per_page` (newest first), `PUT /admin/users/{id}` (password, metadata,
   `ban_duration`), `DELETE /admin/users/{id}`, `POST /admin/generate_link` of type `invite`.
 - Users: `POST /token?grant_type=password|refresh_token`, `POST /verify` of type `invite` with the
@@ -179,6 +180,7 @@ class _Body(BaseModel):
 class _AdminCreateParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    id: str | None = None
     email: str | None = None
     password: str | None = None
     email_confirm: bool = False
@@ -313,7 +315,7 @@ class _AuthStandIn:
         params = await _parse(request, _AdminCreateParams)
         if not params.email:
             raise AuthError(400, "validation_failed", "Unable to validate email address: invalid format")
-        user = self._new_user(params.email)
+        user = self._new_user(params.email, params.id)
         if params.password is not None:
             _check_password_strength(params.password)
             user.password_hash = _hash_password(params.password)
@@ -541,11 +543,19 @@ class _AuthStandIn:
 
     # Users and credentials
 
-    def _new_user(self, email: str) -> _User:
+    def _new_user(self, email: str, user_id: str | None = None) -> _User:
+        """A new user, with the id the admin chose (GoTrue's `AdminUserParams.Id`) or a random one."""
         self._ensure_email_free(email)
+        if user_id is not None:
+            try:
+                user_id = str(uuid.UUID(user_id))
+            except ValueError as exc:
+                raise AuthError(400, "validation_failed", "id must be a UUID") from exc
+            if user_id in self.state.users:
+                raise AuthError(422, "user_already_exists", "User already registered")
         now = _now()
         return _User(
-            id=str(uuid.uuid4()),
+            id=user_id or str(uuid.uuid4()),
             email=_normalize_email(email),
             app_metadata={"provider": "email", "providers": ["email"]},
             created_at=now,

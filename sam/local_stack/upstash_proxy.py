@@ -18,11 +18,17 @@ real `redis-server` (see `redis_server`), so commands behave exactly as Redis ma
 - Commands that change the state of a connection (SELECT, MULTI, SUBSCRIBE, ...) are refused: over
   pooled connections they would leak into other requests, and Upstash's REST API has no sessions.
 
+- Lua scripts (`EVAL`, and `EVALSHA` of a script sent before): Upstash takes a first line of flags,
+  `#!lua flags=allow-key-locking` (as `upstash-ratelimit` sends), which the local Redis 6.2 cannot
+  compile; the proxy drops that line before forwarding, and runs an `EVALSHA` of the script as sent
+  (its SHA-1 is of the text with that line) as the `EVAL` of the script it forwarded.
+
 Faults (see `serve`) match the Redis command name, case-insensitively, or `"*"`; a request with a
 matching command answers the fault's status and `{"error": ...}` without reaching Redis.
 
 The product (`mla_core.adapters.upstash`) uses all three endpoints: single commands, a pipeline
-(`HGET` + `GET`) and MULTI/EXEC (`SET`, `HSET`, `HDEL`, `DEL`, `INCR`).
+(`HGET` + `GET`) and MULTI/EXEC (`SET`, `HSET`, `HDEL`, `DEL`, `INCR`); the sign-in limits
+(`mla_core.adapters.ratelimit`) send `EVAL` and `GET`.
 
 What it does not model: Upstash's limits (request and value size, commands per request, the
 plan's daily command and bandwidth quotas, rate limiting, the max-connections error); the
@@ -36,6 +42,7 @@ like on the wire is not modelled.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -110,6 +117,7 @@ class _UpstashProxy:
         self._token = token
         self._pool: aioredis.BlockingConnectionPool | None = None
         self.faults = Faults(case_sensitive=False)
+        self._scripts: dict[str, str] = {}  # SHA-1 of a script as sent -> the script as forwarded
 
     async def command(self, request: Request) -> Response:
         try:
@@ -163,7 +171,20 @@ class _UpstashProxy:
         refused = sorted(set(names) & _CONNECTION_STATE_COMMANDS)
         if refused:
             raise _RequestError(400, f"ERR {refused[0]} is not supported over the REST API")
-        return parsed
+        return [self._as_redis_runs_it(command) for command in parsed]
+
+    def _as_redis_runs_it(self, command: Command) -> Command:
+        """A script without Upstash's flags line; an `EVALSHA` of a script sent with one, as its `EVAL`."""
+        name = str(command[0]).upper()
+        if name == "EVAL" and len(command) > 1 and isinstance(command[1], str):
+            script = command[1]
+            forwarded = _without_flags_line(script)
+            if forwarded != script:
+                self._scripts[hashlib.sha1(script.encode()).hexdigest()] = forwarded  # noqa: S324 - Redis's script id
+            return [command[0], forwarded, *command[2:]]
+        if name == "EVALSHA" and len(command) > 1 and str(command[1]).lower() in self._scripts:
+            return ["EVAL", self._scripts[str(command[1]).lower()], *command[2:]]
+        return command
 
     async def _run(self, commands: list[Command], *, transaction: bool) -> list[Any]:
         """Send the commands on one pooled connection and read one reply per command."""
@@ -214,6 +235,13 @@ def _verbatim(error: ResponseError) -> str:
     """Redis's error line as sent: redis-py strips known prefixes (`ERR `) into `status_code`."""
     message = str(error)
     return f"{error.status_code} {message}" if error.status_code else message
+
+
+def _without_flags_line(script: str) -> str:
+    """The script without a first line `#!lua ...` (Redis 7's shebang; Upstash's flags)."""
+    if script.lstrip().startswith("#!"):
+        return script.lstrip().partition("\n")[2]
+    return script
 
 
 def _command(item: Any) -> Command:

@@ -77,16 +77,32 @@ def test_one_call_provisions_every_part_of_a_tenant(api: Api, admin_token: str, 
     for number in numbers:
         assert inspect.redis_get(f"agent:phone:{number}") == tenant_id
 
-    # Supabase Auth: the MLA admin, invited, with tenant and role in app_metadata.
-    [user] = inspect.auth_users(body["admin_email"])
-    assert user.app_metadata["tenant_id"] == tenant_id
-    assert user.app_metadata["role"] == "mla_admin"
+    # The MLA admin, invited: a member row and one invitation link in our records (its token only as
+    # a hash), and no Supabase Auth login until the invitation is accepted.
+    [(user_id, role)] = inspect.sql("SELECT user_id::text, role FROM platform.users WHERE tenant_id = %s", tenant_id)
+    assert role == "mla_admin" and tenant["admin_user_id"] == user_id
+    [(purpose, hash_length)] = inspect.sql(
+        "SELECT purpose, length(token_hash) FROM platform.sign_in_links WHERE user_id = %s AND used_at IS NULL",
+        user_id,
+    )
+    assert (purpose, hash_length) == ("invite", 32)
+    assert inspect.auth_users(body["admin_email"]) == []
 
     # SES: the welcome email with the sign-in link, in English and Hindi.
     [email] = [m for m in api.outbox() if m["to"] == body["admin_email"]]
     assert "/register?token=" in email["body"]
     assert "Ravi Kumar" in email["body"] and "स्वागत" in email["body"]
     assert "invite_token" not in json.dumps(api.tenant(admin_token, tenant_id))
+
+    # Accepted, the login is made in Supabase Auth with our user id, the tenant and the role.
+    registered = api.http.post(
+        "/auth/register", json={"token": api.invite_token_for(body["admin_email"]), "password": "office password 1"}
+    )
+    assert registered.status_code == 201, registered.text
+    [user] = inspect.auth_users(body["admin_email"])
+    assert user.id == user_id
+    assert user.app_metadata["tenant_id"] == tenant_id
+    assert user.app_metadata["role"] == "mla_admin"
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -160,7 +176,8 @@ def test_running_every_step_again_after_success_changes_nothing(
     assert again["sip_dispatch_rule_id"] == tenant["sip_dispatch_rule_id"]
     assert [s["finished_at"] for s in again["steps"]] == [s["finished_at"] for s in tenant["steps"]]
     assert len(inspect.dispatch_rules(f"tenant-{tenant['tenant_id']}")) == 1
-    assert len(inspect.auth_users(body["admin_email"])) == 1
+    assert len(inspect.sql("SELECT 1 FROM platform.users WHERE tenant_id = %s", tenant["tenant_id"])) == 1
+    assert len(inspect.sql("SELECT 1 FROM platform.sign_in_links WHERE tenant_id = %s", tenant["tenant_id"])) == 1
     assert len(api.outbox()) == emails_before
 
 

@@ -1,7 +1,7 @@
 """Every call to a vendor service goes through here: AWS (`aws`), LiveKit's server API and tokens
 (`livekit`) and its signed webhooks (`livekit_webhooks`), Supabase Auth (`supabase_auth`) and its
-tokens (`tokens`), Upstash Redis (`upstash`). `Services` holds the adapters a process talks to,
-built from settings on first use.
+tokens (`tokens`), Upstash Redis (`upstash`) and the sign-in limits kept there (`ratelimit`).
+`Services` holds the adapters a process talks to, built from settings on first use.
 
 Entry points get them from `get_services()`; tests build `Services(settings)` with settings that
 point at the local stack. Each adapter (and its SDK import) is created only when first used, so
@@ -18,6 +18,7 @@ from mla_core.core.settings import Settings, get_settings
 if TYPE_CHECKING:
     from mla_core.adapters.aws import AwsTimeouts, ComplaintQueue, Mailer, SmsSender, Workflows
     from mla_core.adapters.livekit import LiveKit
+    from mla_core.adapters.ratelimit import FailureCounter
     from mla_core.adapters.supabase_auth import SupabaseAuth
     from mla_core.adapters.tokens import TokenVerifier
     from mla_core.adapters.upstash import AgentConfigStore, ComplaintReferences, RedisTimeouts
@@ -56,6 +57,15 @@ class Services:
 
         s = self.settings
         return ComplaintReferences(
+            s.upstash_redis_rest_url, s.upstash_redis_rest_token.get_secret_value(), self._redis_timeouts
+        )
+
+    @cached_property
+    def failures(self) -> FailureCounter:
+        from mla_core.adapters.ratelimit import FailureCounter
+
+        s = self.settings
+        return FailureCounter(
             s.upstash_redis_rest_url, s.upstash_redis_rest_token.get_secret_value(), self._redis_timeouts
         )
 

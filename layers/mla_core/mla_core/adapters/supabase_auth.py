@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from supabase_auth import SyncGoTrueClient
 from supabase_auth.errors import AuthApiError, AuthError, AuthRetryableError, AuthWeakPasswordError
 
-from mla_core.core.errors import AuthenticationError, InvalidInputError, TransientError, VendorError
+from mla_core.core.errors import AuthenticationError, ConflictError, InvalidInputError, TransientError, VendorError
 
 if TYPE_CHECKING:
     from supabase_auth.types import AdminUserAttributes
@@ -35,17 +35,13 @@ class AuthSession:
     user_metadata: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Invitation:
-    user_id: str
-    token: str  # the hashed token of the invite link, accepted by POST /auth/register
-
-
 def _translate(operation: str, exc: Exception) -> Exception:
     if isinstance(exc, AuthRetryableError) or (isinstance(exc, AuthApiError) and exc.status >= 500):
         return TransientError(f"Supabase Auth {operation}: unavailable ({type(exc).__name__})")
     if isinstance(exc, AuthWeakPasswordError):
         return InvalidInputError("password is too weak", details=[{"field": "password", "reason": "weak_password"}])
+    if isinstance(exc, AuthApiError) and exc.code == "email_exists":
+        return ConflictError("this email already has a login", details=[{"field": "email", "reason": "already_taken"}])
     return VendorError(f"Supabase Auth {operation}: {getattr(exc, 'code', None) or exc}")
 
 
@@ -72,42 +68,28 @@ class SupabaseAuth:
     # Administration (service role) ------------------------------------------------------------
 
     def create_user(
-        self, email: str, password: str, *, app_metadata: dict[str, Any], user_metadata: dict[str, Any]
+        self,
+        email: str,
+        password: str,
+        *,
+        app_metadata: dict[str, Any],
+        user_metadata: dict[str, Any],
+        user_id: str | None = None,
     ) -> str:
-        """Create a confirmed user with a password; returns the user id."""
-        response = self._call(
-            "create user",
-            lambda: self._admin.create_user(
-                {
-                    "email": email,
-                    "password": password,
-                    "email_confirm": True,
-                    "app_metadata": app_metadata,
-                    "user_metadata": user_metadata,
-                }
-            ),
-        )
+        """Create a confirmed user with a password (with the id `user_id` when given: GoTrue's admin API
+        takes the `id` of the user it creates); returns the user id. An address that already has a
+        login is a `ConflictError`."""
+        attributes: AdminUserAttributes = {
+            "email": email,
+            "password": password,
+            "email_confirm": True,
+            "app_metadata": app_metadata,
+            "user_metadata": user_metadata,
+        }
+        if user_id is not None:
+            attributes["id"] = user_id
+        response = self._call("create user", lambda: self._admin.create_user(attributes))
         return response.user.id
-
-    def invite(
-        self, email: str, *, app_metadata: dict[str, Any], user_metadata: dict[str, Any], redirect_to: str
-    ) -> Invitation:
-        """Create (or re-invite) a user and return the invite token, without sending Supabase's email.
-
-        We send our own welcome email, so the link is generated rather than mailed by Supabase.
-        """
-        link = self._call(
-            "generate invite link",
-            lambda: self._admin.generate_link(
-                {"type": "invite", "email": email, "options": {"data": user_metadata, "redirect_to": redirect_to}}
-            ),
-        )
-        user_id = link.user.id
-        self._call(
-            "set app_metadata",
-            lambda: self._admin.update_user_by_id(user_id, {"app_metadata": app_metadata}),
-        )
-        return Invitation(user_id=user_id, token=link.properties.hashed_token)
 
     def find_user_by_email(self, email: str) -> str | None:
         page = 1
@@ -168,10 +150,6 @@ class SupabaseAuth:
     def refresh(self, refresh_token: str) -> AuthSession:
         return self._session("refresh", lambda c: c.refresh_session(refresh_token))
 
-    def accept_invite(self, token: str) -> AuthSession:
-        """Exchange an invite token for a session (the token works once)."""
-        return self._session("accept invite", lambda c: c.verify_otp({"type": "invite", "token_hash": token}))
-
     def sign_out(self, access_token: str) -> None:
         """Revoke the session's refresh tokens (the access token lives until it expires)."""
         try:
@@ -184,11 +162,7 @@ class SupabaseAuth:
 
 
 def _user_message(operation: str, exc: AuthApiError) -> str:
-    messages = {
-        "sign in": "invalid email or password",
-        "refresh": "refresh token is invalid or expired",
-        "accept invite": "invitation is invalid, expired or already used",
-    }
-    if exc.code == "user_banned":
-        return "this login is disabled"
+    """What a refused sign-in says: the same for a wrong password, an unknown email and a disabled or
+    unconfirmed login (GoTrue tells them apart: `invalid_credentials`, `user_banned`, ...)."""
+    messages = {"sign in": "invalid email or password", "refresh": "refresh token is invalid or expired"}
     return messages.get(operation, str(exc))

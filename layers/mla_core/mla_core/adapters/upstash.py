@@ -6,6 +6,7 @@ The same client works against Upstash and against the local Upstash-compatible p
 - `agent:phone:{e164}`: the tenant a number belongs to.
 - `agent:routes:{tenant_id}`: a hash from each of the office's numbers to the agent answering it.
 - `complaint:ref:{tenant_id}`: the reference counter; `complaint:idem:{tenant_id}:{key}` a pinned one.
+- `signin:failures:*`: the sign-in limits' counters (`mla_core.adapters.ratelimit`).
 A config is stored as the JSON its feature wrote (`mla_core.agents.config.AgentConfig`) and handed back
 as that text: what it means is the feature's business, where it lives is this module's.
 """
@@ -114,6 +115,12 @@ class _RedisAdapter:
             raise TransientError(f"Redis {operation}: unavailable") from _logged(operation, exc)
         _failed_at.pop(self._url, None)
         return result
+
+
+class RedisAdapter(_RedisAdapter):
+    """The base of an adapter in another module that keeps its data in the same Upstash Redis (the
+    sign-in limits, `mla_core.adapters.ratelimit`): the client (`_redis`), its timeouts, and `_run`,
+    which answers an outage as a `TransientError`."""
 
 
 def _logged(operation: str, exc: Exception) -> Exception:

@@ -38,6 +38,11 @@ class AppError(Exception):
         self.message = message
         self.details = details or []
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers the answer carries besides the envelope (a 429's `Retry-After`)."""
+        return {}
+
 
 class InvalidInputError(AppError):
     """Input that breaks a rule (our own; pydantic's `ValidationError` is a different class)."""
@@ -64,6 +69,21 @@ class AuthenticationError(AppError):
 class PermissionDeniedError(AppError):
     status_code = 403
     code = "forbidden"
+
+
+class RateLimitedError(AppError):
+    """Too many failures (sign-in, guessed links) from one account or address: try again later."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after_s = max(1, retry_after_s)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
 
 
 class TransientError(AppError):

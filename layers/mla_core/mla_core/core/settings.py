@@ -102,6 +102,14 @@ class Settings(BaseSettings):
     # Where the dashboard lives; invitation links point here.
     dashboard_url: str = "http://127.0.0.1:8000"
 
+    # Sign-in limits (`mla_core.identity.limits`): this many failures per account, and per client address,
+    # within a fixed window of this many seconds, then 429 until the window ends. A failed sign-in is
+    # answered no sooner than the floor, so that an unknown email or a disabled login (which Supabase
+    # Auth refuses before hashing the password) takes as long as a wrong password.
+    signin_failure_limit: int = 10
+    signin_failure_window_s: int = 900
+    signin_failure_floor_s: float = 0.3
+
     # How long POST /admin/tenants?wait=true waits for provisioning (seconds).
     provisioning_wait_seconds: float = 25.0
     # A `provisioning` tenant with no execution this long after its last change is the reconciler's.

@@ -42,6 +42,15 @@ def principal(request: Request, token: Annotated[str, Depends(bearer_token)], sv
 TokenDep = Annotated[str, Depends(bearer_token)]
 
 
+async def client_address(request: Request) -> str:
+    """The address API Gateway saw (`requestContext.http.sourceIp`, the request's client under Mangum;
+    locally the peer). Never `X-Forwarded-For`, which the client writes itself."""
+    return request.client.host if request.client else ""
+
+
+ClientDep = Annotated[str, Depends(client_address)]
+
+
 async def signed_in(caller: Annotated[Principal, Depends(principal)], svc: ServicesDep) -> Caller:
     """Anyone signed in, as `platform.users` has them now (one query: a signed-out session, a disabled
     login or an office that is not active is refused here)."""

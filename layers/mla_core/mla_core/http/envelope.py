@@ -58,7 +58,7 @@ class ErrorEnvelope(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorEnvelope} for status in (400, 401, 403, 404, 409, 422, 500, 503)
+    status: {"model": ErrorEnvelope} for status in (400, 401, 403, 404, 409, 422, 429, 500, 503)
 }
 
 
@@ -131,7 +131,7 @@ _ERROR_HEADERS = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": "5"}
 def app_error_response(exc: AppError) -> JSONResponse:
     """One of our errors in the envelope, wherever it was raised (a route, the input edge); a failure
     on our side says no internal host or URL."""
-    headers = _ERROR_HEADERS.get(exc.status_code)
+    headers = {**_ERROR_HEADERS.get(exc.status_code, {}), **exc.headers}
     message = redact(exc.message) if exc.status_code >= 500 else exc.message
     return error_response(exc.status_code, exc.code, message, exc.details, headers)
 

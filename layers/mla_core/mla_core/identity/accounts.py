@@ -1,27 +1,54 @@
-"""Signing in, accepting an invitation, and who a signed-in user is."""
+"""Signing in, accepting an invitation, resetting a password by email, and who a signed-in user is.
+
+Sign-in, invitations and resets are limited per account and per client address (`limits`); a refused
+sign-in says the same ("invalid email or password", 401) for a wrong password, an unknown email and a
+disabled login, no sooner than `signin_failure_floor_s` after it began. Invitations and reset links are
+our own records (`invitations`); Supabase Auth makes the login when an invitation is accepted.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
 from typing_extensions import TypedDict
 
+from mla_core import mail
 from mla_core.adapters import Services
-from mla_core.core.errors import AppError, AuthenticationError, PermissionDeniedError
+from mla_core.core.errors import AppError, AuthenticationError, ConflictError, PermissionDeniedError
 from mla_core.core.principal import Caller, OfficeUser, Principal, Role, principal_from_claims
+from mla_core.db import Conn
+from mla_core.identity import invitations, limits
 from mla_core.tenants.registry import TenantStatus
 
 if TYPE_CHECKING:
     from mla_core.adapters.supabase_auth import AuthSession
 
+logger = logging.getLogger(__name__)
+
 # At least 10 characters, as the set-password page says (Supabase Auth alone would take 6).
 Password = Annotated[str, StringConstraints(min_length=10, max_length=72)]
+# The token of a link we emailed (43 characters; an older or hand-copied one may differ).
+LinkToken = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=200)]
 
 
 class InvitationError(AppError):
     status_code = 400
     code = "invalid_invitation"
+
+
+class ResetLinkError(AppError):
+    status_code = 400
+    code = "invalid_reset_link"
+
+
+def _invalid_invitation() -> InvitationError:
+    return InvitationError(
+        "the invitation is invalid, expired or already used",
+        details=[{"field": "token", "reason": "invalid_invitation"}],
+    )
 
 
 class LoginRequest(BaseModel):
@@ -32,7 +59,7 @@ class LoginRequest(BaseModel):
 
 class RegisterRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    token: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=200)]
+    token: LinkToken
     password: Password
     full_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)] | None = None
 
@@ -40,6 +67,17 @@ class RegisterRequest(BaseModel):
 class RefreshRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class RecoverRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: EmailStr
+
+
+class ResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: LinkToken
+    password: Password
 
 
 class UserView(BaseModel):
@@ -56,6 +94,23 @@ class SessionView(BaseModel):
     expires_in: int
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     user: UserView
+
+
+class InvitationView(BaseModel):
+    """Whom an invitation is for, as the invitation page shows it before it is accepted."""
+
+    email: str
+    role: Role
+    full_name: str | None
+    mla_name: str | None
+    constituency: str | None
+    expires_at: datetime
+
+
+class RecoverySent(TypedDict):
+    """The same answer whether or not the email has a login."""
+
+    sent: Literal[True]
 
 
 def _principal(session: AuthSession) -> Principal:
@@ -82,36 +137,152 @@ def _session_view(session: AuthSession) -> SessionView:
     )
 
 
-def login(services: Services, request: LoginRequest) -> SessionView:
-    return _session_view(services.auth.sign_in(str(request.email), request.password))
+def login(services: Services, request: LoginRequest, *, client: str) -> SessionView:
+    """Sign in from the client address `client`; a failure counts for the account and the address."""
+    email = str(request.email)
+    with (
+        limits.no_sooner_than(services.settings.signin_failure_floor_s),
+        limits.counted(services, [limits.account(email), limits.address(client)]),
+    ):
+        return _session_view(services.auth.sign_in(email, request.password))
 
 
-def refresh(services: Services, request: RefreshRequest) -> SessionView:
-    return _session_view(services.auth.refresh(request.refresh_token))
+def refresh(services: Services, request: RefreshRequest, *, client: str) -> SessionView:
+    """A new session for a refresh token; a refused token counts as a guess from `client`."""
+    with limits.counted(services, [limits.links(client)]):
+        return _session_view(services.auth.refresh(request.refresh_token))
 
 
-def register(services: Services, request: RegisterRequest) -> SessionView:
-    """Accept an invitation: the token proves the email, then the user sets a password."""
-    try:
-        invited = services.auth.accept_invite(request.token)
-    except AuthenticationError as exc:
-        raise InvitationError(
-            "the invitation is invalid, expired or already used",
-            details=[{"field": "token", "reason": "invalid_invitation"}],
-        ) from exc
-    who = _principal(invited)
-    attributes: dict[str, Any] = {"password": request.password}
-    if request.full_name:
-        attributes["user_metadata"] = {**invited.user_metadata, "full_name": request.full_name}
-    services.auth.update_user(who.user_id, attributes)
-    if request.full_name:
+def invitation(services: Services, token: str, *, client: str) -> InvitationView:
+    """Whom the invitation `token` is for, without using it; an unknown token counts as a guess."""
+    with limits.counted(services, [limits.links(client)], failures=(InvitationError,)):
         with services.db.transaction() as conn:
-            conn.execute(
-                "UPDATE platform.users SET full_name = %s, updated_at = now() WHERE user_id = %s",
-                (request.full_name, who.user_id),
+            link = invitations.find(conn, token[:200], "invite")
+        if link is None:
+            raise _invalid_invitation()
+        return InvitationView(
+            email=link.email,
+            role=cast("Role", link.role),
+            full_name=link.full_name,
+            mla_name=link.mla_name,
+            constituency=link.constituency,
+            expires_at=link.expires_at,
+        )
+
+
+def register(services: Services, request: RegisterRequest, *, client: str) -> SessionView:
+    """Accept an invitation: its link proves the email; the Supabase Auth login is made now, with the
+    password the person chose, and the link is used in the same transaction (it works once)."""
+    with (
+        limits.counted(services, [limits.links(client)], failures=(InvitationError,)),
+        services.db.transaction() as conn,
+    ):
+        link = invitations.find(conn, request.token, "invite", lock=True)
+        if link is None:
+            raise _invalid_invitation()
+        full_name = request.full_name or link.full_name
+        _make_login(services, link, request.password, full_name)
+        invitations.use(conn, request.token)
+        conn.execute(
+            "UPDATE platform.users SET full_name = %s, login_created_at = coalesce(login_created_at, now()),"
+            " updated_at = now() WHERE user_id = %s",
+            (full_name, link.user_id),
+        )
+    return _session_view(services.auth.sign_in(link.email, request.password))
+
+
+def _make_login(services: Services, link: invitations.Link, password: str, full_name: str | None) -> None:
+    """The invited member's Supabase Auth login, with our `user_id`, their office and role. An earlier
+    acceptance that made the login but did not commit left it there: it is brought up to date."""
+    app_metadata = {"tenant_id": link.tenant_id, "role": link.role}
+    user_metadata = {"full_name": full_name} if full_name else {}
+    if not link.has_login:
+        try:
+            services.auth.create_user(
+                link.email, password, app_metadata=app_metadata, user_metadata=user_metadata, user_id=link.user_id
             )
-    services.auth.sign_out(invited.access_token)
-    return _session_view(services.auth.sign_in(who.email, request.password))
+            return
+        except ConflictError as taken:
+            if not _has_login(services, link.user_id):
+                raise  # the address's login is someone else's
+            logger.info("invited login already made: updated", extra={"user_id": link.user_id}, exc_info=taken)
+    services.auth.update_user(
+        link.user_id, {"password": password, "app_metadata": app_metadata, "user_metadata": user_metadata}
+    )
+
+
+def _has_login(services: Services, user_id: str) -> bool:
+    try:
+        services.auth.update_user(user_id, {})
+    except AppError:
+        return False
+    return True
+
+
+def recover(services: Services, request: RecoverRequest, *, client: str) -> RecoverySent:
+    """Email a password-reset link to `request.email` when it has a login that may sign in; the answer,
+    and its timing, are the same when it has none. A lock from failed sign-ins does not stop it.
+    Requests per address and per email are capped (past the cap nothing is sent, the answer is the same)."""
+    email = str(request.email)
+    with limits.no_sooner_than(services.settings.signin_failure_floor_s, always=True):
+        if limits.spend(services, [limits.recovery(email), limits.recovery_from(client)]):
+            _send_reset(services, email)
+    return {"sent": True}
+
+
+_RESETTABLE = """
+SELECT u.user_id::text AS user_id, u.role FROM platform.users u
+  LEFT JOIN platform.tenants t ON t.tenant_id = u.tenant_id
+ WHERE lower(u.email) = lower(%s) AND NOT u.disabled AND u.login_created_at IS NOT NULL
+   AND (u.tenant_id IS NULL OR t.status = 'active')
+"""
+
+_RESET_WORDS = mail.Section(
+    paragraphs=(
+        "Someone asked to reset the password of your MLA Voice AI login ({email}). If it was not you, "
+        "ignore this email: your password stays as it is.",
+    ),
+    action="Choose a new password here (the link works once, for an hour):",
+)
+
+
+def _send_reset(services: Services, email: str) -> None:
+    try:
+        with services.db.transaction() as conn:
+            row = conn.execute(_RESETTABLE, (email,)).fetchone()
+            if row is None:
+                return
+            token = invitations.issue(conn, row["user_id"], "reset")
+            words = mail.Section([p.format(email=email) for p in _RESET_WORDS.paragraphs], _RESET_WORDS.action)
+            link = invitations.reset_link(services.settings.dashboard_url, token, row["role"])
+            mail.send(services, email, mail.compose("Reset your MLA Voice AI password", [words], link))
+    except AppError:
+        # Answered as if sent: an error only an existing login can meet would tell who has one.
+        logger.exception("password reset email not sent")
+
+
+def reset(services: Services, request: ResetRequest, *, client: str) -> SessionView:
+    """Set a new password with the link from a reset email (it works once), clear the account's failed
+    sign-ins, and sign in. A wrong or used link counts as a guess from `client`."""
+    with (
+        limits.counted(services, [limits.links(client)], failures=(ResetLinkError,)),
+        services.db.transaction() as conn,
+    ):
+        link = _reset_link(conn, request.token)
+        services.auth.update_user(link.user_id, {"password": request.password})
+        invitations.use(conn, request.token)
+    limits.clear_account(services, link.email)
+    return _session_view(services.auth.sign_in(link.email, request.password))
+
+
+def _reset_link(conn: Conn, token: str) -> invitations.Link:
+    link = invitations.find(conn, token, "reset", lock=True)
+    if link is None or not link.has_login:
+        raise ResetLinkError(
+            "the reset link is invalid, expired or already used; ask for a new one",
+            details=[{"field": "token", "reason": "invalid_reset_link"}],
+        )
+    return link
 
 
 class SignedOut(TypedDict):

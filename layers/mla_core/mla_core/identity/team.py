@@ -6,7 +6,6 @@ writes); `platform.users` is our index of who belongs to which office.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, cast
@@ -14,14 +13,13 @@ from typing import Annotated, Any, cast
 from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
 from typing_extensions import TypedDict
 
+from mla_core import mail
 from mla_core.adapters import Services
 from mla_core.core.errors import ConflictError, NotFoundError
 from mla_core.core.principal import OfficeRole, OfficeUser
 from mla_core.db import Conn
-from mla_core.identity.invitations import invitation_link
+from mla_core.identity import invitations
 from mla_core.tenants import registry
-
-logger = logging.getLogger(__name__)
 
 
 class Invite(BaseModel):
@@ -45,13 +43,14 @@ class Member(TypedDict):
     role: OfficeRole
     full_name: str | None
     disabled: bool
+    invited: bool  # invited, not yet accepted: no login yet
     created_at: datetime
     updated_at: datetime
 
 
 _MEMBER = (
-    "SELECT user_id::text AS id, email, role, full_name, disabled, created_at, updated_at FROM platform.users"
-    " WHERE tenant_id = %s"
+    "SELECT user_id::text AS id, email, role, full_name, disabled, login_created_at IS NULL AS invited,"
+    " created_at, updated_at FROM platform.users WHERE tenant_id = %s"
 )
 
 
@@ -72,74 +71,67 @@ def _member(conn: Conn, tenant_id: str, user_id: str, *, lock: bool = False) -> 
 
 
 def invite(services: Services, who: OfficeUser, request: Invite) -> Member:
-    """Create the login (no password yet) and email the invitation link, accepted by /auth/register.
-    When what follows the login fails (the member's row, the email), the login is removed again."""
-    email = str(request.email)
+    """Add the member (invited: no login yet) and email them the invitation link, accepted by
+    /auth/register, in one transaction: when the email cannot be sent, nothing is left behind."""
+    email, user_id = str(request.email), str(uuid.uuid4())
     with services.db.transaction() as conn:
-        taken = registry.login_for_email(conn, email)
-        tenant = conn.execute(
-            "SELECT mla_name, constituency FROM platform.tenants WHERE tenant_id = %s", (who.tenant_id,)
-        ).fetchone()
-    if taken:
-        raise _taken(email)
-    assert tenant is not None
-    invitation = services.auth.invite(
-        email,
-        app_metadata={"tenant_id": who.tenant_id, "role": request.role},
-        user_metadata={"full_name": request.full_name} if request.full_name else {},
-        redirect_to=services.settings.dashboard_url,
-    )
-    try:
-        _add_member(services, who, request, invitation.user_id)
-        _send_invitation(services, who, request, tenant, invitation.token)
-    except ConflictError:
-        raise
-    except Exception:
-        _withdraw(services, invitation.user_id)
-        raise
-    with services.db.transaction() as conn:
-        return _member(conn, who.tenant_id, invitation.user_id)
-
-
-def _add_member(services: Services, who: OfficeUser, request: Invite, user_id: str) -> None:
-    email = str(request.email)
-    with services.db.transaction() as conn:
+        if registry.login_for_email(conn, email):
+            raise _taken(email)
         added = conn.execute(
             "INSERT INTO platform.users (user_id, tenant_id, email, role, full_name) VALUES (%s, %s, %s, %s, %s)"
             " ON CONFLICT DO NOTHING RETURNING user_id",
             (user_id, who.tenant_id, email, request.role, request.full_name),
         ).fetchone()
-    if added is None:  # another invitation of the same address got there first: the login is theirs
-        raise _taken(email)
+        if added is None:  # another invitation of the same address got there first
+            raise _taken(email)
+        member = _member(conn, who.tenant_id, user_id)
+        _send_invitation(services, conn, who, member)
+    return member
 
 
-def _send_invitation(services: Services, who: OfficeUser, request: Invite, tenant: dict[str, Any], token: str) -> None:
-    link = invitation_link(services.settings.dashboard_url, token)
+def resend(services: Services, who: OfficeUser, user_id: str) -> Member:
+    """Email an invited member a new invitation link; the link sent before stops working."""
+    with services.db.transaction() as conn:
+        member = _member(conn, who.tenant_id, user_id, lock=True)
+        if not member["invited"]:
+            raise ConflictError(
+                "this member has already accepted the invitation",
+                details=[{"field": "user_id", "reason": "already_accepted"}],
+            )
+        if member["disabled"]:
+            raise ConflictError(
+                "this member is disabled: enable them first", details=[{"field": "user_id", "reason": "disabled"}]
+            )
+        _send_invitation(services, conn, who, member)
+    return member
+
+
+_INVITATION = mail.Section(
+    paragraphs=(
+        "{inviter} invited you to work on constituents' complaints for {mla_name} ({constituency}) as {role}.",
+    ),
+    action="Set your password and sign in here (the link works once, for 7 days):",
+)
+
+
+def _send_invitation(services: Services, conn: Conn, who: OfficeUser, member: Member) -> None:
+    """A new invitation link for `member` (voiding any before it), emailed to them."""
+    tenant = conn.execute(
+        "SELECT mla_name, constituency FROM platform.tenants WHERE tenant_id = %s", (who.tenant_id,)
+    ).fetchone()
+    assert tenant is not None  # the caller's own office
+    token = invitations.issue(conn, member["id"], "invite")
+    values: dict[str, Any] = {**tenant, "inviter": who.email, "role": member["role"].replace("_", " ")}
+    words = mail.Section([p.format(**values) for p in _INVITATION.paragraphs], _INVITATION.action)
     subject = f"You are invited to the grievance dashboard of {tenant['constituency']}"
-    text = (
-        f"{who.email} invited you to work on constituents' complaints for {tenant['mla_name']} "
-        f"({tenant['constituency']}) as {request.role.replace('_', ' ')}.\n\n"
-        f"Set your password and sign in here (the link works once):\n{link}"
-    )
-    services.mailer.send(str(request.email), subject, text, f"<p>{text.replace(chr(10), '<br>')}</p>")
+    link = invitations.invitation_link(services.settings.dashboard_url, token)
+    mail.send(services, member["email"], mail.compose(subject, [words], link))
 
 
 def _taken(email: str) -> ConflictError:
     return ConflictError(
         f"{email} already has a login", details=[{"field": "email", "reason": "already_taken", "value": email}]
     )
-
-
-def _withdraw(services: Services, user_id: str) -> None:
-    """Undo an invitation that failed after its login was made (the member's row, if written, then the
-    login), so that no login is left that no office knows of and the invitation can simply be sent again.
-    The caller raises the invitation's own error; a failure here is logged beside it."""
-    try:
-        with services.db.transaction() as conn:
-            conn.execute("DELETE FROM platform.users WHERE user_id = %s", (user_id,))
-        services.auth.delete_user(user_id)
-    except Exception:
-        logger.exception("invitation not withdrawn: a login may remain", extra={"user_id": user_id})
 
 
 def change(services: Services, who: OfficeUser, user_id: str, request: MemberChange) -> Member:
@@ -159,9 +151,10 @@ def change(services: Services, who: OfficeUser, user_id: str, request: MemberCha
                     "the office must keep at least one active admin",
                     details=[{"field": "role" if request.role else "disabled", "reason": "last_admin"}],
                 )
-        if role != member["role"]:
+        # An invited member has no login yet: it is made with the row's role when they accept.
+        if role != member["role"] and not member["invited"]:
             services.auth.update_user(user_id, {"app_metadata": {"tenant_id": who.tenant_id, "role": role}})
-        if disabled != member["disabled"]:
+        if disabled != member["disabled"] and not member["invited"]:
             services.auth.set_disabled(user_id, disabled)
         conn.execute(
             "UPDATE platform.users SET role = %s, disabled = %s, updated_at = now() WHERE user_id = %s",

@@ -23,7 +23,12 @@ logger = logging.getLogger(__name__)
 
 def disable_logins(services: Services, tenant_id: str, auth: SupabaseAuth) -> int:
     with services.db.transaction() as conn:
-        rows = conn.execute("SELECT user_id::text FROM platform.users WHERE tenant_id = %s", (tenant_id,)).fetchall()
+        # An invited member who never accepted has no Supabase Auth login to ban (their link stops
+        # working with the office).
+        rows = conn.execute(
+            "SELECT user_id::text FROM platform.users WHERE tenant_id = %s AND login_created_at IS NOT NULL",
+            (tenant_id,),
+        ).fetchall()
     for row in rows:
         auth.set_disabled(row["user_id"], True)
     with services.db.transaction() as conn:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from mla_core import db
+from mla_core import db, mail
 from mla_core.adapters import Services
 from mla_core.agents.config import AgentConfig, build_default_config
 from mla_core.agents.routing import dispatch_rule_spec, sip_trunk_id
 from mla_core.core.errors import AppError, ConflictError, TransientError
 from mla_core.core.names import dispatch_rule_name
 from mla_core.db.migrate import latest_version, migrate_tenant
-from mla_core.identity.invitations import invitation_link
+from mla_core.identity import invitations
 from mla_core.provisioning import welcome
 from mla_core.tenants import registry
 from mla_core.tenants.registry import Tenant
@@ -143,26 +144,21 @@ def delete_agent_config(services: Services, tenant: Tenant, output: Output) -> N
 
 
 def create_dashboard_login(services: Services, tenant: Tenant) -> Output:
-    """The MLA admin's login, invited (no password yet) with role and tenant in app_metadata."""
+    """The MLA admin as the office's member (role mla_admin), invited: the Supabase Auth login is made
+    when they accept the welcome email's invitation (`identity.accounts.register`), with this `user_id`.
+    Run again, it finds the same member."""
     with services.db.transaction() as conn:
         owner = registry.login_for_email(conn, tenant.admin_email)
-    if owner is not None and owner["tenant_id"] != tenant.tenant_id:
-        raise ConflictError(f"{tenant.admin_email} already has a login on another tenant")
-    invitation = services.auth.invite(
-        tenant.admin_email,
-        app_metadata={"tenant_id": tenant.tenant_id, "role": "mla_admin"},
-        user_metadata={"full_name": tenant.admin_name or tenant.mla_name},
-        redirect_to=services.settings.dashboard_url,
-    )
-    with services.db.transaction() as conn:
+        if owner is not None and owner["tenant_id"] != tenant.tenant_id:
+            raise ConflictError(f"{tenant.admin_email} already has a login on another tenant")
+        user_id = owner["user_id"] if owner is not None else str(uuid.uuid4())
         conn.execute(
             "INSERT INTO platform.users (user_id, tenant_id, email, role, full_name)"
             " VALUES (%s, %s, %s, 'mla_admin', %s) ON CONFLICT (user_id) DO NOTHING",
-            (invitation.user_id, tenant.tenant_id, tenant.admin_email, tenant.admin_name),
+            (user_id, tenant.tenant_id, tenant.admin_email, tenant.admin_name),
         )
-        registry.update_tenant(conn, tenant.tenant_id, admin_user_id=invitation.user_id)
-    # The invite token waits here for the email step, which erases it once the email is sent.
-    return {"user_id": invitation.user_id, "invite_token": invitation.token}
+        registry.update_tenant(conn, tenant.tenant_id, admin_user_id=user_id)
+    return {"user_id": user_id}
 
 
 def delete_dashboard_login(services: Services, tenant: Tenant, output: Output) -> None:
@@ -185,32 +181,24 @@ def delete_dashboard_login(services: Services, tenant: Tenant, output: Output) -
 
 
 def send_welcome_email(services: Services, tenant: Tenant) -> Output:
+    """The welcome email with a new invitation link for the MLA admin (issued and sent in one
+    transaction: a link exists only once its email went; a retry's link voids the one before)."""
     with services.db.transaction() as conn:
         _, login = registry.step_output(conn, tenant.tenant_id, "create_dashboard_login")
-    token = login.get("invite_token")
-    if not token:
-        raise ConflictError("the invitation token is gone; retry provisioning to issue a new one")
-    email = welcome.compose(
-        mla_name=tenant.mla_name,
-        constituency=tenant.constituency,
-        phone_numbers=tenant.phone_numbers,
-        language=tenant.languages[0],
-        link=invitation_link(services.settings.dashboard_url, token),
-    )
-    message_id = services.mailer.send(tenant.admin_email, email.subject, email.text, email.html)
-    with services.db.transaction() as conn:
-        registry.mark_step(
-            conn,
-            tenant.tenant_id,
-            "create_dashboard_login",
-            "succeeded",
-            output={"user_id": login["user_id"], "invite_token": None},
+        token = invitations.issue(conn, login["user_id"], "invite")
+        email = welcome.compose(
+            mla_name=tenant.mla_name,
+            constituency=tenant.constituency,
+            phone_numbers=tenant.phone_numbers,
+            language=tenant.languages[0],
+            link=invitations.invitation_link(services.settings.dashboard_url, token),
         )
+        message_id = mail.send(services, tenant.admin_email, email)
     return {"message_id": message_id, "to": tenant.admin_email}
 
 
 def _nothing_to_undo(services: Services, tenant: Tenant, output: Output) -> None:
-    """An email cannot be unsent; the link in it stops working once the login is deleted."""
+    """An email cannot be unsent; the link in it stops working once the member is deleted."""
 
 
 # 7. Activate -----------------------------------------------------------------------------------

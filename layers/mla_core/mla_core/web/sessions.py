@@ -56,7 +56,8 @@ def signed_in(request: Request, services: Services, login_path: str) -> Principa
     refresh_token = request.cookies.get(REFRESH_COOKIE)
     if refresh_token:
         try:
-            session = accounts.refresh(services, accounts.RefreshRequest(refresh_token=refresh_token))
+            client = request.client.host if request.client else ""
+            session = accounts.refresh(services, accounts.RefreshRequest(refresh_token=refresh_token), client=client)
         except (AppError, ValidationError):
             session = None
         if session is not None:

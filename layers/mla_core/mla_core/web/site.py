@@ -1,10 +1,11 @@
 """A site: one set of pages (the admin panel, the MLA dashboard) mounted at its prefix, with its
-static files, its navigation, who may sign in to it, and the pages every site has (sign-in,
-sign-out, language, errors)."""
+static files, its navigation, who may sign in to it, and the pages every site has (sign-in, a
+password reset by email, sign-out, language, errors)."""
 
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
@@ -17,11 +18,17 @@ from pydantic import BaseModel, ValidationError
 from starlette.staticfiles import StaticFiles
 
 from mla_core.adapters import Services
-from mla_core.core.errors import AppError, AuthenticationError, InvalidInputError, PermissionDeniedError
+from mla_core.core.errors import (
+    AppError,
+    AuthenticationError,
+    InvalidInputError,
+    PermissionDeniedError,
+    RateLimitedError,
+)
 from mla_core.core.principal import Caller, Principal
 from mla_core.core.text import REFUSED_INPUT
 from mla_core.identity import accounts
-from mla_core.web.forms import PostedForm, parse_form
+from mla_core.web.forms import PostedForm, field_errors, parse_form
 from mla_core.web.i18n import LANGUAGES, translator
 from mla_core.web.rendering import LANG_COOKIE, language, redirect, render
 from mla_core.web.sessions import (
@@ -134,21 +141,67 @@ def create_site_app(site: Site, services: Callable[[], Services]) -> FastAPI:
         return site.page(request, "error.html", {"status": 404, "message": "not found"}, status_code=404)
 
     @app.get("/login")
-    def login_page(request: Request, next: str = "") -> Response:
-        return site.page(request, "login.html", {"action": f"{site.prefix}/login", "next": _local(next, site)})
+    def login_page(request: Request, next: str = "", reset: str = "") -> Response:
+        context = {"action": f"{site.prefix}/login", "next": _local(next, site), "reset_done": bool(reset)}
+        return site.page(request, "login.html", context)
 
     @app.post("/login", dependencies=[Depends(check_csrf)])
     def login(request: Request, form: PostedForm) -> Response:
+        """The same answer for a wrong password, an unknown email and a disabled login; 429 once the
+        account or the address used up its failures (`identity.limits`)."""
+        t = translator(language(request))
         after = _local(parse_form(form, NextPage).next, site)
         context = {"action": f"{site.prefix}/login", "next": after, "email": form.get("email", "")}
         try:
-            session = accounts.login(services(), parse_form(form, accounts.LoginRequest))
-        except (AppError, ValidationError):
-            return site.page(request, "login.html", {**context, "error": "wrong email or password"}, status_code=401)
+            request_ = parse_form(form, accounts.LoginRequest)
+            session = accounts.login(services(), request_, client=client_address(request))
+        except RateLimitedError as exc:
+            return _locked(site, request, "login.html", context, exc)
+        except (AuthenticationError, ValidationError):
+            return site.page(request, "login.html", {**context, "error": t("signin_failed")}, status_code=401)
         if session.user.role not in site.roles:
             context["error"] = "this login cannot use these pages"
             return site.page(request, "login.html", context, status_code=403)
         response = redirect(request, after)
+        start_session(response, session)
+        return response
+
+    @app.get("/recover")
+    def recover_page(request: Request) -> Response:
+        return site.page(request, "recover.html", {"email": "", "sent": False})
+
+    @app.post("/recover", dependencies=[Depends(check_csrf)])
+    def recover(request: Request, form: PostedForm) -> Response:
+        """A reset link by email; the page says the same whether or not the email has a login."""
+        try:
+            accounts.recover(services(), parse_form(form, accounts.RecoverRequest), client=client_address(request))
+        except ValidationError as exc:
+            context = {"email": form.get("email", ""), "sent": False, "errors": field_errors(exc)}
+            return site.page(request, "recover.html", context, status_code=422)
+        return site.page(request, "recover.html", {"email": form.get("email", ""), "sent": True})
+
+    @app.get("/reset")
+    def reset_page(request: Request, token: str = "") -> Response:
+        return site.page(request, "reset.html", {"token": token[:200], "errors": {}})
+
+    @app.post("/reset", dependencies=[Depends(check_csrf)])
+    def reset(request: Request, form: PostedForm) -> Response:
+        """A new password with the reset link (guessed links are limited like sign-in), then signed in."""
+        context: dict[str, Any] = {"token": str(form.get("token", ""))[:200], "errors": {}}
+        try:
+            session = accounts.reset(
+                services(), parse_form(form, accounts.ResetRequest), client=client_address(request)
+            )
+        except RateLimitedError as exc:
+            return _locked(site, request, "reset.html", context, exc)
+        except accounts.ResetLinkError:
+            context["error"] = translator(language(request))("reset_invalid")
+            return site.page(request, "reset.html", context, status_code=400)
+        except ValidationError as exc:
+            return site.page(request, "reset.html", {**context, "errors": field_errors(exc)}, status_code=422)
+        if session.user.role not in site.roles:  # a link opened on the other site: sign in there
+            return redirect(request, f"{site.prefix}/login?reset=1")
+        response = redirect(request, site.home)
         start_session(response, session)
         return response
 
@@ -171,6 +224,20 @@ def create_site_app(site: Site, services: Callable[[], Services]) -> FastAPI:
         return response
 
     return app
+
+
+def client_address(request: Request) -> str:
+    """The address API Gateway saw (Mangum's request client; locally the peer), never `X-Forwarded-For`."""
+    return request.client.host if request.client else ""
+
+
+def _locked(site: Site, request: Request, template: str, context: dict[str, Any], exc: RateLimitedError) -> Response:
+    """A form refused for too many failures: the page again, saying when to try, with `Retry-After`."""
+    minutes = max(1, math.ceil(exc.retry_after_s / 60))
+    context = {**context, "error": translator(language(request))("signin_locked").format(minutes=minutes)}
+    response = site.page(request, template, context, status_code=429)
+    response.headers.update(exc.headers)
+    return response
 
 
 async def refused_input(request: Request) -> None:
