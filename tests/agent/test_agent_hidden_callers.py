@@ -4,6 +4,7 @@ read out as theirs to the callback number's own calls."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from agent_support import (
@@ -19,6 +20,7 @@ from agent_support import (
 from agent_pool import phrases
 from agent_pool.agent import MAX_COMPLAINTS_PER_CALL, MAX_STATUS_LOOKUPS_PER_CALL
 from agent_pool.testing import CallTool, Say
+from mla_core.complaints.intake import ComplaintStatus, LoggedComplaint
 from support import unique_number
 
 WATER = {"category": "water", "description": "மூன்று நாட்களாக குடிநீர் வரவில்லை", "location": "நேரு தெரு, வார்டு 12"}
@@ -35,6 +37,20 @@ def confirmed_callback(number: str) -> list[CallTool]:
         CallTool("set_callback_number", {"phone_number": " ".join(number[3:])}),
         CallTool("confirm_callback_number"),
     ]
+
+
+async def hidden_complaint(
+    phone_call: CallFactory, tenant: dict[str, Any], callback_number: str, complaint: dict[str, str]
+) -> LoggedComplaint:
+    """A hidden caller gives `callback_number`, confirms it and logs `complaint`; what was logged."""
+    steps = [*confirmed_callback(callback_number), Say("சரி."), CallTool("log_complaint", complaint), Say("சரி.")]
+    async with phone_call(tenant, None, steps) as (run, _llm):
+        await run.session.run(user_input=" ".join(callback_number[3:]))
+        await run.session.run(user_input="ஆமாம்")
+        await run.session.run(user_input="பதிவு செய்யுங்கள்")
+        assert run.call is not None
+        [logged] = run.call.logged
+    return logged
 
 
 async def test_a_callback_number_is_read_back_by_the_agent_and_no_sms_goes_before_it_is_confirmed(
@@ -162,13 +178,7 @@ async def test_a_hidden_callers_complaint_is_never_read_out_as_theirs_on_the_cal
 ) -> None:
     victim = unique_number()
     planted = {**WATER, "description": "இது வேறொருவர் பதிவு செய்த புகார்", "caller_name": "யாரோ"}
-    hidden_steps = [*confirmed_callback(victim), Say("சரி."), CallTool("log_complaint", planted), Say("சரி.")]
-    async with phone_call(tamil_tenant, None, hidden_steps) as (run, _llm):
-        await run.session.run(user_input="...")
-        await run.session.run(user_input="ஆமாம்")
-        await run.session.run(user_input="பதிவு செய்யுங்கள்")
-        assert run.call is not None
-        [logged] = run.call.logged
+    logged = await hidden_complaint(phone_call, tamil_tenant, victim, planted)
     [sms] = sms_to(victim)  # the one SMS a hidden call can send (it tells the reference)
 
     own = {**WATER, "description": "என் தெருவில் குடிநீர் குழாய் உடைந்துள்ளது"}
@@ -187,9 +197,8 @@ async def test_a_hidden_callers_complaint_is_never_read_out_as_theirs_on_the_cal
     assert str(logged.reference) in sms["body"]
     # Stated by its reference, the planted complaint tells its status, and nothing it says.
     assert not status.is_error
-    assert phrases.reference_status_line(
-        type("Seen", (), {"reference": logged.reference, "status": "new"})(), "ta"
-    ) in (status.output)
+    seen = ComplaintStatus(reference=logged.reference, status="new", created_at=datetime.now(UTC))
+    assert phrases.reference_status_line(seen, "ta") in status.output
     assert planted["description"] not in status.output and "யாரோ" not in status.output
     assert "குடிநீர்" not in status.output and "உங்கள்" not in status.output  # no category, not "your"
     assert "பதிவு செய்யப்படுகிறது" in greeting
@@ -206,15 +215,7 @@ async def test_a_hidden_callers_complaint_is_never_read_out_as_theirs_on_the_cal
 async def test_a_hidden_caller_hears_a_stated_reference_of_a_hidden_complaint_as_its_status_only(
     tamil_tenant: dict[str, Any], phone_call: CallFactory
 ) -> None:
-    number = unique_number()
-    steps = [*confirmed_callback(number), Say("சரி."), CallTool("log_complaint", WATER), Say("சரி.")]
-    async with phone_call(tamil_tenant, None, steps) as (run, _llm):
-        await run.session.run(user_input="...")
-        await run.session.run(user_input="ஆமாம்")
-        await run.session.run(user_input="பதிவு செய்யுங்கள்")
-        assert run.call is not None
-        [logged] = run.call.logged
-
+    logged = await hidden_complaint(phone_call, tamil_tenant, unique_number(), WATER)
     check = [CallTool("check_complaint_status", {"reference": str(logged.reference)}), Say("சரி.")]
     async with phone_call(tamil_tenant, None, check) as (run, _llm):
         await run.session.run(user_input=f"புகார் {logged.reference}")
