@@ -4,6 +4,7 @@ there for complaints logged before it had a column of its own (tenant migration 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -84,3 +85,30 @@ def test_complaints_hidden_callers_logged_before_0004_move_to_the_callback_numbe
         (2, "+919000000002", None),
         (3, "+919000000003", None),
     ]
+
+
+def test_a_queued_hidden_callers_complaint_keeps_its_callback_number_and_whether_it_gets_an_sms(
+    office: dict[str, Any],
+) -> None:
+    services = get_services()
+    now = datetime.now(UTC)
+    first, second = unique_number(), unique_number()
+    for reference, number, with_sms in ((8_900_001, first, True), (8_900_002, second, False)):
+        queued = intake.QueuedComplaint(
+            tenant_id=office["tenant_id"],
+            reference=reference,  # taken while Postgres was down, below Postgres's own range
+            idempotency_key=f"queued-hidden-{reference}",
+            category="water",
+            description="No water for three days",
+            location="Ward 12",
+            callback_number=number,
+            language="en",
+            sla_due_at=now,
+            created_at=now,
+            sms_confirmation=with_sms,
+        )
+        again = intake.QueuedComplaint.model_validate_json(queued.model_dump_json())  # as SQS carries it
+        assert intake.ingest_queued(services, again)
+
+    assert [m["to"] for m in aws.sent_sms() if m["to"] in (first, second)] == [first]
+    assert intake.open_complaints(services, office["tenant_id"], first) == []
