@@ -73,6 +73,7 @@ bench: install ## print the performance figures (see README)
 	$(BIN)/python -m bench.reconcile
 	$(BIN)/python -m bench.redis_outage
 	$(BIN)/python -m bench.sessions
+	$(BIN)/python -m bench.signin
 
 simulate: install ## a phone call without a phone: make simulate TO=+91… FROM=+91… SCRIPT=agent_pool/scripts/tamil_complaint.json
 	$(BIN)/python -m agent_pool.simulate --to $(TO) --from $(FROM) --script $(SCRIPT)

@@ -28,6 +28,7 @@ def sign_in(page: Any, path: str, email: str, password: str) -> None:
 
 def accept_invitation(page: Any, api: Api, email: str, name: str) -> None:
     page.goto(f"/register?token={api.invite_token_for(email)}")
+    expect(page.get_by_test_id("invitation-for")).to_contain_text(f"Invitation for {email} to the office of")
     page.fill("#full_name", name)
     page.fill("#password", "a long office password")
     page.get_by_role("button", name="Accept your invitation").click()
@@ -226,10 +227,32 @@ def test_an_admin_makes_a_member_an_admin_and_disables_them(new_page: Any, api: 
     page.get_by_role("button", name="Invite").click()
     row = page.locator("table.list tbody tr", has_text=email)
     expect(row).to_contain_text("staff")
+    expect(row.get_by_test_id("invited")).to_have_text("Invited")
+    first = api.invite_token_for(email)
+    row.get_by_role("button", name="Send the invitation again").click()
+    expect(page).to_have_url(re.compile(r"/app/team$"))
+    assert api.invite_token_for(email) != first
     row.get_by_role("button", name="→ mla_admin").click()
     expect(row.locator("td").nth(2)).to_have_text("mla_admin")
     row.get_by_role("button", name="Disable").click()
     expect(row.locator(".badge.failed")).to_have_text("disabled")
+
+
+def test_a_forgotten_password_is_reset_from_the_link_in_an_email(new_page: Any, api: Api, admin_token: str) -> None:
+    tenant, _, _ = office(api, admin_token, new_page)
+    page = new_page()
+    page.goto("/app/login")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.fill("#email", tenant["admin_email"])
+    page.get_by_role("button", name="Send me a reset link").click()
+    expect(page.get_by_test_id("recover-sent")).to_be_visible()
+
+    page.goto(f"/app/reset?token={api.invite_token_for(tenant['admin_email'])}")
+    page.fill("#password", "a new office password")
+    page.get_by_role("button", name="Save").click()
+
+    expect(page).to_have_url(re.compile(r"/app/complaints$"))
+    assert api.login(tenant["admin_email"], "a new office password")["access_token"]
 
 
 def test_agent_settings_save_a_greeting_and_pause_the_agent(new_page: Any, api: Api, admin_token: str) -> None:

@@ -26,9 +26,7 @@ def from_address(stack: Any) -> httpx.Client:
     """A client of the local API whose connections come from a loopback address of its own."""
     n = next(_addresses)
     address = f"127.77.{n // 250}.{n % 250 + 1}"
-    return httpx.Client(
-        base_url=stack.env["API_URL"], timeout=60, transport=httpx.HTTPTransport(local_address=address)
-    )
+    return httpx.Client(base_url=stack.env["API_URL"], timeout=60, transport=httpx.HTTPTransport(local_address=address))
 
 
 @pytest.fixture
@@ -143,9 +141,7 @@ def test_the_lock_lifts_by_itself_when_the_window_ends(
     assert login(http, member["email"], PASSWORD).status_code == 200
 
 
-def test_refresh_tokens_that_do_not_work_are_limited_per_address(
-    fast: Any, client: Callable[[], httpx.Client]
-) -> None:
+def test_refresh_tokens_that_do_not_work_are_limited_per_address(fast: Any, client: Callable[[], httpx.Client]) -> None:
     http = client()
     for n in range(10):
         assert http.post("/auth/refresh", json={"refresh_token": f"guess-{n}"}).status_code == 401
@@ -277,7 +273,9 @@ def test_the_sign_in_pages_say_the_same_for_the_three_cases_and_lock_in_the_read
     for n in range(7):
         post_form(http, f"{site}/login", cookies, csrf=csrf, email=f"x{n}@example.in", password="wrong")
 
-    locked = post_form(http, f"{site}/login", cookies, csrf=csrf, email=office["admin_email"], password="office password 1")
+    locked = post_form(
+        http, f"{site}/login", cookies, csrf=csrf, email=office["admin_email"], password="office password 1"
+    )
 
     assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
     assert "பல முறை தவறான முயற்சிகள்" in locked.text
