@@ -104,6 +104,17 @@ def test_an_admin_creates_a_user_with_metadata_and_lists_it(admin: SyncGoTrueAdm
     assert created.email_confirmed_at is not None
 
 
+def test_an_admin_creates_a_user_with_the_id_it_chose(admin: SyncGoTrueAdminAPI) -> None:
+    chosen = "5b1e7c6a-2f4d-4e8a-9c3b-1a2b3c4d5e6f"
+
+    created = admin.create_user({"id": chosen, "email": "chosen@example.in", "password": PASSWORD}).user
+
+    assert created.id == chosen
+    with pytest.raises(AuthApiError) as again:
+        admin.create_user({"id": chosen, "email": "other@example.in", "password": PASSWORD})
+    assert again.value.status == 422
+
+
 def test_a_second_user_with_the_same_email_is_refused(admin: SyncGoTrueAdminAPI, alice: str) -> None:
     with pytest.raises(AuthApiError) as refused:
         admin.create_user({"email": "ALICE@example.in", "password": PASSWORD})

@@ -179,6 +179,25 @@ def test_a_runtime_error_inside_a_transaction_fails_only_that_command(proxy: Ser
 # Auth, refusals, faults
 
 
+def test_a_script_with_upstashs_flags_line_runs_and_runs_again_by_its_sha(redis: Redis) -> None:
+    """What `upstash-ratelimit` sends: `EVAL` of a script whose first line is `#!lua flags=...`."""
+    import hashlib
+
+    script = '#!lua flags=allow-key-locking\nreturn redis.call("INCRBY", KEYS[1], ARGV[1])'
+
+    assert redis.eval(script, ["counter"], [2]) == 2
+    assert redis.evalsha(hashlib.sha1(script.encode()).hexdigest(), ["counter"], [3]) == 5  # noqa: S324
+
+
+def test_the_sign_in_limits_count_through_the_proxy(redis: Redis) -> None:
+    from upstash_ratelimit import FixedWindow, Ratelimit
+
+    limiter = Ratelimit(redis, FixedWindow(max_requests=2, window=60), prefix="test")
+
+    assert [limiter.limit("someone").allowed for _ in range(3)] == [True, True, False]
+    assert limiter.get_remaining("someone") == 0 and limiter.get_remaining("someone else") == 2
+
+
 def test_a_request_without_the_right_token_is_unauthorized(proxy: ServedApp) -> None:
     missing = httpx.post(f"{proxy.url}/", json=["PING"])
     wrong = Redis(url=proxy.url, token="wrong", rest_retries=0)
