@@ -14,8 +14,9 @@ from psycopg.rows import dict_row
 
 from agent_pool.call import CallRun
 from agent_pool.phrases import spoken_digits
-from agent_pool.testing import DeferredStep, Say, ScriptedLLM
+from agent_pool.testing import CallTool, DeferredStep, Say, ScriptedLLM
 from local_stack import aws
+from mla_core.complaints.intake import LoggedComplaint
 
 # `phone_call(tenant, caller_number, steps, *, dialed_number=None, job_metadata="")` (see conftest).
 CallFactory = Callable[..., contextlib.AbstractAsyncContextManager[tuple[CallRun, ScriptedLLM]]]
@@ -60,6 +61,17 @@ def agent_lines(run: CallRun) -> list[str]:
         for item in run.session.history.items
         if item.type == "message" and item.role == "assistant"
     ]
+
+
+async def complaint_logged_by(
+    phone_call: CallFactory, tenant: dict[str, Any], caller_number: str, complaint: dict[str, Any]
+) -> LoggedComplaint:
+    """A call from `caller_number` that logs `complaint` at the caller's first word; what it logged."""
+    async with phone_call(tenant, caller_number, [CallTool("log_complaint", complaint), Say("சரி.")]) as (run, _):
+        await run.session.run(user_input="ஆமாம்")
+        assert run.call is not None
+        [logged] = run.call.logged
+    return logged
 
 
 def complaints_of(stack: Any, tenant: dict[str, Any], caller_number: str) -> list[dict[str, Any]]:

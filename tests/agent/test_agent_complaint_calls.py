@@ -9,6 +9,7 @@ from agent_support import (
     CallFactory,
     agent_lines,
     call_record,
+    complaint_logged_by,
     complaints_for_callback,
     complaints_of,
     say_reference,
@@ -179,11 +180,7 @@ async def test_a_caller_switching_language_is_answered_and_logged_in_the_new_lan
 async def test_a_returning_caller_hears_their_open_complaints_first(
     tamil_tenant: dict[str, Any], phone_call: CallFactory, caller: str
 ) -> None:
-    async with phone_call(tamil_tenant, caller, [CallTool("log_complaint", TAMIL_WATER), Say("சரி.")]) as (run, _):
-        await run.session.run(user_input="ஆமாம்")
-        assert run.call is not None
-        [logged] = run.call.logged
-
+    logged = await complaint_logged_by(phone_call, tamil_tenant, caller, TAMIL_WATER)
     async with phone_call(tamil_tenant, caller, []) as (run, _):
         greeting, summary = agent_lines(run)
 

@@ -10,6 +10,7 @@ from typing import Any
 from agent_support import (
     CallFactory,
     agent_lines,
+    complaint_logged_by,
     complaints_for_callback,
     complaints_of,
     say_reference,
@@ -227,11 +228,7 @@ async def test_a_hidden_caller_hears_a_stated_reference_of_a_hidden_complaint_as
 async def test_a_hidden_caller_cannot_read_a_complaint_registered_from_a_number(
     tamil_tenant: dict[str, Any], phone_call: CallFactory, caller: str
 ) -> None:
-    async with phone_call(tamil_tenant, caller, [CallTool("log_complaint", WATER), Say("சரி.")]) as (run, _llm):
-        await run.session.run(user_input="ஆமாம்")
-        assert run.call is not None
-        [logged] = run.call.logged
-
+    logged = await complaint_logged_by(phone_call, tamil_tenant, caller, WATER)
     check = [CallTool("check_complaint_status", {"reference": str(logged.reference)}), Say("மன்னிக்கவும்.")]
     async with phone_call(tamil_tenant, None, check) as (run, _llm):
         await run.session.run(user_input=f"{logged.reference} நிலை")
