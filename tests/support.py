@@ -129,6 +129,46 @@ class Api:
         return {**tenant, "token": session["data"]["access_token"], "user_id": session["data"]["user"]["id"]}
 
 
+_loopback = itertools.count(1)
+
+
+def from_own_address(base_url: str) -> httpx.Client:
+    """A client of the local API whose connections come from a loopback address of its own
+    (127.77.x.y): what it does counts for no other test's address (the sign-in limits)."""
+    n = next(_loopback)
+    transport = httpx.HTTPTransport(local_address=f"127.77.{n // 250}.{n % 250 + 1}")
+    return httpx.Client(base_url=base_url, timeout=60, transport=transport)
+
+
+class Pages:
+    """The server-rendered pages as a browser without JavaScript uses them: the cookies carried by hand
+    (they are `Secure`, which httpx keeps from plain http), the CSRF token read from each form."""
+
+    def __init__(self, http: httpx.Client, **cookies: str) -> None:
+        self.http = http
+        self.cookies = dict(cookies)
+
+    def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        header = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        response = self.http.request(method, path, headers={"Cookie": header}, **kwargs)
+        self.cookies.update(dict(response.cookies))
+        return response
+
+    def csrf(self, path: str) -> str:
+        """The CSRF token of the form on the page at `path`."""
+        page = self.send("GET", path)
+        found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert found, page.text
+        return found.group(1)
+
+    def post(self, path: str, form_page: str | None = None, **form: str) -> httpx.Response:
+        """Post `form` to `path` as the form on `form_page` (`path` unless given) would."""
+        return self.send("POST", path, data={"csrf": self.csrf(form_page or path), **form})
+
+    def sign_in(self, email: str, password: str, site: str = "/app") -> httpx.Response:
+        return self.post(f"{site}/login", email=email, password=password, next="")
+
+
 class Inspector:
     """Looks at every service directly, through its own SDK, to see what provisioning left."""
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +19,7 @@ from mla_core.agents.routing import dispatch_rule_spec
 from mla_core.agents.sync import sync_routes
 from mla_core.core.errors import TransientError
 from mla_core.tenants import registry
-from support import Api, Inspector, tenant_body, unique_number
+from support import Api, Inspector, Pages, tenant_body, unique_number
 
 RULE_UPDATE = "livekit.SIP/UpdateSIPDispatchRule"
 
@@ -102,22 +101,11 @@ def assert_routes_equal_postgres(inspect: Inspector, tenant_id: str, *, released
 
 
 def agents_page(api: Api, who: dict[str, Any]) -> str:
-    """The agent settings page as the office's admin sees it, signed in through the login form (the
-    cookies are `Secure`, which httpx keeps from plain http: they are carried by hand)."""
-    cookies: dict[str, str] = {}
-
-    def send(method: str, path: str, **kwargs: Any) -> httpx.Response:
-        header = "; ".join(f"{name}={value}" for name, value in cookies.items())
-        response = api.http.request(method, path, headers={"Cookie": header}, **kwargs)
-        cookies.update(dict(response.cookies))
-        return response
-
-    csrf = re.search(r'name="csrf" value="([^"]+)"', send("GET", "/app/login").text)
-    assert csrf
-    form = {"email": who["admin_email"], "password": "office password 1", "csrf": csrf.group(1), "next": ""}
-    signed_in = send("POST", "/app/login", data=form)
+    """The agent settings page as the office's admin sees it, signed in through the login form."""
+    pages = Pages(api.http)
+    signed_in = pages.sign_in(who["admin_email"], "office password 1")
     assert signed_in.status_code in (302, 303), signed_in.text
-    page = send("GET", "/app/agents")
+    page = pages.send("GET", "/app/agents")
     assert page.status_code == 200, page.text
     return page.text
 

@@ -5,24 +5,19 @@ the Supabase Auth login made only on acceptance; and invitation emails that esca
 from __future__ import annotations
 
 import hashlib
-import itertools
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from support import Api, Inspector, tenant_body, unique_number
-
-_addresses = itertools.count(1)
+from support import Api, Inspector, Pages, from_own_address, tenant_body, unique_number
 
 
 @pytest.fixture
 def elsewhere(stack: Any) -> Iterator[httpx.Client]:
-    """A client from a loopback address of its own (127.78.x.y): its guesses count for nobody else."""
-    n = next(_addresses)
-    transport = httpx.HTTPTransport(local_address=f"127.78.{n // 250}.{n % 250 + 1}")
-    with httpx.Client(base_url=stack.env["API_URL"], timeout=60, transport=transport) as client:
+    """A client from a loopback address of its own: its guesses count for nobody else."""
+    with from_own_address(stack.env["API_URL"]) as client:
         yield client
 
 
@@ -174,21 +169,9 @@ def test_the_team_page_shows_invited_members_with_a_resend_button(api: Api, offi
 
 
 def team_page(api: Api, office: dict[str, Any]) -> str:
-    import re
-
-    cookies: dict[str, str] = {}
-
-    def send(method: str, path: str, **kwargs: Any) -> httpx.Response:
-        header = "; ".join(f"{name}={value}" for name, value in cookies.items())
-        response = api.http.request(method, path, headers={"Cookie": header}, **kwargs)
-        cookies.update(dict(response.cookies))
-        return response
-
-    csrf = re.search(r'name="csrf" value="([^"]+)"', send("GET", "/app/login").text)
-    assert csrf
-    form = {"email": office["admin_email"], "password": "office password 1", "csrf": csrf.group(1), "next": ""}
-    assert send("POST", "/app/login", data=form).status_code == 303
-    page = send("GET", "/app/team")
+    pages = Pages(api.http)
+    assert pages.sign_in(office["admin_email"], "office password 1").status_code == 303
+    page = pages.send("GET", "/app/team")
     assert page.status_code == 200, page.text
     return page.text
 

@@ -7,7 +7,6 @@ count for nobody else's tests (every other test comes from 127.0.0.1)."""
 
 from __future__ import annotations
 
-import itertools
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -16,17 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from support import Api, unique_number
+from support import Api, Pages, from_own_address, unique_number
 
 PASSWORD = "the right password 1"
-_addresses = itertools.count(1)
-
-
-def from_address(stack: Any) -> httpx.Client:
-    """A client of the local API whose connections come from a loopback address of its own."""
-    n = next(_addresses)
-    address = f"127.77.{n // 250}.{n % 250 + 1}"
-    return httpx.Client(base_url=stack.env["API_URL"], timeout=60, transport=httpx.HTTPTransport(local_address=address))
 
 
 @pytest.fixture
@@ -35,7 +26,7 @@ def client(stack: Any) -> Iterator[Callable[[], httpx.Client]]:
     made: list[httpx.Client] = []
 
     def make() -> httpx.Client:
-        made.append(from_address(stack))
+        made.append(from_own_address(stack.env["API_URL"]))
         return made[-1]
 
     yield make
@@ -234,19 +225,6 @@ def test_a_wrong_password_an_unknown_email_and_a_disabled_login_get_the_same_ans
     assert shapes == {(401, "unauthenticated", "invalid email or password")}
 
 
-def signed_in_form(http: httpx.Client, path: str, **cookies: str) -> tuple[dict[str, str], str]:
-    """The cookies (CSRF) and the CSRF token of a page's form (the cookies are `Secure`: carried by hand)."""
-    page = http.get(path, headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())})
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert csrf, page.text
-    return {**cookies, **dict(page.cookies)}, csrf.group(1)
-
-
-def post_form(http: httpx.Client, path: str, cookies: dict[str, str], **form: str) -> httpx.Response:
-    header = "; ".join(f"{k}={v}" for k, v in cookies.items())
-    return http.post(path, data=form, headers={"Cookie": header})
-
-
 @pytest.mark.parametrize("site", ["/app", "/admin/panel"])
 def test_the_sign_in_pages_say_the_same_for_the_three_cases_and_lock_in_the_readers_language(
     site: str,
@@ -257,25 +235,22 @@ def test_the_sign_in_pages_say_the_same_for_the_three_cases_and_lock_in_the_read
     member: dict[str, Any],
 ) -> None:
     api.request("PATCH", f"/api/users/{member['id']}", office["token"], json={"disabled": True})
-    http = client()
-    cookies, csrf = signed_in_form(http, f"{site}/login", mla_lang="ta")
+    pages = Pages(client(), mla_lang="ta")
     attempts = [
         (office["admin_email"], "a wrong password"),
         (f"nobody{unique_number()[3:]}@example.in", PASSWORD),
         (member["email"], PASSWORD),
     ]
 
-    pages = [post_form(http, f"{site}/login", cookies, csrf=csrf, email=e, password=p) for e, p in attempts]
+    answers = [pages.sign_in(email, password, site) for email, password in attempts]
 
-    assert {page.status_code for page in pages} == {401}
-    [error] = {re.search(r'class="error" role="alert">([^<]+)<', page.text).group(1) for page in pages}  # type: ignore[union-attr]
-    assert error == "மின்னஞ்சல் அல்லது கடவுச்சொல் தவறு."
+    assert {page.status_code for page in answers} == {401}
+    errors = {re.search(r'class="error" role="alert">([^<]+)<', page.text) for page in answers}
+    assert {found.group(1) for found in errors if found} == {"மின்னஞ்சல் அல்லது கடவுச்சொல் தவறு."}
     for n in range(7):
-        post_form(http, f"{site}/login", cookies, csrf=csrf, email=f"x{n}@example.in", password="wrong")
+        pages.sign_in(f"x{n}@example.in", "wrong", site)
 
-    locked = post_form(
-        http, f"{site}/login", cookies, csrf=csrf, email=office["admin_email"], password="office password 1"
-    )
+    locked = pages.sign_in(office["admin_email"], "office password 1", site)
 
     assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
     assert "பல முறை தவறான முயற்சிகள்" in locked.text
@@ -285,14 +260,12 @@ def test_the_sign_in_pages_say_the_same_for_the_three_cases_and_lock_in_the_read
 def test_a_reset_through_the_pages_signs_the_member_in(
     fast: Any, api: Api, client: Callable[[], httpx.Client], member: dict[str, Any]
 ) -> None:
-    http = client()
-    cookies, csrf = signed_in_form(http, "/app/recover")
-    sent = post_form(http, "/app/recover", cookies, csrf=csrf, email=member["email"])
+    pages = Pages(client())
+    sent = pages.post("/app/recover", email=member["email"])
     assert sent.status_code == 200 and 'data-testid="recover-sent"' in sent.text
     token = reset_token(api, member["email"])
 
-    cookies, csrf = signed_in_form(http, f"/app/reset?token={token}", **cookies)
-    done = post_form(http, "/app/reset", cookies, csrf=csrf, token=token, password="a page-made password")
+    done = pages.post("/app/reset", f"/app/reset?token={token}", token=token, password="a page-made password")
 
     assert done.status_code == 303 and done.headers["location"].endswith("/app/complaints")
     assert "mla_session=" in done.headers.get("set-cookie", "")
