@@ -185,6 +185,18 @@ def test_recovery_answers_the_same_whether_or_not_the_email_has_a_login(
     assert [m for m in api.outbox() if m["to"] == unknown] == []
 
 
+def test_a_super_admins_reset_link_opens_the_admin_panel(
+    fast: Any, api: Api, stack: Any, client: Callable[[], httpx.Client]
+) -> None:
+    email = stack.env["SUPERADMIN_EMAIL"]
+    assert client().post("/auth/recover", json={"email": email}).status_code == 202
+
+    [message] = [m for m in api.outbox() if m["to"] == email][:1]
+
+    assert "/admin/panel/reset?token=" in message["body"]
+    assert message["subject"] == "Reset your MLA Voice AI password"
+
+
 def test_a_reset_link_expires_and_guessed_ones_are_limited_per_address(
     fast: Any, api: Api, stack: Any, client: Callable[[], httpx.Client], member: dict[str, Any]
 ) -> None:

@@ -78,8 +78,8 @@ def invite(services: Services, who: OfficeUser, request: Invite) -> Member:
         if registry.login_for_email(conn, email):
             raise _taken(email)
         added = conn.execute(
-            "INSERT INTO platform.users (user_id, tenant_id, email, role, full_name) VALUES (%s, %s, %s, %s, %s)"
-            " ON CONFLICT DO NOTHING RETURNING user_id",
+            "INSERT INTO platform.users (user_id, tenant_id, email, role, full_name, login_created_at)"
+            " VALUES (%s, %s, %s, %s, %s, NULL) ON CONFLICT DO NOTHING RETURNING user_id",
             (user_id, who.tenant_id, email, request.role, request.full_name),
         ).fetchone()
         if added is None:  # another invitation of the same address got there first

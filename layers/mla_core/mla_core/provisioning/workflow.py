@@ -153,8 +153,8 @@ def create_dashboard_login(services: Services, tenant: Tenant) -> Output:
             raise ConflictError(f"{tenant.admin_email} already has a login on another tenant")
         user_id = owner["user_id"] if owner is not None else str(uuid.uuid4())
         conn.execute(
-            "INSERT INTO platform.users (user_id, tenant_id, email, role, full_name)"
-            " VALUES (%s, %s, %s, 'mla_admin', %s) ON CONFLICT (user_id) DO NOTHING",
+            "INSERT INTO platform.users (user_id, tenant_id, email, role, full_name, login_created_at)"
+            " VALUES (%s, %s, %s, 'mla_admin', %s, NULL) ON CONFLICT (user_id) DO NOTHING",
             (user_id, tenant.tenant_id, tenant.admin_email, tenant.admin_name),
         )
         registry.update_tenant(conn, tenant.tenant_id, admin_user_id=user_id)

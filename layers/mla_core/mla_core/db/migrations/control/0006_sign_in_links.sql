@@ -18,7 +18,8 @@ CREATE INDEX sign_in_links_user_idx ON sign_in_links (user_id, purpose);
 
 -- When the person's Supabase Auth login was made. An invited member has a row in `users` from the
 -- invitation on (the team page lists them; their role can change, they can be disabled) but no login
--- until they accept: Supabase Auth is called then, with the `user_id` chosen here. Every row before
--- this migration came with its login.
-ALTER TABLE users ADD COLUMN login_created_at timestamptz;
+-- until they accept (NULL here, written so by the invitation): Supabase Auth is called then, with the
+-- `user_id` chosen here. Any other row comes with its login (a super admin's, from the CLI), and so
+-- did every row before this migration.
+ALTER TABLE users ADD COLUMN login_created_at timestamptz DEFAULT now();
 UPDATE users SET login_created_at = created_at;
