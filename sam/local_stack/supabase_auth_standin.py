@@ -5,11 +5,15 @@ part of `/auth/v1` the product calls (`mla_core.adapters.supabase_auth` and `tok
 `supabase/auth` `internal/api` and checked against what `supabase_auth` 2.34 sends and parses:
 
 - Admin (service-role bearer): `POST /admin/users` (a user with a password, confirmed or not, with
-  the `id` the caller chose or a random one),
-  `GET /admin/users?page&per_page` (newest first), `PUT /admin/users/{id}` (password, metadata,
-  `ban_duration`), `DELETE /admin/users/{id}`, `POST /admin/generate_link` of type `invite`.
+  the `id` the caller chose or a random one), `GET /admin/users?page&per_page` (newest first),
+  `GET /admin/users/{id}`, `PUT /admin/users/{id}` (password, metadata, `ban_duration`),
+  `DELETE /admin/users/{id}`, `POST /admin/generate_link` of type `invite`.
 - Users: `POST /token?grant_type=password|refresh_token`, `POST /verify` of type `invite` with the
   `token_hash`, `POST /logout?scope=local`.
+- Since the product keeps its invitations in its own records (`mla_core.identity.invitations`), it
+  no longer calls `generate_link` or `/verify`; they stay, modelled as GoTrue has them.
+- A password sign-in refuses an unknown email and a banned user before it hashes the password, as
+  GoTrue does (the product evens out the time: `bench.signin`).
 - Open: `GET /.well-known/jwks.json`, `GET /health`.
 
 Faithful where the product depends on it:
@@ -42,8 +46,8 @@ What it does not model (a call the product might one day make would not show the
   rate limits). The invite link's `action_link` is not served (no `GET /verify`): the product
   builds its own link around `hashed_token`.
 - Sign-up, password recovery, magic links, email and phone OTP, phone and OAuth/SSO sign-in,
-  anonymous users, MFA (`aal2`), email change, the user's own `GET/PUT /user`, `POST /invite`,
-  `GET /admin/users/{id}`: not served (404 or 405).
+  anonymous users, MFA (`aal2`), email change, the user's own `GET/PUT /user`, `POST /invite`:
+  not served (404 or 405).
 - Fields and forms the product does not send are refused with 400 `validation_failed` and a
   message saying so: other link types, admin user fields other than those above, `ban_duration`
   other than `none` or whole hours, logout scopes other than `local`, soft delete.
@@ -265,6 +269,7 @@ class _AuthStandIn:
             self._route("GET", "/.well-known/jwks.json", self.jwks, gateway_open=True),
             self._route("POST", "/admin/users", self.admin_create_user),
             self._route("GET", "/admin/users", self.admin_list_users),
+            self._route("GET", "/admin/users/{id}", self.admin_get_user),
             self._route("PUT", "/admin/users/{id}", self.admin_update_user),
             self._route("DELETE", "/admin/users/{id}", self.admin_delete_user),
             self._route("POST", "/admin/generate_link", self.admin_generate_link),
@@ -340,6 +345,10 @@ class _AuthStandIn:
         users = sorted(self.state.users.values(), key=lambda u: u.created_at, reverse=True)
         selected = users[(page - 1) * per_page : page * per_page]
         return JSONResponse({"users": [_user_json(u) for u in selected], "aud": AUDIENCE})
+
+    async def admin_get_user(self, request: Request) -> Response:
+        self._require_admin(request)
+        return JSONResponse(_user_json(self._user(request.path_params["id"])))
 
     async def admin_update_user(self, request: Request) -> Response:
         self._require_admin(request)

@@ -78,6 +78,42 @@ def test_an_invitation_is_readable_before_use_then_works_once(
     assert [m["invited"] for m in team if m["id"] == member["id"]] == [False]
 
 
+def test_an_acceptance_that_made_the_login_but_did_not_finish_can_be_done_again(
+    api: Api, office: dict[str, Any], stack: Any
+) -> None:
+    """The login exists with our id (an earlier acceptance died before its commit): it is brought up to date."""
+    from supabase import create_client
+
+    member, token = invite(api, office)
+    admin = create_client(stack.env["SUPABASE_URL"], stack.env["SUPABASE_SERVICE_ROLE_KEY"]).auth.admin
+    admin.create_user(
+        {"id": member["id"], "email": member["email"], "password": "half-done pass", "email_confirm": True}
+    )
+
+    accepted = api.http.post("/auth/register", json={"token": token, "password": "my own password"})
+
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["data"]["user"]["id"] == member["id"]
+    assert (
+        api.http.post("/auth/login", json={"email": member["email"], "password": "half-done pass"}).status_code == 401
+    )
+
+
+def test_an_invitation_to_an_address_someone_else_signs_in_with_is_refused(
+    api: Api, office: dict[str, Any], stack: Any
+) -> None:
+    from supabase import create_client
+
+    member, token = invite(api, office)
+    admin = create_client(stack.env["SUPABASE_URL"], stack.env["SUPABASE_SERVICE_ROLE_KEY"]).auth.admin
+    admin.create_user({"email": member["email"], "password": "not theirs 123", "email_confirm": True})
+
+    refused = api.http.post("/auth/register", json={"token": token, "password": "my own password"})
+
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "conflict"
+    assert api.http.get(f"/auth/invitations/{token}").status_code == 200  # still unused
+
+
 def test_an_expired_invitation_is_refused(api: Api, office: dict[str, Any], inspect: Inspector) -> None:
     member, token = invite(api, office)
     [(days,)] = inspect.sql(

@@ -110,6 +110,7 @@ def test_an_admin_creates_a_user_with_the_id_it_chose(admin: SyncGoTrueAdminAPI)
     created = admin.create_user({"id": chosen, "email": "chosen@example.in", "password": PASSWORD}).user
 
     assert created.id == chosen
+    assert admin.get_user_by_id(chosen).user == created
     with pytest.raises(AuthApiError) as again:
         admin.create_user({"id": chosen, "email": "other@example.in", "password": PASSWORD})
     assert again.value.status == 422

@@ -91,6 +91,18 @@ class SupabaseAuth:
         response = self._call("create user", lambda: self._admin.create_user(attributes))
         return response.user.id
 
+    def has_user(self, user_id: str) -> bool:
+        """Whether a user with this id exists."""
+        try:
+            self._admin.get_user_by_id(user_id)
+        except AuthApiError as exc:
+            if exc.status == 404:
+                return False
+            raise _translate("get user", exc) from exc
+        except AuthError as exc:
+            raise _translate("get user", exc) from exc
+        return True
+
     def find_user_by_email(self, email: str) -> str | None:
         page = 1
         while True:

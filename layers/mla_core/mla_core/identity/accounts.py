@@ -202,21 +202,13 @@ def _make_login(services: Services, link: invitations.Link, password: str, full_
                 link.email, password, app_metadata=app_metadata, user_metadata=user_metadata, user_id=link.user_id
             )
             return
-        except ConflictError as taken:
-            if not _has_login(services, link.user_id):
+        except ConflictError:
+            if not services.auth.has_user(link.user_id):
                 raise  # the address's login is someone else's
-            logger.info("invited login already made: updated", extra={"user_id": link.user_id}, exc_info=taken)
+            logger.info("invited login already made: brought up to date", extra={"user_id": link.user_id})
     services.auth.update_user(
         link.user_id, {"password": password, "app_metadata": app_metadata, "user_metadata": user_metadata}
     )
-
-
-def _has_login(services: Services, user_id: str) -> bool:
-    try:
-        services.auth.update_user(user_id, {})
-    except AppError:
-        return False
-    return True
 
 
 def recover(services: Services, request: RecoverRequest, *, client: str) -> RecoverySent:
