@@ -223,7 +223,7 @@ def recover(services: Services, request: RecoverRequest, *, client: str) -> Reco
 
 
 _RESETTABLE = """
-SELECT u.user_id::text AS user_id, u.role FROM platform.users u
+SELECT u.user_id::text AS user_id, u.email, u.role FROM platform.users u
   LEFT JOIN platform.tenants t ON t.tenant_id = u.tenant_id
  WHERE lower(u.email) = lower(%s) AND NOT u.disabled AND u.login_created_at IS NOT NULL
    AND (u.tenant_id IS NULL OR t.status = 'active')
@@ -245,9 +245,9 @@ def _send_reset(services: Services, email: str) -> None:
             if row is None:
                 return
             token = invitations.issue(conn, row["user_id"], "reset")
-            words = mail.Section([p.format(email=email) for p in _RESET_WORDS.paragraphs], _RESET_WORDS.action)
             link = invitations.reset_link(services.settings.dashboard_url, token, row["role"])
-            mail.send(services, email, mail.compose("Reset your MLA Voice AI password", [words], link))
+            words = _RESET_WORDS.filled(email=row["email"])
+            mail.send(services, row["email"], mail.compose("Reset your MLA Voice AI password", [words], link))
     except AppError:
         # Answered as if sent: an error only an existing login can meet would tell who has one.
         logger.exception("password reset email not sent")

@@ -122,10 +122,9 @@ def _send_invitation(services: Services, conn: Conn, who: OfficeUser, member: Me
     assert tenant is not None  # the caller's own office
     token = invitations.issue(conn, member["id"], "invite")
     values: dict[str, Any] = {**tenant, "inviter": who.email, "role": member["role"].replace("_", " ")}
-    words = mail.Section([p.format(**values) for p in _INVITATION.paragraphs], _INVITATION.action)
     subject = f"You are invited to the grievance dashboard of {tenant['constituency']}"
     link = invitations.invitation_link(services.settings.dashboard_url, token)
-    mail.send(services, member["email"], mail.compose(subject, [words], link))
+    mail.send(services, member["email"], mail.compose(subject, [_INVITATION.filled(**values)], link))
 
 
 def _taken(email: str) -> ConflictError:

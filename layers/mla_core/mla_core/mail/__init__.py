@@ -32,6 +32,10 @@ class Section:
     paragraphs: Sequence[str]
     action: str
 
+    def filled(self, **values: object) -> Section:
+        """The words with `values` in their `{placeholders}` (escaped later, with the rest, in HTML)."""
+        return Section([p.format(**values) for p in self.paragraphs], self.action.format(**values))
+
 
 @dataclass(frozen=True)
 class Email:

@@ -45,8 +45,6 @@ def compose(*, mla_name: str, constituency: str, phone_numbers: list[str], langu
     """English first, then the tenant's first language when it is not English."""
     languages = ["en"] if language == "en" or language not in _SECTIONS else ["en", language]
     values = {"name": mla_name, "constituency": constituency, "numbers": ", ".join(phone_numbers)}
-    sections = [
-        Section([p.format(**values) for p in _SECTIONS[lang].paragraphs], _SECTIONS[lang].action) for lang in languages
-    ]
+    sections = [_SECTIONS[lang].filled(**values) for lang in languages]
     subject = " / ".join(_SUBJECTS[lang].format(constituency=constituency) for lang in languages)
     return mail.compose(subject, sections, link)
