@@ -97,6 +97,13 @@ def test_a_duplicate_needs_an_original_that_exists_and_is_another_complaint() ->
     assert itself.details == [{"field": "duplicate_of", "reason": "self"}]
 
 
+def test_a_duplicate_cannot_name_a_complaint_that_is_itself_a_duplicate() -> None:
+    first = complaint(reference=900)
+    merged = complaint(reference=901, status="duplicate", duplicate_of=first["id"])
+    refused = refusal(ConflictError, status="duplicate", duplicate_of="901", original=merged)
+    assert refused.details == [{"field": "duplicate_of", "reason": "is_duplicate", "original": str(first["id"])}]
+
+
 @pytest.mark.parametrize(
     ("given", "missing"),
     [

@@ -26,6 +26,20 @@ def _find(conn: Conn, tenant_id: str, id_or_reference: str, *, lock: bool = Fals
     return found
 
 
+def _lock(
+    conn: Conn, tenant_id: str, id_or_reference: str, patch: ComplaintPatch
+) -> tuple[ComplaintRow, ComplaintRow | None]:
+    """The complaint a change is for, and the one it would duplicate (None if none, or absent), locked
+    together in id order: two complaints marked duplicates of each other at once (A of B, B of A)
+    then wait for each other instead of deadlocking."""
+    if not (patch.status == "duplicate" and patch.duplicate_of):
+        return _find(conn, tenant_id, id_or_reference, lock=True), None
+    locked = store.lock_in_order(conn, tenant_id, [id_or_reference, patch.duplicate_of])
+    if id_or_reference not in locked:
+        raise NotFoundError("complaint not found")
+    return locked[id_or_reference], locked.get(patch.duplicate_of)
+
+
 def get_complaint(services: Services, tenant_id: str, id_or_reference: str) -> ComplaintDetail:
     """The complaint with its timeline, its call and its notifications."""
     with services.db.transaction() as conn:
@@ -48,11 +62,8 @@ def update_complaint(
     expected = changes.expected_version(patch, if_match)
     config = load_agent_config(services, tenant_id)
     with services.db.transaction() as conn:
-        current = _find(conn, tenant_id, id_or_reference, lock=True)
+        current, original = _lock(conn, tenant_id, id_or_reference, patch)
         changes.check_version(current, expected)
-        original = None
-        if patch.status == "duplicate" and patch.duplicate_of:
-            original = store.find(conn, tenant_id, patch.duplicate_of, lock=True)
         assignee = patch.assigned_to if not patch.unassign else None
         change = changes.plan_change(
             current,

@@ -113,6 +113,13 @@ def _status_columns(
             raise InvalidInputError(
                 "a complaint cannot duplicate itself", details=[{"field": "duplicate_of", "reason": "self"}]
             )
+        if original["status"] == "duplicate":  # no chains, and no two complaints duplicating each other
+            raise ConflictError(
+                "that complaint is itself a duplicate; mark this one a duplicate of its original",
+                details=[
+                    {"field": "duplicate_of", "reason": "is_duplicate", "original": str(original["duplicate_of"])}
+                ],
+            )
         return {"status": to, "duplicate_of": original["id"]}
     if to == "transferred":
         missing = [name for name in ("transferred_to", "note") if not getattr(patch, name)]

@@ -169,20 +169,38 @@ def stream(conn: Conn, tenant_id: str, filters: ComplaintFilters) -> Iterator[di
 # One complaint ---------------------------------------------------------------------------------
 
 
+def _key(id_or_reference: str) -> tuple[str, int | uuid.UUID] | None:
+    """The column and value that `id_or_reference` names: an id (UUID) or a reference (digits)."""
+    reference = ascii_digits(id_or_reference)  # `isdigit` alone takes "²", which int() refuses
+    if reference.isascii() and reference.isdigit() and len(reference) <= 12:
+        return "reference", int(reference)
+    try:
+        return "id", uuid.UUID(id_or_reference)
+    except ValueError:
+        return None
+
+
 def find(conn: Conn, tenant_id: str, id_or_reference: str, *, lock: bool = False) -> ComplaintRow | None:
     """A complaint by id (UUID) or reference (digits); None for anything else, or when absent.
     `lock` holds its row until the transaction ends."""
-    value: int | uuid.UUID
-    reference = ascii_digits(id_or_reference)  # `isdigit` alone takes "²", which int() refuses
-    if reference.isascii() and reference.isdigit() and len(reference) <= 12:
-        clause, value = sql.SQL("reference = %s"), int(reference)
-    else:
-        try:
-            clause, value = sql.SQL("id = %s"), uuid.UUID(id_or_reference)
-        except ValueError:
-            return None
+    key = _key(id_or_reference)
+    if key is None:
+        return None
+    clause = sql.SQL("{} = %s").format(sql.Identifier(key[0]))
     query = sql.SQL("{} WHERE {}{}").format(_select(tenant_id), clause, sql.SQL(" FOR UPDATE") if lock else sql.SQL(""))
-    return cast("ComplaintRow | None", conn.execute(query, (value,)).fetchone())
+    return cast("ComplaintRow | None", conn.execute(query, (key[1],)).fetchone())
+
+
+def lock_in_order(conn: Conn, tenant_id: str, ids_or_references: list[str]) -> dict[str, ComplaintRow]:
+    """Complaints by id or reference, locked until the transaction ends by one statement in id order,
+    so that two transactions locking the same rows (A then B, B then A) wait for each other instead of
+    deadlocking; keyed by the id or reference they were asked for (those absent are left out)."""
+    keys = {given: key for given in ids_or_references if (key := _key(given)) is not None}
+    ids = [value for column, value in keys.values() if column == "id"]
+    references = [value for column, value in keys.values() if column == "reference"]
+    query = sql.SQL("{} WHERE id = ANY(%s) OR reference = ANY(%s) ORDER BY id FOR UPDATE").format(_select(tenant_id))
+    rows = cast("list[ComplaintRow]", conn.execute(query, (ids, references)).fetchall())
+    return {given: row for given, (column, value) in keys.items() for row in rows if row[column] == value}  # type: ignore[literal-required]
 
 
 def timeline(conn: Conn, tenant_id: str, complaint_id: uuid.UUID) -> list[TimelineEvent]:
