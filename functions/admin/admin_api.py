@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 
+from mla_core.core.errors import AuthenticationError
 from mla_core.core.observability import function_logger
 from mla_core.http.deps import ServicesDep, SuperAdminDep
 from mla_core.http.envelope import Envelope, LazyApp, Page, create_app, ok
@@ -20,10 +21,38 @@ from mla_core.tenants.request import TenantRequest
 
 logger = function_logger("admin")
 
+PANEL_SIGN_IN = "/admin/panel/login"
+
+
+async def docs_reader(request: Request) -> None:
+    """The admin API's docs and schema are for super admins: signed in to the panel (its session
+    cookie), or with an `Authorization: Bearer` access token; either is checked as the panel checks
+    its pages (the role and the user's row as our records have them now)."""
+    from starlette.concurrency import run_in_threadpool
+
+    from admin_panel import page_principal, super_admin  # only a docs request pays for the pages' imports
+    from mla_core.web.sessions import SESSION_COOKIE, LoginRequired
+
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme or token:
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError("an Authorization: Bearer <access token> header is required")
+        # The token stands in for the session cookie, and nothing else of the browser's is used.
+        headers = [(k, v) for k, v in request.scope["headers"] if k not in (b"cookie", b"authorization")]
+        cookie = f"{SESSION_COOKIE}={token.strip()}".encode("latin-1")
+        request = Request({**request.scope, "headers": [*headers, (b"cookie", cookie)]})
+    try:
+        await super_admin(request, await run_in_threadpool(page_principal, request))
+    except LoginRequired as exc:
+        raise AuthenticationError("sign in as a super admin to read the admin API's docs") from exc
+
+
 app = create_app(
     title="MLA Voice AI — Admin API",
     description="Super-admin operations on MLA tenants. Every response uses the success/error envelope.",
     docs_prefix="/admin",
+    docs_access=docs_reader,
+    docs_sign_in=PANEL_SIGN_IN,
 )
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]

@@ -43,10 +43,11 @@ def dashboard_schema(stack: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def admin_schema(stack: Any) -> Any:
+def admin_schema(stack: Any, admin_token: str) -> Any:
     from local_stack.template import app_of
 
-    return schemathesis.openapi.from_asgi("/admin/openapi.json", app_of("AdminFunction"))
+    signed_in = {"Authorization": f"Bearer {admin_token}"}  # the admin API's schema is for super admins
+    return schemathesis.openapi.from_asgi("/admin/openapi.json", app_of("AdminFunction"), headers=signed_in)
 
 
 @pytest.fixture(scope="module")

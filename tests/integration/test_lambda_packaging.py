@@ -52,8 +52,13 @@ ROUTE_REQUESTS: dict[str, list[Request]] = {
     "/admin/{proxy+}": [
         Request("GET", "/admin/tenants", 401, "envelope"),
         Request("GET", "/admin/tenants", 200, "envelope", signed_in=True, query="limit=1"),
-        Request("GET", "/admin/docs", 200, "html"),
-        Request("GET", "/admin/openapi.json", 200, "json"),
+        Request("GET", "/admin/docs", 303, "redirect"),
+        Request("GET", "/admin/docs", 200, "html", signed_in=True),
+        Request("GET", "/admin/docs/assets/swagger-ui-bundle.js", 200, "javascript"),
+        Request("GET", "/admin/docs/assets/swagger-ui.css", 200, "css"),
+        Request("GET", "/admin/docs/assets/api-docs.js", 200, "javascript"),
+        Request("GET", "/admin/openapi.json", 401, "envelope"),
+        Request("GET", "/admin/openapi.json", 200, "json", signed_in=True),
         Request("GET", "/admin/panel/login", 200, "html"),
         Request("GET", "/admin/panel/static/app.css", 200, "css"),
     ],
@@ -63,6 +68,11 @@ ROUTE_REQUESTS: dict[str, list[Request]] = {
     ],
     "/api/{proxy+}": [Request("GET", "/api/complaints", 401, "envelope")],
     "/docs": [Request("GET", "/docs", 200, "html")],
+    "/docs/assets/{proxy+}": [
+        Request("GET", "/docs/assets/swagger-ui-bundle.js", 200, "javascript"),
+        Request("GET", "/docs/assets/swagger-ui.css", 200, "css"),
+        Request("GET", "/docs/assets/favicon-32x32.png", 200, "image/png"),
+    ],
     "/openapi.json": [Request("GET", "/openapi.json", 200, "json")],
     "/": [Request("GET", "/", 303, "redirect")],
     "/register": [Request("GET", "/register", 303, "redirect", query="token=abc")],
@@ -72,7 +82,10 @@ ROUTE_REQUESTS: dict[str, list[Request]] = {
         Request("GET", "/app/static/test_call.js", 200, "javascript"),
     ],
     "/webhooks/livekit": [Request("POST", "/webhooks/livekit", 401, "envelope", body="{}")],
-    "/webhooks/{proxy+}": [Request("GET", "/webhooks/openapi.json", 200, "json")],
+    "/webhooks/{proxy+}": [
+        Request("GET", "/webhooks/openapi.json", 200, "json"),
+        Request("GET", "/webhooks/docs/assets/swagger-ui-bundle.js", 200, "javascript"),
+    ],
 }
 
 # The sample event of a function invoked by something other than the HTTP API.

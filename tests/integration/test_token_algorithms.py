@@ -103,7 +103,7 @@ FORGED = [
     "es256_with_a_garbled_signature",
     "es256_with_a_signature_of_the_wrong_size",
 ]
-API_PATHS = ["/admin/tenants", "/api/complaints", "/auth/profile"]
+API_PATHS = ["/admin/tenants", "/admin/openapi.json", "/api/complaints", "/auth/profile"]
 PAGES = ["/admin/panel/tenants", "/app/complaints"]
 
 

@@ -282,6 +282,7 @@ def test_each_api_function_serves_its_routes() -> None:
         "ANY /auth/{proxy+}",
         "ANY /api/{proxy+}",
         "GET /docs",
+        "GET /docs/assets/{proxy+}",
         "GET /openapi.json",
         "GET /",
         "GET /register",

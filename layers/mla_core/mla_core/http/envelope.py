@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mla_core.core.errors import AppError, redact
+from mla_core.http.api_docs import Access, add_docs
 from mla_core.http.clean_input import CleanInput
 
 logger = logging.getLogger(__name__)
@@ -208,18 +209,29 @@ class LazyApp:
         await self._app(scope, receive, send)
 
 
-def create_app(*, title: str, description: str, docs_prefix: str = "", signed_bodies: bool = False) -> FastAPI:
+def create_app(
+    *,
+    title: str,
+    description: str,
+    docs_prefix: str = "",
+    signed_bodies: bool = False,
+    docs_access: Access | None = None,
+    docs_sign_in: str | None = None,
+) -> FastAPI:
     """An API app with the envelope, its errors and the input edge (`http.clean_input`);
-    `signed_bodies`: its routes check a signature on the body as sent, which the edge then leaves alone."""
+    `signed_bodies`: its routes check a signature on the body as sent, which the edge then leaves alone.
+    Its docs are at `<docs_prefix>/docs`, from our own origin (`http.api_docs`): for everyone, or for
+    the callers `docs_access` lets through (a browser it refuses is sent to `docs_sign_in`)."""
     app = FastAPI(
         title=title,
         description=description,
         version="1.0.0",
-        docs_url=f"{docs_prefix}/docs",
-        openapi_url=f"{docs_prefix}/openapi.json",
+        docs_url=None,
+        openapi_url=None,
         redoc_url=None,
         responses=ERROR_RESPONSES,
     )
+    add_docs(app, prefix=docs_prefix, access=docs_access, sign_in=docs_sign_in)
     app.add_middleware(CleanInput, refusal=app_error_response, routes=app.routes, signed_bodies=signed_bodies)
     install_error_handlers(app)
     return app
