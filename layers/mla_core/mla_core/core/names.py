@@ -6,6 +6,7 @@ a room's name), so each is written here once.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 TENANT_ID = re.compile(r"^[a-z0-9]{10}$")  # ten lowercase letters and digits: safe in every name below
@@ -25,8 +26,27 @@ def room_name(tenant_id: str) -> str:
 
 
 def call_room_prefix(tenant_id: str) -> str:
-    """Prefix of the room LiveKit creates for each call: `mla-{id}-call_<caller>_<random>`."""
+    """Prefix of the room LiveKit creates for each call: `mla-{id}-call_<caller>_<random>` (stored and logged
+    as `stored_room_name` makes it)."""
     return f"mla-{tenant_id}-call"
+
+
+_SIP_CALL_ROOM = re.compile(r"^mla-[a-z0-9]{10}-call_")
+
+
+def stored_room_name(room: str) -> str:
+    """A call's room name as we store and log it, without the caller's number in it.
+
+    LiveKit names the room of a SIP call `mla-{id}-call_<caller's number>_<random>`; kept, its name would
+    put the number in every table and log line that names the call. What follows the prefix becomes 20
+    hex digits of the SHA-256 of the whole name: the same for the agent and the webhooks, who both see
+    LiveKit's name, and not reversible (the random part has ~70 bits). Any other name (a test call's, a
+    simulated call's, one already stored) is returned as it is. Postgres has its twin,
+    `platform.stored_room_name` (control migration 0007), for rows stored before.
+    """
+    if not _SIP_CALL_ROOM.match(room):
+        return room
+    return f"{room[:19]}-{hashlib.sha256(room.encode()).hexdigest()[:20]}"
 
 
 def test_call_room(tenant_id: str, suffix: str) -> str:
