@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import html
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from mla_core.core.errors import AuthenticationError, NotFoundError
 
@@ -38,12 +39,15 @@ _HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "public, max-a
 Access = Callable[[Request], Awaitable[object]]
 
 
-def _asset_path(name: str) -> Path:
+@lru_cache(maxsize=len(_ASSETS))
+def _asset(name: str) -> bytes:
+    """A file the docs load, read once per process and always sent whole (no ranges: Starlette would
+    answer a bad one in plain text, outside the envelope)."""
     if name == "api-docs.js":
-        return _START
+        return _START.read_bytes()
     from swagger_ui_bundle import swagger_ui_path  # only a docs request pays for finding the package
 
-    return Path(str(swagger_ui_path)) / name
+    return (Path(str(swagger_ui_path)) / name).read_bytes()
 
 
 def _page(title: str, assets: str, openapi_url: str) -> str:
@@ -92,7 +96,7 @@ def add_docs(app: FastAPI, *, prefix: str = "", access: Access | None = None, si
         return page
 
     @app.get(f"{assets}/{{name}}", include_in_schema=False)
-    def asset(name: str) -> FileResponse:
+    def asset(name: str) -> Response:
         if name not in _ASSETS:
             raise NotFoundError("no such file")
-        return FileResponse(_asset_path(name), media_type=_ASSETS[name], headers=_HEADERS)
+        return Response(_asset(name), media_type=_ASSETS[name], headers=_HEADERS)

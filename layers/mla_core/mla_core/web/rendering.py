@@ -1,18 +1,21 @@
 """Pages as responses: Jinja2 templates in the reader's language and India's time zone, redirects
 after a form, and the security headers (a strict Content-Security-Policy: nothing loads from
-another origin) on every one."""
+another origin, and only the configured LiveKit server is reached besides ours) on every one."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from mla_core.core.settings import get_settings
 from mla_core.web.i18n import LANGUAGES, translator
 from mla_core.web.sessions import csrf_token, earned_cookies
 
@@ -22,10 +25,32 @@ if TYPE_CHECKING:
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 LANG_COOKIE = "mla_lang"
-CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; media-src 'self' https:;"
-    " connect-src 'self' wss: https:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-)
+_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")  # what may stand in a policy as a host (no ; or space)
+
+
+def _secure_forms(url: str) -> list[str]:
+    """The https and wss forms of the host `url` names (none for a URL without a plain host)."""
+    host = urlsplit(url).netloc.rpartition("@")[2]
+    return [f"https://{host}", f"wss://{host}"] if _HOST.fullmatch(host) else []
+
+
+def content_security_policy(*, livekit_url: str, live_updates_url: str = "") -> str:
+    """The pages' policy: everything from this origin; the browser's test call may also reach the
+    configured LiveKit server (its signalling WebSocket and HTTPS), and nothing else. The live-updates
+    WebSocket, once there is one, is the other host allowed to connect (`live_updates_url`)."""
+    livekit = _secure_forms(livekit_url)
+    connect = " ".join(["'self'", *livekit, *_secure_forms(live_updates_url)])
+    media = " ".join(["'self'", *livekit[:1]])
+    return (
+        f"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; media-src {media};"
+        f" connect-src {connect}; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    )
+
+
+@lru_cache(maxsize=1)
+def page_policy() -> str:
+    """This deployment's policy, made once per process from the settings."""
+    return content_security_policy(livekit_url=get_settings().livekit_url)
 
 
 @lru_cache(maxsize=1)
@@ -54,7 +79,7 @@ def language(request: Request) -> str:
 def finish(request: Request, response: Response) -> Response:
     """The cookies the request earned and the security headers."""
     earned_cookies(request, response)
-    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Content-Security-Policy"] = page_policy()
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     return response

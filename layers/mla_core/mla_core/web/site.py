@@ -8,14 +8,18 @@ import contextlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from mla_core.adapters import Services
 from mla_core.core.errors import (
@@ -109,6 +113,12 @@ class StaticDirectories(StaticFiles):
     ) -> list[str | PathLike[str]]:
         return list(self._directories)
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Our files are small and always sent whole: a range is never answered, nor refused outside
+        # the error page (Starlette answers a bad one in plain text).
+        headers = [(name, value) for name, value in scope["headers"] if name not in (b"range", b"if-range")]
+        await super().__call__({**scope, "headers": headers}, receive, send)
+
 
 class NextPage(BaseModel):
     """Where the sign-in form goes once signed in."""
@@ -136,9 +146,21 @@ def create_site_app(site: Site, services: Callable[[], Services]) -> FastAPI:
         message = translator(language(request))("unexpected_error")
         return site.page(request, "error.html", {"status": 500, "message": message}, status_code=500)
 
-    @app.exception_handler(404)
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return site.page(request, "error.html", {"status": 404, "message": "not found"}, status_code=404)
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """What routing and Starlette refuse themselves (no such page or file, a method a page does not
+        take, a form too large to read), as the error page with the same status and headers."""
+        message = "not found" if exc.status_code == 404 else str(exc.detail)
+        page = site.page(
+            request, "error.html", {"status": exc.status_code, "message": message}, status_code=exc.status_code
+        )
+        page.headers.update(exc.headers or {})
+        return page
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        context = {"status": 422, "message": HTTPStatus.UNPROCESSABLE_ENTITY.phrase}
+        return site.page(request, "error.html", context, status_code=422)
 
     @app.get("/login")
     def login_page(request: Request, next: str = "", reset: str = "") -> Response:
