@@ -1,0 +1,36 @@
+"""How long an office keeps a constituent's personal data (DPDP: no longer than its purpose needs).
+
+Days, each with a default and the bounds an office may set it within (`platform.tenants.retention` holds
+an office's own; what it leaves out is the default). The statistics' columns (category, area, dates,
+status) are kept whatever these say; what goes is what names or reaches a person.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+WEBHOOK_EVENT_DAYS = 7  # LiveKit's webhook records: the platform's, the same for every office
+
+
+class RetentionPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    transcripts_after_close: int = Field(
+        365,
+        ge=30,
+        le=3650,
+        description="days a call's transcript and recording are kept once its complaints are closed",
+    )
+    calls_without_complaint: int = Field(
+        90, ge=7, le=3650, description="days a call that logged no complaint keeps its transcript, recording and number"
+    )
+    caller_details_after_close: int = Field(
+        1095, ge=90, le=3650, description="days a closed complaint keeps the caller's name, numbers and description"
+    )
+    sms_after_sent: int = Field(180, ge=30, le=3650, description="days an SMS keeps its recipient and text")
+    archive_after_deprovision: int = Field(
+        365,
+        ge=30,
+        le=3650,
+        description="days a deprovisioned office's archived data is kept (an export is offered first)",
+    )
