@@ -114,8 +114,12 @@ def test_the_live_updates_host_is_the_other_one_allowed_to_connect() -> None:
     policy = content_security_policy(livekit_url="wss://lk.example.in", live_updates_url="wss://live.example.in/socket")
     connect = next(d for d in policy.split(";") if d.strip().startswith("connect-src"))
     assert connect.split()[1:] == [
-        "'self'", "https://lk.example.in", "wss://lk.example.in", "https://live.example.in", "wss://live.example.in"
-    ]  # fmt: skip
+        "'self'",
+        "https://lk.example.in",
+        "wss://lk.example.in",
+        "https://live.example.in",
+        "wss://live.example.in",
+    ]
 
 
 @pytest.mark.parametrize("url", ["", "not a url", "wss://a.example.in; script-src *", "wss://x y", "wss://user@"])
