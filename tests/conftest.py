@@ -16,6 +16,10 @@ from support import Api
 # the stack would take from the environment, nor what would send the settings to AWS.
 for _name in (*OVERRIDABLE, "APP_SECRET_ID", "AWS_PROFILE"):
     os.environ.pop(_name, None)
+# Every test signs in from 127.0.0.1, so the sign-in limits (10 failures per address in 15 minutes)
+# would soon refuse the whole suite's logins; the tests of the limits set them back to 10
+# (tests/integration/test_signin_limits.py, test_invitations.py), from addresses of their own.
+os.environ["SIGNIN_FAILURE_LIMIT"] = "1000"
 
 
 @pytest.fixture(scope="session")

@@ -174,7 +174,9 @@ def test_an_invitation_whose_email_fails_removes_the_login_it_made(
     assert inspect.auth_users(email) == []
     assert inspect.sql("SELECT 1 FROM platform.users WHERE email = %s", email) == []
     invited = team.invite(get_services(), who, team.Invite(email=email, full_name="Kavitha"))  # sent again: works
-    assert invited["email"] == email and len(inspect.auth_users(email)) == 1
+    # Invited: a member row and a link, and no Supabase Auth login until the invitation is accepted.
+    assert invited["email"] == email and invited["invited"] and inspect.auth_users(email) == []
+    assert len(inspect.sql("SELECT 1 FROM platform.users WHERE email = %s", email)) == 1
 
 
 # The CSV export -------------------------------------------------------------------------------------

@@ -15,8 +15,12 @@ from support import Api, Inspector, Pages, from_own_address, tenant_body, unique
 
 
 @pytest.fixture
-def elsewhere(stack: Any) -> Iterator[httpx.Client]:
-    """A client from a loopback address of its own: its guesses count for nobody else."""
+def elsewhere(stack: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[httpx.Client]:
+    """A client from a loopback address of its own, with the limit as deployed (10 failures; the suite
+    runs with a higher one, see conftest): its guesses count for nobody else."""
+    from mla_core.adapters import get_services
+
+    monkeypatch.setattr(get_services().settings, "signin_failure_limit", 10)
     with from_own_address(stack.env["API_URL"]) as client:
         yield client
 

@@ -36,10 +36,12 @@ def client(stack: Any) -> Iterator[Callable[[], httpx.Client]]:
 
 @pytest.fixture
 def fast(stack: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """No floor under a failed sign-in's time (these tests count failures, they do not time them)."""
+    """The limit as deployed (10; the suite runs with a higher one, see conftest), and no floor under a
+    failed sign-in's time (these tests count failures, they do not time them)."""
     from mla_core.adapters import get_services
 
     settings = get_services().settings
+    monkeypatch.setattr(settings, "signin_failure_limit", 10)
     monkeypatch.setattr(settings, "signin_failure_floor_s", 0.0)
     # The windows are fixed (aligned on the clock): a test's failures must not straddle two of them.
     left = settings.signin_failure_window_s - time.time() % settings.signin_failure_window_s
