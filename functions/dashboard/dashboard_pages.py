@@ -32,7 +32,7 @@ from mla_core.web.forms import NumbersBox, OnceKey, PostedForm, field_errors, pa
 from mla_core.web.i18n import LANGUAGES, translator
 from mla_core.web.rendering import language, redirect
 from mla_core.web.sessions import check_csrf, start_session
-from mla_core.web.site import Site, client_address, create_site_app
+from mla_core.web.site import Site, client_address, create_site_app, locked_page
 
 site = Site(
     prefix="/app",
@@ -99,11 +99,7 @@ def _register(request: Request, values: Any, *, refused: AppError | None = None,
         token = str(values.get("token") or "")
         context["invitation"] = accounts.invitation(get_services(), token, client=client_address(request))
     except RateLimitedError as exc:
-        minutes = max(1, -(-exc.retry_after_s // 60))
-        context["error"] = t("signin_locked").format(minutes=minutes)
-        response = site.page(request, "dashboard/register.html", context, status_code=429)
-        response.headers.update(exc.headers)
-        return response
+        return locked_page(site, request, "dashboard/register.html", context, exc)
     except accounts.InvitationError:
         context["error"], status = t("invitation_invalid"), 400
     return site.page(request, "dashboard/register.html", context, status_code=status)

@@ -185,6 +185,8 @@ def test_guessing_invitation_tokens_is_limited_per_address(
 
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
     assert elsewhere.get(f"/auth/invitations/{token}").status_code == 429
+    page = elsewhere.get(f"/app/register?token={token}")
+    assert page.status_code == 429 and "Too many failed attempts" in page.text and page.headers["Retry-After"]
     # From another address the real link still works.
     with from_own_address(str(elsewhere.base_url)) as other:
         assert other.post("/auth/register", json={"token": token, "password": "my own password"}).status_code == 201

@@ -178,7 +178,7 @@ def create_site_app(site: Site, services: Callable[[], Services]) -> FastAPI:
             request_ = parse_form(form, accounts.LoginRequest)
             session = accounts.login(services(), request_, client=client_address(request))
         except RateLimitedError as exc:
-            return _locked(site, request, "login.html", context, exc)
+            return locked_page(site, request, "login.html", context, exc)
         except (AuthenticationError, ValidationError):
             return site.page(request, "login.html", {**context, "error": t("signin_failed")}, status_code=401)
         if session.user.role not in site.roles:
@@ -215,7 +215,7 @@ def create_site_app(site: Site, services: Callable[[], Services]) -> FastAPI:
                 services(), parse_form(form, accounts.ResetRequest), client=client_address(request)
             )
         except RateLimitedError as exc:
-            return _locked(site, request, "reset.html", context, exc)
+            return locked_page(site, request, "reset.html", context, exc)
         except accounts.ResetLinkError:
             context["error"] = translator(language(request))("reset_invalid")
             return site.page(request, "reset.html", context, status_code=400)
@@ -253,7 +253,9 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def _locked(site: Site, request: Request, template: str, context: dict[str, Any], exc: RateLimitedError) -> Response:
+def locked_page(
+    site: Site, request: Request, template: str, context: dict[str, Any], exc: RateLimitedError
+) -> Response:
     """A form refused for too many failures: the page again, saying when to try, with `Retry-After`."""
     minutes = max(1, math.ceil(exc.retry_after_s / 60))
     context = {**context, "error": translator(language(request))("signin_locked").format(minutes=minutes)}
