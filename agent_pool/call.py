@@ -39,6 +39,7 @@ from mla_core.calls.records import CallRecord
 from mla_core.complaints import intake
 from mla_core.core.errors import AppError
 from mla_core.core.fields import sip_number
+from mla_core.core.names import stored_room_name
 from mla_core.core.privacy import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -55,12 +56,20 @@ _REJECTION_PROFILE = LanguageProfile(
 
 @dataclass(frozen=True)
 class CallRequest:
-    """What LiveKit tells us about a call: the room, the dispatch metadata, the two numbers."""
+    """What LiveKit tells us about a call: the room, the dispatch metadata, the two numbers.
+
+    `room_name` is the room as we store and log it (`core.names.stored_room_name`: a SIP room's name
+    without the caller's number), the name the webhooks give the same call; the real room stays with
+    the LiveKit job.
+    """
 
     room_name: str
     job_metadata: str = ""
     dialed_number: str | None = None
     caller_number: str | None = None  # None: the caller hid their number
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "room_name", stored_room_name(self.room_name))
 
     @classmethod
     def from_sip(cls, room_name: str, job_metadata: str, attributes: Mapping[str, str]) -> CallRequest:
@@ -413,7 +422,7 @@ def _log_start(request: CallRequest, tenant: CallTenant, timings: CallTimings) -
             "tenant_id": tenant.tenant_id,
             "room": request.room_name,
             "caller": mask_phone(request.caller_number),
-            "dialed": request.dialed_number,
+            "dialed": mask_phone(request.dialed_number),
             "setup_ms": round(timings.setup_ms, 2),
             "resolution_ms": round(timings.resolution_ms, 2),
         },
@@ -522,15 +531,14 @@ async def text_call(
     the way out.
     """
     llm_factory = llm if callable(llm) else lambda _settings: llm
-    room = room_name or f"sim-{uuid.uuid4().hex[:12]}"
-    with fake_job_context(job_metadata=job_metadata, job_id=f"sim-{room}"):
-        run = await start_call(
-            CallRequest(
-                room_name=room, job_metadata=job_metadata, dialed_number=dialed_number, caller_number=caller_number
-            ),
-            services,
-            CallIO(llm_factory=llm_factory),
-        )
+    request = CallRequest(
+        room_name=room_name or f"sim-{uuid.uuid4().hex[:12]}",
+        job_metadata=job_metadata,
+        dialed_number=dialed_number,
+        caller_number=caller_number,
+    )
+    with fake_job_context(job_metadata=job_metadata, job_id=f"sim-{request.room_name}"):
+        run = await start_call(request, services, CallIO(llm_factory=llm_factory))
         try:
             await run.wait_greeted()
             yield run

@@ -35,6 +35,7 @@ from livekit.agents.voice.run_result import RunResult
 from agent_pool.call import CallRun, text_call
 from agent_pool.testing import CallTool, LlmStep, Say, ScriptedLLM, ScriptError, ScriptTurn, UserTurn, parse_script
 from mla_core.agents.config import LlmSettings
+from mla_core.core.privacy import RedactNumbers
 
 EXIT_OK, EXIT_AGENT_FAILED, EXIT_NO_TENANT, EXIT_USAGE = 0, 1, 2, 64
 REFERENCE_PLACEHOLDER = "{reference}"
@@ -232,6 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if env_file.exists():
         load_env_file(env_file)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR, stream=sys.stderr)
+    RedactNumbers.on_handlers()  # the agent's lines and livekit-agents' own, without the caller's number
     try:
         turns = parse_script(json.loads(args.script.read_text()))
     except (OSError, ValueError, ScriptError) as exc:

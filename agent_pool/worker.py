@@ -18,6 +18,8 @@ from agent_pool import plugins
 from agent_pool.call import CallIO, CallRequest, start_call
 from agent_pool.settings import get_worker_settings
 from mla_core.adapters import get_services
+from mla_core.core.names import stored_room_name
+from mla_core.core.privacy import RedactNumbers
 from mla_core.core.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ _CALLER_KINDS = [rtc.ParticipantKind.PARTICIPANT_KIND_SIP, rtc.ParticipantKind.P
 
 def prewarm(proc: JobProcess) -> None:
     """Per process, before any call: the VAD model, and the Redis and Postgres clients."""
+    RedactNumbers.on_handlers()  # a job process logs through its own root handler (to the main process)
     proc.userdata["vad"] = plugins.load_vad()
     services = get_services()
     _ = services.agent_configs, services.db  # build the adapters now, not during a call's setup
@@ -64,14 +67,17 @@ def _server() -> AgentServer:
 
 
 server = _server()
+# livekit-agents' own lines name the room and the SIP identity (`sip_+91…`), both with the caller's number:
+# masked on the main process's root handlers once the CLI has set them up, and in every job process.
+server.on("worker_started", RedactNumbers.on_handlers)
 
 
 @server.rtc_session(agent_name=get_settings().livekit_agent_name)
 async def answer(ctx: JobContext) -> None:
     """A call arrives: the dispatch rule put the tenant in the job metadata; the SIP participant
     carries the dialed number (the fallback) and the caller's number (hidden callers have none)."""
-    room_name = ctx.job.room.name
-    ctx.log_context_fields = {"room": room_name}
+    room_name = ctx.job.room.name  # LiveKit's, with the caller's number: for the SDK only, never logged
+    ctx.log_context_fields = {"room": stored_room_name(room_name)}
     await ctx.connect(auto_subscribe=AutoSubscribe.AUDIO_ONLY)
     caller = await ctx.wait_for_participant(kind=_CALLER_KINDS)
     io = CallIO(

@@ -40,7 +40,8 @@ def caller() -> str:
 
 @pytest.fixture
 def phone_call(services: Services) -> CallFactory:
-    """`async with phone_call(tenant, caller, [steps…]) as (run, llm)`: a call to the tenant's first number."""
+    """`async with phone_call(tenant, caller, [steps…]) as (run, llm)`: a call to the tenant's first number
+    (`room_name=`: LiveKit's name for its room, e.g. a SIP call's `mla-{id}-call_<caller>_<random>`)."""
 
     @contextlib.asynccontextmanager
     async def call(
@@ -50,11 +51,17 @@ def phone_call(services: Services) -> CallFactory:
         *,
         dialed_number: str | None = None,
         job_metadata: str = "",
+        room_name: str | None = None,
     ) -> AsyncIterator[tuple[CallRun, ScriptedLLM]]:
         llm = ScriptedLLM(steps)
         dialed = dialed_number or (tenant["phone_numbers"][0] if tenant else unique_number())
         async with text_call(
-            services, llm, dialed_number=dialed, caller_number=caller_number, job_metadata=job_metadata
+            services,
+            llm,
+            dialed_number=dialed,
+            caller_number=caller_number,
+            job_metadata=job_metadata,
+            room_name=room_name,
         ) as run:
             yield run, llm
 

@@ -17,6 +17,7 @@ from local_stack.aws import LambdaContext
 from local_stack.template import function
 from mla_core.adapters import Services
 from mla_core.calls.records import CallRecord, ingest_queued_call_record, queue_body
+from mla_core.core.names import stored_room_name
 from support import unique_number
 
 TAMIL_WATER = {
@@ -92,7 +93,7 @@ async def test_the_same_call_record_delivered_twice_is_stored_once(
     started = datetime.now(UTC) - timedelta(minutes=2)
     record = CallRecord(
         tenant_id=tamil_tenant["tenant_id"],
-        room_name=f"mla-{tamil_tenant['tenant_id']}-call_twice_{unique_number()[3:]}",
+        room_name=stored_room_name(f"mla-{tamil_tenant['tenant_id']}-call_twice_{unique_number()[3:]}"),
         caller_number=unique_number(),
         dialed_number=tamil_tenant["phone_numbers"][0],
         language="ta",

@@ -24,6 +24,7 @@ from mla_core.adapters import Services, get_services
 from mla_core.complaints import export
 from mla_core.complaints.models import ComplaintFilters
 from mla_core.core.errors import AppError, TransientError
+from mla_core.core.names import stored_room_name
 from mla_core.core.principal import OfficeUser
 from mla_core.http.envelope import create_app, ok
 from mla_core.identity import team
@@ -229,7 +230,10 @@ def test_the_webhook_checks_the_signature_before_the_text_and_stores_ascii_digit
     assert api.http.post("/webhooks/livekit", content=nul, headers=signed(nul, stack.env)).status_code == 400
     assert api.http.post("/webhooks/livekit", content=joined, headers=signed(joined, stack.env)).status_code == 200
     schema = f"tenant_{office['tenant_id']}"
-    [(stored,)] = inspect.sql(f"SELECT caller_number FROM {schema}.calls WHERE room_name = %s", room.name)  # noqa: S608
+    [(stored,)] = inspect.sql(
+        f"SELECT caller_number FROM {schema}.calls WHERE room_name = %s",  # noqa: S608
+        stored_room_name(room.name),
+    )
     assert stored == caller
 
 

@@ -4,7 +4,6 @@ folded into the same call row the agent writes, once, in any order; forgeries re
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import secrets
 import threading
@@ -23,9 +22,10 @@ from psycopg.rows import dict_row
 
 from mla_core.adapters import get_services
 from mla_core.calls import records, webhook_events
+from mla_core.core.names import stored_room_name
 from support import Api, Inspector, invoke_lambda, unique_number
+from webhook_support import START, LiveKitSender, call_room, event_id, sign, whole_call
 
-START = int(time.time()) - 3600  # a call an hour ago: times come from the events, not the clock
 # What the merge rules decide; the id and the bookkeeping columns differ between rooms.
 MERGED = (
     "caller_number",
@@ -59,92 +59,16 @@ def inspect(stack: Any) -> Inspector:
 # Factories ---------------------------------------------------------------------------------------
 
 
-def call_room(tenant: dict[str, Any], caller: str) -> str:
-    """The room LiveKit's individual dispatch rule makes for one call."""
-    return f"mla-{tenant['tenant_id']}-call_{caller}_{secrets.token_hex(3)}"
-
-
-def event_id() -> str:
-    return f"EV_{secrets.token_hex(8)}"
-
-
-def whole_call(
-    room: str, caller: str, dialed: str, start: int = START, recording: str | None = None
-) -> list[lk.WebhookEvent]:
-    """The five events of one answered, recorded call, in the order LiveKit sends them."""
-    info = lk.Room(sid=f"RM_{secrets.token_hex(6)}", name=room)
-    sip = lk.ParticipantInfo(
-        sid=f"PA_{secrets.token_hex(6)}",
-        identity=f"sip_{caller}",
-        kind=lk.ParticipantInfo.Kind.SIP,
-        attributes={"sip.phoneNumber": caller, "sip.trunkPhoneNumber": dialed, "sip.callID": "SCL_x"},
-    )
-    left = lk.ParticipantInfo()
-    left.CopyFrom(sip)
-    left.disconnect_reason = lk.DisconnectReason.CLIENT_INITIATED
-    egress = lk.EgressInfo(
-        egress_id=f"EG_{secrets.token_hex(6)}",
-        room_name=room,
-        status=lk.EgressStatus.EGRESS_COMPLETE,
-        file_results=[lk.FileInfo(filename=f"{room}.ogg", location=recording or f"s3://mla-recordings/{room}.ogg")],
-    )
-    finished = lk.WebhookEvent(event="room_finished", id=event_id(), created_at=start + 100, room=info)
-    finished.room_end_reason = lk.RoomEndReason.ROOM_END_API_DELETE
-    return [
-        lk.WebhookEvent(event="room_started", id=event_id(), created_at=start, room=info),
-        lk.WebhookEvent(event="participant_joined", id=event_id(), created_at=start + 2, room=info, participant=sip),
-        lk.WebhookEvent(event="participant_left", id=event_id(), created_at=start + 95, room=info, participant=left),
-        finished,
-        lk.WebhookEvent(event="egress_ended", id=event_id(), created_at=start + 104, egress_info=egress),
-    ]
-
-
-def sign(body: str | bytes, *, key: str, secret: str, ttl: timedelta = timedelta(minutes=5)) -> str:
-    """The `Authorization` LiveKit sends: a JWT whose `sha256` claim is the body's digest."""
-    raw = body.encode() if isinstance(body, str) else body
-    digest = base64.b64encode(hashlib.sha256(raw).digest()).decode()
-    return lk.AccessToken(key, secret).with_sha256(digest).with_ttl(ttl).to_jwt()
-
-
-class LiveKitSender:
-    """Posts webhook events to the gateway as LiveKit's notifier does."""
-
-    def __init__(self, http: httpx.Client, env: dict[str, str]) -> None:
-        self.http = http
-        self.key, self.secret = env["LIVEKIT_API_KEY"], env["LIVEKIT_API_SECRET"]
-
-    def signed(self, event: lk.WebhookEvent) -> tuple[str, str]:
-        body = MessageToJson(event)
-        return body, sign(body, key=self.key, secret=self.secret)
-
-    def post(self, body: str | bytes, authorization: str | None) -> httpx.Response:
-        headers = {"Content-Type": "application/webhook+json"}
-        if authorization is not None:
-            headers["Authorization"] = authorization
-        return self.http.post("/webhooks/livekit", content=body, headers=headers)
-
-    def send(self, event: lk.WebhookEvent) -> httpx.Response:
-        return self.post(*self.signed(event))
-
-    def deliver(self, events: list[lk.WebhookEvent]) -> list[str]:
-        """Each event sent and acknowledged with 200; the outcomes, in order."""
-        outcomes = []
-        for event in events:
-            response = self.send(event)
-            assert response.status_code == 200, response.text
-            outcomes.append(response.json()["data"]["outcome"])
-        return outcomes
-
-
 @pytest.fixture(scope="module")
 def livekit(api: Api, stack: Any) -> LiveKitSender:
     return LiveKitSender(api.http, stack.env)
 
 
 def call_row(inspect: Inspector, tenant_id: str, room: str) -> dict[str, Any] | None:
+    """The row of LiveKit's `room`, stored under its name without the caller's number."""
     query = sql.SQL("SELECT * FROM {} WHERE room_name = %s").format(sql.Identifier(f"tenant_{tenant_id}", "calls"))
     with psycopg.connect(inspect.env["DATABASE_URL"], row_factory=dict_row) as conn:
-        rows = conn.execute(query, (room,)).fetchall()
+        rows = conn.execute(query, (stored_room_name(room),)).fetchall()
     assert len(rows) <= 1
     return rows[0] if rows else None
 
@@ -187,9 +111,9 @@ def test_the_events_of_a_whole_call_fill_its_row(
     recorded = inspect.sql(
         "SELECT id, event, room_name, tenant_id, created_at FROM platform.webhook_events WHERE room_name = %s"
         " ORDER BY created_at",
-        room,
+        stored_room_name(room),
     )
-    assert recorded == [(e.id, e.event, room, tenant["tenant_id"], at(e.created_at)) for e in events]
+    assert recorded == [(e.id, e.event, stored_room_name(room), tenant["tenant_id"], at(e.created_at)) for e in events]
 
 
 def test_duplicates_and_any_order_converge_on_the_same_row(
@@ -241,11 +165,12 @@ def test_a_retry_delivered_concurrently_is_applied_once(
 
 
 def record_agent_call(tenant_id: str, room: str, caller: str, dialed: str) -> None:
-    """What the agent writes after the call (`agent_pool` → `records.record_call`), with its own clock."""
+    """What the agent writes after the call (`agent_pool` → `records.record_call`), with its own clock and
+    the room as its `CallRequest` names it."""
     records.record_call(
         get_services(),
         tenant_id,
-        room,
+        stored_room_name(room),
         caller_number=caller,
         dialed_number=dialed,
         language="ta",

@@ -210,5 +210,5 @@ def log_rejected_call(dialed_number: str | None, caller_number: str | None, reas
     """A call no active tenant owns: nothing to store it in, so it is an event in the logs."""
     logger.warning(
         "call rejected",
-        extra={"dialed": dialed_number, "caller": mask_phone(caller_number), "reason": reason},
+        extra={"dialed": mask_phone(dialed_number), "caller": mask_phone(caller_number), "reason": reason},
     )

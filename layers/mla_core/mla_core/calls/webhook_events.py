@@ -43,7 +43,7 @@ from typing_extensions import TypedDict
 from mla_core.adapters.livekit_webhooks import MalformedEventError
 from mla_core.core.errors import AppError, InvalidInputError
 from mla_core.core.fields import sip_number
-from mla_core.core.privacy import mask_phone
+from mla_core.core.names import schema_name, stored_room_name
 from mla_core.core.text import clean
 
 if TYPE_CHECKING:
@@ -114,9 +114,11 @@ class CallEvent(BaseModel):
         if value is None:
             return None
         try:
-            return clean(value, info.field_name or "event")
+            text = clean(value, info.field_name or "event")
         except InvalidInputError as exc:
             raise ValueError(exc.details[0]["reason"]) from exc
+        # The room as the agent stores the same call's (`core.names.stored_room_name`): no caller's number.
+        return stored_room_name(text) if info.field_name == "room_name" else text
 
 
 def parse_event(fields: Mapping[str, Any]) -> CallEvent:
@@ -223,8 +225,6 @@ def ingest(db: Database, event: CallEvent, *, purge_chance: float = PURGE_CHANCE
     # Postgres modules load with the first event that needs them, not at cold start.
     from psycopg import errors as pg_errors
 
-    from mla_core.core.names import schema_name
-
     try:
         with db.transaction() as conn:
             row = conn.execute(_apply_sql(schema_name(owner.tenant_id)), _params(event, owner, change)).fetchone()
@@ -284,13 +284,8 @@ def _ignored(event: CallEvent, reason: str, tenant_id: str | None = None) -> Ing
     return Ingested(outcome="ignored", reason=reason, tenant_id=tenant_id)
 
 
-_DIGITS = re.compile(r"\+?[0-9]{6,}")
-
-
 def _log_fields(event: CallEvent, tenant_id: str | None) -> dict[str, Any]:
-    # A call room's name carries the caller's number (`…-call_+9198…_AbCd`): masked like any number.
-    room = _DIGITS.sub(lambda m: mask_phone(m.group()) or "", event.room_name)
-    return {"event": event.event, "event_id": event.id, "room": room, "tenant_id": tenant_id}
+    return {"event": event.event, "event_id": event.id, "room": event.room_name, "tenant_id": tenant_id}
 
 
 @lru_cache(maxsize=1024)

@@ -72,9 +72,16 @@ class RedactNumbers(logging.Filter):
 
     _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
+    @classmethod
+    def on_handlers(cls, *handlers: logging.Handler) -> None:
+        """Install the filter on each handler (the root logger's when none is named), once each: a
+        handler's filters see every record it writes, whichever logger it came through."""
+        for handler in handlers or tuple(logging.getLogger().handlers):
+            if not any(isinstance(f, cls) for f in handler.filters):
+                handler.addFilter(cls())
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = mask_numbers(record.msg)
+        record.msg = _masked(record.msg)  # text, or the dict a Powertools logger is given
         if record.args:
             record.args = _masked(record.args)
         for name, value in list(record.__dict__.items()):

@@ -1,0 +1,123 @@
+"""No caller's number in the logs of a whole call: the agent's lines, livekit-agents' and the webhooks', with
+LiveKit's own name for a SIP call's room (which holds the number); and the call stored under a room name
+without it, the agent's record and the webhooks' still one row."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+from typing import Any
+
+from agent_support import CallFactory, last_reference, rows, say_reference, sms_to, tenant_table
+from livekit.agents import llm
+from psycopg import sql
+from upstash_redis import Redis
+
+from agent_pool.testing import CallTool, LlmStep, Say
+from mla_core.core.fields import ascii_digits
+from mla_core.core.names import stored_room_name
+from mla_core.core.privacy import RedactNumbers, mentions_pattern
+from support import Api
+from webhook_support import LiveKitSender, whole_call
+
+WATER = {"category": "water", "description": "மூன்று நாட்களாக குடிநீர் வரவில்லை", "location": "நேரு தெரு, வார்டு 12"}
+# LiveKit's room suffix: 12 characters of its base-57 alphabet.
+GUID = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def line(record: logging.LogRecord) -> str:
+    """A record as a log line could show it: the message and every field (extras are in `__dict__`)."""
+    return record.getMessage() + json.dumps(record.__dict__, default=str, ensure_ascii=False)
+
+
+class Lines(logging.Filter):
+    """Each record as it reached the handler, before any other filter changed it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, str]] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.seen.append((record.name, line(record)))
+        return True
+
+
+def status_check(chat_ctx: llm.ChatContext) -> LlmStep:
+    return CallTool("check_complaint_status", {"reference": str(last_reference(chat_ctx))})
+
+
+async def test_a_whole_simulated_call_logs_no_full_number(
+    tamil_tenant: dict[str, Any], phone_call: CallFactory, caller: str, api: Api, stack: Any, caplog: Any
+) -> None:
+    tenant_id, dialed = tamil_tenant["tenant_id"], tamil_tenant["phone_numbers"][0]
+    room = f"mla-{tenant_id}-call_{caller}_{''.join(secrets.choice(GUID) for _ in range(12))}"
+    stored = stored_room_name(room)
+    livekit = LiveKitSender(api.http, stack.env)
+    started, joined, left, finished, egress = whole_call(room, caller, dialed)
+    caplog.set_level(logging.DEBUG)
+    ours = Lines()  # our own lines must hold no number even without the filter
+    caplog.handler.addFilter(ours)
+    caplog.handler.addFilter(RedactNumbers())  # as the worker's root handlers and the functions' loggers have it
+
+    assert livekit.deliver([started, joined]) == ["applied"] * 2
+    steps = [
+        CallTool("log_complaint", WATER),
+        say_reference("பதிவு செய்யப்பட்டது. எண் {reference}."),
+        status_check,
+        Say("உங்கள் புகார் புதியது."),
+        CallTool("end_call"),
+        Say("நன்றி, வணக்கம்!"),
+    ]
+    async with phone_call(tamil_tenant, caller, steps, room_name=room) as (run, llm):
+        await run.session.run(user_input="நேரு தெருவில் மூன்று நாளா தண்ணி வரல, பதிவு செய்யுங்கள்")
+        await run.session.run(user_input="என் புகாரின் நிலை என்ன?")
+        await run.session.run(user_input="நன்றி, அவ்வளவுதான்")
+        assert await run.wait_closed(timeout=5)
+    assert livekit.deliver([left, finished, egress]) == ["applied"] * 3
+    assert llm.remaining == 0 and run.outcome == "complaint_logged" and run.call is not None
+
+    number = mentions_pattern(caller)
+    names = {name for name, _ in ours.seen}
+    assert {"agent_pool.call", "mla_core.calls.webhook_events"} <= names and any(n.startswith("livekit") for n in names)
+    leaks = [
+        text
+        for name, text in ours.seen
+        if name.startswith(("agent_pool", "mla_core")) and re.search(number, ascii_digits(text))
+    ]
+    assert leaks == []
+    assert [line(r) for r in caplog.records if re.search(number, ascii_digits(line(r)))] == []
+
+    # Stored under the name without the number, and still one call: the agent's record and the webhooks'.
+    [call] = rows(
+        stack, sql.SQL("SELECT * FROM {} WHERE room_name = %s").format(tenant_table(tamil_tenant, "calls")), stored
+    )
+    assert (call["outcome"], call["status"], call["end_reason"]) == (
+        "complaint_logged",
+        "completed",
+        "client_initiated",
+    )
+    assert call["answered_at"] is not None and call["transcript"] and call["caller_number"] == caller
+    [complaint] = rows(
+        stack, sql.SQL("SELECT * FROM {} WHERE room_name = %s").format(tenant_table(tamil_tenant, "complaints")), stored
+    )
+    assert complaint["call_id"] == call["id"] and complaint["idempotency_key"].startswith(f"{stored}:log_complaint:")
+    [created] = rows(
+        stack,
+        sql.SQL("SELECT actor_id FROM {} WHERE complaint_id = %s AND event_type = 'created'").format(
+            tenant_table(tamil_tenant, "complaint_events")
+        ),
+        complaint["id"],
+    )
+    assert created["actor_id"] == stored
+    recorded = rows(
+        stack,
+        sql.SQL("SELECT room_name FROM platform.webhook_events WHERE id = ANY(%s)"),
+        [e.id for e in (started, joined, left, finished, egress)],
+    )
+    assert [r["room_name"] for r in recorded] == [stored] * 5
+    redis = Redis(stack.env["UPSTASH_REDIS_REST_URL"], stack.env["UPSTASH_REDIS_REST_TOKEN"])
+    assert redis.exists(f"complaint:idem:{tenant_id}:{complaint['idempotency_key']}") == 1
+    [sms] = sms_to(caller)
+    assert str(complaint["reference"]) in sms["body"]
