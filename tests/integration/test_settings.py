@@ -77,3 +77,17 @@ def test_a_key_left_out_of_the_secret_stops_the_process(stack: Any, monkeypatch:
             get_settings()
     finally:
         get_settings.cache_clear()
+
+
+def test_the_privacy_key_is_required_where_privacy_requests_run() -> None:
+    settings = Settings(**DEPLOYED)  # the agent worker: no privacy requests
+    settings.require()
+    with pytest.raises(ConfigurationError, match="PRIVACY_HASH_KEY is missing"):
+        _ = settings.privacy_key
+    with pytest.raises(ConfigurationError, match="PRIVACY_HASH_KEY still has its development value"):
+        Settings(**DEPLOYED, privacy_hash_key=DEVELOPMENT_VALUES["privacy_hash_key"]).require()
+    assert (
+        Settings(**DEPLOYED, privacy_hash_key="prod-privacy-key-0123456789").privacy_key
+        == b"prod-privacy-key-0123456789"
+    )
+    assert Settings(environment="local").privacy_key == DEVELOPMENT_VALUES["privacy_hash_key"].encode()

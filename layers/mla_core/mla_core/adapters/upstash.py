@@ -209,24 +209,30 @@ class ComplaintReferences(_RedisAdapter):
         return f"complaint:ref:{tenant_id}"
 
     @staticmethod
-    def _pinned(tenant_id: str, key: str) -> str:
+    def pinned_key(tenant_id: str, key: str) -> str:
+        """The Redis key that pins idempotency key `key`'s reference (an erasure deletes it)."""
         return f"complaint:idem:{tenant_id}:{key}"
+
+    def forget(self, keys: Sequence[str]) -> None:
+        """DEL `keys` (an erasure's, after its transaction commits); a missing key is no error."""
+        if keys:
+            self._run("forget keys", lambda: self._redis.delete(*keys))
 
     def reference_for(self, tenant_id: str, idempotency_key: str) -> int:
         """The reference pinned to `idempotency_key`, allocating one the first time."""
 
         def allocate() -> int:
-            pinned = self._redis.get(self._pinned(tenant_id, idempotency_key))
+            pinned = self._redis.get(self.pinned_key(tenant_id, idempotency_key))
             if pinned is not None:
                 return int(pinned)
             tx = self._redis.multi()
             tx.set(self._counter(tenant_id), REFERENCE_FLOOR, nx=True)
             tx.incr(self._counter(tenant_id))
             candidate = int(str(tx.exec()[1]))
-            if self._redis.set(self._pinned(tenant_id, idempotency_key), candidate, nx=True, ex=IDEMPOTENCY_TTL_S):
+            if self._redis.set(self.pinned_key(tenant_id, idempotency_key), candidate, nx=True, ex=IDEMPOTENCY_TTL_S):
                 return candidate
             # Another attempt with the same key won the race; its reference is the one.
-            return int(str(self._redis.get(self._pinned(tenant_id, idempotency_key))))
+            return int(str(self._redis.get(self.pinned_key(tenant_id, idempotency_key))))
 
         return self._run("allocate reference", allocate)
 
@@ -235,7 +241,7 @@ class ComplaintReferences(_RedisAdapter):
 
         def again() -> int:
             reference = int(self._redis.incr(self._counter(tenant_id)))
-            self._redis.set(self._pinned(tenant_id, idempotency_key), reference, ex=IDEMPOTENCY_TTL_S)
+            self._redis.set(self.pinned_key(tenant_id, idempotency_key), reference, ex=IDEMPOTENCY_TTL_S)
             return reference
 
         return self._run("repin reference", again)

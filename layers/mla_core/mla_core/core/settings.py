@@ -32,6 +32,7 @@ DEVELOPMENT_VALUES: dict[str, str] = {
     "supabase_url": "http://127.0.0.1:8002",
     "supabase_anon_key": "local-anon-key",
     "supabase_service_role_key": "local-service-role-key",
+    "privacy_hash_key": "local-privacy-hash-key",
 }
 #: What every deployed process (each Lambda function and the agent worker) cannot start without.
 REQUIRED_OUTSIDE_LOCAL = (
@@ -110,6 +111,11 @@ class Settings(BaseSettings):
     signin_failure_window_s: int = 900
     signin_failure_floor_s: float = 0.3
 
+    # DPDP requests (`mla_core.privacy`): the key of the digest that names a person in our records of
+    # exports and erasures instead of their number, and of an erasure's confirmation token. Required
+    # where those run (`privacy_key`), not by the agent worker.
+    privacy_hash_key: SecretStr = SecretStr("")
+
     # How long POST /admin/tenants?wait=true waits for provisioning (seconds).
     provisioning_wait_seconds: float = 25.0
     # A `provisioning` tenant with no execution this long after its last change is the reconciler's.
@@ -125,6 +131,12 @@ class Settings(BaseSettings):
     @property
     def livekit_secret(self) -> str:
         return self.livekit_api_secret.get_secret_value()
+
+    @property
+    def privacy_key(self) -> bytes:
+        """The digest key; refused (`ConfigurationError`) outside local mode when missing or a development value."""
+        self.require("privacy_hash_key")
+        return self.privacy_hash_key.get_secret_value().encode()
 
     @property
     def is_local(self) -> bool:

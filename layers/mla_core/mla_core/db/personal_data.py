@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from psycopg import sql
+
+from mla_core.core.privacy import mentions_pattern
 from mla_core.core.retention import RetentionPolicy
 from mla_core.db import Conn
 
@@ -71,3 +74,19 @@ def register(hook: PersonalData) -> PersonalData:
 
 def hooks() -> list[PersonalData]:
     return list(_registered.values())
+
+
+# Every script's decimal digits that people in our offices write (Devanagari, Bengali, Gurmukhi, Gujarati,
+# Oriya, Tamil, Telugu, Kannada, Malayalam, full-width), and the ASCII digit of each: Postgres's
+# `translate` reads them as `core.fields.ascii_digits` does in Python, for `mentions_pattern`.
+INDIC_DIGITS = "".join(
+    chr(zero + d) for zero in (0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66, 0xFF10) for d in range(10)
+)
+THEIR_ASCII = "0123456789" * (len(INDIC_DIGITS) // 10)
+
+
+def mentions(column: sql.Composable, e164: str) -> sql.Composed:
+    """SQL that is true where `column` (any type, read as text) mentions the number as people write it."""
+    return sql.SQL("translate({}::text, {}, {}) ~ {}").format(
+        column, sql.Literal(INDIC_DIGITS), sql.Literal(THEIR_ASCII), sql.Literal(mentions_pattern(e164))
+    )
