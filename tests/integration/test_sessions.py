@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from support import Api, tenant_body
@@ -100,6 +101,49 @@ def test_a_deprovisioned_office_is_refused_on_the_next_request(
     works_everywhere(api, office["token"], OFFICE_ROUTES, OFFICE_PAGES)
     assert api.request("DELETE", f"/admin/tenants/{office['tenant_id']}", admin_token).status_code == 202
     refused_everywhere(api, office["token"], OFFICE_ROUTES[:3], OFFICE_PAGES, 403)
+
+
+def minted(stack: Any, office: dict[str, Any], *, issued_ago_s: int) -> str:
+    """An access token of the office's admin as Supabase Auth would issue it `issued_ago_s` seconds ago
+    (signed with the stand-in's key), for a session of its own."""
+    import json
+    import time
+    import uuid
+
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+
+    state = json.loads((stack.root / "supabase-auth.json").read_text())
+    key = serialization.load_pem_private_key(state["signing_key_pem"].encode(), None)
+    now = int(time.time())
+    claims = {
+        "iss": f"{stack.env['SUPABASE_URL']}/auth/v1",
+        "sub": office["user_id"],
+        "aud": "authenticated",
+        "iat": now - issued_ago_s,
+        "exp": now + 600,
+        "email": office["admin_email"],
+        "session_id": str(uuid.uuid4()),
+        "app_metadata": {"role": "mla_admin", "tenant_id": office["tenant_id"]},
+    }
+    return jwt.encode(claims, key, "ES256", {"kid": state["signing_kid"]})
+
+
+def test_a_password_reset_ends_every_session_begun_before_it(api: Api, stack: Any, office: dict[str, Any]) -> None:
+    """Someone who resets a password because it leaked expects the other devices signed out."""
+    import re
+
+    earlier = minted(stack, office, issued_ago_s=60)  # a session of theirs from a minute ago, on another device
+    works_everywhere(api, earlier, OFFICE_ROUTES, OFFICE_PAGES)
+    assert api.http.post("/auth/recover", json={"email": office["admin_email"]}).status_code == 202
+    [body] = [m["body"] for m in api.outbox() if m["to"] == office["admin_email"] and "/reset?token=" in m["body"]]
+    token = httpx.QueryParams(re.search(r"token=([A-Za-z0-9_\-%.]+)", body).group(0))["token"]  # type: ignore[union-attr]
+    reset = api.http.post("/auth/reset", json={"token": token, "password": "a brand new password"})
+    assert reset.status_code == 200, reset.text
+
+    refused_everywhere(api, earlier, OFFICE_ROUTES, OFFICE_PAGES, 401)
+    works_everywhere(api, reset.json()["data"]["access_token"], OFFICE_ROUTES, OFFICE_PAGES)
+    works_everywhere(api, api.login(office["admin_email"], "a brand new password")["access_token"], OFFICE_ROUTES, [])
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ class Principal:
     role: Role
     tenant_id: str | None
     session_id: str | None = None
+    issued_at: int | None = None  # the token's `iat`: a password reset ends the sessions issued before it
 
     def require_role(self, *roles: Role) -> Principal:
         if self.role not in roles:
@@ -64,4 +65,5 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         role=role,
         tenant_id=tenant_id if role != "super_admin" else None,
         session_id=claims.get("session_id"),
+        issued_at=claims["iat"] if isinstance(claims.get("iat"), int) else None,
     )

@@ -254,8 +254,9 @@ def _send_reset(services: Services, email: str) -> None:
 
 
 def reset(services: Services, request: ResetRequest, *, client: str) -> SessionView:
-    """Set a new password with the link from a reset email (it works once), clear the account's failed
-    sign-ins, and sign in. A wrong or used link counts as a guess from `client`."""
+    """Set a new password with the link from a reset email (it works once), end the person's other
+    sessions, clear the account's failed sign-ins, and sign in. A wrong or used link counts as a guess
+    from `client`."""
     with (
         limits.counted(services, [limits.links(client)], failures=(ResetLinkError,)),
         services.db.transaction() as conn,
@@ -263,6 +264,10 @@ def reset(services: Services, request: ResetRequest, *, client: str) -> SessionV
         link = _reset_link(conn, request.token)
         services.auth.update_user(link.user_id, {"password": request.password})
         invitations.use(conn, request.token)
+        conn.execute(  # every session begun before the new password ends (`signed_in`)
+            "UPDATE platform.users SET sessions_valid_after = date_trunc('second', now()) WHERE user_id = %s",
+            (link.user_id,),
+        )
     limits.clear_account(services, link.email)
     return _session_view(services.auth.sign_in(link.email, request.password))
 
@@ -332,6 +337,7 @@ def profile(services: Services, who: Caller) -> Profile:
 
 _STANDING = """
 SELECT u.role, u.disabled, u.tenant_id, t.status AS tenant_status,
+       extract(epoch FROM u.sessions_valid_after) AS valid_after,
        EXISTS (SELECT 1 FROM platform.revoked_sessions r WHERE r.session_id = %(session)s) AS signed_out
   FROM platform.users u LEFT JOIN platform.tenants t ON t.tenant_id = u.tenant_id
  WHERE u.user_id = %(user)s
@@ -351,6 +357,8 @@ async def signed_in(services: Services, caller: Principal) -> Caller:
         row = await cursor.fetchone()
     if row is not None and row["signed_out"]:
         raise AuthenticationError("this session has been signed out; sign in again")
+    if row is not None and row["valid_after"] is not None and (caller.issued_at or 0) < row["valid_after"]:
+        raise AuthenticationError("the password was changed since this session began; sign in again")
     if row is None or row["disabled"]:
         raise PermissionDeniedError("this login or its office is not active")
     if row["role"] == "super_admin":
