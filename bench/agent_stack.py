@@ -1,25 +1,30 @@
-"""The local stack in a child process, and tenants on it, for the agent benchmarks.
-
-The stack (Postgres, Redis, moto, the stand-ins) runs apart so that the benchmark process holds
-only what an agent worker holds: its CPU time and memory are the agent's.
+"""The local stack for the benchmarks, and tenants on it: in a child process for the agent benchmarks
+(the stack, Postgres, Redis, moto and the stand-ins, runs apart so that the benchmark process holds only
+what an agent worker holds: its CPU time and memory are the agent's), or in this process for the ones
+that time requests (`run_against_stack`).
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
+import logging
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 _CHILD = """
 import sys
 from pathlib import Path
+from typing import Any
 from local_stack.stack import LocalStack
 stack = LocalStack(root=Path(sys.argv[1]), ephemeral_ports=True).start()
 print("ready", flush=True)
@@ -47,6 +52,24 @@ def local_stack() -> Iterator[dict[str, str]]:
             assert child.stdin is not None
             child.stdin.close()
         child.wait(timeout=60)
+
+
+def run_against_stack(
+    doc: str | None, main_async: Callable[[Any, int], Coroutine[Any, Any, None]], *, runs: int
+) -> None:
+    """A benchmark's `main`: its `--runs`, then `main_async(stack, runs)` against a local stack started in
+    this process (its settings in os.environ) and stopped after."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
+    parser.add_argument("--runs", type=int, default=runs)
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    from local_stack.stack import LocalStack
+
+    stack = LocalStack(root=Path(tempfile.mkdtemp(prefix="bench-")), ephemeral_ports=True, schedules=False).start()
+    try:
+        asyncio.run(main_async(stack, args.runs))
+    finally:
+        stack.stop()
 
 
 def create_tenants(env: dict[str, str], count: int, languages: list[str]) -> list[dict[str, object]]:

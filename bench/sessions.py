@@ -15,15 +15,10 @@ Prints medians and ratios. Run: `.venv/bin/python -m bench.sessions [--runs 2000
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import logging
 import re
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -170,17 +165,9 @@ async def main_async(stack: Any, runs: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--runs", type=int, default=2000)
-    args = parser.parse_args()
-    logging.disable(logging.WARNING)
-    from local_stack.stack import LocalStack
+    from bench.agent_stack import run_against_stack
 
-    stack = LocalStack(root=Path(tempfile.mkdtemp(prefix="sessions-")), ephemeral_ports=True, schedules=False).start()
-    try:
-        asyncio.run(main_async(stack, args.runs))
-    finally:
-        stack.stop()
+    run_against_stack(__doc__, main_async, runs=2000)
 
 
 if __name__ == "__main__":

@@ -13,15 +13,10 @@ Run: `.venv/bin/python -m bench.signin [--runs 40]`.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import logging
 import re
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -109,17 +104,9 @@ async def main_async(stack: Any, runs: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--runs", type=int, default=40)
-    args = parser.parse_args()
-    logging.disable(logging.WARNING)
-    from local_stack.stack import LocalStack
+    from bench.agent_stack import run_against_stack
 
-    stack = LocalStack(root=Path(tempfile.mkdtemp(prefix="signin-")), ephemeral_ports=True, schedules=False).start()
-    try:
-        asyncio.run(main_async(stack, args.runs))
-    finally:
-        stack.stop()
+    run_against_stack(__doc__, main_async, runs=40)
 
 
 if __name__ == "__main__":
