@@ -17,11 +17,12 @@ import pytest
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from local_stack import aws
 from mla_core.adapters import get_services
 from mla_core.agents.routing import load_agent_config
-from mla_core.calls.records import record_call
+from mla_core.calls.records import CallRecord, ingest_queued_call_record, record_call
 from mla_core.complaints import casework, intake
-from mla_core.complaints.intake import ComplaintDraft
+from mla_core.complaints.intake import ComplaintDraft, QueuedComplaint
 from mla_core.complaints.models import ComplaintPatch
 from mla_core.complaints.stats import summary
 from mla_core.core.principal import OfficeUser
@@ -255,7 +256,7 @@ def test_another_offices_erasure_of_the_same_number_touches_nothing_here(
 
 
 def test_after_an_erasure_the_number_is_nowhere_and_the_statistics_are_unchanged(
-    stack: Any, office: dict[str, Any], person: dict[str, Any]
+    stack: Any, api: Api, office: dict[str, Any], person: dict[str, Any]
 ) -> None:
     services, who, n, tenant_id = get_services(), admin_of(office), person["number"], office["tenant_id"]
     found = search_everywhere(stack, tenant_id, n)
@@ -300,6 +301,60 @@ def test_after_an_erasure_the_number_is_nowhere_and_the_statistics_are_unchanged
     record = sql_rows(stack, "SELECT * FROM platform.privacy_requests WHERE id = %s", result.request_id)[0]
     assert record["kind"] == "erase" and record["actor_id"] == who.user_id and record["completed_at"] is None
     assert record["subject_digest"] == subject_digest(services.settings.privacy_key, tenant_id, n)
+    for reference in person["references"]:  # staff still open the complaint, its timeline and its SMS
+        detail = api.request("GET", f"/api/complaints/{reference}", office["token"])
+        assert detail.status_code == 200, detail.text
+        assert detail.json()["data"]["timeline"][-1]["event_type"] == "personal_data_erased"
+        page = api.http.get(f"/app/complaints/{reference}", headers={"cookie": f"mla_session={office['token']}"})
+        assert page.status_code == 200 and "[erased]" in page.text
     # Erasing again finds nothing left to erase.
     again = requests.preview(services, who, n)
     assert not any(again.counts.values())
+
+
+def test_a_complaint_and_a_call_queued_before_an_erasure_arrive_anonymised(stack: Any, office: dict[str, Any]) -> None:
+    services, who, r, tenant_id = get_services(), admin_of(office), unique_number(), office["tenant_id"]
+    made = datetime.now(UTC) - timedelta(minutes=5)  # while Postgres was down, before the erasure
+    room = f"mla-{tenant_id}-call_{r}_{uuid.uuid4().hex[:12]}"
+    queued = QueuedComplaint(
+        tenant_id=tenant_id,
+        reference=8_500_001,
+        idempotency_key=f"{room}:log_complaint:5e6f",
+        category="water",
+        description=f"No water; call {spaced(r)}",
+        location=f"Ward 3, ask for {r}",
+        caller_name="Meena",
+        caller_number=r,
+        language="ta",
+        room_name=room,
+        sla_due_at=made + timedelta(days=3),
+        created_at=made,
+    )
+    record = CallRecord(
+        tenant_id=tenant_id,
+        room_name=room,
+        caller_number=r,
+        language="ta",
+        outcome="complaint_logged",
+        started_at=made,
+        ended_at=made + timedelta(minutes=2),
+        transcript=[{"role": "user", "text": r}],
+    )
+    requests.erase(services, who, r, requests.preview(services, who, r).confirmation)
+
+    assert intake.ingest_queued(services, queued)
+    assert ingest_queued_call_record(services, record)
+
+    assert search_everywhere(stack, tenant_id, r) == []
+    assert not [m for m in aws.sent_sms() if m["to"] == r]
+    stored = sql_rows(
+        stack,
+        "SELECT description, location, status FROM {schema}.complaints WHERE reference = 8500001",
+        tenant_id=tenant_id,
+    )
+    assert stored == [{"description": "[erased]", "location": "Ward 3, ask for [number erased]", "status": "new"}]
+    # A call made after the erasure is new data, kept as any other.
+    later = record.model_copy(update={"room_name": room + "x", "started_at": datetime.now(UTC) + timedelta(seconds=1)})
+    assert ingest_queued_call_record(services, later)
+    kept = {f"tenant_{tenant_id}.calls.{column}" for column in ("caller_number", "transcript", "room_name")}
+    assert set(search_everywhere(stack, tenant_id, r)) == kept

@@ -20,8 +20,9 @@ from pydantic import BaseModel, Field
 from mla_core.adapters import Services
 from mla_core.agents.routing import tenant_id_for_number
 from mla_core.core.errors import TransientError
-from mla_core.core.names import schema_name
+from mla_core.core.names import schema_name, stored_room_name
 from mla_core.core.privacy import mask_phone
+from mla_core.db.personal_data import erased_since
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,14 @@ def ingest_queued_call_record(services: Services, record: CallRecord) -> bool:
     if record.tenant_id is None:
         log_rejected_call(record.dialed_number, record.caller_number, "no_tenant")
         return False
-    store_call_record(services, record.tenant_id, record)
+    tenant_id, made = record.tenant_id, record.started_at or record.ended_at
+    if made and erased_since(
+        services.db, lambda: services.settings.privacy_key, tenant_id, [record.caller_number], made
+    ):
+        # The caller's data was erased while the record waited: stored as the erasure left their calls.
+        room = stored_room_name(record.room_name)
+        record = record.model_copy(update={"caller_number": None, "transcript": [], "room_name": room})
+    store_call_record(services, tenant_id, record)
     logger.info(
         "queued call record ingested",
         extra={"tenant_id": record.tenant_id, "room": record.room_name, "outcome": record.outcome},

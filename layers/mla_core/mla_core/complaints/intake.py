@@ -21,12 +21,13 @@ from pydantic import BaseModel, ConfigDict
 from mla_core.adapters import Services
 from mla_core.agents.config import AgentConfig, Category
 from mla_core.agents.routing import load_agent_config
-from mla_core.complaints import sms, store
+from mla_core.complaints import personal_data, sms, store
 from mla_core.complaints.models import LIMITS, Channel, Complaint
 from mla_core.complaints.store import REFERENCE_CEILING, highest_reference
 from mla_core.core.errors import InvalidInputError, TransientError, VendorError
 from mla_core.core.privacy import mask_phone
 from mla_core.db import Conn
+from mla_core.db.personal_data import erased_since
 
 logger = logging.getLogger(__name__)
 
@@ -228,6 +229,8 @@ def ingest_queued(services: Services, queued: Complaint) -> bool:
     """Store a complaint that waited in the queue (exactly once, keyed by its idempotency key) and
     send its SMS; returns whether it was new. The caller already heard its reference: it is kept."""
     complaint = Complaint.model_validate(queued.model_dump())  # as stored: without its `kind`
+    if _erased_since_made(services, complaint):
+        complaint = personal_data.anonymised(complaint)  # and no SMS: its number is gone
     inserted, stored = _store_once(services, complaint, may_renumber=False)
     if inserted:
         config = load_agent_config(services, complaint.tenant_id)
@@ -238,6 +241,14 @@ def ingest_queued(services: Services, queued: Complaint) -> bool:
         extra={"tenant_id": complaint.tenant_id, "reference": complaint.reference, "new": inserted},
     )
     return inserted
+
+
+def _erased_since_made(services: Services, complaint: Complaint) -> bool:
+    """Whether the caller's data was erased while the complaint waited in the queue."""
+    numbers = (complaint.caller_number, complaint.callback_number)
+    return erased_since(
+        services.db, lambda: services.settings.privacy_key, complaint.tenant_id, numbers, complaint.created_at
+    )
 
 
 def complaint_status(

@@ -11,6 +11,7 @@ their complaints' references go after the transaction commits (`Erased.redis_key
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -18,8 +19,8 @@ from typing import Any
 
 from psycopg import sql
 
-from mla_core.adapters.upstash import ComplaintReferences
 from mla_core.complaints import lifecycle
+from mla_core.complaints.models import Complaint
 from mla_core.core.names import stored_room_name
 from mla_core.core.privacy import redact_mentions
 from mla_core.core.retention import RetentionPolicy
@@ -87,6 +88,30 @@ def _complaints_mentioning(conn: Conn, subject: Subject, ids: list[uuid.UUID]) -
     ]
 
 
+def anonymised(complaint: Complaint) -> Complaint:
+    """A complaint made before its caller's erasure and stored after it (it waited in the queue), as the
+    erasure would have left it. Its idempotency key becomes a digest of itself: a redelivery is still
+    stored once, and the key (the agent's names the call's room) no longer reaches the number."""
+    numbers = [n for n in (complaint.caller_number, complaint.callback_number) if n]
+    location = complaint.location
+    for number in numbers:
+        location = redact_mentions(location, number)
+    key = "erased:" + hashlib.sha256(complaint.idempotency_key.encode()).hexdigest()[:32]
+    return complaint.model_copy(
+        update={
+            "idempotency_key": key,
+            "description": ERASED_TEXT,
+            "location": location,
+            "landmark": None,
+            "caller_name": None,
+            "caller_number": None,
+            "callback_number": None,
+            "room_name": stored_room_name(complaint.room_name) if complaint.room_name else None,
+            "sms_confirmation": False,
+        }
+    )
+
+
 class ComplaintsPersonalData:
     name = "complaints"
     columns: Mapping[str, Sequence[str]] = {
@@ -146,6 +171,9 @@ class ComplaintsPersonalData:
         }
 
     def erase(self, conn: Conn, subject: Subject) -> Erased:
+        # Imported here: the queue's ingest imports this module for `anonymised`, and needs no Redis SDK.
+        from mla_core.adapters.upstash import ComplaintReferences
+
         complaints = _persons_complaints(conn, subject, lock=True)
         ids = [row["id"] for row in complaints]
         erased = Erased(counts={"complaints": len(complaints)})

@@ -405,11 +405,12 @@ def mark_failed(conn: Conn, tenant_id: str, notification_id: uuid.UUID, error: s
 
 
 def failed_sms(conn: Conn, tenant_id: str, *, max_attempts: int, limit: int = 100) -> list[dict[str, Any]]:
-    """The oldest SMS that failed and may be tried again (id, recipient, body, template_id)."""
+    """The oldest SMS that failed and may be tried again (id, recipient, body, template_id); an erased
+    one (its recipient gone) never is."""
     return conn.execute(
         sql.SQL(
             "SELECT id, recipient, body, template_id FROM {} WHERE channel = 'sms' AND status = 'failed'"
-            " AND attempts < %s ORDER BY created_at LIMIT %s"
+            " AND attempts < %s AND recipient IS NOT NULL ORDER BY created_at LIMIT %s"
         ).format(_t(tenant_id, "notifications")),
         (max_attempts, limit),
     ).fetchall()

@@ -10,16 +10,16 @@ column of personal data cannot be left out of erasure by forgetting to register 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from psycopg import sql
 
-from mla_core.core.privacy import mentions_pattern
+from mla_core.core.privacy import mentions_pattern, subject_digest
 from mla_core.core.retention import RetentionPolicy
-from mla_core.db import Conn
+from mla_core.db import Conn, Database
 
 
 @dataclass(frozen=True)
@@ -90,3 +90,22 @@ def mentions(column: sql.Composable, e164: str) -> sql.Composed:
     return sql.SQL("translate({}::text, {}, {}) ~ {}").format(
         column, sql.Literal(INDIC_DIGITS), sql.Literal(THEIR_ASCII), sql.Literal(mentions_pattern(e164))
     )
+
+
+def erased_since(
+    db: Database, key: Callable[[], bytes], tenant_id: str, numbers: Iterable[str | None], since: datetime
+) -> bool:
+    """Whether one of `numbers` was erased from office `tenant_id` after `since`: a message made before
+    an erasure (a complaint or call record waiting in the queue) is then stored anonymised. The key is
+    read only when the office has erasures that recent (most have none)."""
+    present = [n for n in numbers if n]
+    if not present:
+        return False
+    with db.transaction() as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT subject_digest FROM platform.privacy_requests"
+            " WHERE tenant_id = %s AND kind = 'erase' AND created_at >= %s",
+            (tenant_id, since),
+        ).fetchall()
+    erased = {row["subject_digest"] for row in rows}
+    return bool(erased) and any(subject_digest(key(), tenant_id, n) in erased for n in present)
