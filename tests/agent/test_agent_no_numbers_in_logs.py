@@ -4,6 +4,7 @@ without it, the agent's record and the webhooks' still one row."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -18,6 +19,7 @@ from upstash_redis import Redis
 from agent_pool.testing import CallTool, LlmStep, Say
 from mla_core.core.fields import ascii_digits
 from mla_core.core.names import stored_room_name
+from mla_core.core.observability import function_logger
 from mla_core.core.privacy import RedactNumbers, mentions_pattern
 from support import Api
 from webhook_support import LiveKitSender, whole_call
@@ -121,3 +123,43 @@ async def test_a_whole_simulated_call_logs_no_full_number(
     assert redis.exists(f"complaint:idem:{tenant_id}:{complaint['idempotency_key']}") == 1
     [sms] = sms_to(caller)
     assert str(complaint["reference"]) in sms["body"]
+
+
+def test_the_worker_masks_livekit_agents_own_lines_on_its_root_handlers(stack: Any) -> None:
+    """livekit-agents logs the room as LiveKit names it, and the SIP identity; the worker's root handlers
+    (the CLI's, once the worker starts; a job process's, in prewarm) mask them."""
+    from agent_pool import worker
+
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(logging.Formatter("%(message)s %(room)s %(participant)s"))
+    root = logging.getLogger()
+    others = {h: list(h.filters) for h in root.handlers}  # pytest's own: left as they were
+    root.addHandler(handler)
+    try:
+        worker.server.emit("worker_started")
+        room = "mla-abcde12345-call_+919876543210_Kd8sYq2LmNpR"
+        extra = {"room": room, "participant": "sip_+919876543210"}
+        logging.getLogger("livekit.agents").warning("received job request", extra=extra)
+    finally:
+        root.removeHandler(handler)
+        for other, filters in others.items():
+            other.filters[:] = filters
+    assert any(isinstance(f, RedactNumbers) for f in handler.filters)
+    assert not re.search(mentions_pattern("+919876543210"), written.getvalue()) and "3210" in written.getvalue()
+
+
+def test_a_functions_logger_masks_numbers_in_what_it_writes() -> None:
+    package = logging.getLogger("mla_core")
+    before = (list(package.handlers), package.propagate, package.level)
+    written = io.StringIO()
+    try:
+        logger = function_logger("privacy-test")
+        logger.registered_handler.setStream(written)  # type: ignore[attr-defined]
+        logger.warning("sns failed for +919876543210", extra={"error": "Invalid parameter: PhoneNumber 919876543210"})
+        logging.getLogger("mla_core.privacy_test").warning("queued", extra={"key": "call:mla-x-call_+919876543210_A"})
+    finally:
+        package.handlers[:], package.propagate = before[0], before[1]
+        package.setLevel(before[2])
+    assert written.getvalue().count('"level":"WARNING"') == 2
+    assert not re.search(mentions_pattern("+919876543210"), written.getvalue())
