@@ -112,6 +112,20 @@ def anonymised(complaint: Complaint) -> Complaint:
     )
 
 
+def _by_complaint(
+    conn: Conn, subject: Subject, table: str, order: str, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """The rows of `table` (events, notifications) of these complaints, in `order`, by complaint."""
+    query = sql.SQL(
+        "SELECT complaint_id, to_jsonb(r) - 'complaint_id' - 'id' AS row FROM {} r WHERE complaint_id = ANY(%s)"
+        " ORDER BY {}"
+    ).format(_t(subject, table), sql.Identifier(order))
+    found: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for row in conn.execute(query, (ids,)).fetchall():
+        found.setdefault(row["complaint_id"], []).append(row["row"])
+    return found
+
+
 class ComplaintsPersonalData:
     name = "complaints"
     columns: Mapping[str, Sequence[str]] = {
@@ -138,26 +152,14 @@ class ComplaintsPersonalData:
     def export(self, conn: Conn, subject: Subject) -> dict[str, list[dict[str, Any]]]:
         complaints = _persons_complaints(conn, subject)
         ids = [row["id"] for row in complaints]
-        events = conn.execute(
-            sql.SQL(
-                "SELECT complaint_id, to_jsonb(e) - 'complaint_id' - 'id' AS row FROM {} e"
-                " WHERE complaint_id = ANY(%s) ORDER BY id"
-            ).format(_t(subject, "complaint_events")),
-            (ids,),
-        ).fetchall()
-        sms = conn.execute(
-            sql.SQL(
-                "SELECT complaint_id, to_jsonb(n) - 'complaint_id' - 'id' AS row FROM {} n"
-                " WHERE complaint_id = ANY(%s) ORDER BY created_at"
-            ).format(_t(subject, "notifications")),
-            (ids,),
-        ).fetchall()
+        timelines = _by_complaint(conn, subject, "complaint_events", "id", ids)
+        sms = _by_complaint(conn, subject, "notifications", "created_at", ids)
         return {
             "complaints": [
                 {
                     **row["row"],
-                    "timeline": [e["row"] for e in events if e["complaint_id"] == row["id"]],
-                    "notifications": [n["row"] for n in sms if n["complaint_id"] == row["id"]],
+                    "timeline": timelines.get(row["id"], []),
+                    "notifications": sms.get(row["id"], []),
                 }
                 for row in complaints
             ],
