@@ -4,11 +4,13 @@ without it, the agent's record and the webhooks' still one row."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import re
 import secrets
+import time
 from typing import Any
 
 from agent_support import CallFactory, last_reference, rows, say_reference, sms_to, tenant_table
@@ -46,22 +48,55 @@ class Lines(logging.Filter):
         return True
 
 
+def captured(caplog: Any) -> Lines:
+    """Every record at DEBUG, ours and the libraries': as first seen (returned), and as written, through
+    the filter the worker's root handlers and the functions' loggers have (`caplog.records`)."""
+    caplog.set_level(logging.DEBUG)
+    seen = Lines()
+    caplog.handler.addFilter(seen)
+    caplog.handler.addFilter(RedactNumbers())
+    return seen
+
+
 def status_check(chat_ctx: llm.ChatContext) -> LlmStep:
+    """The caller asks after the complaint just logged: the LLM looks up the reference the tool returned."""
     return CallTool("check_complaint_status", {"reference": str(last_reference(chat_ctx))})
+
+
+def lines_with(caller: str, seen: Lines, caplog: Any) -> list[str]:
+    """The lines that show `caller`'s number in any form: ours even before the filter, any after it."""
+    number = mentions_pattern(caller)
+    ours = [text for name, text in seen.seen if name.startswith(("agent_pool", "mla_core"))]
+    written = [line(record) for record in caplog.records]
+    return [text for text in ours + written if re.search(number, ascii_digits(text))]
+
+
+def sip_room(tenant_id: str, caller: str) -> str:
+    """LiveKit's name for a SIP call's room: the rule's prefix, the caller's number, 12 random characters."""
+    return f"mla-{tenant_id}-call_{caller}_{''.join(secrets.choice(GUID) for _ in range(12))}"
+
+
+def stored_rows(stack: Any, tenant: dict[str, Any], table: str, room: str) -> list[dict[str, Any]]:
+    """The rows of `table` for LiveKit's `room`, found by the name it is stored under."""
+    query = sql.SQL("SELECT * FROM {} WHERE room_name = %s").format(tenant_table(tenant, table))
+    return rows(stack, query, stored_room_name(room))
+
+
+def created_by(stack: Any, tenant: dict[str, Any], complaint: dict[str, Any]) -> str:
+    query = sql.SQL("SELECT actor_id FROM {} WHERE complaint_id = %s AND event_type = 'created'")
+    [created] = rows(stack, query.format(tenant_table(tenant, "complaint_events")), complaint["id"])
+    return str(created["actor_id"])
 
 
 async def test_a_whole_simulated_call_logs_no_full_number(
     tamil_tenant: dict[str, Any], phone_call: CallFactory, caller: str, api: Api, stack: Any, caplog: Any
 ) -> None:
     tenant_id, dialed = tamil_tenant["tenant_id"], tamil_tenant["phone_numbers"][0]
-    room = f"mla-{tenant_id}-call_{caller}_{''.join(secrets.choice(GUID) for _ in range(12))}"
+    room = sip_room(tenant_id, caller)
     stored = stored_room_name(room)
     livekit = LiveKitSender(api.http, stack.env)
     started, joined, left, finished, egress = whole_call(room, caller, dialed)
-    caplog.set_level(logging.DEBUG)
-    ours = Lines()  # our own lines must hold no number even without the filter
-    caplog.handler.addFilter(ours)
-    caplog.handler.addFilter(RedactNumbers())  # as the worker's root handlers and the functions' loggers have it
+    seen = captured(caplog)
 
     assert livekit.deliver([started, joined]) == ["applied"] * 2
     steps = [
@@ -72,57 +107,67 @@ async def test_a_whole_simulated_call_logs_no_full_number(
         CallTool("end_call"),
         Say("நன்றி, வணக்கம்!"),
     ]
-    async with phone_call(tamil_tenant, caller, steps, room_name=room) as (run, llm):
+    async with phone_call(tamil_tenant, caller, steps, room_name=room) as (run, script):
         await run.session.run(user_input="நேரு தெருவில் மூன்று நாளா தண்ணி வரல, பதிவு செய்யுங்கள்")
         await run.session.run(user_input="என் புகாரின் நிலை என்ன?")
         await run.session.run(user_input="நன்றி, அவ்வளவுதான்")
         assert await run.wait_closed(timeout=5)
     assert livekit.deliver([left, finished, egress]) == ["applied"] * 3
-    assert llm.remaining == 0 and run.outcome == "complaint_logged" and run.call is not None
+    assert script.remaining == 0 and run.outcome == "complaint_logged" and run.call is not None
 
-    number = mentions_pattern(caller)
-    names = {name for name, _ in ours.seen}
+    names = {name for name, _ in seen.seen}
     assert {"agent_pool.call", "mla_core.calls.webhook_events"} <= names and any(n.startswith("livekit") for n in names)
-    leaks = [
-        text
-        for name, text in ours.seen
-        if name.startswith(("agent_pool", "mla_core")) and re.search(number, ascii_digits(text))
-    ]
-    assert leaks == []
-    assert [line(r) for r in caplog.records if re.search(number, ascii_digits(line(r)))] == []
+    assert lines_with(caller, seen, caplog) == []
 
     # Stored under the name without the number, and still one call: the agent's record and the webhooks'.
-    [call] = rows(
-        stack, sql.SQL("SELECT * FROM {} WHERE room_name = %s").format(tenant_table(tamil_tenant, "calls")), stored
-    )
+    [call] = stored_rows(stack, tamil_tenant, "calls", room)
     assert (call["outcome"], call["status"], call["end_reason"]) == (
         "complaint_logged",
         "completed",
         "client_initiated",
     )
     assert call["answered_at"] is not None and call["transcript"] and call["caller_number"] == caller
-    [complaint] = rows(
-        stack, sql.SQL("SELECT * FROM {} WHERE room_name = %s").format(tenant_table(tamil_tenant, "complaints")), stored
-    )
+    [complaint] = stored_rows(stack, tamil_tenant, "complaints", room)
     assert complaint["call_id"] == call["id"] and complaint["idempotency_key"].startswith(f"{stored}:log_complaint:")
-    [created] = rows(
-        stack,
-        sql.SQL("SELECT actor_id FROM {} WHERE complaint_id = %s AND event_type = 'created'").format(
-            tenant_table(tamil_tenant, "complaint_events")
-        ),
-        complaint["id"],
-    )
-    assert created["actor_id"] == stored
-    recorded = rows(
-        stack,
-        sql.SQL("SELECT room_name FROM platform.webhook_events WHERE id = ANY(%s)"),
-        [e.id for e in (started, joined, left, finished, egress)],
-    )
+    assert created_by(stack, tamil_tenant, complaint) == stored
+    events = [e.id for e in (started, joined, left, finished, egress)]
+    recorded = rows(stack, sql.SQL("SELECT room_name FROM platform.webhook_events WHERE id = ANY(%s)"), events)
     assert [r["room_name"] for r in recorded] == [stored] * 5
     redis = Redis(stack.env["UPSTASH_REDIS_REST_URL"], stack.env["UPSTASH_REDIS_REST_TOKEN"])
     assert redis.exists(f"complaint:idem:{tenant_id}:{complaint['idempotency_key']}") == 1
     [sms] = sms_to(caller)
     assert str(complaint["reference"]) in sms["body"]
+
+
+async def test_a_call_queued_while_postgres_is_down_logs_no_full_number_and_is_stored_without_it(
+    tamil_tenant: dict[str, Any], phone_call: CallFactory, caller: str, stack: Any, caplog: Any, postgres_down: None
+) -> None:
+    room = sip_room(tamil_tenant["tenant_id"], caller)
+    seen = captured(caplog)
+    steps = [CallTool("log_complaint", WATER), say_reference("எண் {reference}."), CallTool("end_call"), Say("நன்றி!")]
+    async with phone_call(tamil_tenant, caller, steps, room_name=room) as (run, _llm):
+        await run.session.run(user_input="பதிவு செய்யுங்கள்")
+        await run.session.run(user_input="நன்றி, அவ்வளவுதான்")
+        assert await run.wait_closed(timeout=5)
+    assert run.call is not None and [c.queued for c in run.call.logged] == [True]
+
+    stack.restart_postgres()  # the queue's poller stores the complaint and the call record
+    deadline = time.monotonic() + 60
+    while not (
+        stored_rows(stack, tamil_tenant, "calls", room) and stored_rows(stack, tamil_tenant, "complaints", room)
+    ):
+        assert time.monotonic() < deadline, "the queued complaint and call record were not stored"
+        await asyncio.sleep(0.2)
+
+    names = {name for name, _ in seen.seen}
+    assert {"agent_pool.call", "mla_core.complaints.intake"} <= names
+    assert lines_with(caller, seen, caplog) == []
+    [call] = stored_rows(stack, tamil_tenant, "calls", room)
+    [complaint] = stored_rows(stack, tamil_tenant, "complaints", room)
+    assert call["outcome"] == "complaint_logged" and created_by(stack, tamil_tenant, complaint) == stored_room_name(
+        room
+    )
+    assert complaint["idempotency_key"].startswith(f"{stored_room_name(room)}:log_complaint:")
 
 
 def test_the_worker_masks_livekit_agents_own_lines_on_its_root_handlers(stack: Any) -> None:

@@ -96,6 +96,8 @@ class RedactNumbers(logging.Filter):
 def _masked(value: Any) -> Any:
     if isinstance(value, str):
         return mask_numbers(value)
+    if isinstance(value, bytes):  # a request or response body an SDK logs at DEBUG (botocore's)
+        return mask_numbers(value.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
     if isinstance(value, tuple):
         return tuple(_masked(v) for v in value)
     if isinstance(value, list):
