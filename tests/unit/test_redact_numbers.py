@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from mla_core.core.privacy import RedactNumbers
+from mla_core.core.privacy import RedactNumbers, mask_numbers
 
 
 def test_livekit_agents_own_lines_are_masked() -> None:
@@ -35,3 +35,13 @@ def test_the_filter_is_installed_once_per_handler() -> None:
     RedactNumbers.on_handlers(handler)
     RedactNumbers.on_handlers(handler)
     assert sum(isinstance(f, RedactNumbers) for f in handler.filters) == 1
+
+
+def test_dates_are_left_as_they_are_and_a_number_after_one_is_masked() -> None:
+    text = "due 2026-12-09T03:20:07Z path /2015-03-31/functions at 2026-12-02 03:05:37"
+    assert mask_numbers(text) == text
+    assert mask_numbers("2026-12-02 9876543210") == "2026-12-02 987***3210"
+    assert mask_numbers("2026-12-02-9876543210") == "2026-12-02-987***3210"
+    assert mask_numbers("on 2026-12-02 call +91 98765 43210") == "on 2026-12-02 call +91******3210"
+    assert mask_numbers("20261202") == "202*1202"  # eight digits with no dashes: could be a number
+    assert mask_numbers("9876-54-32 10") == "987***3210"  # no date: no month 54

@@ -49,8 +49,12 @@ def subject_digest(key: bytes, tenant_id: str, e164: str) -> str:
 
 
 # A run of eight or more digits, with the spaces, dots or hyphens people put between them: a phone number
-# in a line we did not write (a library's room name, `sip_+91…` identities).
-_LONG_NUMBER = re.compile(r"\+?[0-9](?:[\s.-]?[0-9]){7,}")
+# in a line we did not write (a library's room name, `sip_+91…` identities). A date (`2026-12-02`, which
+# timestamps and API paths put on many lines) is matched as one and kept; what follows it is a run of its own.
+_LONG_NUMBER = re.compile(
+    r"(?P<date>(?:19|20)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])(?![0-9]))"
+    r"|\+?[0-9](?:[\s.-]?[0-9]){7,}"
+)
 # The same runs in any script's digits (`\d` is every Unicode decimal digit, as `ascii_digits` converts):
 # one search tells the lines with none, most of them, without converting anything.
 _ANY_LONG_NUMBER = re.compile(r"\d(?:[\s.-]?\d){7,}")
@@ -61,7 +65,7 @@ def mask_numbers(text: str) -> str:
     if not _ANY_LONG_NUMBER.search(text):
         return text
     plain = ascii_digits(text)
-    found = list(_LONG_NUMBER.finditer(plain))
+    found = [match for match in _LONG_NUMBER.finditer(plain) if not match["date"]]
     for match in reversed(found):
         digits = re.sub(r"[^0-9+]", "", match.group())
         text = text[: match.start()] + (mask_phone(digits) or "") + text[match.end() :]
