@@ -7,20 +7,19 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from local_stack.postgres import start_postgres
+from mla_core.adapters import get_services
 from mla_core.calls import webhook_events
 from mla_core.core.names import stored_room_name
-from mla_core.db import Database, close_pools
-from mla_core.db.migrate import load_migrations, migrate_control_plane, migrate_tenant
+from mla_core.db import Database
+from mla_core.db.migrate import load_migrations, migrate_tenant
 
-TENANT = "rooms00001"
+TENANT = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(10))
 SCHEMA = f"tenant_{TENANT}"
 CALLER = "+919876543210"
 SAMPLES = [
@@ -38,14 +37,16 @@ SAMPLES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    pg = start_postgres(Path(tmp_path_factory.mktemp("pg")))
-    database = Database(pg.url)
-    migrate_control_plane(database)
+@pytest.fixture
+def db(stack: Any) -> Iterator[Database]:
+    """The stack's database, with a tenant of this module's own: its schema, registration and webhook
+    records go after the test."""
+    database = get_services().db
     yield database
-    close_pools()
-    pg.stop()
+    with database.transaction() as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(SCHEMA)))
+        conn.execute("DELETE FROM platform.webhook_events WHERE tenant_id = %s", (TENANT,))
+        conn.execute("DELETE FROM platform.tenants WHERE tenant_id = %s", (TENANT,))
 
 
 def test_python_and_postgres_make_the_same_stored_room_name(db: Database) -> None:
@@ -56,11 +57,12 @@ def test_python_and_postgres_make_the_same_stored_room_name(db: Database) -> Non
 
 
 def test_rows_stored_before_are_renamed_and_still_meet_their_call(db: Database) -> None:
-    tenant = [m for m in load_migrations("tenant")]
+    tenant = list(load_migrations("tenant"))
     before = [m for m in tenant if m.version < "0005"]
     room = f"mla-{TENANT}-call_{CALLER}_{secrets.token_hex(6)}"
     straggler = f"mla-{TENANT}-call_{CALLER}_{secrets.token_hex(6)}"  # the webhooks already wrote its stored row
     key = f"{room}:log_complaint:{secrets.token_hex(12)}"
+    old_event, new_event = f"EV_{secrets.token_hex(8)}", f"EV_{secrets.token_hex(8)}"
     with db.transaction() as conn:
         conn.execute(
             "INSERT INTO platform.tenants (tenant_id, status, mla_name, constituency, state, languages, admin_email,"
@@ -68,8 +70,8 @@ def test_rows_stored_before_are_renamed_and_still_meet_their_call(db: Database) 
             (TENANT, SCHEMA, f"mla-{TENANT}"),
         )
         conn.execute(
-            "INSERT INTO platform.webhook_events (id, event, room_name, tenant_id) VALUES ('EV_old', 'room_started', %s, %s)",
-            (room, TENANT),
+            "INSERT INTO platform.webhook_events (id, event, room_name, tenant_id) VALUES (%s, 'room_started', %s, %s)",
+            (old_event, room, TENANT),
         )
     migrate_tenant(db, SCHEMA, before)
     t = sql.Identifier
@@ -123,7 +125,9 @@ def test_rows_stored_before_are_renamed_and_still_meet_their_call(db: Database) 
         actors = conn.execute(
             sql.SQL("SELECT actor_id FROM {}.complaint_events ORDER BY id").format(t(SCHEMA))
         ).fetchall()
-        [recorded] = conn.execute("SELECT room_name FROM platform.webhook_events WHERE id = 'EV_old'").fetchall()
+        [recorded] = conn.execute(
+            "SELECT room_name FROM platform.webhook_events WHERE id = %s", (old_event,)
+        ).fetchall()
         joined = conn.execute(
             sql.SQL("SELECT c.id FROM {0}.calls c JOIN {0}.complaints x ON x.room_name = c.room_name").format(t(SCHEMA))
         ).fetchall()
@@ -143,7 +147,7 @@ def test_rows_stored_before_are_renamed_and_still_meet_their_call(db: Database) 
 
     # The call's next webhook event, named by LiveKit as before, folds into the renamed row.
     event = webhook_events.parse_event(
-        {"id": "EV_new", "event": "room_finished", "room_name": room, "created_at": int(time.time())}
+        {"id": new_event, "event": "room_finished", "room_name": room, "created_at": int(time.time())}
     )
     assert webhook_events.ingest(db, event, purge_chance=0).outcome == "applied"
     with db.transaction() as conn:
