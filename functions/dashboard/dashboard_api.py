@@ -1,5 +1,5 @@
 """Dashboard API: sign-in for every user (admins, MLA offices, staff), and an office's complaints,
-stats, team and agents (a router each).
+stats, team, agents and constituents' personal-data requests (a router each).
 
 Lambda entry: `dashboard_api.handler`. Also owns `/docs` and `/openapi.json` on the HTTP API.
 """
@@ -28,8 +28,10 @@ from mla_core.complaints.models import (
 )
 from mla_core.core.observability import function_logger
 from mla_core.http.deps import ClientDep, MlaAdminDep, OfficeUserDep, ServicesDep, SignedInDep, TokenDep
-from mla_core.http.envelope import Envelope, LazyApp, Page, create_app, csv_download, ok
+from mla_core.http.envelope import Envelope, LazyApp, Page, create_app, csv_download, json_download, ok
 from mla_core.identity import accounts, team
+from mla_core.privacy import requests as privacy
+from mla_core.privacy.models import ErasurePreview, ErasureResult, PersonSummary
 
 logger = function_logger("dashboard")
 
@@ -305,7 +307,64 @@ def delete_agent(agent_id: AgentId, who: MlaAdminDep, svc: ServicesDep) -> JSONR
     return ok(AgentDeleted(agent_id=agent_id, deleted=True))
 
 
-for router in (auth_router, complaints_router, stats_router, users_router, agents_router):
+# Personal data (MLA admins): a constituent's DPDP requests, the number in the body only --------------
+
+privacy_router = APIRouter(prefix="/api/privacy", tags=["privacy"])
+
+
+class PersonBody(BaseModel):
+    """A constituent's number, as typed (`98765 43210`, `+91…`): in the body, since access logs record paths."""
+
+    model_config = ConfigDict(extra="forbid")
+    phone: Annotated[str, StringConstraints(max_length=40)]
+
+
+class ErasureBody(PersonBody):
+    confirmation: Annotated[str, StringConstraints(max_length=2000)]
+
+
+@privacy_router.post(
+    "/search",
+    response_model=Envelope[PersonSummary],
+    summary="What the office holds about a number, counted, and its open complaints",
+)
+def privacy_search(body: PersonBody, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(privacy.summary(svc, who, body.phone))
+
+
+@privacy_router.post(
+    "/export",
+    summary="Everything the office holds about a number, as a JSON download (recorded)",
+    responses={200: {"content": {"application/json": {}}, "description": "the export document"}},
+)
+def privacy_export(body: PersonBody, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
+    document = privacy.export(svc, who, body.phone)
+    return json_download(document, f"personal-data-{document['generated_at'][:10]}.json")
+
+
+@privacy_router.post(
+    "/erasures/preview",
+    response_model=Envelope[ErasurePreview],
+    summary="What erasing a number will do, with the confirmation `POST /erasures` takes (valid 10 minutes)",
+)
+def privacy_preview(body: PersonBody, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(privacy.preview(svc, who, body.phone))
+
+
+@privacy_router.post(
+    "/erasures",
+    status_code=201,
+    response_model=Envelope[ErasureResult],
+    summary="Erase a number's personal data in the office, as previewed",
+    description="409 `open_complaints` (their references in `details`) while a complaint of theirs is open;"
+    " 409 `preview_stale` when the preview expired or what it counted changed; 400 `confirmation_invalid` for"
+    " a confirmation not from a preview of this number by this admin.",
+)
+def privacy_erase(body: ErasureBody, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(privacy.erase(svc, who, body.phone, body.confirmation), 201)
+
+
+for router in (auth_router, complaints_router, stats_router, users_router, agents_router, privacy_router):
     app.include_router(router)
 
 

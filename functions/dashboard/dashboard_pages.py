@@ -1,5 +1,6 @@
 """The MLA dashboard (`/app`): the office's complaints (list, filters, detail, actions, manual entry,
-CSV), an overview in charts, the team and the agents' settings, for a phone or a desktop.
+CSV), an overview in charts, the team, the agents' settings and a constituent's personal data (find,
+export, erase), for a phone or a desktop.
 
 Server-rendered pages on the same domain functions as `/api`, scoped the same way: the tenant and
 role come from the signed-in user, re-read from `platform.users` on every page.
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import FormData
 
 from mla_core.adapters import get_services
@@ -25,11 +26,14 @@ from mla_core.complaints import casework, export, lifecycle, search, stats
 from mla_core.complaints.models import ComplaintFilters, ComplaintPatch, ManualComplaint
 from mla_core.core.errors import AppError, ConflictError, InvalidInputError, RateLimitedError
 from mla_core.core.principal import OfficeUser, Principal
-from mla_core.http.envelope import csv_download, ok
+from mla_core.core.retention import WEBHOOK_EVENT_DAYS, RetentionPolicy
+from mla_core.http.envelope import csv_download, json_download, ok
 from mla_core.identity import accounts, team
+from mla_core.privacy import requests as privacy
+from mla_core.privacy.models import ConfirmationInvalidError, OpenComplaintsError, PreviewStaleError
 from mla_core.web import charts
 from mla_core.web.forms import NumbersBox, OnceKey, PostedForm, field_errors, parse_form
-from mla_core.web.i18n import LANGUAGES, translator
+from mla_core.web.i18n import LANGUAGES, WORDS, translator
 from mla_core.web.rendering import language, redirect
 from mla_core.web.sessions import check_csrf, start_session
 from mla_core.web.site import Site, client_address, create_site_app, locked_page
@@ -42,6 +46,7 @@ site = Site(
         ("overview", "/app/overview"),
         ("team", "/app/team"),
         ("agents", "/app/agents"),
+        ("privacy", "/app/privacy"),  # MLA admins only (base.html)
         ("profile", "/app/profile"),
     ),
     roles=("mla_admin", "staff"),
@@ -398,3 +403,107 @@ def update_agent(request: Request, who: Admin, agent_id: str, form: PostedForm) 
     except (ValidationError, AppError) as exc:
         return _agents(request, who, *_refused(exc))
     return redirect(request, f"{site.prefix}/agents")
+
+
+# A constituent's personal data (MLA admins) ---------------------------------------------------
+# The number travels in form bodies only (access logs record paths), and a refused number is never
+# written back into the page.
+
+
+class PersonForm(BaseModel):
+    phone: str = Field(max_length=40)
+
+
+class ErasureForm(PersonForm):
+    confirmation: str = Field(max_length=2000)
+    last4: str = Field("", max_length=10)
+
+
+# What the domain's refusals say to the admin, in their language, by the error's code.
+PRIVACY_REFUSALS = {
+    "open_complaints": "pd_open_first",
+    "preview_stale": "pd_stale",
+    "confirmation_invalid": "pd_invalid",
+}
+
+
+def _kinds(request: Request, counts: dict[str, int]) -> list[tuple[str, int]]:
+    """Counts by kind with the kind's name in the reader's language (a later hook's kind as it is named)."""
+    t = translator(language(request))
+    return [(t(f"pd_{kind}") if f"pd_{kind}" in WORDS else kind, n) for kind, n in counts.items()]
+
+
+def _privacy(request: Request, who: OfficeUser, *, error: str = "", status: int = 200) -> Response:
+    """The number's form, and what the office keeps for how long."""
+    policy = RetentionPolicy()
+    retention = [(f"ret_{name}", getattr(policy, name)) for name in RetentionPolicy.model_fields]
+    context = {"retention": [*retention, ("ret_webhook_events", WEBHOOK_EVENT_DAYS)], "error": error}
+    return site.page(request, "dashboard/privacy.html", context, who=who, status_code=status)
+
+
+def _bad_number(request: Request, who: OfficeUser) -> Response:
+    """The form again, saying so, without the number that was typed."""
+    return _privacy(request, who, error=translator(language(request))("pd_bad_number"), status=422)
+
+
+def _person(request: Request, who: OfficeUser, phone: str, *, error: str = "", status: int = 200) -> Response:
+    found = privacy.summary(get_services(), who, phone)
+    context = {"phone": privacy.e164_of(phone), "found": found, "kinds": _kinds(request, found.counts), "error": error}
+    return site.page(request, "dashboard/privacy_person.html", context, who=who, status_code=status)
+
+
+def _confirm(request: Request, who: OfficeUser, phone: str, *, error: str = "", status: int = 200) -> Response:
+    preview = privacy.preview(get_services(), who, phone)
+    context = {"phone": privacy.e164_of(phone), "preview": preview, "error": error}
+    return site.page(request, "dashboard/privacy_erase.html", context, who=who, status_code=status)
+
+
+@pages.get("/privacy")
+def privacy_page(request: Request, who: Admin) -> Response:
+    return _privacy(request, who)
+
+
+@pages.post("/privacy/find", dependencies=Csrf)
+def privacy_find(request: Request, who: Admin, form: PostedForm) -> Response:
+    try:
+        return _person(request, who, parse_form(form, PersonForm).phone)
+    except (ValidationError, InvalidInputError):
+        return _bad_number(request, who)
+
+
+@pages.post("/privacy/export", dependencies=Csrf)
+def privacy_export(request: Request, who: Admin, form: PostedForm) -> Response:
+    try:
+        document = privacy.export(get_services(), who, parse_form(form, PersonForm).phone)
+    except (ValidationError, InvalidInputError):
+        return _bad_number(request, who)
+    return json_download(document, f"personal-data-{document['generated_at'][:10]}.json")
+
+
+@pages.post("/privacy/erase/confirm", dependencies=Csrf)
+def privacy_confirm(request: Request, who: Admin, form: PostedForm) -> Response:
+    """Exactly what the erasure will do, and its form (the number's last 4 digits typed again)."""
+    try:
+        return _confirm(request, who, parse_form(form, PersonForm).phone)
+    except (ValidationError, InvalidInputError):
+        return _bad_number(request, who)
+
+
+@pages.post("/privacy/erase", dependencies=Csrf)
+def privacy_erase(request: Request, who: Admin, form: PostedForm) -> Response:
+    try:
+        body = parse_form(form, ErasureForm)
+        typed_right = body.last4.strip() == privacy.e164_of(body.phone)[-4:]
+    except (ValidationError, InvalidInputError):
+        return _bad_number(request, who)
+    t = translator(language(request))
+    if not typed_right:
+        return _confirm(request, who, body.phone, error=t("pd_last4_wrong"), status=400)
+    try:
+        result = privacy.erase(get_services(), who, body.phone, body.confirmation)
+    except OpenComplaintsError as exc:
+        return _person(request, who, body.phone, error=t(PRIVACY_REFUSALS[exc.code]), status=409)
+    except (PreviewStaleError, ConfirmationInvalidError) as exc:
+        return _confirm(request, who, body.phone, error=t(PRIVACY_REFUSALS[exc.code]), status=exc.status_code)
+    context = {"result": result, "kinds": _kinds(request, result.counts)}
+    return site.page(request, "dashboard/privacy_erased.html", context, who=who)

@@ -5,6 +5,11 @@ rebuild-redis            rewrite every active tenant's agent config, numbers and
 retry-sms                send again the SMS that failed (what the notification-retry function does)
 create-superadmin        create the first super admin in Supabase Auth (--email, --password)
 superadmin-access        disable or enable a super admin's login (--email, then `disable` or `enable`)
+export                   everything an office holds about a constituent's number, as JSON on stdout
+                         (--tenant ID --phone +91… --by EMAIL, a super admin's; recorded as an export)
+erase                    erase a constituent's personal data in an office (--tenant, --phone, --by): without
+                         --confirm LAST4 it prints what would happen and exits 2; with the number's last 4
+                         digits it previews and erases at once (refused while a complaint of theirs is open)
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from mla_core.adapters import Services, get_services
 from mla_core.agents.routing import active_agent_configs
 from mla_core.complaints import sms
 from mla_core.complaints.store import highest_reference
-from mla_core.core.errors import AppError, NotFoundError
+from mla_core.core.errors import AppError, InvalidInputError, NotFoundError
 from mla_core.db.migrate import migrate_all_tenants, migrate_control_plane
+from mla_core.privacy import requests as privacy
 from mla_core.provisioning.reconcile import reconcile
 
 
@@ -84,6 +90,21 @@ def set_superadmin_disabled(services: Services, email: str, disabled: bool) -> d
     return {"user_id": row["user_id"], "email": email, "disabled": disabled}
 
 
+PREVIEWED = 2  # `erase` without --confirm: what would happen was printed, nothing was erased
+
+
+def erase(services: Services, tenant_id: str, phone: str, by: str, confirm: str | None) -> tuple[dict[str, Any], int]:
+    """A super admin's erasure: the preview alone (exit 2), or, confirmed by the number's last 4 digits,
+    the preview's token spent at once."""
+    preview = privacy.preview_as_operator(services, tenant_id, phone, by=by)
+    if confirm is None:
+        return preview.model_dump(mode="json", exclude={"confirmation"}), PREVIEWED
+    if confirm.strip() != privacy.e164_of(phone)[-4:]:
+        raise InvalidInputError("--confirm is not the number's last 4 digits: nothing was erased")
+    result = privacy.erase_as_operator(services, tenant_id, phone, preview.confirmation, by=by)
+    return result.model_dump(mode="json"), 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mla_core.cli", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -98,6 +119,16 @@ def main(argv: list[str] | None = None) -> int:
     access = commands.add_parser("superadmin-access", help="disable or enable a super admin's login")
     access.add_argument("--email", required=True)
     access.add_argument("state", choices=["disable", "enable"])
+    for name, help_ in (
+        ("export", "export a constituent's personal data"),
+        ("erase", "erase a constituent's personal data"),
+    ):
+        person = commands.add_parser(name, help=help_)
+        person.add_argument("--tenant", required=True, help="the office's tenant id")
+        person.add_argument("--phone", required=True, help="the constituent's number, e.g. +919876543210")
+        person.add_argument("--by", required=True, help="your email: a super admin's")
+        if name == "erase":
+            person.add_argument("--confirm", metavar="LAST4", help="the number's last 4 digits: erase for real")
     args = parser.parse_args(argv)
 
     services = get_services()
@@ -110,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
             result = sms.retry_all_failed(services)
         elif args.command == "reconcile":
             result = reconcile(services).summary()
+        elif args.command == "export":
+            result = privacy.export_as_operator(services, args.tenant, args.phone, by=args.by)
+        elif args.command == "erase":
+            result, code = erase(services, args.tenant, args.phone, args.by, args.confirm)
+            print(json.dumps(result, indent=2, ensure_ascii=False))
+            return code
         elif args.command == "superadmin-access":
             result = set_superadmin_disabled(services, args.email, args.state == "disable")
         else:
@@ -118,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     except AppError as exc:
         print(json.dumps({"error": exc.code, "message": exc.message}), file=sys.stderr)
         return 1
-    print(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2, default=str, ensure_ascii=False))
     return 1 if result.get("failed") else 0
 
 

@@ -94,6 +94,12 @@ def csv_download(lines: Iterator[str], filename: str) -> StreamingResponse:
     )
 
 
+def json_download(document: Any, filename: str) -> JSONResponse:
+    """A JSON document as a file download (a personal-data export), kept by no cache on the way."""
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
+    return EnvelopeResponse(document, headers=headers)
+
+
 def error_response(
     status_code: int,
     code: str,
