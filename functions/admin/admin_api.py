@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Body, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 
@@ -15,6 +15,7 @@ from mla_core.core.errors import AuthenticationError
 from mla_core.core.observability import function_logger
 from mla_core.http.deps import ServicesDep, SuperAdminDep
 from mla_core.http.envelope import Envelope, LazyApp, Page, create_app, ok
+from mla_core.privacy import retention
 from mla_core.provisioning import operations
 from mla_core.tenants.registry import Tenant, TenantStatus
 from mla_core.tenants.request import TenantRequest
@@ -116,6 +117,29 @@ def retry_tenant(tenant_id: TenantId, _: SuperAdminDep, svc: ServicesDep) -> JSO
 )
 def delete_tenant(tenant_id: TenantId, _: SuperAdminDep, svc: ServicesDep) -> JSONResponse:
     return ok(operations.delete_tenant(svc, tenant_id), 202)
+
+
+@tenants.get(
+    "/{tenant_id}/retention",
+    response_model=Envelope[retention.TenantRetention],
+    summary="The office's retention: effective days, its own, the last run, its archive's drop date",
+)
+def get_retention(tenant_id: TenantId, _: SuperAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(retention.tenant_retention(svc, tenant_id))
+
+
+@tenants.put(
+    "/{tenant_id}/retention",
+    response_model=Envelope[retention.TenantRetention],
+    summary="Set the office's own retention days (a field left out is the default; 422 outside its bounds)",
+)
+def put_retention(
+    tenant_id: TenantId,
+    overrides: Annotated[dict[str, int], Body(examples=[{"transcripts_after_close": 730}])],
+    _: SuperAdminDep,
+    svc: ServicesDep,
+) -> JSONResponse:
+    return ok(retention.set_tenant_retention(svc, tenant_id, overrides))
 
 
 app.include_router(tenants)

@@ -19,7 +19,7 @@ NOT_A_CONSTITUENTS: dict[str, tuple[str, ...]] = {
     # An office: its MLA, constituency, admin's email, greeting, numbers (the office's published DIDs).
     "platform.tenants": ("tenant_id", "status", "mla_name", "constituency", "state", "languages", "admin_email",
                          "admin_name", "greeting", "schema_name", "room_name", "sip_dispatch_rule_id",
-                         "execution_arn", "error", "archived_schema"),
+                         "execution_arn", "error", "archived_schema", "retention"),
     "platform.tenant_phone_numbers": ("e164", "tenant_id"),
     "platform.provisioning_steps": ("tenant_id", "name", "status", "error", "output"),
     # The agents' configs: prompts, categories, the office's numbers.
@@ -34,6 +34,8 @@ NOT_A_CONSTITUENTS: dict[str, tuple[str, ...]] = {
     # The records of exports and erasures: a keyed digest, never the number.
     "platform.privacy_requests": ("tenant_id", "kind", "subject_digest", "actor_type", "actor_id", "counts",
                                   "pending"),
+    # The retention job's runs: counts by kind, and recordings' object keys (no number in them).
+    "platform.retention_runs": ("tenant_id", "counts", "pending"),
     # db/migrate.py's bookkeeping, in every schema.
     "platform.schema_migrations": ("version", "name"),
     "schema_migrations": ("version", "name"),

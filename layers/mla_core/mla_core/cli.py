@@ -10,6 +10,9 @@ export                   everything an office holds about a constituent's number
 erase                    erase a constituent's personal data in an office (--tenant, --phone, --by): without
                          --confirm LAST4 it prints what would happen and exits 2; with the number's last 4
                          digits it previews and erases at once (refused while a complaint of theirs is open)
+retention                apply every office's retention (what the daily retention function does): --tenant ID
+                         for one office, --dry-run to report without changing anything, --now ISO to apply it
+                         as of another moment
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from mla_core.adapters import Services, get_services
@@ -27,6 +31,7 @@ from mla_core.complaints.store import highest_reference
 from mla_core.core.errors import AppError, InvalidInputError, NotFoundError
 from mla_core.db.migrate import migrate_all_tenants, migrate_control_plane
 from mla_core.privacy import requests as privacy
+from mla_core.privacy.retention import apply_retention
 from mla_core.provisioning.reconcile import reconcile
 
 
@@ -105,6 +110,11 @@ def erase(services: Services, tenant_id: str, phone: str, by: str, confirm: str 
     return result.model_dump(mode="json"), 0
 
 
+def _moment(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mla_core.cli", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -129,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         person.add_argument("--by", required=True, help="your email: a super admin's")
         if name == "erase":
             person.add_argument("--confirm", metavar="LAST4", help="the number's last 4 digits: erase for real")
+    run_retention = commands.add_parser("retention", help="apply every office's retention")
+    run_retention.add_argument("--tenant", help="only this office")
+    run_retention.add_argument("--dry-run", action="store_true", help="report what would go; change nothing")
+    run_retention.add_argument("--now", type=_moment, help="apply it as of this ISO time (default: now)")
     args = parser.parse_args(argv)
 
     services = get_services()
@@ -147,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
             result, code = erase(services, args.tenant, args.phone, args.by, args.confirm)
             print(json.dumps(result, indent=2, ensure_ascii=False))
             return code
+        elif args.command == "retention":
+            now = args.now or datetime.now(UTC)
+            result = apply_retention(services, now=now, dry_run=args.dry_run, tenant_id=args.tenant).summary()
         elif args.command == "superadmin-access":
             result = set_superadmin_disabled(services, args.email, args.state == "disable")
         else:

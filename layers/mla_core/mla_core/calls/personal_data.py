@@ -13,16 +13,17 @@ which has no number in it, here and in the platform's webhook records.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from mla_core.calls.webhook_events import purge_webhook_events
 from mla_core.core.names import stored_room_name
 from mla_core.core.privacy import redact_mentions
-from mla_core.core.retention import RetentionPolicy
-from mla_core.db import Conn
+from mla_core.core.retention import WEBHOOK_EVENT_DAYS, RetentionPolicy
+from mla_core.db import Conn, Database
 from mla_core.db.personal_data import Erased, Subject, mentions, register
 
 
@@ -102,8 +103,62 @@ class CallsPersonalData:
         return erased
 
     def expire(self, conn: Conn, schema: str, policy: RetentionPolicy, now: datetime) -> Erased:
-        """Retention's pass over the call records: not yet applied (the retention job's part)."""
-        return Erased()
+        """Retention's pass over the call records, up to `EXPIRE_BATCH` calls of each kind (the job calls
+        again until nothing is left): a call whose complaints all closed more than
+        `transcripts_after_close` days ago loses its transcript and recording; a call that logged no
+        complaint, `calls_without_complaint` days after it ended, loses those and its caller's number
+        too. Its facts (times, outcome, language, latency) stay; recordings' objects go after the commit."""
+        transcripts = _expire_calls(
+            conn,
+            sql.SQL(
+                "EXISTS ({linked}) AND NOT EXISTS ({linked} AND (x.status <> ALL({closed})"
+                " OR COALESCE(x.closed_at, x.resolved_at, x.updated_at) >= %(cutoff)s))"
+                " AND (k.transcript <> '[]'::jsonb OR k.recording_url IS NOT NULL)"
+            ),
+            sql.SQL("transcript = '[]'::jsonb, recording_url = NULL"),
+            schema,
+            now - timedelta(days=policy.transcripts_after_close),
+        )
+        unlinked = _expire_calls(
+            conn,
+            sql.SQL(
+                "NOT EXISTS ({linked}) AND COALESCE(k.ended_at, k.created_at) < %(cutoff)s"
+                " AND (k.caller_number IS NOT NULL OR k.transcript <> '[]'::jsonb OR k.recording_url IS NOT NULL)"
+            ),
+            sql.SQL("caller_number = NULL, transcript = '[]'::jsonb, recording_url = NULL, erased_at = now()"),
+            schema,
+            now - timedelta(days=policy.calls_without_complaint),
+        )
+        erased = Erased(counts={"transcripts": len(transcripts), "calls_without_complaint": len(unlinked)})
+        erased.objects = [url for url in (*transcripts, *unlinked) if url]
+        erased.counts["recordings"] = len(erased.objects)
+        return erased
+
+
+EXPIRE_BATCH = 5_000
+# A complaint's statuses once it is no longer open (every status but `complaints.lifecycle.OPEN`; the
+# calls cannot import the complaints: tests/unit/test_retention_policy.py holds the two together).
+CLOSED_STATUSES = ("resolved", "closed", "duplicate", "transferred")
+
+
+def _expire_calls(
+    conn: Conn, expired: sql.SQL, assignments: sql.SQL, schema: str, cutoff: datetime
+) -> list[str | None]:
+    """Apply `assignments` to up to `EXPIRE_BATCH` calls `k` matching `expired` (in which `{linked}` is
+    the query of the complaints `x` taken on the call); the recordings' locations they had."""
+    calls, complaints = sql.Identifier(schema, "calls"), sql.Identifier(schema, "complaints")
+    linked = sql.SQL("SELECT FROM {} x WHERE (x.call_id = k.id OR x.room_name = k.room_name)").format(complaints)
+    query = sql.SQL(
+        "WITH picked AS (SELECT k.id, k.recording_url FROM {calls} k WHERE {expired} ORDER BY k.id LIMIT %(batch)s"
+        " FOR UPDATE OF k SKIP LOCKED)"
+        " UPDATE {calls} c SET {assignments} FROM picked WHERE c.id = picked.id RETURNING picked.recording_url"
+    ).format(
+        calls=calls,
+        expired=expired.format(linked=linked, closed=sql.Literal(list(CLOSED_STATUSES))),
+        assignments=assignments,
+    )
+    rows = conn.execute(query, {"cutoff": cutoff, "batch": EXPIRE_BATCH}).fetchall()
+    return [row["recording_url"] for row in rows]
 
 
 def _store_room_names(conn: Conn, subject: Subject, rooms: list[str]) -> int:
@@ -121,6 +176,18 @@ def _store_room_names(conn: Conn, subject: Subject, rooms: list[str]) -> int:
             (stored_room_name(row["room_name"]), subject.tenant_id, row["room_name"]),
         ).rowcount
     return changed
+
+
+def expire_webhook_events(db: Database, now: datetime, *, dry_run: bool = False) -> int:
+    """The platform's LiveKit webhook records older than `WEBHOOK_EVENT_DAYS` before `now`, deleted in
+    batches (the retention job's, every run); `dry_run` counts them."""
+    older_than = timedelta(days=WEBHOOK_EVENT_DAYS)
+    if dry_run:
+        return purge_webhook_events(db, older_than=older_than, now=now, dry_run=True, batch=2**31 - 1)
+    total = 0
+    while purged := purge_webhook_events(db, older_than=older_than, now=now):
+        total += purged
+    return total
 
 
 calls = register(CallsPersonalData())

@@ -20,9 +20,10 @@ Dedupe: `platform.webhook_events` records each applied event id. The record is i
 the effect only when it was, in one statement (so one transaction): a retry is a no-op, and an
 effect that did not commit leaves no record.
 
-Retention: records older than `RETENTION` (7 days) are deleted by `purge_webhook_events`, which
-`ingest` runs now and then (about one applied event in 1,000 triggers a purge of up to 5,000 rows,
-oldest first). LiveKit retries for minutes only; the week is a margin for looking into what arrived.
+Retention: records older than `RETENTION` (7 days) are deleted by `purge_webhook_events`, which the
+daily retention job runs (`mla_core.privacy.retention`) and `ingest` runs now and then as well (about
+one applied event in 1,000 triggers a purge of up to 5,000 rows, oldest first), so a busy day does not
+wait for the job. LiveKit retries for minutes only; the week is a margin for looking into what arrived.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from mla_core.adapters.livekit_webhooks import MalformedEventError
 from mla_core.core.errors import AppError, InvalidInputError
 from mla_core.core.fields import sip_number
 from mla_core.core.names import schema_name, stored_room_name
+from mla_core.core.retention import WEBHOOK_EVENT_DAYS
 from mla_core.core.text import clean
 
 if TYPE_CHECKING:
@@ -53,7 +55,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-RETENTION = timedelta(days=7)
+RETENTION = timedelta(days=WEBHOOK_EVENT_DAYS)
 PURGE_BATCH = 5_000
 # Each purge removes up to PURGE_BATCH rows and runs about once per 1/PURGE_CHANCE applied events,
 # which is 5 times the rate rows come in: the table stays near RETENTION's worth of events.
@@ -252,17 +254,34 @@ def _why_no_call_table(db: Database, tenant_id: str) -> str:
     return "no_call_table" if row else "unknown_tenant"
 
 
-def purge_webhook_events(db: Database, *, older_than: timedelta = RETENTION, batch: int = PURGE_BATCH) -> int:
-    """Delete up to `batch` dedupe records received more than `older_than` ago, oldest first.
+def purge_webhook_events(
+    db: Database,
+    *,
+    older_than: timedelta = RETENTION,
+    batch: int = PURGE_BATCH,
+    now: datetime | None = None,
+    dry_run: bool = False,
+) -> int:
+    """Delete up to `batch` dedupe records received more than `older_than` before `now` (the database's
+    clock by default), oldest first; `dry_run` only counts them.
 
     Returns how many went. Safe to run from several processes at once (rows another purge holds are
     skipped).
     """
+    params = (now, older_than, batch)
     with db.transaction() as conn:
+        if dry_run:
+            row = conn.execute(
+                "SELECT count(*) AS n FROM (SELECT FROM platform.webhook_events"
+                " WHERE received_at < COALESCE(%s::timestamptz, now()) - %s LIMIT %s) e",
+                params,
+            ).fetchone()
+            return int(row["n"]) if row else 0
         deleted = conn.execute(
             "DELETE FROM platform.webhook_events WHERE id IN (SELECT id FROM platform.webhook_events"
-            " WHERE received_at < now() - %s ORDER BY received_at LIMIT %s FOR UPDATE SKIP LOCKED)",
-            (older_than, batch),
+            " WHERE received_at < COALESCE(%s::timestamptz, now()) - %s ORDER BY received_at LIMIT %s"
+            " FOR UPDATE SKIP LOCKED)",
+            params,
         )
         return deleted.rowcount
 

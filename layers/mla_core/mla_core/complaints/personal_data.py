@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg import sql
@@ -273,8 +273,63 @@ class ComplaintsPersonalData:
         )
 
     def expire(self, conn: Conn, schema: str, policy: RetentionPolicy, now: datetime) -> Erased:
-        """Retention's pass over the complaint tables: not yet applied (the retention job's part)."""
+        """Retention's pass over the complaint tables, up to `EXPIRE_BATCH` rows of each kind (the job calls
+        again until nothing is left): a complaint closed more than `caller_details_after_close` days ago
+        loses its caller's details as an erasure takes them (its statistics stay), and an SMS sent more
+        than `sms_after_sent` days ago its recipient and text."""
+        complaints = sql.Identifier(schema, "complaints")
+        closed = conn.execute(
+            sql.SQL(
+                "SELECT id, location, room_name, idempotency_key, caller_number, callback_number FROM {}"
+                " WHERE erased_at IS NULL AND status <> ALL(%s) AND COALESCE(closed_at, resolved_at, updated_at) < %s"
+                " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
+            ).format(complaints),
+            (list(lifecycle.OPEN), now - timedelta(days=policy.caller_details_after_close), EXPIRE_BATCH),
+        ).fetchall()
+        tenant_id = schema.removeprefix("archived_").removeprefix("tenant_")
+        # Expiry names no person (its rows are found by age): the erasure's helpers use the schema and office.
+        expired = Subject(tenant_id=tenant_id, schema=schema, e164="", digest="")
+        erased = Erased(counts={"caller_details": len(closed)})
+        for row in closed:
+            erased.add(_anonymise_complaint(conn, expired, row))
+        if closed:
+            erased.add(self._erase_timelines(conn, expired, [row["id"] for row in closed]))
+        sms = conn.execute(
+            sql.SQL(
+                "UPDATE {table} SET recipient = NULL, body = '', last_error = NULL, provider_message_id = NULL"
+                " WHERE id IN (SELECT id FROM {table} WHERE (recipient IS NOT NULL OR body <> '')"
+                " AND status <> 'queued' AND COALESCE(sent_at, created_at) < %s ORDER BY id LIMIT %s"
+                " FOR UPDATE SKIP LOCKED)"
+            ).format(table=sql.Identifier(schema, "notifications")),
+            (now - timedelta(days=policy.sms_after_sent), EXPIRE_BATCH),
+        ).rowcount
+        erased.counts["sms"] = sms
+        return erased
+
+
+EXPIRE_BATCH = 5_000
+
+
+def _anonymise_complaint(conn: Conn, subject: Subject, row: dict[str, Any]) -> Erased:
+    """One complaint as an erasure leaves it (`ComplaintsPersonalData.erase`), its caller's own numbers
+    redacted from the area it names."""
+    location = row["location"]
+    for number in (row["caller_number"], row["callback_number"]):
+        if location and number:
+            location = redact_mentions(location, number)
+    conn.execute(
+        sql.SQL(
+            "UPDATE {} SET caller_name = NULL, caller_number = NULL, callback_number = NULL, landmark = NULL,"
+            " description = %s, location = %s, room_name = %s, idempotency_key = NULL, version = version + 1,"
+            " erased_at = now() WHERE id = %s"
+        ).format(_t(subject, "complaints")),
+        (ERASED_TEXT, location, stored_room_name(row["room_name"]) if row["room_name"] else None, row["id"]),
+    )
+    if not row["idempotency_key"]:
         return Erased()
+    from mla_core.adapters.upstash import ComplaintReferences
+
+    return Erased(redis_keys=[ComplaintReferences.pinned_key(subject.tenant_id, row["idempotency_key"])])
 
 
 complaints = register(ComplaintsPersonalData())
