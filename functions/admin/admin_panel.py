@@ -7,6 +7,7 @@ Server-rendered pages on the same domain functions as the admin API.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, get_args
 
 from fastapi import Depends, Request
@@ -18,7 +19,9 @@ from mla_core.adapters import get_services
 from mla_core.core.errors import AppError
 from mla_core.core.languages import NATIVE_NAMES, STATES_AND_UTS
 from mla_core.core.principal import Principal
+from mla_core.core.retention import WEBHOOK_EVENT_DAYS
 from mla_core.identity import accounts
+from mla_core.privacy import retention
 from mla_core.provisioning import operations
 from mla_core.tenants.registry import TenantStatus
 from mla_core.tenants.request import TenantRequest
@@ -101,7 +104,17 @@ def create_tenant(request: Request, who: Admin, form: PostedForm) -> Response:
 @panel.get("/tenants/{tenant_id}")
 def tenant(request: Request, who: Admin, tenant_id: str) -> Response:
     found = operations.get_tenant(get_services(), tenant_id[:10])
-    return site.page(request, "admin/tenant.html", {"tenant": found, "settled": SETTLED}, who=who)
+    context = {"tenant": found, "settled": SETTLED, **_retention(found.tenant_id)}
+    return site.page(request, "admin/tenant.html", context, who=who)
+
+
+def _retention(tenant_id: str) -> dict[str, object]:
+    """The office's effective retention days (its own marked), its last run, and its archive's drop date."""
+    kept = retention.tenant_retention(get_services(), tenant_id)
+    days = [(f"ret_{name}", days, name in kept.overrides) for name, days in kept.policy.model_dump().items()]
+    drop_at = kept.archive_drop_at
+    due = drop_at is not None and datetime.now(UTC).date() >= drop_at - timedelta(days=retention.ARCHIVE_NOTICE_DAYS)
+    return {"retention": kept, "retention_days": days, "archive_export_due": due, "webhook_days": WEBHOOK_EVENT_DAYS}
 
 
 @panel.get("/tenants/{tenant_id}/steps")
@@ -131,7 +144,12 @@ class Confirmation(BaseModel):
 def deprovision(request: Request, who: Admin, tenant_id: str, form: PostedForm) -> Response:
     found = operations.get_tenant(get_services(), tenant_id[:10])
     if parse_form(form, Confirmation).confirm.strip() != found.tenant_id:
-        context = {"tenant": found, "settled": SETTLED, "confirm_error": f"type {found.tenant_id} to confirm"}
+        context = {
+            "tenant": found,
+            "settled": SETTLED,
+            "confirm_error": f"type {found.tenant_id} to confirm",
+            **_retention(found.tenant_id),
+        }
         return site.page(request, "admin/tenant.html", context, who=who, status_code=422)
     operations.delete_tenant(get_services(), found.tenant_id)
     return redirect(request, f"{site.prefix}/tenants/{found.tenant_id}")

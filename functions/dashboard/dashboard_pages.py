@@ -31,6 +31,7 @@ from mla_core.http.envelope import csv_download, json_download, ok
 from mla_core.identity import accounts, team
 from mla_core.privacy import requests as privacy
 from mla_core.privacy.models import ConfirmationInvalidError, OpenComplaintsError, PreviewStaleError
+from mla_core.privacy.retention import tenant_retention
 from mla_core.web import charts
 from mla_core.web.forms import NumbersBox, OnceKey, PostedForm, field_errors, parse_form
 from mla_core.web.i18n import LANGUAGES, WORDS, translator
@@ -434,8 +435,8 @@ def _kinds(request: Request, counts: dict[str, int]) -> list[tuple[str, int]]:
 
 
 def _privacy(request: Request, who: OfficeUser, *, error: str = "", status: int = 200) -> Response:
-    """The number's form, and what the office keeps for how long."""
-    policy = RetentionPolicy()
+    """The number's form, and what the office keeps for how long (its own days where its super admin set them)."""
+    policy = tenant_retention(get_services(), who.tenant_id).policy
     retention = [(f"ret_{name}", getattr(policy, name)) for name in RetentionPolicy.model_fields]
     context = {"retention": [*retention, ("ret_webhook_events", WEBHOOK_EVENT_DAYS)], "error": error}
     return site.page(request, "dashboard/privacy.html", context, who=who, status_code=status)

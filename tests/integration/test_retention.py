@@ -39,8 +39,8 @@ def run_sql(stack: Any, query: str, *params: Any, schema: str = "") -> list[dict
 class Office:
     """Backdated rows in one office's schema."""
 
-    def __init__(self, stack: Any, tenant_id: str) -> None:
-        self.stack, self.tenant_id, self.schema = stack, tenant_id, f"tenant_{tenant_id}"
+    def __init__(self, stack: Any, tenant_id: str, token: str) -> None:
+        self.stack, self.tenant_id, self.schema, self.token = stack, tenant_id, f"tenant_{tenant_id}", token
 
     def sql(self, query: str, *params: Any) -> list[dict[str, Any]]:
         return run_sql(self.stack, query, *params, schema=self.schema)
@@ -105,7 +105,14 @@ class Office:
 
 @pytest.fixture(scope="module")
 def office(api: Api, admin_token: str, stack: Any) -> Office:
-    return Office(stack, api.office_admin(admin_token, tenant_body())["tenant_id"])
+    made = api.office_admin(admin_token, tenant_body())
+    return Office(stack, made["tenant_id"], made["token"])
+
+
+def panel_page(api: Api, admin_token: str, tenant_id: str) -> str:
+    page = api.http.get(f"/admin/panel/tenants/{tenant_id}", headers={"cookie": f"mla_session={admin_token}"})
+    assert page.status_code == 200, page.text
+    return page.text
 
 
 def test_the_calls_closed_statuses_are_every_status_but_the_open_ones() -> None:
@@ -242,6 +249,9 @@ def test_an_archive_past_its_days_is_dropped_and_one_within_them_is_reported_due
     assert kept.summary()["archives_due"] == {due: drop_at.isoformat()}
     shown = api.request("GET", f"/admin/tenants/{due}/retention", admin_token).json()["data"]
     assert shown["archive_drop_at"] == drop_at.isoformat() and shown["last_run_at"]
+    page = panel_page(api, admin_token, due)
+    assert f'data-testid="archive-drop-at">{drop_at.isoformat()}' in page and "Export it before then" in page
+    assert f"pg_dump --schema={due_schema}" in page
     assert apply_retention(get_services(), now=now, tenant_id=past).tenants == []
 
 
@@ -263,9 +273,15 @@ def test_an_offices_own_days_take_effect_and_out_of_bounds_is_refused(
     call = office.call(60 * DAY)
     office.complaint(closed_ago=40 * DAY, call_id=call)
 
-    apply_retention(get_services(), now=datetime.now(UTC), tenant_id=office.tenant_id)
+    [ran] = apply_retention(get_services(), now=datetime.now(UTC), tenant_id=office.tenant_id).tenants
 
-    assert office.row("calls", call)["transcript"] == []
+    assert office.row("calls", call)["transcript"] == [] and ran.counts["transcripts"] >= 1
+    privacy_page = api.http.get("/app/privacy", headers={"cookie": f"mla_session={office.token}"})
+    assert "<td>30</td>" in privacy_page.text and "<td>1095</td>" in privacy_page.text
+    panel = panel_page(api, admin_token, office.tenant_id)
+    assert (
+        "30 <span" in panel and "set for this office" in panel and f"transcripts {ran.counts['transcripts']}" in panel
+    )
     assert api.request("PUT", path, admin_token, json={}).json()["data"]["overrides"] == {}
 
 
