@@ -453,9 +453,29 @@ def _person(request: Request, who: OfficeUser, phone: str, *, error: str = "", s
     return site.page(request, "dashboard/privacy_person.html", context, who=who, status_code=status)
 
 
+def _effects(request: Request, counts: dict[str, int]) -> list[str]:
+    """What an erasure of these records does, one sentence each, in the reader's language."""
+    t = translator(language(request))
+    sentences = []
+    for (kind, n), (what, _) in zip(counts.items(), _kinds(request, counts), strict=True):
+        if not n:
+            continue
+        if f"pd_effect_{kind}" in WORDS:
+            sentences.append(t(f"pd_effect_{kind}").format(n=n))
+        else:
+            key = "pd_effect_mentioning" if kind.endswith("_mentioning") else "pd_effect_erased"
+            sentences.append(t(key).format(what=what, n=n))
+    return [*sentences, t("pd_effect_final")]
+
+
 def _confirm(request: Request, who: OfficeUser, phone: str, *, error: str = "", status: int = 200) -> Response:
     preview = privacy.preview(get_services(), who, phone)
-    context = {"phone": privacy.e164_of(phone), "preview": preview, "error": error}
+    context = {
+        "phone": privacy.e164_of(phone),
+        "preview": preview,
+        "effects": _effects(request, preview.counts),
+        "error": error,
+    }
     return site.page(request, "dashboard/privacy_erase.html", context, who=who, status_code=status)
 
 

@@ -154,6 +154,7 @@ def test_an_admin_finds_exports_and_erases_a_number_through_the_pages(
         "/app/privacy/erase", "/app/privacy", phone=n, confirmation=token.group(1), last4=str(int(n[-4:]) ^ 1).zfill(4)
     )
     assert wrong.status_code == 400 and "आखिरी 4 अंक इस नंबर से मेल नहीं खाते" in wrong.text
+    assert "1 शिकायत(ें) अपनी श्रेणी" in wrong.text  # what will happen, in the reader's language too
     assert search_everywhere(stack, office["tenant_id"], n)  # nothing was erased
 
     erased = page.post("/app/privacy/erase", "/app/privacy", phone=n, confirmation=token.group(1), last4=n[-4:])
