@@ -39,7 +39,7 @@ def _t(subject: Subject, table: str) -> sql.Identifier:
 def _persons_complaints(conn: Conn, subject: Subject, *, lock: bool = False) -> list[dict[str, Any]]:
     query = sql.SQL(
         "SELECT to_jsonb(c) - 'search' - 'idempotency_key' AS row, c.id, c.reference, c.status, c.location,"
-        " c.room_name, c.idempotency_key FROM {complaints} c"
+        " c.room_name, c.idempotency_key, c.caller_number, c.callback_number FROM {complaints} c"
         " WHERE c.caller_number = %(n)s OR c.callback_number = %(n)s"
         "    OR c.id IN (SELECT complaint_id FROM {notifications} WHERE recipient = %(n)s)"
         " ORDER BY c.created_at{lock}"
@@ -173,23 +173,11 @@ class ComplaintsPersonalData:
         }
 
     def erase(self, conn: Conn, subject: Subject) -> Erased:
-        # Imported here: the queue's ingest imports this module for `anonymised`, and needs no Redis SDK.
-        from mla_core.adapters.upstash import ComplaintReferences
-
         complaints = _persons_complaints(conn, subject, lock=True)
         ids = [row["id"] for row in complaints]
         erased = Erased(counts={"complaints": len(complaints)})
-        update = sql.SQL(
-            "UPDATE {} SET caller_name = NULL, caller_number = NULL, callback_number = NULL, landmark = NULL,"
-            " description = %s, location = %s, room_name = %s, idempotency_key = NULL, version = version + 1,"
-            " erased_at = now() WHERE id = %s"
-        ).format(_t(subject, "complaints"))
         for row in complaints:
-            location = redact_mentions(row["location"], subject.e164) if row["location"] else None
-            room = stored_room_name(row["room_name"]) if row["room_name"] else None
-            conn.execute(update, (ERASED_TEXT, location, room, row["id"]))
-            if row["idempotency_key"]:
-                erased.redis_keys.append(ComplaintReferences.pinned_key(subject.tenant_id, row["idempotency_key"]))
+            erased.add(_anonymise_complaint(conn, subject, row))
         erased.add(self._erase_timelines(conn, subject, ids))
         erased.add(self._erase_sms(conn, subject, ids))
         erased.add(self._redact_others(conn, subject, ids))
@@ -311,10 +299,10 @@ EXPIRE_BATCH = 5_000
 
 
 def _anonymise_complaint(conn: Conn, subject: Subject, row: dict[str, Any]) -> Erased:
-    """One complaint as an erasure leaves it (`ComplaintsPersonalData.erase`), its caller's own numbers
-    redacted from the area it names."""
+    """One complaint as an erasure or its expiry leaves it: the statistics' columns kept, the caller's
+    details gone, the person's and the caller's own numbers redacted from the area it names."""
     location = row["location"]
-    for number in (row["caller_number"], row["callback_number"]):
+    for number in (subject.e164, row["caller_number"], row["callback_number"]):
         if location and number:
             location = redact_mentions(location, number)
     conn.execute(
@@ -327,6 +315,7 @@ def _anonymise_complaint(conn: Conn, subject: Subject, row: dict[str, Any]) -> E
     )
     if not row["idempotency_key"]:
         return Erased()
+    # Imported here: the queue's ingest imports this module for `anonymised`, and needs no Redis SDK.
     from mla_core.adapters.upstash import ComplaintReferences
 
     return Erased(redis_keys=[ComplaintReferences.pinned_key(subject.tenant_id, row["idempotency_key"])])
