@@ -47,11 +47,12 @@ site = Site(
         ("overview", "/app/overview"),
         ("team", "/app/team"),
         ("agents", "/app/agents"),
-        ("privacy", "/app/privacy"),  # MLA admins only (base.html)
+        ("privacy", "/app/privacy"),
         ("profile", "/app/profile"),
     ),
     roles=("mla_admin", "staff"),
     home="/app/complaints",
+    admins_only=("team", "agents", "privacy"),
     static=(Path(__file__).parent / "static",),  # the test call's script and the LiveKit client
 )
 pages = create_site_app(site, get_services)

@@ -60,6 +60,7 @@ class Site:
     roles: tuple[str, ...]
     home: str
     static: tuple[Path, ...] = ()
+    admins_only: tuple[str, ...] = ()  # the navigation's entries an office's staff do not see
 
     def page(
         self,
@@ -73,7 +74,7 @@ class Site:
         chrome = {
             "static": f"{self.prefix}/static",
             "home": self.home,
-            "nav": self.nav,
+            "nav": [(key, href) for key, href in self.nav if key not in self.admins_only or _is_admin(who)],
             "area": self.area,
             "who": who,
             "logout": f"{self.prefix}/logout",
@@ -99,6 +100,10 @@ class Site:
         if who.role not in self.roles:
             raise PermissionDeniedError("this login cannot use these pages")
         return who
+
+
+def _is_admin(who: Caller | None) -> bool:
+    return who is not None and who.role == "mla_admin"
 
 
 class StaticDirectories(StaticFiles):
