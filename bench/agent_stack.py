@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,21 @@ def local_stack() -> Iterator[dict[str, str]]:
             assert child.stdin is not None
             child.stdin.close()
         child.wait(timeout=60)
+
+
+async def alternate(
+    runs: int, cases: Mapping[str, Callable[[], Awaitable[Any]]], *, warmup: int = 50
+) -> dict[str, list[float]]:
+    """Each case once per round, in turn (so the machine's drift falls on all of them alike), `runs` rounds
+    after `warmup` rounds; milliseconds."""
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for round_ in range(runs + warmup):
+        for name, case in cases.items():
+            started = time.perf_counter()
+            await case()
+            if round_ >= warmup:
+                times[name].append((time.perf_counter() - started) * 1000)
+    return times
 
 
 def run_against_stack(

@@ -17,29 +17,18 @@ from __future__ import annotations
 
 import re
 import statistics
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 from fastapi import Depends
 
+from bench.agent_stack import alternate
+
 _OLD_OFFICE_QUERY = (
     "SELECT t.status, u.role, u.disabled FROM platform.tenants t"
     " JOIN platform.users u ON u.user_id = %s AND u.tenant_id = t.tenant_id WHERE t.tenant_id = %s"
 )
-
-
-async def alternate(runs: int, **cases: Callable[[], Awaitable[Any]]) -> dict[str, list[float]]:
-    """Each case once per round, in turn, `runs` rounds after 50 warm-up rounds; milliseconds."""
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    for round_ in range(runs + 50):
-        for name, case in cases.items():
-            started = time.perf_counter()
-            await case()
-            if round_ >= 50:
-                times[name].append((time.perf_counter() - started) * 1000)
-    return times
 
 
 def report(title: str, times: dict[str, list[float]], baseline: str) -> None:
@@ -88,7 +77,7 @@ async def main_async(stack: Any, runs: int) -> None:
 
     queries = await alternate(
         runs,
-        **{
+        {
             "office read-back before (user + office)": old_office_query,
             "office read-back now (+ session)": office_now,
             "super admin read-back now (before: none)": admin_now,
@@ -155,11 +144,11 @@ async def main_async(stack: Any, runs: int) -> None:
             admin_as_now,
         )
         office_requests = await alternate(
-            runs // 4, **{"GET /api/complaints, before": office_before, "GET /api/complaints, now": office_now_request}
+            runs // 4, {"GET /api/complaints, before": office_before, "GET /api/complaints, now": office_now_request}
         )
         report(f"a whole office request, {runs // 4} runs each", office_requests, "GET /api/complaints, before")
         admin_requests = await alternate(
-            runs // 4, **{"GET /admin/tenants, before": admin_before, "GET /admin/tenants, now": admin_now_request}
+            runs // 4, {"GET /admin/tenants, before": admin_before, "GET /admin/tenants, now": admin_now_request}
         )
         report(f"a whole super admin request, {runs // 4} runs each", admin_requests, "GET /admin/tenants, before")
 

@@ -21,19 +21,9 @@ from typing import Any
 
 import httpx
 
+from bench.agent_stack import alternate
+
 PASSWORD = "bench office password"
-
-
-async def alternate(runs: int, **cases: Callable[[], Awaitable[Any]]) -> dict[str, list[float]]:
-    """Each case once per round, in turn, `runs` rounds after 3 warm-up rounds; milliseconds."""
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    for round_ in range(runs + 3):
-        for name, case in cases.items():
-            started = time.perf_counter()
-            await case()
-            if round_ >= 3:
-                times[name].append((time.perf_counter() - started) * 1000)
-    return times
 
 
 def report(title: str, times: dict[str, list[float]], baseline: str) -> None:
@@ -96,10 +86,10 @@ async def main_async(stack: Any, runs: int) -> None:
             "right password (signed in)": attempt(office_email, PASSWORD, 200),
         }
         floor = settings.signin_failure_floor_s
-        with_floor = await alternate(runs, **cases)
+        with_floor = await alternate(runs, cases, warmup=3)
         report(f"POST /auth/login as deployed (floor {floor:.2f} s), {runs} runs each", with_floor, "wrong password")
         settings.signin_failure_floor_s = 0.0
-        without = await alternate(runs, **cases)
+        without = await alternate(runs, cases, warmup=3)
         report(f"POST /auth/login with no floor (the vendor alone), {runs} runs each", without, "wrong password")
 
 
