@@ -155,3 +155,56 @@ def test_rows_stored_before_are_renamed_and_still_meet_their_call(db: Database) 
             sql.SQL("SELECT * FROM {}.calls WHERE id = %s").format(t(SCHEMA)), (call_id,)
         ).fetchone()
     assert row["room_name"] == stored and row["ended_at"] is not None and row["outcome"] == "complaint_logged"
+
+
+def test_a_deprovisioned_offices_archive_is_renamed_too(db: Database) -> None:
+    """Tenant migrations skip archives: control 0010 renames the rooms of offices archived before 0005."""
+    archive = f"archived_tenant_{TENANT}"
+    room = f"mla-{TENANT}-call_{CALLER}_{secrets.token_hex(6)}"
+    key = f"{room}:log_complaint:{secrets.token_hex(12)}"
+    migrate_tenant(db, SCHEMA, [m for m in load_migrations("tenant") if m.version < "0005"])
+    t = sql.Identifier
+    with db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO platform.tenants (tenant_id, status, mla_name, constituency, state, languages, admin_email,"
+            " schema_name, room_name, archived_schema)"
+            " VALUES (%s, 'deleted', 'M', 'C', 'Kerala', '{en}', 'r@example.in', %s, %s, %s)",
+            (TENANT, SCHEMA, f"mla-{TENANT}", archive),
+        )
+        call_id = conn.execute(
+            sql.SQL("INSERT INTO {}.calls (room_name, caller_number) VALUES (%s, %s) RETURNING id").format(t(SCHEMA)),
+            (room, CALLER),
+        ).fetchone()["id"]
+        complaint = conn.execute(
+            sql.SQL(
+                "INSERT INTO {}.complaints (reference, idempotency_key, category, description, room_name, call_id)"
+                " VALUES (1, %s, 'water', 'No water', %s, %s) RETURNING id"
+            ).format(t(SCHEMA)),
+            (key, room, call_id),
+        ).fetchone()["id"]
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO {}.complaint_events (complaint_id, event_type, actor_type, actor_id)"
+                " VALUES (%s, 'created', 'agent', %s)"
+            ).format(t(SCHEMA)),
+            (complaint, room),
+        )
+        conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(t(SCHEMA), t(archive)))
+    try:
+        with db.transaction() as conn:
+            conn.execute("SET LOCAL search_path TO platform, public")
+            conn.execute(next(m.sql for m in load_migrations("control") if m.version == "0010"))
+        with db.transaction() as conn:
+            names = conn.execute(
+                sql.SQL(
+                    "SELECT c.room_name AS call, x.room_name AS complaint, x.idempotency_key AS key, e.actor_id AS actor"
+                    " FROM {0}.calls c JOIN {0}.complaints x ON x.call_id = c.id"
+                    " JOIN {0}.complaint_events e ON e.complaint_id = x.id"
+                ).format(t(archive))
+            ).fetchone()
+    finally:
+        with db.transaction() as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(t(archive)))
+    stored = stored_room_name(room)
+    assert (names["call"], names["complaint"], names["actor"]) == (stored, stored, stored)
+    assert names["key"] == stored + key[len(room) :]
