@@ -47,10 +47,14 @@ def content_security_policy(*, livekit_url: str, live_updates_url: str = "") -> 
     )
 
 
-@lru_cache(maxsize=1)
 def page_policy() -> str:
-    """This deployment's policy, made once per process from the settings."""
-    return content_security_policy(livekit_url=get_settings().livekit_url)
+    """This deployment's policy, from the settings as they are (made once per LiveKit URL)."""
+    return _policy_for(get_settings().livekit_url)
+
+
+@lru_cache(maxsize=4)
+def _policy_for(livekit_url: str) -> str:
+    return content_security_policy(livekit_url=livekit_url)
 
 
 @lru_cache(maxsize=1)
