@@ -70,11 +70,12 @@ def register(body: accounts.RegisterRequest, svc: ServicesDep, client: ClientDep
 
 
 @auth_router.get(
-    "/invitations/{token}",
+    "/invitations",
     response_model=Envelope[accounts.InvitationView],
     summary="Whom an invitation is for (it stays unused)",
+    description="The token goes in the query, as in the invitation link: the access log records paths only.",
 )
-def invitation(token: Annotated[str, Path(max_length=200)], svc: ServicesDep, client: ClientDep) -> JSONResponse:
+def invitation(token: Annotated[str, Query(max_length=200)], svc: ServicesDep, client: ClientDep) -> JSONResponse:
     return ok(accounts.invitation(svc, token, client=client))
 
 
