@@ -244,14 +244,9 @@ def _erase(services: Services, request: _Request, phone: str, token: str) -> Era
         request_id = _record(
             conn, request, subject, "erase", erased.counts, pending=_pending(erased.objects, erased.redis_keys)
         )
-    left = _forget(services, erased.redis_keys)
-    pending = _pending(erased.objects, left)
+    pending = _pending(erased.objects, forget_keys(services, erased.redis_keys))
     with services.db.transaction() as conn:
-        conn.execute(
-            "UPDATE platform.privacy_requests SET pending = %s, completed_at = CASE WHEN %s THEN now() END"
-            " WHERE id = %s",
-            (Jsonb(pending), not pending, request_id),
-        )
+        settle(conn, request_id, pending)
     logger.info(
         "personal data erased",
         extra={"tenant_id": request.tenant_id, "subject": subject.digest[:8], "counts": erased.counts},
@@ -263,14 +258,23 @@ def _pending(objects: list[str], redis_keys: list[str]) -> dict[str, list[str]]:
     return {kind: items for kind, items in (("objects", objects), ("redis_keys", redis_keys)) if items}
 
 
-def _forget(services: Services, keys: list[str]) -> list[str]:
-    """DEL the keys; those Redis would not take now are returned (retried later)."""
+def forget_keys(services: Services, keys: list[str]) -> list[str]:
+    """DEL the Redis keys of erased or expired records; those Redis would not take now are returned (the
+    retention job tries them again)."""
     try:
         services.references.forget(keys)
     except AppError as exc:
-        logger.warning("erased keys left in Redis", extra={"keys": len(keys), "error": exc.message})
+        logger.warning("personal data's keys left in Redis", extra={"keys": len(keys), "error": exc.message})
         return keys
     return []
+
+
+def settle(conn: Conn, request_id: uuid.UUID, pending: dict[str, list[str]]) -> None:
+    """An erasure's record with what is still to go outside the database; complete once nothing is."""
+    conn.execute(
+        "UPDATE platform.privacy_requests SET pending = %s, completed_at = CASE WHEN %s THEN now() END WHERE id = %s",
+        (Jsonb(pending), not pending, request_id),
+    )
 
 
 def _record(

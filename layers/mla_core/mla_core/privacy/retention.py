@@ -19,6 +19,7 @@ changes nothing and records nothing: it reports what a run would do.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -29,11 +30,12 @@ from pydantic import ValidationError as PydanticValidationError
 
 from mla_core.adapters import Services
 from mla_core.calls.personal_data import expire_webhook_events
-from mla_core.core.errors import AppError, InvalidInputError, NotFoundError
+from mla_core.core.errors import InvalidInputError, NotFoundError
 from mla_core.core.retention import RetentionPolicy
 from mla_core.db import Conn
 from mla_core.db.personal_data import Erased
 from mla_core.privacy.discovery import personal_data
+from mla_core.privacy.requests import forget_keys, settle
 
 logger = logging.getLogger(__name__)
 
@@ -194,27 +196,28 @@ def _expire(services: Services, run: TenantRun, policy: RetentionPolicy, now: da
     transaction rolled back at the end (a batch's changes hide its rows from the next one)."""
     if dry_run:
         with services.db.transaction() as conn, conn.transaction(force_rollback=True):
-            total = _expire_rounds(conn, run.schema_name, policy, now)
+            total = _rounds(lambda: _expire_round(conn, run.schema_name, policy, now))
     else:
-        total = Erased()
-        for _ in range(MAX_ROUNDS):
+
+        def committed() -> Erased:
             with services.db.transaction() as conn:
                 batch = _expire_round(conn, run.schema_name, policy, now)
-            _forget(services, batch.redis_keys)
-            total.add(batch)
-            if not any(batch.counts.values()):
-                break
+            forget_keys(services, batch.redis_keys)
+            return batch
+
+        total = _rounds(committed)
     run.counts.update(total.counts)
     if total.objects:
         run.pending["objects"] = total.objects
 
 
-def _expire_rounds(conn: Conn, schema: str, policy: RetentionPolicy, now: datetime) -> Erased:
+def _rounds(batch: Callable[[], Erased]) -> Erased:
+    """`batch` again and again, up to `MAX_ROUNDS` times, until one changes nothing; what they changed."""
     total = Erased()
     for _ in range(MAX_ROUNDS):
-        batch = _expire_round(conn, schema, policy, now)
-        total.add(batch)
-        if not any(batch.counts.values()):
+        done = batch()
+        total.add(done)
+        if not any(done.counts.values()):
             break
     return total
 
@@ -241,17 +244,6 @@ def _drop_archive(services: Services, run: TenantRun, dry_run: bool) -> None:
     logger.info("archive dropped", extra={"tenant_id": run.tenant_id, "schema": run.schema_name})
 
 
-def _forget(services: Services, keys: list[str]) -> bool:
-    if not keys:
-        return True
-    try:
-        services.references.forget(keys)
-    except AppError as exc:
-        logger.warning("expired keys left in Redis", extra={"keys": len(keys), "error": exc.message})
-        return False
-    return True
-
-
 def _retry_pending_erasures(services: Services, tenant_id: str | None) -> int:
     """The Redis keys erasures could not delete at the time, deleted now (objects wait for a bucket)."""
     with services.db.transaction() as conn:
@@ -262,14 +254,10 @@ def _retry_pending_erasures(services: Services, tenant_id: str | None) -> int:
         ).fetchall()
     retried = 0
     for row in rows:
-        if not _forget(services, row["pending"]["redis_keys"]):
+        if forget_keys(services, row["pending"]["redis_keys"]):
             break
         left = {kind: items for kind, items in row["pending"].items() if kind != "redis_keys"}
         with services.db.transaction() as conn:
-            conn.execute(
-                "UPDATE platform.privacy_requests SET pending = %s, completed_at = CASE WHEN %s THEN now() END"
-                " WHERE id = %s",
-                (Jsonb(left), not left, row["id"]),
-            )
+            settle(conn, row["id"], left)
         retried += 1
     return retried
