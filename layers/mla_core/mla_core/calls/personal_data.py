@@ -21,7 +21,7 @@ from psycopg.types.json import Jsonb
 
 from mla_core.calls.webhook_events import purge_webhook_events
 from mla_core.core.names import stored_room_name
-from mla_core.core.privacy import redact_mentions
+from mla_core.core.privacy import map_text, redact_mentions
 from mla_core.core.retention import WEBHOOK_EVENT_DAYS, RetentionPolicy
 from mla_core.db import Conn, Database
 from mla_core.db.personal_data import Erased, Subject, mentions, register
@@ -43,15 +43,9 @@ def _persons_calls(conn: Conn, subject: Subject, *, lock: bool = False) -> list[
     return rows
 
 
-def _redacted(value: Any, e164: str) -> Any:
+def _redacted(transcript: Any, e164: str) -> Any:
     """A transcript with every mention of the number redacted in its strings (what was said, tool arguments)."""
-    if isinstance(value, str):
-        return redact_mentions(value, e164)
-    if isinstance(value, list):
-        return [_redacted(v, e164) for v in value]
-    if isinstance(value, dict):
-        return {k: _redacted(v, e164) for k, v in value.items()}
-    return value
+    return map_text(transcript, lambda text: redact_mentions(text, e164))
 
 
 class CallsPersonalData:

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from mla_core.core.fields import ascii_digits
@@ -98,14 +99,21 @@ class RedactNumbers(logging.Filter):
 
 
 def _masked(value: Any) -> Any:
+    return map_text(value, mask_numbers)
+
+
+def map_text(value: Any, change: Callable[[str], str]) -> Any:
+    """`value` with `change` applied to every string in it, however deep in lists, tuples and dicts (a log
+    record's fields, a call's transcript); bytes as UTF-8 text, kept bytes (a request or response body an
+    SDK logs at DEBUG, botocore's); anything else as it is."""
     if isinstance(value, str):
-        return mask_numbers(value)
-    if isinstance(value, bytes):  # a request or response body an SDK logs at DEBUG (botocore's)
-        return mask_numbers(value.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+        return change(value)
+    if isinstance(value, bytes):
+        return change(value.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
     if isinstance(value, tuple):
-        return tuple(_masked(v) for v in value)
+        return tuple(map_text(v, change) for v in value)
     if isinstance(value, list):
-        return [_masked(v) for v in value]
+        return [map_text(v, change) for v in value]
     if isinstance(value, dict):
-        return {k: _masked(v) for k, v in value.items()}
+        return {k: map_text(v, change) for k, v in value.items()}
     return value
