@@ -88,14 +88,19 @@ def _complaints_mentioning(conn: Conn, subject: Subject, ids: list[uuid.UUID]) -
     ]
 
 
+def _area(location: str | None, *numbers: str | None) -> str | None:
+    """The area a complaint names, kept for the statistics, without the numbers of the people it is about."""
+    for number in numbers:
+        if location and number:
+            location = redact_mentions(location, number)
+    return location
+
+
 def anonymised(complaint: Complaint) -> Complaint:
     """A complaint made before its caller's erasure and stored after it (it waited in the queue), as the
     erasure would have left it. Its idempotency key becomes a digest of itself: a redelivery is still
     stored once, and the key (the agent's names the call's room) no longer reaches the number."""
-    numbers = [n for n in (complaint.caller_number, complaint.callback_number) if n]
-    location = complaint.location
-    for number in numbers:
-        location = redact_mentions(location, number)
+    location = _area(complaint.location, complaint.caller_number, complaint.callback_number)
     key = "erased:" + hashlib.sha256(complaint.idempotency_key.encode()).hexdigest()[:32]
     return complaint.model_copy(
         update={
@@ -301,10 +306,7 @@ EXPIRE_BATCH = 5_000
 def _anonymise_complaint(conn: Conn, subject: Subject, row: dict[str, Any]) -> Erased:
     """One complaint as an erasure or its expiry leaves it: the statistics' columns kept, the caller's
     details gone, the person's and the caller's own numbers redacted from the area it names."""
-    location = row["location"]
-    for number in (subject.e164, row["caller_number"], row["callback_number"]):
-        if location and number:
-            location = redact_mentions(location, number)
+    location = _area(row["location"], subject.e164, row["caller_number"], row["callback_number"])
     conn.execute(
         sql.SQL(
             "UPDATE {} SET caller_name = NULL, caller_number = NULL, callback_number = NULL, landmark = NULL,"
