@@ -36,8 +36,8 @@ from mla_core.web import charts
 from mla_core.web.forms import NumbersBox, OnceKey, PostedForm, field_errors, parse_form
 from mla_core.web.i18n import LANGUAGES, WORDS, translator
 from mla_core.web.rendering import language, redirect
-from mla_core.web.sessions import check_csrf, start_session
-from mla_core.web.site import Site, client_address, create_site_app, locked_page
+from mla_core.web.sessions import check_csrf, client_address, start_session
+from mla_core.web.site import Site, create_site_app, locked_page
 
 site = Site(
     prefix="/app",

@@ -56,14 +56,20 @@ def signed_in(request: Request, services: Services, login_path: str) -> Principa
     refresh_token = request.cookies.get(REFRESH_COOKIE)
     if refresh_token:
         try:
-            client = request.client.host if request.client else ""
-            session = accounts.refresh(services, accounts.RefreshRequest(refresh_token=refresh_token), client=client)
+            renewal = accounts.RefreshRequest(refresh_token=refresh_token)
+            session = accounts.refresh(services, renewal, client=client_address(request))
         except (AppError, ValidationError):
             session = None
         if session is not None:
             request.state.renewed = session
             return services.token_verifier.verify(session.access_token)
     raise LoginRequired(login_path, here(request))
+
+
+def client_address(request: Request) -> str:
+    """The address API Gateway saw (Mangum's request client; locally the peer), never `X-Forwarded-For`.
+    The JSON API's twin is `mla_core.http.deps.client_address` (the two edges do not import each other)."""
+    return request.client.host if request.client else ""
 
 
 def here(request: Request) -> str:

@@ -39,6 +39,7 @@ from mla_core.web.sessions import (
     SESSION_COOKIE,
     LoginRequired,
     check_csrf,
+    client_address,
     end_session,
     here,
     signed_in,
@@ -251,11 +252,6 @@ def create_site_app(site: Site, services: Callable[[], Services]) -> FastAPI:
         return response
 
     return app
-
-
-def client_address(request: Request) -> str:
-    """The address API Gateway saw (Mangum's request client; locally the peer), never `X-Forwarded-For`."""
-    return request.client.host if request.client else ""
 
 
 def locked_page(
