@@ -49,6 +49,16 @@ def db(stack: Any) -> Iterator[Database]:
         conn.execute("DELETE FROM platform.tenants WHERE tenant_id = %s", (TENANT,))
 
 
+def register(conn: Any, status: str, *, archived_schema: str | None = None) -> None:
+    """This module's tenant in the registry (its schema made by the test)."""
+    conn.execute(
+        "INSERT INTO platform.tenants (tenant_id, status, mla_name, constituency, state, languages, admin_email,"
+        " schema_name, room_name, archived_schema)"
+        " VALUES (%s, %s, 'M', 'C', 'Kerala', '{en}', 'r@example.in', %s, %s, %s)",
+        (TENANT, status, SCHEMA, f"mla-{TENANT}", archived_schema),
+    )
+
+
 def test_python_and_postgres_make_the_same_stored_room_name(db: Database) -> None:
     with db.transaction() as conn:
         found = [conn.execute("SELECT platform.stored_room_name(%s) AS s", (room,)).fetchone()["s"] for room in SAMPLES]
@@ -64,11 +74,7 @@ def test_rows_stored_before_are_renamed_and_still_meet_their_call(db: Database) 
     key = f"{room}:log_complaint:{secrets.token_hex(12)}"
     old_event, new_event = f"EV_{secrets.token_hex(8)}", f"EV_{secrets.token_hex(8)}"
     with db.transaction() as conn:
-        conn.execute(
-            "INSERT INTO platform.tenants (tenant_id, status, mla_name, constituency, state, languages, admin_email,"
-            " schema_name, room_name) VALUES (%s, 'active', 'M', 'C', 'Kerala', '{en}', 'r@example.in', %s, %s)",
-            (TENANT, SCHEMA, f"mla-{TENANT}"),
-        )
+        register(conn, "active")
         conn.execute(
             "INSERT INTO platform.webhook_events (id, event, room_name, tenant_id) VALUES (%s, 'room_started', %s, %s)",
             (old_event, room, TENANT),
@@ -165,12 +171,7 @@ def test_a_deprovisioned_offices_archive_is_renamed_too(db: Database) -> None:
     migrate_tenant(db, SCHEMA, [m for m in load_migrations("tenant") if m.version < "0005"])
     t = sql.Identifier
     with db.transaction() as conn:
-        conn.execute(
-            "INSERT INTO platform.tenants (tenant_id, status, mla_name, constituency, state, languages, admin_email,"
-            " schema_name, room_name, archived_schema)"
-            " VALUES (%s, 'deleted', 'M', 'C', 'Kerala', '{en}', 'r@example.in', %s, %s, %s)",
-            (TENANT, SCHEMA, f"mla-{TENANT}", archive),
-        )
+        register(conn, "deleted", archived_schema=archive)
         call_id = conn.execute(
             sql.SQL("INSERT INTO {}.calls (room_name, caller_number) VALUES (%s, %s) RETURNING id").format(t(SCHEMA)),
             (room, CALLER),
