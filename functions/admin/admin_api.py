@@ -13,7 +13,7 @@ from mangum import Mangum
 
 from mla_core.core.errors import AuthenticationError
 from mla_core.core.observability import function_logger
-from mla_core.http.deps import ServicesDep, SuperAdminDep
+from mla_core.http.deps import ServicesDep, SuperAdminDep, bearer_token
 from mla_core.http.envelope import Envelope, LazyApp, Page, create_app, ok
 from mla_core.privacy import retention
 from mla_core.provisioning import operations
@@ -34,13 +34,11 @@ async def docs_reader(request: Request) -> None:
     from admin_panel import page_principal, super_admin  # only a docs request pays for the pages' imports
     from mla_core.web.sessions import SESSION_COOKIE, LoginRequired
 
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme or token:
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationError("an Authorization: Bearer <access token> header is required")
+    if (authorization := request.headers.get("authorization", "")).strip():
+        token = await bearer_token(authorization)
         # The token stands in for the session cookie, and nothing else of the browser's is used.
         headers = [(k, v) for k, v in request.scope["headers"] if k not in (b"cookie", b"authorization")]
-        cookie = f"{SESSION_COOKIE}={token.strip()}".encode("latin-1")
+        cookie = f"{SESSION_COOKIE}={token}".encode("latin-1")
         request = Request({**request.scope, "headers": [*headers, (b"cookie", cookie)]})
     try:
         await super_admin(request, await run_in_threadpool(page_principal, request))
