@@ -55,6 +55,16 @@ def drained(stack: Any, timeout: float = 60) -> None:
         time.sleep(0.2)
 
 
+def stored_eventually(stack: Any, tenant: dict[str, Any], room: str, timeout: float = 60) -> list[dict[str, Any]]:
+    """The room's call records once there are any, and the queue is drained (so none is still to come)."""
+    deadline = time.monotonic() + timeout
+    while not call_records(stack, tenant, room):
+        assert time.monotonic() < deadline, f"no call record for {room} within {timeout} s"
+        time.sleep(0.2)
+    drained(stack)
+    return call_records(stack, tenant, room)
+
+
 async def test_a_call_during_a_postgres_outage_leaves_one_full_call_record_once_postgres_is_back(
     tamil_tenant: dict[str, Any], phone_call: CallFactory, caller: str, stack: Any, postgres_down: None
 ) -> None:
@@ -129,9 +139,9 @@ async def test_a_call_refused_because_the_store_was_down_leaves_a_record_once_it
         assert run.rejected and agent_lines(run) == [phrases.TEMPORARY_FAILURE]
 
     stack.restart_postgres()
-    drained(stack)
-
-    [record] = call_records(stack, tamil_tenant, run.request.room_name)
+    # The refused call's record is queued as the call ends, so the queue can look empty before it is
+    # sent: wait for the record itself, not for the queue.
+    [record] = stored_eventually(stack, tamil_tenant, run.request.room_name)
     assert (record["status"], record["outcome"]) == ("failed", "store_unavailable")
     assert (record["caller_number"], record["dialed_number"]) == (caller, dialed)
     assert record["notice_played_at"] is None  # the recording notice was never played
