@@ -206,7 +206,8 @@ def test_a_transfer_needs_the_authority_and_a_note(api: Api, a: dict[str, Any]) 
     )  # fmt: skip
 
     assert done.status_code == 200 and done.json()["data"]["transferred_to"] == "TNEB Mylapore"
-    assert any("forwarded" in m["body"] for m in aws.sent_sms() if m["to"] == caller)
+    [told] = [m["body"] for m in aws.sent_sms() if m["to"] == caller and "for action" in m["body"]]
+    assert f"your complaint {ref} " in told and "sent for action to: TNEB Mylapore." in told  # the office's words
 
 
 def test_staff_log_a_walk_in_complaint_with_the_same_rules(api: Api, a: dict[str, Any]) -> None:
@@ -229,9 +230,10 @@ def test_notes_export_and_stats(api: Api, a: dict[str, Any], a_complaints: list[
     assert note.json()["data"]["timeline"][-1]["note"] == "Called the AE"
 
     export = api.request("GET", "/api/complaints/export.csv", a["token"], params={"category": "roads"})
-    rows = list(csv.DictReader(io.StringIO(export.text)))
+    rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))  # a BOM, for Excel
     assert export.headers["content-type"].startswith("text/csv")
-    assert [int(r["reference"]) for r in rows] == [a_complaints[3]]
+    assert [int(r["Reference"]) for r in rows] == [a_complaints[3]]
+    assert (rows[0]["Category"], rows[0]["Status"], rows[0]["Overdue"]) == ("Roads", "New", "No")
 
     stats = get(api, a["token"], "/api/stats")
     assert stats["total"] >= 5 and stats["by_category"]["roads"] == 1

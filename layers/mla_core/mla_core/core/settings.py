@@ -18,7 +18,7 @@ import os
 from functools import lru_cache
 from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: What a setting is when ENVIRONMENT=local and nothing else says (the local stack's own ports and keys).
@@ -91,8 +91,12 @@ class Settings(BaseSettings):
     complaint_queue_url: str = ""
     ses_from_email: str = "no-reply@mlavoice.example"
     sms_sender_id: str = "MLAOFC"
-    # TRAI DLT registration of the platform's SMS (entity and the complaint-confirmation template).
+    # TRAI DLT registration of the platform's SMS: the entity, and one template id per message and
+    # language (`mla_core.complaints.sms.TEMPLATES`), written `<purpose>.<language>=<id>`, comma
+    # separated: "complaint_registered.ta=1107...,complaint_registered.en=1107...". The older single
+    # id stays as the confirmation's id in each language the list leaves out.
     sms_dlt_entity_id: str = ""
+    sms_dlt_template_ids: str = ""
     sms_dlt_template_complaint_registered: str = ""
     # Every AWS client (SQS, SNS, SES, Step Functions): its connect and read waits, and how many
     # attempts botocore makes in all (standard mode: exponential back-off with jitter between them).
@@ -138,6 +142,29 @@ class Settings(BaseSettings):
         self.require("privacy_hash_key")
         return self.privacy_hash_key.get_secret_value().encode()
 
+    @field_validator("sms_dlt_template_ids")
+    @classmethod
+    def _template_ids_listed(cls, value: str) -> str:
+        for entry in _entries(value):
+            key, _, template_id = entry.partition("=")
+            purpose, _, language = key.strip().partition(".")
+            if not (purpose and language and template_id.strip().isdigit()):
+                raise ValueError(f"{entry!r} is not <purpose>.<language>=<digits>")
+        return value
+
+    @property
+    def sms_template_ids(self) -> dict[str, str]:
+        """`<purpose>.<language>` -> DLT template id, from `sms_dlt_template_ids`; the older
+        confirmation id is `complaint_registered.*`, for the languages the list leaves out
+        (`mla_core.complaints.sms.template_id`)."""
+        ids: dict[str, str] = {}
+        for entry in _entries(self.sms_dlt_template_ids):
+            key, _, template_id = entry.partition("=")
+            ids[key.strip()] = template_id.strip()
+        if self.sms_dlt_template_complaint_registered:
+            ids.setdefault("complaint_registered.*", self.sms_dlt_template_complaint_registered)
+        return ids
+
     @property
     def is_local(self) -> bool:
         return self.environment.lower() == "local"
@@ -161,6 +188,10 @@ class Settings(BaseSettings):
         refusals = self.refusals(keys or REQUIRED_OUTSIDE_LOCAL)
         if refusals:
             raise ConfigurationError(f"settings refused (ENVIRONMENT={self.environment}): " + "; ".join(refusals))
+
+
+def _entries(listed: str) -> list[str]:
+    return [part.strip() for part in listed.split(",") if part.strip()]
 
 
 def _text(value: object) -> str:
