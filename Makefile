@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install browser dev test lint format validate requirements bench migrate simulate worker clean
+.PHONY: install browser office dev test lint format validate requirements bench migrate simulate worker clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,17 @@ browser:
 	fi
 	@command -v chromium >/dev/null || echo "no Chromium (not root?): the browser tests will be skipped"
 
-test: install browser ## run every test (installs Chromium for the browser tests when root)
+# Debian's headless LibreOffice Calc for the CSV export's test (tests/integration/test_export_in_libreoffice.py),
+# when we may install it (root): about 40 s and 200 MB once; without it those tests are skipped.
+OFFICE_PACKAGES := libreoffice-calc-nogui
+office:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! dpkg -s $(OFFICE_PACKAGES) >/dev/null 2>&1; then \
+		echo "installing $(OFFICE_PACKAGES) for the CSV export's test"; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $(OFFICE_PACKAGES) >/dev/null; \
+	fi
+	@command -v soffice >/dev/null || echo "no LibreOffice (not root?): the CSV export's LibreOffice test will be skipped"
+
+test: install browser office ## run every test (installs Chromium and LibreOffice for their tests when root)
 	$(BIN)/pytest -q
 
 lint: install ## ruff lint (vendor SDKs only in adapters), format check, mypy, the import boundaries, the layer's requirements

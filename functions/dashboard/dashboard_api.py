@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from mangum import Mangum
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from typing_extensions import TypedDict
 
 from mla_core.agents import manage
@@ -32,6 +32,7 @@ from mla_core.http.envelope import Envelope, LazyApp, Page, create_app, csv_down
 from mla_core.identity import accounts, team
 from mla_core.privacy import requests as privacy
 from mla_core.privacy.models import ErasurePreview, ErasureResult, PersonSummary
+from mla_core.web.i18n import translator
 
 logger = function_logger("dashboard")
 
@@ -139,11 +140,18 @@ async def list_complaints(
     return ok({"items": items, "next_cursor": next_cursor})
 
 
-@complaints_router.get("/export.csv", summary="The filtered list as CSV (streamed)")
+class ExportQuery(ComplaintFilters):
+    """The list's filters and the language of the file's words."""
+
+    lang: export.ExportLanguage = Field(default="en", description="the language of the words (status, category…)")
+
+
+@complaints_router.get("/export.csv", summary="The filtered list as CSV (streamed), for Excel and LibreOffice")
 def export_complaints(
-    who: OfficeUserDep, svc: ServicesDep, filters: Annotated[ComplaintFilters, Query()]
+    who: OfficeUserDep, svc: ServicesDep, query: Annotated[ExportQuery, Query()]
 ) -> StreamingResponse:
-    return csv_download(export.export_rows(svc, who.tenant_id, filters), "complaints.csv")
+    rows = export.export_rows(svc, who.tenant_id, query, query.lang, translator(query.lang))
+    return csv_download(rows, "complaints.csv")
 
 
 @complaints_router.post(

@@ -144,7 +144,9 @@ LIST_COLUMNS = ("reference", "status", "category", "description", "location", "a
 
 def _filters(request: Request) -> tuple[ComplaintFilters, dict[str, str]]:
     """The list's filters from the query string (blank fields left out); errors by field."""
-    params: dict[str, Any] = {k: v for k, v in request.query_params.items() if v.strip() and k != "status"}
+    params: dict[str, Any] = {
+        k: v for k, v in request.query_params.items() if v.strip() and k not in ("status", "lang")
+    }
     statuses = [s for s in request.query_params.getlist("status") if s]
     if statuses:
         params["status"] = statuses
@@ -207,8 +209,11 @@ def count(request: Request, who: User) -> Response:
 
 @pages.get("/complaints/export.csv")
 def export_csv(request: Request, who: User) -> Response:
+    """The list as CSV, its words in `?lang=` (the interface's language by default)."""
     filters, _ = _filters(request)
-    return csv_download(export.export_rows(get_services(), who.tenant_id, filters), "complaints.csv")
+    lang = export.export_language(request.query_params.get("lang") or language(request))
+    rows = export.export_rows(get_services(), who.tenant_id, filters, lang, translator(lang))
+    return csv_download(rows, "complaints.csv")
 
 
 def _new_form(request: Request, who: OfficeUser, values: FormData, errors: dict[str, str], status: int) -> Response:

@@ -185,7 +185,7 @@ def test_an_invitation_whose_email_fails_removes_the_login_it_made(
 
 def test_the_csv_export_runs_its_query_before_the_first_byte(office: dict[str, Any], postgres_down: None) -> None:
     with pytest.raises(TransientError):
-        export.export_rows(get_services(), office["tenant_id"], ComplaintFilters())  # no line handed out yet
+        export.export_rows(get_services(), office["tenant_id"], ComplaintFilters(), "en", str)  # no line handed out yet
 
 
 # The webhook: the signature first, then the event's text ----------------------------------------------

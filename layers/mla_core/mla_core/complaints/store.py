@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -142,6 +142,32 @@ def choices(conn: Conn, tenant_id: str) -> Choices:
     row = conn.execute(*choices_query(tenant_id)).fetchone()
     assert row is not None
     return {"people": row["people"], "categories": row["categories"]}
+
+
+class ExportLookups(TypedDict):
+    """What the CSV export writes in place of ids."""
+
+    people: dict[str, str]  # every one of the office's people, disabled too: user id → name (or email)
+    categories: dict[str, dict[str, str]]  # the main agent's categories: code → name by language
+    references: dict[str, int]  # each complaint another is a duplicate of: id → reference
+
+
+def export_lookups(conn: Conn, tenant_id: str) -> ExportLookups:
+    """The names and references the export writes for the ids its rows hold."""
+    originals = sql.SQL(
+        "SELECT coalesce(jsonb_object_agg(o.id::text, o.reference), '{{}}') FROM {t} o"
+        " WHERE o.id IN (SELECT duplicate_of FROM {t} WHERE duplicate_of IS NOT NULL)"
+    ).format(t=_t(tenant_id, "complaints"))
+    query = sql.SQL(
+        "SELECT (SELECT coalesce(jsonb_object_agg(user_id::text, coalesce(full_name, email)), '{{}}')"
+        "        FROM platform.users WHERE tenant_id = %(t)s) AS people,"
+        "       (SELECT coalesce(jsonb_object_agg(c ->> 'code', c -> 'names'), '{{}}') FROM platform.agent_configs a,"
+        "               jsonb_array_elements(a.config -> 'categories') c WHERE a.agent_id = %(main)s) AS categories,"
+        "       ({originals}) AS originals"
+    ).format(originals=originals)
+    row = conn.execute(query, {"t": tenant_id, "main": main_agent_id(tenant_id)}).fetchone()
+    assert row is not None
+    return {"people": row["people"], "categories": row["categories"], "references": row["originals"]}
 
 
 def count(conn: Conn, tenant_id: str, filters: ComplaintFilters, *, cap: int) -> int:
