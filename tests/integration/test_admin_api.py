@@ -67,7 +67,12 @@ def test_a_number_owned_by_another_tenant_is_a_conflict(api: Api, admin_token: s
 
     assert response.status_code == 409
     assert response.json()["error"]["details"] == [
-        {"field": "phone_numbers.1", "reason": "already_taken", "value": taken}
+        {
+            "field": "phone_numbers.1",
+            "reason": "already_taken",
+            "value": taken,
+            "message": "This phone number already belongs to an office.",
+        }
     ]
     assert count_tenants(inspect) == before
 

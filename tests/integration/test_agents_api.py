@@ -178,6 +178,7 @@ def test_a_number_answered_by_another_agent_or_office_or_a_taken_name_is_a_confl
     assert ours.status_code == 409 and ours.json()["error"]["details"][0] == {
         "field": "phone_numbers.1", "reason": "answered_by_another_agent",
         "value": main["phone_numbers"][0], "agent_id": main["agent_id"],
+        "message": "This phone number is already answered by another agent.",
     }  # fmt: skip
     assert theirs.status_code == 409 and theirs.json()["error"]["details"][0]["reason"] == "already_taken"
     assert named.status_code == 409 and named.json()["error"]["details"][0]["field"] == "name"

@@ -75,7 +75,8 @@ def test_an_invitation_works_only_once(api: Api, mla_admin: dict[str, Any]) -> N
 def test_registration_without_a_valid_invitation_is_refused(api: Api) -> None:
     response = api.http.post("/auth/register", json={"token": "made-up-token-123", "password": "whatever123"})
     assert response.status_code == 400
-    assert response.json()["error"]["details"] == [{"field": "token", "reason": "invalid_invitation"}]
+    assert [(d["field"], d["reason"]) for d in response.json()["error"]["details"]] == [("token", "invalid_invitation")]
+    assert response.json()["error"]["details"][0]["message"].startswith("This invitation is invalid")
 
 
 def test_a_short_password_is_a_validation_error(api: Api) -> None:

@@ -143,7 +143,13 @@ def test_resending_an_invitation_voids_the_link_sent_before(api: Api, office: di
     assert api.http.post("/auth/register", json={"token": second, "password": "my own password"}).status_code == 201
     accepted = api.request("POST", f"/api/users/{member['id']}/resend", office["token"])
     assert accepted.status_code == 409
-    assert accepted.json()["error"]["details"] == [{"field": "user_id", "reason": "already_accepted"}]
+    assert accepted.json()["error"]["details"] == [
+        {
+            "field": "user_id",
+            "reason": "already_accepted",
+            "message": "This member has already accepted the invitation.",
+        }
+    ]
 
 
 def test_an_invited_member_can_change_role_or_be_disabled_before_accepting(

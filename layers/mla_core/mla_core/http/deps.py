@@ -13,7 +13,9 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from mla_core.adapters import Services, get_services
+from mla_core.core import messages
 from mla_core.core.errors import AuthenticationError
+from mla_core.core.languages import LanguageCode
 from mla_core.core.principal import Caller, OfficeUser, Principal
 from mla_core.identity import accounts
 
@@ -49,6 +51,17 @@ async def client_address(request: Request) -> str:
 
 
 ClientDep = Annotated[str, Depends(client_address)]
+
+
+async def reader_language(
+    accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> LanguageCode:
+    """The language the client reads (`Accept-Language`, q-values respected; English by default):
+    the one its errors' messages are in (`http.envelope`), for a route that answers in words too."""
+    return messages.negotiate(accept_language)
+
+
+LanguageDep = Annotated[LanguageCode, Depends(reader_language)]
 
 
 async def signed_in(caller: Annotated[Principal, Depends(principal)], svc: ServicesDep) -> Caller:

@@ -1,7 +1,10 @@
 """The HTTP edge shared by every FastAPI app: one envelope, errors mapped in one place.
 
 Success: `{"success": true, "data": ...}`. Failure: `{"success": false, "error": {"code",
-"message", "details": [{"field", "reason"}]}}`, validation errors included.
+"message", "details": [{"field", "reason", "message"}]}}`, validation errors included. `code` and each
+detail's `reason` are stable, for programs; each `message` is a sentence for a person, in the language
+the request's `Accept-Language` asks for (English, Hindi or Tamil; English by default), from the one
+catalogue of error sentences (`mla_core.core.messages`).
 
 A route declares `response_model=Envelope[...]` so the OpenAPI says what its `data` is, and returns
 `ok(...)`: a Response, so FastAPI neither validates nor serializes the value again on the way out.
@@ -24,6 +27,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mla_core.core import messages
 from mla_core.core.errors import AppError, redact
 from mla_core.http.api_docs import Access, add_docs
 from mla_core.http.clean_input import CleanInput
@@ -111,9 +115,7 @@ def error_response(
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
-_HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
-               422: "validation_error", 429: "rate_limited"}  # fmt: skip
+_HTTP_CODES = messages.STATUS_CODES
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -121,26 +123,43 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[-1] if loc else "")
 
 
-def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+def _validation_details(exc: RequestValidationError, lang: str = "en") -> list[dict[str, Any]]:
     details = []
     for err in exc.errors():
         reason = err.get("msg", "invalid").removeprefix("Value error, ")
         if err.get("type") == "extra_forbidden":
             reason = "unknown field"
-        details.append({"field": _field(tuple(err.get("loc", ()))), "reason": reason, "type": err.get("type")})
+        field = _field(tuple(err.get("loc", ())))
+        message = messages.pydantic_sentence(err, field, lang)
+        details.append({"field": field, "reason": reason, "type": err.get("type"), "message": message})
     return details
+
+
+def _with_messages(details: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """Our errors' details, each with its sentence in `lang` where the catalogue has one."""
+    out = []
+    for detail in details:
+        found = messages.detail_sentence(detail, lang) if detail.get("field") else None
+        out.append({**detail, "message": found} if found is not None else detail)
+    return out
+
+
+def answer_language(request: Request) -> str:
+    """The language the client asks its errors in (`Accept-Language`; English by default)."""
+    return messages.negotiate(request.headers.get("accept-language"))
 
 
 # 401 says how to authenticate; 503 (a dependency down for a moment) says when to try again.
 _ERROR_HEADERS = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": "5"}}
 
 
-def app_error_response(exc: AppError) -> JSONResponse:
-    """One of our errors in the envelope, wherever it was raised (a route, the input edge); a failure
-    on our side says no internal host or URL."""
+def app_error_response(exc: AppError, lang: str = "en") -> JSONResponse:
+    """One of our errors in the envelope, wherever it was raised (a route, the input edge), its
+    message in `lang`; a failure on our side says no internal host or URL."""
     headers = {**_ERROR_HEADERS.get(exc.status_code, {}), **exc.headers}
     message = redact(exc.message) if exc.status_code >= 500 else exc.message
-    return error_response(exc.status_code, exc.code, message, exc.details, headers)
+    message = messages.error_sentence(exc.code, message, exc.details, lang)
+    return error_response(exc.status_code, exc.code, message, _with_messages(exc.details, lang), headers)
 
 
 class AnswerUnexpected:
@@ -187,17 +206,20 @@ def install_error_handlers(app: FastAPI) -> None:
     async def app_error(request: Request, exc: AppError) -> JSONResponse:
         if exc.status_code >= 500:
             logger.warning("request failed", extra={"path": request.url.path, "code": exc.code, "error": exc.message})
-        return app_error_response(exc)
+        return app_error_response(exc, answer_language(request))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = _validation_details(exc)
-        return error_response(422, "validation_error", "the request is not valid", details)
+        lang = answer_language(request)
+        details = _validation_details(exc, lang)
+        message = messages.error_sentence("validation_error", "the request is not valid", [], lang)
+        return error_response(422, "validation_error", message, details)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "error")
-        return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
+        message = messages.error_sentence(code, str(exc.detail), [], answer_language(request))
+        return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
 
 class LazyApp:

@@ -4,10 +4,15 @@ a box per language). A refused form shows each error next to its field.
 
 A route takes the posted form (`PostedForm`) and validates it with `parse_form` inside the `try`
 that renders the form again with its errors, so a refused form never becomes a JSON 422.
+
+An error is shown as a sentence in the page's language, from the catalogue the JSON API's messages
+come from too (`mla_core.core.messages`): never a raw code (`already_taken`) nor pydantic's English.
+The page's language is set for the request by `page_language`, which every site's app depends on.
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from functools import lru_cache
 from types import UnionType
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
@@ -16,6 +21,7 @@ from fastapi import Depends, Request
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError
 from starlette.datastructures import FormData
 
+from mla_core.core import messages
 from mla_core.core.errors import AppError
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -84,12 +90,29 @@ class OnceKey(BaseModel):
     idempotency_key: Annotated[str, AfterValidator(lambda key: key[:200])] | None = None
 
 
-def field_errors(exc: ValidationError | AppError) -> dict[str, str]:
-    """Errors by field name, to show next to each field of a form."""
+# The language of the page being answered (a request's own: set by `page_language`).
+_PAGE_LANGUAGE: ContextVar[str] = ContextVar("page_language", default="en")
+
+
+def set_page_language(lang: str) -> None:
+    """The language the form errors of this request are written in (`field_errors`)."""
+    _PAGE_LANGUAGE.set(lang)
+
+
+def field_errors(exc: ValidationError | AppError, lang: str | None = None) -> dict[str, str]:
+    """Errors by field name, each a sentence in `lang` (the page's language when not given), to
+    show next to each field of a form."""
+    lang = lang or _PAGE_LANGUAGE.get()
     if isinstance(exc, ValidationError):
-        return {
-            ".".join(str(p) for p in error["loc"]) or "form": error["msg"].removeprefix("Value error, ")
-            for error in exc.errors()
-        }
-    errors = {str(d.get("field")): str(d.get("reason", exc.message)) for d in exc.details if d.get("field")}
-    return errors or {"form": exc.message}
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            field = ".".join(str(p) for p in error["loc"]) or "form"
+            errors.setdefault(field, messages.pydantic_sentence(error, field, lang))
+        return errors
+    fallback = messages.error_sentence(exc.code, exc.message, [], lang)
+    errors = {
+        str(d["field"]): messages.detail_sentence(d, lang) or (exc.message if lang == "en" else fallback)
+        for d in exc.details
+        if d.get("field")
+    }
+    return errors or {"form": messages.error_sentence(exc.code, exc.message, exc.details, lang)}

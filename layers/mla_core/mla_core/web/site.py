@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from mla_core.adapters import Services
+from mla_core.core import messages
 from mla_core.core.errors import (
     AppError,
     AuthenticationError,
@@ -32,7 +33,7 @@ from mla_core.core.errors import (
 from mla_core.core.principal import Caller, Principal
 from mla_core.core.text import REFUSED_INPUT
 from mla_core.identity import accounts
-from mla_core.web.forms import PostedForm, field_errors, parse_form
+from mla_core.web.forms import PostedForm, field_errors, parse_form, set_page_language
 from mla_core.web.i18n import LANGUAGES, translator
 from mla_core.web.rendering import LANG_COOKIE, language, redirect, render
 from mla_core.web.sessions import (
@@ -135,7 +136,9 @@ class NextPage(BaseModel):
 def create_site_app(site: Site, services: Callable[[], Services]) -> FastAPI:
     """The pages' own app (mounted at `site.prefix`): static files, sign-in, sign-out, language,
     and errors answered as pages. The caller adds its pages to it."""
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(refused_input)])
+    app = FastAPI(
+        docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(page_language), Depends(refused_input)]
+    )
     app.mount("/static", StaticDirectories([*site.static, STATIC_DIR]), name="static")
 
     @app.exception_handler(LoginRequired)
@@ -144,7 +147,11 @@ def create_site_app(site: Site, services: Callable[[], Services]) -> FastAPI:
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
-        context = {"status": exc.status_code, "message": exc.message}
+        written = isinstance(exc, WrittenRefusal)
+        message = (
+            exc.message if written else messages.error_sentence(exc.code, exc.message, exc.details, language(request))
+        )
+        context = {"status": exc.status_code, "message": message}
         return site.page(request, "error.html", context, status_code=exc.status_code)
 
     @app.exception_handler(Exception)
@@ -156,7 +163,9 @@ def create_site_app(site: Site, services: Callable[[], Services]) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         """What routing and Starlette refuse themselves (no such page or file, a method a page does not
         take, a form too large to read), as the error page with the same status and headers."""
-        message = "not found" if exc.status_code == 404 else str(exc.detail)
+        code = messages.STATUS_CODES.get(exc.status_code, "")
+        english = "not found" if exc.status_code == 404 else str(exc.detail)
+        message = messages.error_sentence(code, english, [], language(request))
         page = site.page(
             request, "error.html", {"status": exc.status_code, "message": message}, status_code=exc.status_code
         )
@@ -165,7 +174,11 @@ def create_site_app(site: Site, services: Callable[[], Services]) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        context = {"status": 422, "message": HTTPStatus.UNPROCESSABLE_ENTITY.phrase}
+        english = HTTPStatus.UNPROCESSABLE_ENTITY.phrase
+        context = {
+            "status": 422,
+            "message": messages.error_sentence("validation_error", english, [], language(request)),
+        }
         return site.page(request, "error.html", context, status_code=422)
 
     @app.get("/login")
@@ -265,13 +278,22 @@ def locked_page(
     return response
 
 
+class WrittenRefusal(InvalidInputError):
+    """A refusal whose message a page wrote in the reader's language itself."""
+
+
+async def page_language(request: Request) -> None:
+    """The page's language, for the errors its forms show (`web.forms.field_errors`)."""
+    set_page_language(language(request))
+
+
 async def refused_input(request: Request) -> None:
     """A request whose input the edge refused (`mla_core.http.clean_input`: a control character in a
     field), answered as a page in the reader's language before any page runs."""
     refused = getattr(request.state, REFUSED_INPUT, None)
     if isinstance(refused, AppError):
         field = refused.details[0]["field"] if refused.details else "form"
-        raise InvalidInputError(translator(language(request))("refused_input").format(field=field))
+        raise WrittenRefusal(translator(language(request))("refused_input").format(field=field))
 
 
 def _local(path: str, site: Site) -> str:
