@@ -93,3 +93,15 @@ def test_the_hindi_recovery_page_says_in_hindi_that_an_email_is_not_valid(stack:
         page = browser.post("/app/recover", data={"csrf": "c", "email": f"nobody{unique_number()[3:]}"})
 
     assert page.status_code == 422 and HINDI_EMAIL in page.text
+
+
+def test_the_hindi_admin_panel_explains_each_refused_field_of_a_new_tenant_in_hindi(api: Api, stack: Any) -> None:
+    session = api.login(stack.env["SUPERADMIN_EMAIL"], stack.env["SUPERADMIN_PASSWORD"])
+    cookies = f"mla_session={session['access_token']}; mla_lang=hi; mla_csrf=c"
+    form = {"csrf": "c", "mla_name": "K. Selvi", "constituency": "Mylapore", "state": "Tamil Nadu"}
+    with httpx.Client(base_url=stack.env["API_URL"], headers={"Cookie": cookies}) as browser:
+        page = browser.post("/admin/panel/new", data={**form, "phone_numbers": unique_number(), "admin_email": "x"})
+
+    assert page.status_code == 422
+    assert HINDI_EMAIL in page.text and REASONS["languages.missing"][1] in page.text
+    assert "List should" not in page.text and "valid email address" not in page.text
