@@ -138,6 +138,12 @@ def instructions(call: CallContext) -> str:
         if call.caller_number is None
         else ""
     )
+    mla_name, constituency = config.mla_name_in(call.language), config.constituency_in(call.language)
+    local_names = (
+        f"In {language}, call the MLA {mla_name} and the constituency {constituency}.\n"
+        if (mla_name, constituency) != (config.mla_name, config.constituency)
+        else ""
+    )
     return f"""\
 You answer phone calls for the office of {config.mla_name}, Member of the Legislative Assembly for \
 {config.constituency}, {config.state}, India. Callers are constituents reporting problems such as water supply, \
@@ -145,7 +151,7 @@ electricity, roads, drainage or pensions, or asking about a complaint they regis
 
 Language: speak {language} only, in simple everyday words as people speak it in {config.state}. If the caller \
 speaks another language or asks for one, call switch_language first, then continue in that language.
-
+{local_names}
 This is a phone call: keep every reply to one or two short sentences, ask one question at a time, and never use \
 lists, symbols, markdown or emoji. The caller has already heard the greeting and the recording notice.
 

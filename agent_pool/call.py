@@ -16,7 +16,7 @@ import logging
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -32,11 +32,20 @@ from agent_pool.agent import CallContext, GrievanceAgent
 from agent_pool.settings import WorkerSettings, get_worker_settings
 from agent_pool.voice import VoiceStack, language_profile, turn_handling
 from mla_core.adapters import Services
-from mla_core.agents.config import DEFAULT_VOICES, LanguageProfile, LlmSettings, SttSettings, TtsSettings
+from mla_core.agents.config import (
+    DEFAULT_VOICES,
+    LanguageProfile,
+    LlmSettings,
+    SttSettings,
+    TtsSettings,
+    split_closing_question,
+    spoken_greeting,
+)
 from mla_core.agents.routing import CallTenant, resolve_call_tenant, tenant_id_from_job
 from mla_core.calls import records
 from mla_core.calls.records import CallRecord
 from mla_core.complaints import intake
+from mla_core.core import regions
 from mla_core.core.errors import AppError
 from mla_core.core.fields import sip_number
 from mla_core.core.names import stored_room_name
@@ -46,12 +55,14 @@ logger = logging.getLogger(__name__)
 
 Outcome = Literal["complaint_logged", "status_checked", "no_complaint", "rejected", "failed"]
 
-# The apology to an unknown number is spoken with a Hindi voice; sonic-3 reads the English half too.
-_REJECTION_PROFILE = LanguageProfile(
-    greeting=phrases.REJECTION,
-    stt=SttSettings(language="hi"),
-    tts=TtsSettings(voice=DEFAULT_VOICES["hi"], language="hi"),
-)
+
+def _apology_profile(language: str) -> LanguageProfile:
+    """The voice of an apology whose first language is `language` (sonic-3 reads the English half too)."""
+    return LanguageProfile(
+        greeting="",
+        stt=SttSettings(language=language),
+        tts=TtsSettings(voice=DEFAULT_VOICES[language], language=language),
+    )
 
 
 @dataclass(frozen=True)
@@ -293,7 +304,7 @@ async def start_call(request: CallRequest, services: Services, io: CallIO) -> Ca
     except AppError as exc:  # Redis and Postgres both unreachable: whose call this is cannot be known
         timings.tenant_resolved = time.perf_counter()
         logger.error("tenant not resolved", extra={"room": request.room_name, "error": exc.message})
-        run = await _reject(request, io, timings, started_at, "resolution_failed", phrases.TEMPORARY_FAILURE)
+        run = await _reject(request, io, timings, started_at, "resolution_failed", phrases.temporary_failure)
         # The store was down, not the number unknown: the call is the tenant's (the job says whose,
         # or the dialed number will once the store is back), and its record waits in the queue.
         refused = _record(
@@ -308,7 +319,7 @@ async def start_call(request: CallRequest, services: Services, io: CallIO) -> Ca
         return run
     timings.tenant_resolved = time.perf_counter()
     if tenant is None:
-        return await _reject(request, io, timings, started_at, "no_tenant", phrases.REJECTION)
+        return await _reject(request, io, timings, started_at, "no_tenant", phrases.rejection)
     if tenant.config.status != "active":
         return await _paused(request, services, io, timings, started_at, tenant)
 
@@ -326,7 +337,12 @@ async def start_call(request: CallRequest, services: Services, io: CallIO) -> Ca
     await _start(session, GrievanceAgent(call), io)
 
     timings.greeting_requested = time.perf_counter()
-    greeting = session.say(language_profile(config, call.language).greeting, allow_interruptions=False)
+    # The greeting up to its closing question (the recording notice included) is said at once; the
+    # question waits for the open complaints, which a returning caller is asked about instead: one
+    # question ends the opening, never two in a row.
+    text = spoken_greeting(config, call.language, language_profile(config, call.language).greeting)
+    opening, question = split_closing_question(text)
+    greeting = session.say(opening, allow_interruptions=False)  # never empty: the notice is in it
 
     def notice_played(handle: Any) -> None:
         if not handle.interrupted:
@@ -338,14 +354,17 @@ async def start_call(request: CallRequest, services: Services, io: CallIO) -> Ca
     _log_start(request, tenant, timings)
     # A returning caller's open complaints are looked up while the greeting plays (seconds of audio),
     # so the lookup adds nothing to the time before the first word.
+    found: list[intake.ComplaintView] = []
     if request.caller_number:
         try:
             found = await asyncio.to_thread(intake.open_complaints, services, tenant.tenant_id, request.caller_number)
         except Exception:  # a failed lookup costs the returning caller a sentence, not the call
             logger.exception("open complaints not read", extra={"tenant_id": tenant.tenant_id})
             found = []
-        if summary := phrases.open_complaints_summary(config, found, call.language):
-            run.opening.append(session.say(summary))
+    if summary := phrases.open_complaints_summary(config, found, call.language):
+        run.opening.append(session.say(summary))
+    elif question:
+        run.opening.append(session.say(question))
     return run
 
 
@@ -368,16 +387,24 @@ async def _start(session: AgentSession, agent: Agent, io: CallIO) -> None:
 
 
 async def _reject(
-    request: CallRequest, io: CallIO, timings: CallTimings, started_at: datetime, reason: str, apology: str
+    request: CallRequest,
+    io: CallIO,
+    timings: CallTimings,
+    started_at: datetime,
+    reason: str,
+    apology: Callable[[Iterable[str]], str],
 ) -> CallRun:
-    """Nobody's number, or no way to tell: an apology in Hindi and English, then hang up."""
+    """Nobody's number, or no way to tell: an apology in the call's likely language and English
+    (`core.regions.apology_languages`), then hang up."""
+    languages = regions.apology_languages(request.dialed_number, request.caller_number, io.settings.apology_language)
     session = _session(io, llm=None, userdata=None)
     run = CallRun(request=request, session=session, timings=timings, started_at=started_at, call=None)
     voice = io.voice
-    agent = Agent(instructions="") if voice is None else Agent(instructions="", tts=voice.tts(_REJECTION_PROFILE))
+    profile = _apology_profile(languages[0])
+    agent = Agent(instructions="") if voice is None else Agent(instructions="", tts=voice.tts(profile))
     await _start(session, agent, io)
     timings.greeting_requested = time.perf_counter()
-    spoken = session.say(apology, allow_interruptions=False)
+    spoken = session.say(apology(languages), allow_interruptions=False)
     run.opening.append(spoken)
     await spoken.wait_for_playout()
     records.log_rejected_call(request.dialed_number, request.caller_number, reason)
@@ -405,7 +432,9 @@ async def _paused(
     agent = Agent(instructions="") if voice is None else Agent(instructions="", tts=voice.tts(profile))
     await _start(session, agent, io)
     timings.greeting_requested = time.perf_counter()
-    spoken = session.say(phrases.PAUSED[language].format(constituency=config.constituency), allow_interruptions=False)
+    spoken = session.say(
+        phrases.PAUSED[language].format(constituency=config.constituency_in(language)), allow_interruptions=False
+    )
     run.opening.append(spoken)
     await spoken.wait_for_playout()
     missed = _record(request, tenant.tenant_id, started_at, outcome="agent_paused", status="missed", language=language)

@@ -21,11 +21,13 @@ _LANGUAGE_ALIASES = {
 }
 _BY_ALIAS = {alias.casefold(): code for code, aliases in _LANGUAGE_ALIASES.items() for alias in aliases}
 
-# A number nobody owns: said in Hindi and English, since we know no tenant's language.
-REJECTION = (
-    "क्षमा करें, यह नंबर अभी सेवा में नहीं है। कृपया बाद में कॉल करें। "
-    "Sorry, this number is not in service right now. Please call again later."
-)
+# A number nobody owns: we know no tenant's language, so the call's region picks the first language
+# (`mla_core.core.regions`) and English comes second.
+_REJECTION = {
+    "ta": "மன்னிக்கவும், இந்த எண் இப்போது சேவையில் இல்லை. தயவுசெய்து பின்னர் அழைக்கவும்.",
+    "hi": "क्षमा करें, यह नंबर अभी सेवा में नहीं है। कृपया बाद में कॉल करें।",
+    "en": "Sorry, this number is not in service right now. Please call again later.",
+}
 
 # A paused office: said in its first language, with its own voice (the office chose to pause).
 PAUSED = {
@@ -34,11 +36,27 @@ PAUSED = {
     "en": "Hello. The {constituency} office is not taking calls right now. Please call again later.",
 }
 
-# Neither Redis nor Postgres answered, so we cannot tell whose number this is: the same two languages.
-TEMPORARY_FAILURE = (
-    "क्षमा करें, अभी तकनीकी समस्या है। कृपया कुछ मिनट बाद फिर से कॉल करें। "
-    "Sorry, we have a technical problem right now. Please call again in a few minutes."
-)
+# Neither Redis nor Postgres answered, so we cannot tell whose number this is: the same languages.
+_TEMPORARY_FAILURE = {
+    "ta": "மன்னிக்கவும், இப்போது தொழில்நுட்பக் கோளாறு உள்ளது. தயவுசெய்து சில நிமிடங்கள் கழித்து மீண்டும் அழைக்கவும்.",
+    "hi": "क्षमा करें, अभी तकनीकी समस्या है। कृपया कुछ मिनट बाद फिर से कॉल करें।",
+    "en": "Sorry, we have a technical problem right now. Please call again in a few minutes.",
+}
+
+
+def rejection(languages: Iterable[str]) -> str:
+    """The apology to a number nobody owns, in `languages` in order (`core.regions.apology_languages`)."""
+    return " ".join(_in(_REJECTION, language) for language in languages)
+
+
+def temporary_failure(languages: Iterable[str]) -> str:
+    """The apology when whose number it is cannot be told (the stores are down), in `languages` in order."""
+    return " ".join(_in(_TEMPORARY_FAILURE, language) for language in languages)
+
+
+# The sentences as said when the call tells us nothing (the platform's default, Hindi, first).
+REJECTION = " ".join((_REJECTION["hi"], _REJECTION["en"]))
+TEMPORARY_FAILURE = " ".join((_TEMPORARY_FAILURE["hi"], _TEMPORARY_FAILURE["en"]))
 
 _STATUS = {
     "en": {

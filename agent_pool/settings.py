@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mla_core.core.languages import LanguageCode
+
 
 class WorkerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGENT_", extra="ignore", case_sensitive=False)
@@ -28,6 +30,9 @@ class WorkerSettings(BaseSettings):
     # bench/agent_memory.py). "thread" packs calls into one process when memory is the limit.
     job_executor: Literal["process", "thread"] = "process"
     health_port: int = 8081
+    # The first language of the apology to a number no office owns when the call's numbers say
+    # nothing of its region (`mla_core.core.regions`); English always follows.
+    apology_language: LanguageCode = "hi"
 
     # Turn-taking for phone callers (see agent_pool.voice.turn_handling).
     endpointing_min_delay: float = Field(default=0.6, ge=0)

@@ -38,7 +38,9 @@ def language_profile(config: AgentConfig, language: str) -> LanguageProfile:
     if profile is not None:
         return profile
     return LanguageProfile(
-        greeting=default_greeting(language, mla_name=config.mla_name, constituency=config.constituency),
+        greeting=default_greeting(
+            language, mla_name=config.mla_name_in(language), constituency=config.constituency_in(language)
+        ),
         stt=SttSettings(language=language),
         tts=TtsSettings(voice=DEFAULT_VOICES[language], language=language),
     )

@@ -36,7 +36,8 @@ async def test_a_worker_killed_mid_call_leaves_the_notice_time_and_the_transcrip
         record = call_record(stack, tamil_tenant, request.room_name)  # stored without the caller's number
         assert run.call is not None and record["notice_played_at"] == run.call.notice_played_at is not None
         assert record["transcript"] == said and [e["role"] for e in said] == [
-            "agent",
+            "agent",  # the greeting to its recording notice
+            "agent",  # its closing question
             "caller",
             "agent",
             "caller",

@@ -91,7 +91,12 @@ async def test_a_call_during_a_postgres_outage_leaves_one_full_call_record_once_
     assert record["started_at"] <= record["notice_played_at"] <= record["ended_at"]  # the DPDP notice played
     assert record["duration_seconds"] == int((record["ended_at"] - record["started_at"]).total_seconds())
     kinds = [(entry["type"], entry.get("role") or entry.get("name")) for entry in record["transcript"]]
-    assert kinds[:3] == [("message", "agent"), ("message", "caller"), ("tool_call", "log_complaint")]
+    assert kinds[:4] == [
+        ("message", "agent"),  # the greeting to its recording notice, then its closing question
+        ("message", "agent"),
+        ("message", "caller"),
+        ("tool_call", "log_complaint"),
+    ]
     assert ("tool_call", "end_call") in kinds and record["latency"]["setup_ms"] > 0
     [complaint] = complaints_of(stack, tamil_tenant, caller)
     assert complaint["reference"] == logged.reference and complaint["call_id"] == record["id"]

@@ -47,7 +47,7 @@ async def test_a_tamil_call_logs_the_complaint_confirms_it_by_sms_and_reads_back
         say_reference("பதிவு செய்யப்பட்டது. உங்கள் புகார் எண் {reference}."),
     ]
     async with phone_call(tamil_tenant, caller, steps) as (run, llm):
-        greeting = agent_lines(run)[0]
+        greeting = " ".join(agent_lines(run)[:2])  # the greeting to its notice, then its closing question
         await run.session.run(user_input="நேரு தெரு வார்டு 12ல மூன்று நாளா தண்ணி வரல. என் பெயர் முருகன்.")
         result = await run.session.run(user_input="ஆமாம்")
         result.expect.next_event().is_function_call(name="log_complaint", arguments=TAMIL_WATER)
@@ -118,8 +118,9 @@ async def test_the_call_record_keeps_transcript_language_outcome_latency_and_the
     assert record["caller_number"] == caller and record["dialed_number"] == tamil_tenant["phone_numbers"][0]
     assert record["notice_played_at"] is not None and record["started_at"] <= record["notice_played_at"]
     kinds = [(entry["type"], entry.get("role") or entry.get("name")) for entry in record["transcript"]]
-    assert kinds[:4] == [
-        ("message", "agent"),
+    assert kinds[:5] == [
+        ("message", "agent"),  # the greeting to its recording notice
+        ("message", "agent"),  # its closing question
         ("message", "caller"),
         ("tool_call", "log_complaint"),
         ("tool_result", "log_complaint"),

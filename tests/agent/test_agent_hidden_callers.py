@@ -190,7 +190,8 @@ async def test_a_hidden_callers_complaint_is_never_read_out_as_theirs_on_the_cal
         Say("சரி."),
     ]
     async with phone_call(tamil_tenant, victim, status_of) as (run, _llm):
-        [greeting] = agent_lines(run)  # no open complaints read out: the planted one is not theirs
+        # No open complaints read out (the planted one is not theirs): the greeting and its own question.
+        greeting, _question = agent_lines(run)
         await run.session.run(user_input=f"என் புகார் {logged.reference} என்ன ஆனது?")
         [status] = tool_outputs(run)
         await run.session.run(user_input="புதிய புகார் பதிவு செய்யுங்கள்")

@@ -8,6 +8,7 @@ versions the shape; `version` counts edits of one agent's config.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Literal
@@ -76,6 +77,8 @@ CategoryCode = Annotated[
     ),
 ]
 CategoryName = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_sms_text)]
+# The MLA's or the constituency's name in a language's script, as an office enters it (an SMS variable too).
+LocalName = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_sms_text)]
 AgentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=AGENT_NAME_LIMIT)]
 Greeting = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=GREETING_LIMIT)]
 # A TTS voice: Cartesia's are UUIDs, Sarvam's speaker names.
@@ -168,6 +171,11 @@ class AgentConfig(BaseModel):
     status: Literal["active", "paused"] = "active"
     mla_name: str
     constituency: str
+    # The two names in each language's own script (e.g. {"ta": "மயிலாப்பூர்"}), said in that
+    # language's greeting and messages instead of the English letters; a language left out keeps them.
+    # Stored as given; an edit checks each with `LocalName` (the SMS may carry them too).
+    mla_name_local: dict[str, str] = {}
+    constituency_local: dict[str, str] = {}
     state: str
     phone_numbers: list[str]
     languages: list[str]
@@ -184,6 +192,13 @@ class AgentConfig(BaseModel):
     @property
     def is_main(self) -> bool:
         return self.agent_id == main_agent_id(self.tenant_id)
+
+    def mla_name_in(self, language: str) -> str:
+        """The MLA's name as said in `language`: its local-script spelling when the office gave one."""
+        return self.mla_name_local.get(language) or self.mla_name
+
+    def constituency_in(self, language: str) -> str:
+        return self.constituency_local.get(language) or self.constituency
 
 
 # Cartesia sonic-3 voices; replace per tenant through the agent API.
@@ -265,10 +280,49 @@ def default_greeting(language: str, *, mla_name: str, constituency: str) -> str:
     )
 
 
+# The end of a sentence, in the scripts we write (the danda for Hindi).
+_SENTENCE_END = re.compile(r"(?<=[.!?।])\s+")
+
+
+def split_closing_question(greeting: str) -> tuple[str, str]:
+    """`"Hello! <notice> How can we help?"` -> `("Hello! <notice>", "How can we help?")`: the greeting
+    before its closing question, and the question (empty when the greeting does not end with one)."""
+    sentences = _SENTENCE_END.split(" ".join(greeting.split()))
+    if sentences and sentences[-1].endswith(("?", "？")):
+        return " ".join(sentences[:-1]), sentences[-1]
+    return " ".join(sentences), ""
+
+
 def with_recording_notice(greeting: str, language: str) -> str:
-    """A custom greeting still carries the DPDP recording notice."""
+    """A greeting carrying the DPDP recording notice before its closing question (the caller answers
+    the question, so nothing may follow it): added when missing, moved when it follows the question
+    (as `with_recording_notice` used to add it), else kept where the office wrote it."""
     notice = RECORDING_NOTICE[language]
-    return greeting if notice in greeting else f"{greeting.rstrip()} {notice}"
+    text = " ".join(greeting.split())
+    if notice not in text:
+        before = text
+    elif text.endswith(notice):
+        before = text.removesuffix(notice).rstrip()
+        if not split_closing_question(before)[1]:
+            return greeting
+    else:
+        return greeting
+    body, question = split_closing_question(before)
+    return " ".join(part for part in (body, notice, question) if part)
+
+
+def spoken_greeting(config: AgentConfig, language: str, greeting: str) -> str:
+    """`greeting` as said in `language`: the MLA's and constituency's names in its script when the
+    office entered them (a greeting written with the English letters gets them replaced), and the
+    recording notice before the closing question."""
+    text = greeting
+    for english, local in (
+        (config.mla_name, config.mla_name_in(language)),
+        (config.constituency, config.constituency_in(language)),
+    ):
+        if english and local != english:
+            text = text.replace(english, local)
+    return with_recording_notice(text, language)
 
 
 def build_default_config(
