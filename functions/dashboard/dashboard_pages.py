@@ -35,7 +35,7 @@ from mla_core.privacy.retention import tenant_retention
 from mla_core.web import charts
 from mla_core.web.forms import NumbersBox, OnceKey, PostedForm, field_errors, parse_form
 from mla_core.web.i18n import LANGUAGES, WORDS, translator
-from mla_core.web.rendering import language, redirect
+from mla_core.web.rendering import category_name, day_month, language, redirect
 from mla_core.web.sessions import check_csrf, client_address, start_session
 from mla_core.web.site import Site, create_site_app, locked_page
 
@@ -167,7 +167,7 @@ async def complaints(request: Request, who: User) -> Response:
     t = translator(lang)
     context = {
         **page,
-        "categories": {code: names.get(lang) or code for code, names in page["categories"].items()},
+        "categories": {code: category_name(code, names, lang) for code, names in page["categories"].items()},
         "filters": filters,
         "errors": errors,
         "query": request.url.query,
@@ -240,11 +240,13 @@ def create_complaint(request: Request, who: User, form: PostedForm) -> Response:
 
 def _detail(request: Request, who: OfficeUser, reference: str, *, notice: str = "", status: int = 200) -> Response:
     complaint = casework.get_complaint(get_services(), who.tenant_id, reference[:40])
+    choices = search.choices(get_services(), who.tenant_id)
     context = {
         "c": complaint,
         "allowed": lifecycle.allowed(complaint["status"]),
         "notice": notice,
-        "people": search.choices(get_services(), who.tenant_id)["people"],
+        "people": choices["people"],
+        "category_names": choices["categories"],
     }
     return site.page(request, "dashboard/complaint.html", context, who=who, status_code=status)
 
@@ -295,13 +297,16 @@ def overview(request: Request, who: User) -> Response:
     summary = stats.summary(get_services(), who.tenant_id)
     trend = stats.overdue_trend(get_services(), who.tenant_id)
     logged = {d["day"]: d["count"] for d in summary["by_day"]}
-    t = translator(language(request))
+    lang = language(request)
+    t = translator(lang)
+    names = search.choices(get_services(), who.tenant_id)["categories"]
+    by_category = sorted(summary["by_category"].items(), key=lambda kv: -kv[1])
     context = {
         "stats": summary,
-        "per_day": charts.bars([(d["day"][5:], logged.get(d["day"], 0)) for d in trend]),  # every day, zeros too
-        "by_category": charts.bars(sorted(summary["by_category"].items(), key=lambda kv: -kv[1])),
-        "by_status": charts.bars([(t(f"s_{s}"), summary["by_status"].get(s, 0)) for s in lifecycle.STATUSES]),
-        "overdue": charts.bars([(d["day"][5:], d["count"]) for d in trend], tone="bad"),
+        "per_day": charts.bars([(day_month(d["day"], lang), logged.get(d["day"], 0)) for d in trend]),  # zeros too
+        "by_category": charts.rows([(category_name(code, names.get(code), lang), n) for code, n in by_category]),
+        "by_status": charts.rows([(t(f"s_{s}"), summary["by_status"].get(s, 0)) for s in lifecycle.STATUSES]),
+        "overdue": charts.bars([(day_month(d["day"], lang), d["count"]) for d in trend], tone="bad"),
     }
     return site.page(request, "dashboard/overview.html", context, who=who)
 

@@ -226,16 +226,16 @@ def test_an_admin_makes_a_member_an_admin_and_disables_them(new_page: Any, api: 
     page.fill("#invite_email", email)
     page.get_by_role("button", name="Invite").click()
     row = page.locator("table.list tbody tr", has_text=email)
-    expect(row).to_contain_text("staff")
+    expect(row).to_contain_text("Staff")
     expect(row.get_by_test_id("invited")).to_have_text("Invited")
     first = api.invite_token_for(email)
     row.get_by_role("button", name="Send the invitation again").click()
     expect(page).to_have_url(re.compile(r"/app/team$"))
     assert api.invite_token_for(email) != first
-    row.get_by_role("button", name="→ mla_admin").click()
-    expect(row.locator("td").nth(2)).to_have_text("mla_admin")
+    row.get_by_role("button", name="Make Office admin").click()
+    expect(row.locator("td").nth(2)).to_have_text("Office admin")
     row.get_by_role("button", name="Disable").click()
-    expect(row.locator(".badge.failed")).to_have_text("disabled")
+    expect(row.locator(".badge.failed")).to_have_text("Disabled")
 
 
 def test_a_forgotten_password_is_reset_from_the_link_in_an_email(new_page: Any, api: Api, admin_token: str) -> None:

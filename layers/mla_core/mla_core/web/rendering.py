@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from mla_core.agents.config import DEFAULT_CATEGORIES
 from mla_core.core.settings import get_settings
 from mla_core.web.i18n import LANGUAGES, translator
 from mla_core.web.sessions import csrf_token, earned_cookies
@@ -65,6 +66,7 @@ def templates() -> Jinja2Templates:
     jinja = Jinja2Templates(directory=TEMPLATES_DIR)
     jinja.env.auto_reload = False  # deployed templates never change: no stat() of each file per render
     jinja.env.filters["ist"] = ist
+    jinja.env.globals["category_name"] = category_name
     # The macros every page uses, as `ui.<macro>`: loaded once here, not imported by each render.
     jinja.env.globals["ui"] = jinja.env.get_template("_macros.html").module
     return jinja
@@ -73,6 +75,65 @@ def templates() -> Jinja2Templates:
 def ist(moment: datetime, pattern: str) -> str:
     """A time as people in the office read it: India Standard Time (the database keeps UTC)."""
     return moment.astimezone(IST).strftime(pattern)
+
+
+def plural_form(lang: str, n: float) -> str:
+    """CLDR's plural category of `n` ("one" or "other"): Hindi counts 0 and 1 as one, English and
+    Tamil only 1; a fraction (1.5 hours) is other in all three."""
+    whole = float(n).is_integer()
+    if lang == "hi":
+        return "one" if whole and n in (0, 1) else "other"
+    return "one" if whole and n == 1 else "other"
+
+
+def grouped(n: float) -> str:
+    """A number as written in India: lakh and crore groups (1,23,456), a fraction to one place."""
+    whole, _, fraction = f"{n:.1f}".partition(".") if not float(n).is_integer() else (f"{int(n)}", "", "")
+    sign, digits = ("-", whole[1:]) if whole.startswith("-") else ("", whole)
+    head, tail = digits[:-3], digits[-3:]
+    groups = [head[max(0, i - 2) : i] for i in range(len(head), 0, -2)][::-1]
+    return sign + ",".join([*groups, tail]) + (f".{fraction}" if fraction else "")
+
+
+def counter(lang: str) -> Any:
+    """`counted("n_complaints", 3)` → "3 complaints": the key's `_one` or `_other` words in `lang`."""
+    t = translator(lang)
+
+    def counted(key: str, n: float) -> str:
+        return t(f"{key}_{plural_form(lang, n)}").format(n=grouped(n))
+
+    return counted
+
+
+def day_month(day: str, lang: str) -> str:
+    """A day (yyyy-mm-dd) as "3 Dec", the month in `lang`."""
+    _, month, date = day.split("-")
+    return f"{int(date)} {translator(lang)(f'month_{int(month)}')}"
+
+
+def dated(lang: str) -> Any:
+    """`when(moment)` → "3 Dec 2026, 14:05" in India's time, the month in `lang` (`year=False`,
+    `time=False` leave those out)."""
+    t = translator(lang)
+
+    def when(moment: datetime, *, year: bool = True, time: bool = True) -> str:
+        local = moment.astimezone(IST)
+        text = f"{local.day} {t(f'month_{local.month}')}" + (f" {local.year}" if year else "")
+        return text + (f", {local:%H:%M}" if time else "")
+
+    return when
+
+
+_DEFAULT_NAMES = {c.code: c.names for c in DEFAULT_CATEGORIES}
+
+
+def category_name(code: str, names: Mapping[str, str] | None, lang: str) -> str:
+    """A category in words: the office's name for it in `lang` (else in English), else the default
+    list's, else its code made readable (`street_dogs` → "Street dogs")."""
+    for known in (names or {}, _DEFAULT_NAMES.get(code, {})):
+        if known.get(lang) or known.get("en"):
+            return known.get(lang) or known["en"]
+    return code.replace("_", " ").strip().capitalize() or code
 
 
 def language(request: Request) -> str:
@@ -93,7 +154,14 @@ def render(
     request: Request, template: str, context: Mapping[str, Any] | None = None, status_code: int = 200
 ) -> Response:
     lang = language(request)
-    values = {"t": translator(lang), "lang": lang, "languages": LANGUAGES, "csrf": csrf_token(request)}
+    values = {
+        "t": translator(lang),
+        "counted": counter(lang),
+        "when": dated(lang),
+        "lang": lang,
+        "languages": LANGUAGES,
+        "csrf": csrf_token(request),
+    }
     response = templates().TemplateResponse(request, template, {**values, **(context or {})}, status_code=status_code)
     return finish(request, response)
 
