@@ -242,3 +242,28 @@ def test_the_categories_an_agent_shows_can_be_saved_back_as_they_are(api: Api, a
     )
     assert response.status_code == 200, response.text
     assert response.json()["data"]["categories"] == agent["categories"]
+
+
+def test_the_names_in_tamil_letters_are_saved_kept_by_other_edits_and_cleared_by_a_blank(
+    api: Api, admin_token: str, inspect: Inspector
+) -> None:
+    who = office(api, admin_token)
+    agent = agent_of(api, who)
+
+    def put(**body: Any) -> Any:
+        current = agent_of(api, who)
+        return api.request(
+            "PUT", f"/api/agents/{agent['agent_id']}", who["token"], json={"version": current["version"], **body}
+        )
+
+    saved = put(mla_name_local={"ta": "கே ராமன்"}, constituency_local={"ta": "மயிலாப்பூர்"})
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["data"]["constituency_local"] == {"ta": "மயிலாப்பூர்"}
+
+    assert put(greetings={"ta": "வணக்கம்!"}).json()["data"]["mla_name_local"] == {"ta": "கே ராமன்"}
+    cached = json.loads(inspect.redis_get(f"agent:config:{who['tenant_id']}"))
+    assert cached["constituency_local"] == {"ta": "மயிலாப்பூர்"}  # what the agent and the SMS read
+
+    assert put(mla_name_local={"ta": ""}).json()["data"]["mla_name_local"] == {}
+    refused = put(constituency_local={"ta": "https://bad.example"})
+    assert refused.status_code == 422 and agent_of(api, who)["constituency_local"] == {"ta": "மயிலாப்பூர்"}

@@ -31,6 +31,7 @@ from mla_core.agents.config import (
     CategorySettings,
     Greeting,
     LanguageProfile,
+    LocalName,
     SttSettings,
     TtsSettings,
     VoiceId,
@@ -61,6 +62,10 @@ class AgentSettings(BaseModel):
     voices: dict[Language, VoiceId] | None = None
     categories: CategorySettings | None = None
     phone_numbers: PhoneNumbers | None = None
+    # The MLA's and the constituency's names in a language's own script, said in its greeting (and
+    # its SMS); a language left out says the English spelling.
+    mla_name_local: dict[Language, LocalName | Literal[""]] | None = None
+    constituency_local: dict[Language, LocalName | Literal[""]] | None = None
 
 
 class AgentCreate(AgentSettings):
@@ -103,6 +108,8 @@ class AgentView(TypedDict):
     voices: dict[str, str]  # by language
     categories: list[CategoryView]
     phone_numbers: list[str]
+    mla_name_local: dict[str, str]  # by language, in its script
+    constituency_local: dict[str, str]
     llm: LlmView
     updated_at: datetime
     # Since when a saved change of the office's agents is not yet live on its phone line (LiveKit's
@@ -122,6 +129,8 @@ def _view(config: AgentConfig, pending_since: datetime | None) -> AgentView:
         "voices": {lang: p.tts.voice for lang, p in config.profiles.items()},
         "categories": [{"code": c.code, "names": c.names, "sla_days": c.sla_days} for c in config.categories],
         "phone_numbers": config.phone_numbers,
+        "mla_name_local": config.mla_name_local,
+        "constituency_local": config.constituency_local,
         "llm": {"provider": config.llm.provider, "model": config.llm.model, "temperature": config.llm.temperature},
         "updated_at": config.updated_at,
         "routes_pending_since": pending_since,
@@ -151,6 +160,14 @@ def get_agent(services: Services, who: OfficeUser, agent_id: str) -> AgentView:
         return _view(_find(sync.office_agents(conn, who.tenant_id), agent_id), _since(conn, who.tenant_id))
 
 
+def _names(edited: dict[Language, str] | None, stored: dict[str, str]) -> dict[str, str]:
+    """The local-script names after an edit: a language sent with a blank name goes back to the
+    English spelling; one not sent keeps what it had."""
+    if edited is None:
+        return stored
+    return {lang: name for lang, name in (stored | edited).items() if name}
+
+
 def _apply(config: AgentConfig, settings: AgentSettings) -> AgentConfig:
     languages = settings.languages or config.languages
     profiles: dict[str, LanguageProfile] = {}
@@ -176,6 +193,8 @@ def _apply(config: AgentConfig, settings: AgentSettings) -> AgentConfig:
             "profiles": profiles,
             "categories": [c.stored() for c in settings.categories] if settings.categories else config.categories,
             "phone_numbers": settings.phone_numbers or config.phone_numbers,
+            "mla_name_local": _names(settings.mla_name_local, config.mla_name_local),
+            "constituency_local": _names(settings.constituency_local, config.constituency_local),
             "version": config.version + 1,
             "updated_at": datetime.now(UTC),
         }
