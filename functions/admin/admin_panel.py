@@ -92,6 +92,16 @@ def new_tenant(request: Request, who: Admin) -> Response:
 
 @panel.post("/new", dependencies=Csrf)
 def create_tenant(request: Request, who: Admin, form: PostedForm) -> Response:
+    # The languages in order (issue 14, item 1): the greeting language first, the other ticked ones after.
+    first, ticked = form.get("greeting_language"), form.getlist("languages")
+    if isinstance(first, str) and first:
+        ordered = [first] + [code for code in ticked if code != first]
+        form = FormData(
+            [
+                *((k, v) for k, v in form.multi_items() if k not in ("languages", "greeting_language")),
+                *(("languages", code) for code in ordered),
+            ]
+        )
     try:
         body, key = parse_form(form, TenantForm), parse_form(form, OnceKey).idempotency_key
         accepted = operations.request_tenant(get_services(), body, idempotency_key=key, actor=who.user_id)

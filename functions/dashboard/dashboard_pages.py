@@ -16,11 +16,12 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.datastructures import FormData
 
 from mla_core.adapters import get_services
 from mla_core.agents import browser_calls, manage
+from mla_core.agents.config import DEFAULT_VOICES
 from mla_core.agents.routing import load_agent_config
 from mla_core.complaints import casework, export, lifecycle, search, stats
 from mla_core.complaints.models import ComplaintFilters, ComplaintPatch, ManualComplaint
@@ -356,16 +357,29 @@ def change_member(request: Request, who: Admin, user_id: str, form: PostedForm) 
 # Agents (MLA admins) --------------------------------------------------------------------------
 
 
+def greeting_first(greeting: str | None, ticked: list[str]) -> list[str]:
+    """The languages in order: the greeting language, then the other ticked ones as posted."""
+    return ([greeting] if greeting else []) + [code for code in ticked if code != greeting]
+
+
 class AgentForm(BaseModel):
     """An agent's settings as its form posts them: a greeting and a voice box for each of its
-    languages (`greeting_<code>`, `voice_<code>`), its numbers in one box."""
+    languages (`greeting_<code>`, `voice_<code>`), its numbers in one box. Its languages in order:
+    `greeting_language` (the one callers are greeted in) first, then the other ticked ones in the
+    order the page shows them (the agent's own order), so a save that changes nothing there keeps it."""
 
     model_config = ConfigDict(extra="allow")
 
     version: str | None = None
     name: str | None = None
+    greeting_language: str | None = None
     languages: list[str] = []
     phone_numbers: NumbersBox = []
+
+    @model_validator(mode="after")
+    def _greeting_first(self) -> AgentForm:
+        self.languages = greeting_first(self.greeting_language, self.languages)
+        return self
 
     def _by_language(self, box: str) -> dict[str, str]:
         boxes = self.model_extra or {}
@@ -388,6 +402,8 @@ def _agents(request: Request, who: OfficeUser, errors: dict[str, str] | None = N
         "agents": manage.list_agents(get_services(), who),
         "errors": errors or {},
         "test_calls": browser_calls.available(get_services()),
+        "standard_voices": DEFAULT_VOICES,
+        "saved": not errors and request.query_params.get("saved") == "1",
     }
     return site.page(request, "dashboard/agents.html", context, who=who, status_code=status)
 
@@ -414,7 +430,7 @@ def update_agent(request: Request, who: Admin, agent_id: str, form: PostedForm) 
             manage.update_agent(services, who, agent_id, parse_form(form, AgentForm).update())
     except (ValidationError, AppError) as exc:
         return _agents(request, who, *_refused(exc))
-    return redirect(request, f"{site.prefix}/agents")
+    return redirect(request, f"{site.prefix}/agents?saved=1")
 
 
 # A constituent's personal data (MLA admins) ---------------------------------------------------

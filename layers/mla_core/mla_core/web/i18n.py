@@ -318,6 +318,15 @@ WORDS: dict[str, tuple[str, str, str]] = {
     "actor_system": ("the system", "सिस्टम", "அமைப்பு"),
     "actor_constituent": ("the caller", "कॉलर", "அழைப்பாளர்"),
     "sms": ("SMS", "SMS", "SMS"),
+    # issue 14, items 1 and 8: the agent settings' ordered languages, the saved notice, voice names
+    "agent_name": ("Agent's name", "एजेंट का नाम", "முகவரின் பெயர்"),
+    "greeting_language": ("Greeting language (callers hear it first)", "अभिवादन की भाषा (कॉलर पहले यही सुनते हैं)", "வரவேற்பு மொழி (அழைப்பாளர்கள் முதலில் கேட்பது)"),
+    "other_languages": ("Other languages the agent speaks", "एजेंट की अन्य भाषाएं", "முகவர் பேசும் பிற மொழிகள்"),
+    "greets_in": ("Greets callers in", "कॉलर का अभिवादन इस भाषा में", "அழைப்பாளர்களை வரவேற்கும் மொழி"),
+    "settings_saved": ("Saved", "सहेजा गया", "சேமிக்கப்பட்டது"),
+    "voice": ("Voice", "आवाज़", "குரல்"),
+    "voice_standard": ("Standard voice", "मानक आवाज़", "நிலையான குரல்"),
+    "voice_custom": ("Custom voice (its id below)", "कस्टम आवाज़ (इसकी id नीचे)", "தனிப்பயன் குரல் (அதன் id கீழே)"),
 }  # fmt: skip
 
 
