@@ -202,6 +202,7 @@ def main() -> None:
     from mla_core.complaints import export
     from mla_core.complaints.models import ComplaintFilters
     from mla_core.http import deps
+    from mla_core.web.i18n import translator
 
     services = get_services()
     app.dependency_overrides[deps.office_user] = run_setup.signed_in
@@ -267,7 +268,8 @@ def main() -> None:
     for rows in (10_000, 100_000):
         filters = ComplaintFilters()
         tracemalloc.start()
-        for count, _line in enumerate(export.export_rows(services, tenant_id, filters)):
+        lines = export.export_rows(services, tenant_id, filters, "en", translator("en"))
+        for count, _line in enumerate(lines):
             if count > rows:
                 break
         _, peak = tracemalloc.get_traced_memory()
