@@ -105,3 +105,15 @@ def test_the_hindi_admin_panel_explains_each_refused_field_of_a_new_tenant_in_hi
     assert page.status_code == 422
     assert HINDI_EMAIL in page.text and REASONS["languages.missing"][1] in page.text
     assert "List should" not in page.text and "valid email address" not in page.text
+
+
+def test_a_control_character_refused_at_the_edge_is_explained_in_the_clients_language(
+    api: Api, office: dict[str, Any]
+) -> None:
+    answer = ask(api, office, "GET", "/api/complaints?q=road%07works", "hi")
+
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["details"][0]["type"] == "control_character" and error["details"][0]["field"] == "q"
+    assert error["message"] == error["details"][0]["message"]
+    assert error["message"].isascii() is False and "U+0007" not in error["message"]

@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from mla_core.complaints.models import ManualComplaint
 from mla_core.core.errors import InvalidInputError
 from mla_core.core.fields import ascii_digits, sip_number
+from mla_core.core.messages import CODES
 from mla_core.core.text import REFUSED_INPUT, clean, clean_json
 from mla_core.http.envelope import create_app, ok
 from mla_core.tenants.request import TenantRequest
@@ -251,3 +252,13 @@ def test_an_error_in_the_middle_of_a_stream_still_cuts_the_response_off() -> Non
 
     with pytest.raises(RuntimeError, match="mid-file"):
         client.get("/stream")
+
+
+def test_an_unexpected_error_is_answered_in_the_language_the_client_asks_for() -> None:
+    client = TestClient(failing_app(), raise_server_exceptions=True)
+
+    response = client.get("/route", headers={"Accept-Language": "ta-IN,ta;q=0.9"})
+
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "internal_error" and error["message"] == CODES["internal_error"][2]

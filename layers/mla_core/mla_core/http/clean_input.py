@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mla_core.core import messages
 from mla_core.core.errors import AppError, InvalidInputError
 from mla_core.core.text import REFUSED_INPUT, clean, clean_json, refusal
 
@@ -36,7 +37,15 @@ _HEADER_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 # A query string or form of printable ASCII without escapes holds nothing to refuse or normalise.
 _NEEDS_PARSING = re.compile(rb"[^\x20-\x7e]|%")
 
-Refusal = Callable[[AppError], ASGIApp]
+# The answer to a refused request: the error, and the language the client asks its errors in.
+Refusal = Callable[[AppError, str], ASGIApp]
+
+
+def scope_language(scope: Scope) -> str:
+    """The language a request asks its errors in (`Accept-Language`; English without one), read from
+    the ASGI scope: for an edge that answers before a route (and its `Request`) exists."""
+    header = next((value for name, value in scope.get("headers", ()) if name == b"accept-language"), b"")
+    return messages.negotiate(header.decode("latin-1"))
 
 
 class CleanInput:
@@ -65,7 +74,7 @@ class CleanInput:
                 state = {**scope.get("state", {}), REFUSED_INPUT: refused}
                 await self.app({**scope, "query_string": b"", "state": state}, _replay(b"", receive), send)
             else:
-                await self._refusal(refused)(scope, receive, send)
+                await self._refusal(refused, scope_language(scope))(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mla_core.core import messages
 from mla_core.core.errors import AppError, redact
 from mla_core.http.api_docs import Access, add_docs
-from mla_core.http.clean_input import CleanInput
+from mla_core.http.clean_input import CleanInput, scope_language
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +196,10 @@ class AnswerUnexpected:
             if progress["started"] and not progress["ended"]:
                 raise
             if not progress["started"]:
-                await error_response(500, "internal_error", "something went wrong on our side")(scope, receive, send)
+                message = messages.error_sentence(
+                    "internal_error", "something went wrong on our side", [], scope_language(scope)
+                )
+                await error_response(500, "internal_error", message)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
