@@ -21,7 +21,7 @@ from starlette.datastructures import FormData
 
 from mla_core.adapters import get_services
 from mla_core.agents import browser_calls, manage
-from mla_core.agents.config import DEFAULT_VOICES
+from mla_core.agents.config import DEFAULT_VOICES, category_name
 from mla_core.agents.routing import load_agent_config
 from mla_core.complaints import casework, export, lifecycle, search, stats
 from mla_core.complaints.models import ComplaintFilters, ComplaintPatch, ManualComplaint
@@ -36,7 +36,7 @@ from mla_core.privacy.retention import tenant_retention
 from mla_core.web import charts
 from mla_core.web.forms import NumbersBox, OnceKey, PostedForm, field_errors, parse_form
 from mla_core.web.i18n import LANGUAGES, WORDS, translator
-from mla_core.web.rendering import category_name, day_month, language, redirect
+from mla_core.web.rendering import day_month, language, redirect
 from mla_core.web.sessions import check_csrf, client_address, start_session
 from mla_core.web.site import Site, create_site_app, locked_page
 

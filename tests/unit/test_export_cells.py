@@ -83,10 +83,11 @@ def test_a_row_is_written_in_words_with_names_and_references_for_ids() -> None:
     assert cells["created_at"] == "2026-12-02 10:00" and cells["resolved_at"] == ""
 
 
-def test_a_category_without_the_language_s_name_falls_back_to_english_then_its_code() -> None:
+def test_a_category_without_the_language_s_name_falls_back_to_english_then_the_default_list_then_its_code() -> None:
     hindi = export.Cells("hi", translator("hi"))
     assert hindi.of(row(), LOOKUPS)[3] == "Pensions & welfare"
-    assert hindi.of(row(category="gone"), LOOKUPS)[3] == "gone"
+    assert hindi.of(row(category="roads"), LOOKUPS)[3] == "सड़क"  # the office renamed none: the default list's
+    assert hindi.of(row(category="street_dogs"), LOOKUPS)[3] == "Street dogs"
 
 
 def test_an_id_no_longer_known_is_left_blank_not_written_as_a_uuid() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -237,6 +238,17 @@ DEFAULT_CATEGORIES = [
     Category(code="police", names={"en": "Police", "ta": "காவல்துறை", "hi": "पुलिस"}, sla_days=7),
     Category(code="other", names={"en": "Other", "ta": "மற்றவை", "hi": "अन्य"}, sla_days=21),
 ]  # fmt: skip
+
+_DEFAULT_NAMES = {category.code: category.names for category in DEFAULT_CATEGORIES}
+
+
+def category_name(code: str, names: Mapping[str, str] | None, lang: str) -> str:
+    """A category in words: the office's name for it in `lang` (else in English), else the default
+    list's, else its code made readable (`street_dogs` → "Street dogs")."""
+    for known in (names or {}, _DEFAULT_NAMES.get(code, {})):
+        if known.get(lang) or known.get("en"):
+            return known.get(lang) or known["en"]
+    return code.replace("_", " ").strip().capitalize() or code
 
 DEFAULT_SMS_TEMPLATES = {
     "complaint_registered": SmsTemplate(

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, get_args
 
 from mla_core.adapters import Services
+from mla_core.agents.config import category_name
 from mla_core.complaints import store
 from mla_core.complaints.models import ComplaintFilters
 from mla_core.complaints.store import ExportLookups
@@ -126,8 +127,7 @@ class Cells:
         self.lang, self.t = lang, t
 
     def category(self, code: str, lookups: ExportLookups) -> str:
-        names = lookups["categories"].get(code) or {}
-        return names.get(self.lang) or names.get("en") or code
+        return category_name(code, lookups["categories"].get(code), self.lang)
 
     def of(self, row: dict[str, Any], lookups: ExportLookups) -> list[Any]:
         t = self.t

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from mla_core.agents.config import DEFAULT_CATEGORIES
+from mla_core.agents.config import category_name
 from mla_core.core.settings import get_settings
 from mla_core.web.i18n import LANGUAGES, translator
 from mla_core.web.sessions import csrf_token, earned_cookies
@@ -122,18 +122,6 @@ def dated(lang: str) -> Any:
         return text + (f", {local:%H:%M}" if time else "")
 
     return when
-
-
-_DEFAULT_NAMES = {c.code: c.names for c in DEFAULT_CATEGORIES}
-
-
-def category_name(code: str, names: Mapping[str, str] | None, lang: str) -> str:
-    """A category in words: the office's name for it in `lang` (else in English), else the default
-    list's, else its code made readable (`street_dogs` → "Street dogs")."""
-    for known in (names or {}, _DEFAULT_NAMES.get(code, {})):
-        if known.get(lang) or known.get("en"):
-            return known.get(lang) or known["en"]
-    return code.replace("_", " ").strip().capitalize() or code
 
 
 def language(request: Request) -> str:
