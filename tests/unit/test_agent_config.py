@@ -53,6 +53,15 @@ def test_config_round_trips_through_json_with_its_schema_version() -> None:
     assert {c.code for c in again.categories} >= {"water", "electricity", "roads", "ration_pds", "other"}
 
 
+def test_a_config_stored_with_the_old_sms_template_bodies_still_loads() -> None:
+    stored = config(["ta"]).model_dump(mode="json")
+    stored["sms"]["templates"] = {"complaint_registered": {"dlt_template_id": "", "bodies": {"en": "Ref: {#var#}"}}}
+
+    loaded = AgentConfig.model_validate(stored)
+
+    assert loaded.sms.sender_id == "MLAOFC" and "templates" not in loaded.sms.model_dump()
+
+
 def test_welcome_email_is_in_english_and_the_first_language_with_the_link() -> None:
     link = invitation_link("https://app.example.in/", "tok en")
     assert link == "https://app.example.in/register?token=tok+en"

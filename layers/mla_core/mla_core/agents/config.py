@@ -148,18 +148,11 @@ CategorySettings = Annotated[
 ]
 
 
-class SmsTemplate(BaseModel):
-    """A DLT-registered template: the body must match the registered text exactly."""
-
-    dlt_template_id: str
-    bodies: dict[str, str]
-
-
 class SmsSettings(BaseModel):
     sender_id: str
     dlt_entity_id: str = ""
-    templates: dict[str, SmsTemplate]
-    # Status changes the constituent hears about by SMS (each needs a `complaint_<status>` template).
+    # Status changes the constituent hears about by SMS (each has its `complaint_<status>` DLT template
+    # in `mla_core.complaints.sms.TEMPLATES`; a config stored with the old `templates` key loads as is).
     notify_on: list[str] = ["assigned", "resolved", "transferred"]
 
 
@@ -250,42 +243,6 @@ def category_name(code: str, names: Mapping[str, str] | None, lang: str) -> str:
             return known.get(lang) or known["en"]
     return code.replace("_", " ").strip().capitalize() or code
 
-DEFAULT_SMS_TEMPLATES = {
-    "complaint_registered": SmsTemplate(
-        dlt_template_id="",
-        bodies={
-            "en": "Your complaint {#var#} is registered with the office of {#var#}. Ref: {#var#}",
-            "ta": "உங்கள் புகார் {#var#} {#var#} அலுவலகத்தில் பதிவு செய்யப்பட்டது. எண்: {#var#}",
-            "hi": "आपकी शिकायत {#var#} {#var#} कार्यालय में दर्ज की गई है। संदर्भ: {#var#}",
-        },
-    ),
-    "complaint_assigned": SmsTemplate(
-        dlt_template_id="",
-        bodies={
-            "en": "Your complaint {#var#} ({#var#}) is assigned to an officer of {#var#}.",
-            "ta": "உங்கள் புகார் {#var#} ({#var#}) {#var#} அலுவலக அதிகாரியிடம் ஒப்படைக்கப்பட்டது.",
-            "hi": "आपकी शिकायत {#var#} ({#var#}) {#var#} कार्यालय के अधिकारी को सौंपी गई है।",
-        },
-    ),
-    "complaint_resolved": SmsTemplate(
-        dlt_template_id="",
-        bodies={
-            "en": "Your complaint {#var#} ({#var#}) is resolved by the office of {#var#}.",
-            "ta": "உங்கள் புகார் {#var#} ({#var#}) {#var#} அலுவலகத்தால் தீர்க்கப்பட்டது.",
-            "hi": "आपकी शिकायत {#var#} ({#var#}) का {#var#} कार्यालय द्वारा समाधान किया गया है।",
-        },
-    ),
-    "complaint_transferred": SmsTemplate(
-        dlt_template_id="",
-        bodies={
-            "en": "Your complaint {#var#} ({#var#}) is forwarded by {#var#} to the responsible department.",
-            "ta": "உங்கள் புகார் {#var#} ({#var#}) {#var#} அலுவலகத்தால் உரிய துறைக்கு அனுப்பப்பட்டது.",
-            "hi": "आपकी शिकायत {#var#} ({#var#}) {#var#} कार्यालय द्वारा संबंधित विभाग को भेजी गई है।",
-        },
-    ),
-}
-
-
 def default_greeting(language: str, *, mla_name: str, constituency: str) -> str:
     return DEFAULT_GREETINGS[language].format(
         mla_name=mla_name, constituency=constituency, notice=RECORDING_NOTICE[language]
@@ -348,7 +305,6 @@ def build_default_config(
     greeting: str | None,
     sender_id: str,
     dlt_entity_id: str = "",
-    dlt_template_ids: dict[str, str] | None = None,
 ) -> AgentConfig:
     """A new tenant's first agent config: the defaults, in the tenant's languages."""
     profiles = {}
@@ -371,14 +327,5 @@ def build_default_config(
         languages=languages,
         profiles=profiles,
         categories=DEFAULT_CATEGORIES,
-        sms=SmsSettings(
-            sender_id=sender_id,
-            dlt_entity_id=dlt_entity_id,
-            templates={
-                purpose: template.model_copy(
-                    update={"dlt_template_id": (dlt_template_ids or {}).get(purpose, template.dlt_template_id)}
-                )
-                for purpose, template in DEFAULT_SMS_TEMPLATES.items()
-            },
-        ),
+        sms=SmsSettings(sender_id=sender_id, dlt_entity_id=dlt_entity_id),
     )

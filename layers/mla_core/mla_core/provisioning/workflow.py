@@ -117,7 +117,6 @@ def store_agent_config(services: Services, tenant: Tenant) -> Output:
         greeting=tenant.greeting,
         sender_id=services.settings.sms_sender_id,
         dlt_entity_id=services.settings.sms_dlt_entity_id,
-        dlt_template_ids={"complaint_registered": services.settings.sms_dlt_template_complaint_registered},
     )
     with services.db.transaction() as conn:
         conn.execute(
