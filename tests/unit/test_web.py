@@ -164,3 +164,21 @@ def test_the_test_calls_scripts_ship_with_the_dashboard_not_with_the_layer() -> 
         assert client.get(path).status_code == 200, path
     assert TestClient(panel).get("/static/test_call.js").status_code == 404
     assert sorted(p.name for p in STATIC_DIR.rglob("*.*")) == ["app.css", "htmx-2.0.11.min.js"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "capped", "expected"),
+    [
+        ("en", False, "1 complaint"),
+        ("ta", True, "10,000 அல்லது அதற்கு மேற்பட்ட புகார்கள்"),
+        ("hi", True, "10,000 या अधिक शिकायतें"),
+    ],
+)
+def test_a_count_the_list_stops_at_says_or_more_in_the_readers_words(lang: str, capped: bool, expected: str) -> None:
+    from mla_core.web.i18n import translator
+    from mla_core.web.rendering import counter, templates
+
+    count = templates().env.get_template("dashboard/_count.html")
+    html = count.render(t=translator(lang), counted=counter(lang), count=10_000 if capped else 1, capped=capped)
+
+    assert f">{expected}</span>" in html

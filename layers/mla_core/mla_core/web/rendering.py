@@ -67,6 +67,7 @@ def templates() -> Jinja2Templates:
     jinja.env.auto_reload = False  # deployed templates never change: no stat() of each file per render
     jinja.env.filters["ist"] = ist
     jinja.env.globals["category_name"] = category_name
+    jinja.env.globals["grouped"] = grouped
     # The macros every page uses, as `ui.<macro>`: loaded once here, not imported by each render.
     jinja.env.globals["ui"] = jinja.env.get_template("_macros.html").module
     return jinja
