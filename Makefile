@@ -41,7 +41,7 @@ office:
 	fi
 	@command -v soffice >/dev/null || echo "no LibreOffice (not root?): the CSV export's LibreOffice test will be skipped"
 
-test: install browser office ## run every test (installs Chromium and LibreOffice for their tests when root)
+test: install browser office speech ## run every test (installs Chromium, LibreOffice and espeak-ng for their tests when root)
 	$(BIN)/pytest -q
 
 lint: install ## ruff lint (vendor SDKs only in adapters), format check, mypy, the import boundaries, the layer's requirements
@@ -93,3 +93,14 @@ worker: install ## the LiveKit agent worker against LIVEKIT_URL (dev mode)
 
 clean:
 	rm -rf $(VENV) .local .aws-sam
+
+# Debian's espeak-ng, the callers' and the agent's voice in the audio tests (tests/agent/test_agent_audio.py),
+# when we may install it (root): a few seconds and a few MB once; CI fails those tests without it.
+SPEECH_PACKAGES := espeak-ng
+speech:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! dpkg -s $(SPEECH_PACKAGES) >/dev/null 2>&1; then \
+		echo "installing $(SPEECH_PACKAGES) for the audio tests"; \
+		apt-get install -y -qq --no-install-recommends $(SPEECH_PACKAGES) >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y -qq --no-install-recommends $(SPEECH_PACKAGES) >/dev/null; }; \
+	fi
+	@command -v espeak-ng >/dev/null || echo "no espeak-ng (not root?): the audio tests will be skipped"
