@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from mla_core.agents.config import AgentConfig
+from mla_core.agents.config import PAUSED_MESSAGES, AgentConfig
 
 LANGUAGE_NAMES = {"ta": "Tamil", "hi": "Hindi", "en": "English"}
 
@@ -29,12 +29,9 @@ _REJECTION = {
     "en": "Sorry, this number is not in service right now. Please call again later.",
 }
 
-# A paused office: said in its first language, with its own voice (the office chose to pause).
-PAUSED = {
-    "ta": "வணக்கம். {constituency} அலுவலகம் இப்போது அழைப்புகளை ஏற்கவில்லை. தயவுசெய்து பின்னர் அழைக்கவும்.",
-    "hi": "नमस्ते। {constituency} कार्यालय अभी कॉल नहीं ले रहा है। कृपया बाद में कॉल करें।",
-    "en": "Hello. The {constituency} office is not taking calls right now. Please call again later.",
-}
+# A paused office: said in its first language, with its own voice (the office chose to pause); the
+# agents page shows the same words before a pause (`mla_core.agents.config.PAUSED_MESSAGES`).
+PAUSED = PAUSED_MESSAGES
 
 # Neither Redis nor Postgres answered, so we cannot tell whose number this is: the same languages.
 _TEMPORARY_FAILURE = {

@@ -12,7 +12,7 @@ from typing import Annotated, get_args
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 from starlette.datastructures import FormData
 
 from mla_core.adapters import get_services
@@ -78,9 +78,29 @@ class TenantForm(TenantRequest):
     def _one_box(cls, value: object) -> object:
         return split_box(value)
 
+    # The names in a language's letters come in a box each (`mla_name_local_ta`, `constituency_local_hi`):
+    # gathered by language; the form's other fields (its key, the greeting language) are not the request's.
+    model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_boxes(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        known = {key: value for key, value in data.items() if key in cls.model_fields}
+        for field in ("mla_name_local", "constituency_local"):
+            boxes = {key.removeprefix(f"{field}_"): v for key, v in data.items() if key.startswith(f"{field}_")}
+            if boxes:
+                known[field] = boxes
+        return known
+
+
+# Each state or union territory by its words (`web.i18n.WORDS`: `st_tamil_nadu`), in the list's order.
+STATE_WORDS = {name: "st_" + "_".join(name.casefold().split()) for name in STATES_AND_UTS}
+
 
 def _form(request: Request, who: Principal, values: FormData, errors: dict[str, str], status: int) -> Response:
-    context = {"values": values, "errors": errors, "states": STATES_AND_UTS, "all_languages": NATIVE_NAMES}
+    context = {"values": values, "errors": errors, "states": STATE_WORDS, "all_languages": NATIVE_NAMES}
     return site.page(request, "admin/tenant_new.html", context, who=who, status_code=status)
 
 

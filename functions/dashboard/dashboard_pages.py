@@ -23,6 +23,7 @@ from mla_core.adapters import get_services
 from mla_core.agents import browser_calls, manage
 from mla_core.agents.config import DEFAULT_VOICES, category_name
 from mla_core.agents.routing import load_agent_config
+from mla_core.calls import missed
 from mla_core.complaints import casework, export, lifecycle, search, stats
 from mla_core.complaints.models import ComplaintFilters, ComplaintPatch, ManualComplaint
 from mla_core.core.errors import AppError, ConflictError, InvalidInputError, RateLimitedError
@@ -366,7 +367,10 @@ class AgentForm(BaseModel):
     """An agent's settings as its form posts them: a greeting and a voice box for each of its
     languages (`greeting_<code>`, `voice_<code>`), its numbers in one box. Its languages in order:
     `greeting_language` (the one callers are greeted in) first, then the other ticked ones in the
-    order the page shows them (the agent's own order), so a save that changes nothing there keeps it."""
+    order the page shows them (the agent's own order), so a save that changes nothing there keeps it.
+    The MLA's and constituency's names in a language's script (`mla_name_local_<code>`,
+    `constituency_local_<code>`) for each language in `local_names` (the boxes the form shows, filled
+    with what is stored): a blank box goes back to the English spelling."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -375,6 +379,7 @@ class AgentForm(BaseModel):
     greeting_language: str | None = None
     languages: list[str] = []
     phone_numbers: NumbersBox = []
+    local_names: list[str] = []
 
     @model_validator(mode="after")
     def _greeting_first(self) -> AgentForm:
@@ -385,6 +390,10 @@ class AgentForm(BaseModel):
         boxes = self.model_extra or {}
         return {code: boxes[f"{box}_{code}"] for code in self.languages if f"{box}_{code}" in boxes}
 
+    def _local(self, box: str) -> dict[str, str] | None:
+        boxes = self.model_extra or {}
+        return {code: str(boxes.get(f"{box}_{code}", "")) for code in self.local_names} or None
+
     def update(self) -> manage.AgentUpdate:
         settings = {
             "version": self.version,
@@ -393,17 +402,37 @@ class AgentForm(BaseModel):
             "greetings": self._by_language("greeting"),
             "voices": self._by_language("voice"),
             "phone_numbers": self.phone_numbers or None,
+            "mla_name_local": self._local("mla_name_local"),
+            "constituency_local": self._local("constituency_local"),
         }
         return manage.AgentUpdate.model_validate(settings)
 
 
-def _agents(request: Request, who: OfficeUser, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+class NewAgentForm(BaseModel):
+    """The form that adds an agent: its name and its own numbers (the rest starts as the main agent's)."""
+
+    name: str | None = None
+    phone_numbers: NumbersBox = []
+
+    def create(self) -> manage.AgentCreate:
+        return manage.AgentCreate.model_validate({"name": self.name, "phone_numbers": self.phone_numbers})
+
+
+def _agents(
+    request: Request,
+    who: OfficeUser,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    new_agent: FormData | None = None,
+) -> Response:
     context = {
         "agents": manage.list_agents(get_services(), who),
         "errors": errors or {},
         "test_calls": browser_calls.available(get_services()),
         "standard_voices": DEFAULT_VOICES,
         "saved": not errors and request.query_params.get("saved") == "1",
+        "missed": missed.missed_while_paused(get_services(), who.tenant_id),
+        "new_agent": new_agent or FormData(),
     }
     return site.page(request, "dashboard/agents.html", context, who=who, status_code=status)
 
@@ -411,6 +440,16 @@ def _agents(request: Request, who: OfficeUser, errors: dict[str, str] | None = N
 @pages.get("/agents")
 def agents_page(request: Request, who: Admin) -> Response:
     return _agents(request, who)
+
+
+@pages.post("/agents", dependencies=Csrf)
+def add_agent(request: Request, who: Admin, form: PostedForm) -> Response:
+    """A second (third...) agent, for numbers of its own."""
+    try:
+        manage.create_agent(get_services(), who, parse_form(form, NewAgentForm).create())
+    except (ValidationError, AppError) as exc:
+        return _agents(request, who, *_refused(exc), new_agent=form)
+    return redirect(request, f"{site.prefix}/agents?saved=1")
 
 
 @pages.post("/agents/{agent_id}/test-call", dependencies=Csrf)
@@ -421,9 +460,13 @@ def test_call(who: Admin, agent_id: str) -> Response:
 
 @pages.post("/agents/{agent_id}", dependencies=Csrf)
 def update_agent(request: Request, who: Admin, agent_id: str, form: PostedForm) -> Response:
-    """The settings form, or the pause / resume button (which posts a `status`)."""
+    """The settings form, or the pause / resume button (which posts a `status`). A pause is asked
+    first: the page says what callers will hear, and pauses when its button posts `confirm=pause`."""
     services, agent_id = get_services(), agent_id[:40]
     try:
+        if form.get("status") == "paused" and form.get("confirm") != "pause":
+            preview = manage.pause_preview(services, who, agent_id)
+            return site.page(request, "dashboard/agent_pause.html", {"p": preview}, who=who)
         if form.get("status"):
             manage.set_status(services, who, agent_id, parse_form(form, manage.AgentStatus))
         else:

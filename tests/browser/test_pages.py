@@ -62,7 +62,7 @@ def test_the_super_admin_creates_a_tenant_and_watches_it_become_active(new_page:
     constituency = f"Mylapore {unique_number()[-4:]}"
     page.fill("#mla_name", "K. Selvi")
     page.fill("#constituency", constituency)
-    page.fill("#state", "tamil nadu")
+    page.select_option("#state", "Tamil Nadu")
     page.check("input[name=languages][value=en]")
     page.fill("#phone_numbers", "044-4000")
     page.fill("#admin_email", f"office-{constituency[-4:]}@selvi.example.in")
@@ -263,6 +263,7 @@ def test_agent_settings_save_a_greeting_and_pause_the_agent(new_page: Any, api: 
     page.get_by_role("button", name="Save").click()
     expect(page.locator("textarea[name=greeting_ta]")).to_contain_text("வணக்கம்! செல்வி அவர்களின் அலுவலகம்.")
     page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Pause the line").click()  # asked first (issue 15, item 9)
     expect(page.locator(".badge.paused")).to_have_count(1)
     [agent] = api.request("GET", "/api/agents", token).json()["data"]
     assert agent["status"] == "paused" and agent["greetings"]["ta"].startswith("வணக்கம்! செல்வி")

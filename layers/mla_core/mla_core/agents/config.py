@@ -80,6 +80,15 @@ CategoryCode = Annotated[
 CategoryName = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_sms_text)]
 # The MLA's or the constituency's name in a language's script, as an office enters it (an SMS variable too).
 LocalName = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_sms_text)]
+
+
+def _blank_or_sms_text(value: str) -> str:
+    return value and _sms_text(value)
+
+
+# The same in an edit, where a blank one goes back to the English spelling (one error, not one per
+# branch of a union).
+LocalNameEdit = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_blank_or_sms_text)]
 AgentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=AGENT_NAME_LIMIT)]
 Greeting = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=GREETING_LIMIT)]
 # A TTS voice: Cartesia's are UUIDs, Sarvam's speaker names.
@@ -243,6 +252,21 @@ def category_name(code: str, names: Mapping[str, str] | None, lang: str) -> str:
             return known.get(lang) or known["en"]
     return code.replace("_", " ").strip().capitalize() or code
 
+# What a caller hears while the office's agent is paused (then the call ends): said in the agent's
+# greeting language, with its voice; the agents page shows it before a pause.
+PAUSED_MESSAGES = {
+    "ta": "வணக்கம். {constituency} அலுவலகம் இப்போது அழைப்புகளை ஏற்கவில்லை. தயவுசெய்து பின்னர் அழைக்கவும்.",
+    "hi": "नमस्ते। {constituency} कार्यालय अभी कॉल नहीं ले रहा है। कृपया बाद में कॉल करें।",
+    "en": "Hello. The {constituency} office is not taking calls right now. Please call again later.",
+}
+
+
+def paused_message(config: AgentConfig) -> tuple[str, str]:
+    """What callers of a paused agent hear, and its language (the greeting language)."""
+    language = config.greeting_language
+    return PAUSED_MESSAGES[language].format(constituency=config.constituency_in(language)), language
+
+
 def default_greeting(language: str, *, mla_name: str, constituency: str) -> str:
     return DEFAULT_GREETINGS[language].format(
         mla_name=mla_name, constituency=constituency, notice=RECORDING_NOTICE[language]
@@ -305,6 +329,8 @@ def build_default_config(
     greeting: str | None,
     sender_id: str,
     dlt_entity_id: str = "",
+    mla_name_local: dict[str, str] | None = None,
+    constituency_local: dict[str, str] | None = None,
 ) -> AgentConfig:
     """A new tenant's first agent config: the defaults, in the tenant's languages."""
     profiles = {}
@@ -322,6 +348,8 @@ def build_default_config(
         agent_id=main_agent_id(tenant_id),
         mla_name=mla_name,
         constituency=constituency,
+        mla_name_local=mla_name_local or {},
+        constituency_local=constituency_local or {},
         state=state,
         phone_numbers=phone_numbers,
         languages=languages,

@@ -31,11 +31,12 @@ from mla_core.agents.config import (
     CategorySettings,
     Greeting,
     LanguageProfile,
-    LocalName,
+    LocalNameEdit,
     SttSettings,
     TtsSettings,
     VoiceId,
     default_greeting,
+    paused_message,
     with_recording_notice,
 )
 from mla_core.core.errors import ConflictError, NotFoundError
@@ -64,8 +65,8 @@ class AgentSettings(BaseModel):
     phone_numbers: PhoneNumbers | None = None
     # The MLA's and the constituency's names in a language's own script, said in its greeting (and
     # its SMS); a language left out says the English spelling.
-    mla_name_local: dict[Language, LocalName | Literal[""]] | None = None
-    constituency_local: dict[Language, LocalName | Literal[""]] | None = None
+    mla_name_local: dict[Language, LocalNameEdit] | None = None
+    constituency_local: dict[Language, LocalNameEdit] | None = None
 
 
 class AgentCreate(AgentSettings):
@@ -108,6 +109,8 @@ class AgentView(TypedDict):
     voices: dict[str, str]  # by language
     categories: list[CategoryView]
     phone_numbers: list[str]
+    mla_name: str  # in English letters, as the office was registered
+    constituency: str
     mla_name_local: dict[str, str]  # by language, in its script
     constituency_local: dict[str, str]
     llm: LlmView
@@ -129,6 +132,8 @@ def _view(config: AgentConfig, pending_since: datetime | None) -> AgentView:
         "voices": {lang: p.tts.voice for lang, p in config.profiles.items()},
         "categories": [{"code": c.code, "names": c.names, "sla_days": c.sla_days} for c in config.categories],
         "phone_numbers": config.phone_numbers,
+        "mla_name": config.mla_name,
+        "constituency": config.constituency,
         "mla_name_local": config.mla_name_local,
         "constituency_local": config.constituency_local,
         "llm": {"provider": config.llm.provider, "model": config.llm.model, "temperature": config.llm.temperature},
@@ -337,3 +342,19 @@ def set_status(services: Services, who: OfficeUser, agent_id: str, status: Agent
         return current.model_copy(update={"status": status.status, "version": current.version + 1})
 
     return _save(services, who, agent_id, status.version, paused_or_resumed)
+
+
+class PausePreview(TypedDict):
+    """What pausing an agent does, said before it is paused."""
+
+    agent: AgentView
+    message: str  # what its callers hear before the call ends
+    language: str  # the message's language: the agent's greeting language
+
+
+def pause_preview(services: Services, who: OfficeUser, agent_id: str) -> PausePreview:
+    with services.db.transaction() as conn:
+        agent = _find(sync.office_agents(conn, who.tenant_id), agent_id)
+        since = _since(conn, who.tenant_id)
+    message, language = paused_message(agent)
+    return {"agent": _view(agent, since), "message": message, "language": language}

@@ -70,6 +70,10 @@ FIELDS: dict[str, Sentence] = {
     "last4": ("last 4 digits", "आखिरी 4 अंक", "கடைசி 4 இலக்கங்கள்"),
     "Idempotency-Key": ("Idempotency-Key", "Idempotency-Key", "Idempotency-Key"),
     "form": ("form", "फ़ॉर्म", "படிவம்"),
+    # helper A (issue 14, item 7): the names in a language's own letters.
+    "mla_name_local": ("MLA's name in the language's letters", "भाषा की लिपि में विधायक का नाम", "மொழியின் எழுத்தில் சட்டமன்ற உறுப்பினர் பெயர்"),
+    "constituency_local": ("constituency's name in the language's letters", "भाषा की लिपि में निर्वाचन क्षेत्र का नाम",
+                           "மொழியின் எழுத்தில் தொகுதியின் பெயர்"),
 }
 
 # Our reasons and pydantic's error types: the sentence a person reads.
@@ -149,11 +153,23 @@ REASONS: dict[str, Sentence] = {
                        "{field} இல் ஏற்க முடியாத எழுத்து உள்ளது: அதை நீக்கவும்."),
     "unsupported_media": ("This kind of request body is not accepted: send JSON.", "इस तरह का अनुरोध स्वीकार नहीं है: JSON भेजें।",
                           "இந்த வகைக் கோரிக்கை ஏற்கப்படாது: JSON அனுப்பவும்."),
+    # helper B (issue 15, item 2): a duplicate's original checked before it is confirmed, and its undoing.
+    "no_such_complaint": ("This office has no complaint with this reference.", "इस कार्यालय में इस संदर्भ की कोई शिकायत नहीं है।",
+                          "இந்த அலுவலகத்தில் இந்தக் குறிப்பு எண் கொண்ட புகார் இல்லை."),
+    "duplicate_of.no_such_complaint": ("This office has no complaint with this reference: check the number, e.g. #1002.",
+                                       "इस कार्यालय में इस संदर्भ की कोई शिकायत नहीं है: संख्या जांचें, जैसे #1002।",
+                                       "இந்த அலுவலகத்தில் இந்தக் குறிப்பு எண் கொண்ட புகார் இல்லை: எண்ணைச் சரிபார்க்கவும், எ.கா. #1002."),
+    "not_duplicate": ("This complaint is not marked a duplicate, so there is nothing to undo.",
+                      "यह शिकायत दोहराई के रूप में दर्ज नहीं है, इसलिए वापस लेने को कुछ नहीं है।",
+                      "இந்தப் புகார் நகலாகக் குறிக்கப்படவில்லை; எனவே திரும்பப் பெற எதுவும் இல்லை."),
     # What our validators raise as a ValueError (pydantic's `value_error`), by what it is about.
     "invalid_email": ("Enter a valid email address, like name@example.in.", "मान्य ईमेल पता लिखें, जैसे name@example.in।",
                       "சரியான மின்னஞ்சல் முகவரியை உள்ளிடவும், எ.கா. name@example.in."),
     "invalid_phone": ("Enter an Indian phone number in international (E.164) form, like +919876543210.", "भारतीय फ़ोन नंबर लिखें, जैसे +919876543210।",
                       "இந்திய தொலைபேசி எண்ணை உள்ளிடவும், எ.கா. +919876543210."),
+    "indian_phone": ("Enter an Indian phone number: a mobile such as 98400 12345, a landline with its STD code such as 044 2345 6789, or a toll-free number such as 1800 425 1234.",
+                     "भारतीय फ़ोन नंबर लिखें: मोबाइल, जैसे 98400 12345; STD कोड के साथ लैंडलाइन, जैसे 044 2345 6789; या टोल-फ़्री नंबर, जैसे 1800 425 1234।",
+                     "இந்திய தொலைபேசி எண்ணை உள்ளிடவும்: மொபைல், எ.கா. 98400 12345; STD குறியீட்டுடன் தரைவழி எண், எ.கா. 044 2345 6789; அல்லது கட்டணமில்லா எண், எ.கா. 1800 425 1234."),
     "unsupported_language": ("Choose Tamil, Hindi or English.", "तमिल, हिन्दी या अंग्रेज़ी चुनें।",
                              "தமிழ், இந்தி அல்லது ஆங்கிலத்தைத் தேர்ந்தெடுக்கவும்."),
     "repeated_value": ("The {field} repeat a value: give each one once.", "{field} में कोई मान दोहराया गया है: हर एक को एक बार दें।",
@@ -167,6 +183,24 @@ REASONS: dict[str, Sentence] = {
                  "{field} इस रूप में SMS में नहीं जा सकता: अक्षर, अंक और सामान्य विराम चिह्न इस्तेमाल करें, कुछ ही अंक, कोई लिंक नहीं।",
                  "{field} இப்படியே SMS இல் செல்ல முடியாது: எழுத்துகள், இலக்கங்கள், எளிய நிறுத்தற்குறிகள், சில இலக்கங்கள் மட்டும், இணைப்புகள் இல்லை."),
     "value_error": ("The {field} is not valid.", "{field} मान्य नहीं है।", "{field} சரியானது அல்ல."),
+    # helper D (issue 15, items 4-5): invitations that no longer open, and the password rule
+    # (`identity.accounts.PASSWORD_MIN_LENGTH` / `PASSWORD_MAX_LENGTH` arrive as {min_length} / {max_length}).
+    "invitation_used": ("This invitation has already been accepted: sign in with its email and your password.",
+                        "यह निमंत्रण पहले ही स्वीकार हो चुका है: उसके ईमेल और अपने पासवर्ड से साइन इन करें।",
+                        "இந்த அழைப்பு ஏற்கனவே ஏற்கப்பட்டது: அதன் மின்னஞ்சல் மற்றும் உங்கள் கடவுச்சொல்லுடன் உள்நுழையவும்."),
+    "invitation_expired": ("This invitation has expired: ask the office for a new one.",
+                           "यह निमंत्रण समाप्त हो गया है: कार्यालय से नया निमंत्रण मांगें।",
+                           "இந்த அழைப்பு காலாவதியானது: அலுவலகத்திடம் புதிய அழைப்பைக் கேட்கவும்."),
+    "password.string_too_short": ("A password needs at least {min_length} characters.",
+                                  "पासवर्ड में कम से कम {min_length} अक्षर होने चाहिए।",
+                                  "கடவுச்சொல்லில் குறைந்தது {min_length} எழுத்துகள் இருக்க வேண்டும்."),
+    "password.string_too_long": ("A password can have at most {max_length} characters.",
+                                 "पासवर्ड में अधिकतम {max_length} अक्षर हो सकते हैं।",
+                                 "கடவுச்சொல்லில் அதிகபட்சம் {max_length} எழுத்துகள் இருக்கலாம்."),
+    # helper A (issue 15, item 10): a state that is a slip for one of ours ("Tamilnadu").
+    "unknown_state_near": ("Choose an Indian state or union territory with a legislative assembly: did you mean {suggestion}?",
+                           "विधानसभा वाला कोई भारतीय राज्य या केंद्र शासित प्रदेश चुनें: क्या आपका मतलब {suggestion} है?",
+                           "சட்டமன்றம் உள்ள ஒரு இந்திய மாநிலம் அல்லது யூனியன் பிரதேசத்தைத் தேர்ந்தெடுக்கவும்: நீங்கள் குறிப்பிட்டது {suggestion} ஆ?"),
     # Pydantic's error types.
     "missing": ("Fill in the {field}.", "{field} भरें।", "{field} நிரப்பப்பட வேண்டும்."),
     "string_too_short": ("The {field} needs at least {min_length} characters.", "{field} में कम से कम {min_length} अक्षर होने चाहिए।",
@@ -175,6 +209,7 @@ REASONS: dict[str, Sentence] = {
                         "{field} அதிகபட்சம் {max_length} எழுத்துகள் இருக்கலாம்."),
     "too_short": ("Give at least {min_length} {field}.", "कम से कम {min_length} {field} दें।",
                   "குறைந்தது {min_length} {field} கொடுக்கவும்."),
+    "category.missing": ("Choose a category.", "एक श्रेणी चुनें।", "ஒரு வகையைத் தேர்ந்தெடுக்கவும்."),
     "languages.too_short": ("Choose at least one language.", "कम से कम एक भाषा चुनें।", "குறைந்தது ஒரு மொழியைத் தேர்ந்தெடுக்கவும்."),
     "languages.missing": ("Choose at least one language.", "कम से कम एक भाषा चुनें।", "குறைந்தது ஒரு மொழியைத் தேர்ந்தெடுக்கவும்."),
     "phone_numbers.too_short": ("Enter at least one phone number.", "कम से कम एक फ़ोन नंबर लिखें।",
@@ -255,6 +290,7 @@ _VALUE_ERRORS: tuple[tuple[str, str], ...] = (
     ("must not be empty", "missing"),
     ("at most ", "sms_text"),
     ("only letters, digits", "sms_text"),
+    ("must be an Indian phone number", "indian_phone"),
 )
 _INDEX = re.compile(r"^\d+$")
 

@@ -115,6 +115,8 @@ def store_agent_config(services: Services, tenant: Tenant) -> Output:
         languages=tenant.languages,
         phone_numbers=tenant.phone_numbers,
         greeting=tenant.greeting,
+        mla_name_local=tenant.mla_name_local,
+        constituency_local=tenant.constituency_local,
         sender_id=services.settings.sms_sender_id,
         dlt_entity_id=services.settings.sms_dlt_entity_id,
     )

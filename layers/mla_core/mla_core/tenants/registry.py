@@ -61,6 +61,8 @@ class Tenant(BaseModel):
     admin_email: str
     admin_name: str | None = None
     greeting: str | None = None
+    mla_name_local: dict[str, str] = {}  # by language, in its script
+    constituency_local: dict[str, str] = {}
     schema_name: str
     room_name: str
     sip_dispatch_rule_id: str | None = None
@@ -99,10 +101,15 @@ def insert_tenant(conn: Conn, tenant: dict[str, Any], phone_numbers: list[str]) 
 def _insert_tenant_row(conn: Conn, tenant: dict[str, Any]) -> None:
     conn.execute(
         """INSERT INTO platform.tenants (tenant_id, status, mla_name, constituency, state, languages,
-                admin_email, admin_name, greeting, schema_name, room_name)
+                admin_email, admin_name, greeting, mla_name_local, constituency_local, schema_name, room_name)
            VALUES (%(tenant_id)s, 'provisioning', %(mla_name)s, %(constituency)s, %(state)s, %(languages)s,
-                %(admin_email)s, %(admin_name)s, %(greeting)s, %(schema_name)s, %(room_name)s)""",
-        tenant,
+                %(admin_email)s, %(admin_name)s, %(greeting)s, %(mla_name_local)s, %(constituency_local)s,
+                %(schema_name)s, %(room_name)s)""",
+        {
+            **tenant,
+            "mla_name_local": Jsonb(tenant.get("mla_name_local") or {}),
+            "constituency_local": Jsonb(tenant.get("constituency_local") or {}),
+        },
     )
 
 

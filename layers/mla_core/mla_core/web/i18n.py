@@ -433,7 +433,6 @@ WORDS: dict[str, tuple[str, str, str]] = {
                         "நிறுத்தப்பட்டிருந்தபோது தவறிய அழைப்புகள், கடந்த {days} நாட்கள்"),
     "called_at": ("Time (IST)", "समय (IST)", "நேரம் (IST)"),
     "dialled_number": ("Number called", "जिस नंबर पर कॉल की", "அழைக்கப்பட்ட எண்"),
-    "hidden_number": ("Hidden number", "छिपा नंबर", "மறைந்த எண்"),
     "add_agent": ("Add an agent", "एजेंट जोड़ें", "முகவரைச் சேர்"),
     "add_agent_intro": ("Another agent answers numbers of its own. It starts with the main agent's languages, greetings, voices and categories; change them once it is added.",
                         "दूसरा एजेंट अपने खुद के नंबरों पर जवाब देता है। यह मुख्य एजेंट की भाषाओं, अभिवादनों, आवाज़ों और श्रेणियों से शुरू होता है; जोड़ने के बाद इन्हें बदलें।",
@@ -477,6 +476,17 @@ WORDS: dict[str, tuple[str, str, str]] = {
     "st_delhi": ("Delhi", "दिल्ली", "டெல்லி"),
     "st_jammu_and_kashmir": ("Jammu and Kashmir", "जम्मू और कश्मीर", "ஜம்மு காஷ்மீர்"),
     "st_puducherry": ("Puducherry", "पुडुचेरी", "புதுச்சேரி"),
+    # helper C (issue 15, items 1, 3 and 10): numbers as people write them, one-time create forms, the walk-in form's rules
+    "choose_option": ("Choose…", "चुनें…", "தேர்ந்தெடுக்கவும்…"),
+    "up_to_n_characters": ("Up to {n} characters.", "अधिकतम {n} अक्षर।", "அதிகபட்சம் {n} எழுத்துகள்."),
+    "complaint_already_saved": ("This form was already saved, as complaint {ref}: saving it again would not make a second one.",
+                                "यह फ़ॉर्म पहले ही शिकायत {ref} के रूप में सहेजा जा चुका है: फिर से सहेजने पर दूसरी शिकायत नहीं बनेगी।",
+                                "இந்தப் படிவம் ஏற்கனவே புகார் {ref} ஆகச் சேமிக்கப்பட்டது: மீண்டும் சேமித்தால் இரண்டாவது புகார் உருவாகாது."),
+    "open_saved_complaint": ("Open that complaint", "वह शिकायत खोलें", "அந்தப் புகாரைத் திறக்கவும்"),
+    "type_another_complaint": ("Type another complaint", "दूसरी शिकायत दर्ज करें", "இன்னொரு புகாரைப் பதிவு செய்யவும்"),
+    "phone_hint": ("A mobile (98400 12345), a landline with its STD code (044 2345 6789) or a toll-free number (1800 425 1234).",
+                   "मोबाइल (98400 12345), STD कोड के साथ लैंडलाइन (044 2345 6789) या टोल-फ़्री नंबर (1800 425 1234)।",
+                   "மொபைல் (98400 12345), STD குறியீட்டுடன் தரைவழி எண் (044 2345 6789) அல்லது கட்டணமில்லா எண் (1800 425 1234)."),
 }  # fmt: skip
 
 
