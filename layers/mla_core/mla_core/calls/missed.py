@@ -33,8 +33,12 @@ class MissedCalls(BaseModel):
 
 def missed_while_paused(services: Services, tenant_id: str, *, days: int = MISSED_WINDOW_DAYS) -> MissedCalls:
     calls = sql.Identifier(schema_name(tenant_id), "calls")
-    since = sql.SQL("outcome = %(outcome)s AND started_at > now() - make_interval(days => %(days)s)")
-    values = {"outcome": PAUSED_OUTCOME, "days": days, "limit": MISSED_LIST_LIMIT}
+    # The outcome as a literal, so that every plan (a generic one too) can use the partial index
+    # `calls_paused_idx` (tenant migration 0008).
+    since = sql.SQL("outcome = {} AND started_at > now() - make_interval(days => %(days)s)").format(
+        sql.Literal(PAUSED_OUTCOME)
+    )
+    values = {"days": days, "limit": MISSED_LIST_LIMIT}
     with services.db.transaction() as conn:
         count = conn.execute(sql.SQL("SELECT count(*) AS n FROM {} WHERE {}").format(calls, since), values).fetchone()
         rows = conn.execute(
