@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
@@ -144,8 +144,19 @@ def profile(request: Request, who: User) -> Response:
 LIST_COLUMNS = ("reference", "status", "category", "description", "location", "assignee", "created")
 
 
-def _filters(request: Request) -> tuple[ComplaintFilters, dict[str, str]]:
-    """The list's filters from the query string (blank fields left out); errors by field."""
+class ListFilters(NamedTuple):
+    """The list's filters as the query string gives them: `understood` (None when one of them does
+    not parse: then nothing is listed, counted or exported, never the whole office), the errors by
+    filter, and what the form shows (the filters that parsed, the search as typed)."""
+
+    understood: ComplaintFilters | None
+    errors: dict[str, str]
+    shown: ComplaintFilters
+    typed_q: str
+
+
+def _filters(request: Request) -> ListFilters:
+    """The list's filters from the query string (blank fields left out)."""
     params: dict[str, Any] = {
         k: v for k, v in request.query_params.items() if v.strip() and k not in ("status", "lang")
     }
@@ -155,22 +166,33 @@ def _filters(request: Request) -> tuple[ComplaintFilters, dict[str, str]]:
     for day in ("created_from", "created_to"):
         if day in params and len(params[day]) == 10:  # a date input's yyyy-mm-dd: the whole day, IST
             params[day] += "T00:00:00+05:30" if day == "created_from" else "T23:59:59+05:30"
+    typed_q = request.query_params.get("q", "")
     try:
-        return ComplaintFilters.model_validate(params), {}
+        filters = ComplaintFilters.model_validate(params)
+        return ListFilters(filters, {}, filters, filters.q or "")
     except ValidationError as exc:
-        return ComplaintFilters(), field_errors(exc)
+        errors: dict[str, str] = {}
+        for field, sentence in field_errors(exc).items():
+            errors.setdefault(field.split(".")[0], sentence)  # `status.0`: the status filter
+    try:
+        shown = ComplaintFilters.model_validate({k: v for k, v in params.items() if k not in errors})
+    except ValidationError:
+        shown = ComplaintFilters()
+    return ListFilters(None, errors, shown, typed_q)
 
 
 @pages.get("/complaints")
 async def complaints(request: Request, who: User) -> Response:
-    filters, errors = _filters(request)
+    filters, errors, shown, typed_q = _filters(request)
     page = await search.list_page(get_services(), who.tenant_id, filters)
     lang = language(request)
     t = translator(lang)
     context = {
         **page,
         "categories": {code: category_name(code, names, lang) for code, names in page["categories"].items()},
-        "filters": filters,
+        "filters": shown,
+        "typed_q": typed_q,
+        "query_limit": search.QUERY_LIMIT,
         "errors": errors,
         "query": request.url.query,
         "columns": LIST_COLUMNS,
@@ -204,15 +226,19 @@ def list_labels(lang: str) -> Response:
 @pages.get("/complaints/count")
 def count(request: Request, who: User) -> Response:
     """How many complaints match (up to 10,000), loaded after the list so the list stays fast."""
-    filters, _ = _filters(request)
-    found = search.count_complaints(get_services(), who.tenant_id, filters, cap=10_000)
+    filters = _filters(request).understood
+    found = search.count_complaints(get_services(), who.tenant_id, filters, cap=10_000) if filters else 0
     return site.page(request, "dashboard/_count.html", {"count": found, "capped": found >= 10_000}, who=who)
 
 
 @pages.get("/complaints/export.csv")
 def export_csv(request: Request, who: User) -> Response:
-    """The list as CSV, its words in `?lang=` (the interface's language by default)."""
-    filters, _ = _filters(request)
+    """The list as CSV, its words in `?lang=` (the interface's language by default); refused (400)
+    when a filter does not parse, rather than exporting more than was asked for."""
+    filters, errors, _, _ = _filters(request)
+    if filters is None:
+        message = " ".join([translator(language(request))("export_refused_filters"), *errors.values()])
+        return site.page(request, "error.html", {"status": 400, "message": message}, who=who, status_code=400)
     lang = export.export_language(request.query_params.get("lang") or language(request))
     rows = export.export_rows(get_services(), who.tenant_id, filters, lang, translator(lang))
     return csv_download(rows, "complaints.csv")

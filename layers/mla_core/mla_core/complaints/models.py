@@ -90,6 +90,8 @@ class ManualComplaint(BaseModel):
 
 
 Sort = Literal["newest", "oldest", "sla_due"]
+# The longest search the list takes: the API's `q`, the page's search box and its error alike.
+QUERY_LIMIT = 200
 
 
 class ComplaintFilters(BaseModel):
@@ -104,7 +106,7 @@ class ComplaintFilters(BaseModel):
     created_from: datetime | None = None
     created_to: datetime | None = None
     sla: Literal["overdue", "due_soon"] | None = None
-    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=QUERY_LIMIT)] | None = None
     sort: Sort = "newest"
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     cursor: Annotated[str, StringConstraints(max_length=300)] | None = None

@@ -15,6 +15,7 @@ from psycopg import sql
 
 from mla_core.adapters import Services
 from mla_core.complaints import store
+from mla_core.complaints.models import QUERY_LIMIT as QUERY_LIMIT  # the page's search box says it too
 from mla_core.complaints.models import Choices, ComplaintFilters, ComplaintRow, ListPage, Sort
 from mla_core.core import cursors
 
@@ -30,10 +31,19 @@ def cursor_after(sort: Sort, row: ComplaintRow | dict[str, Any]) -> str:
     return cursors.encode(sort, key or "infinity", row["id"])
 
 
+def _after(filters: ComplaintFilters) -> tuple[Any, ...] | None:
+    return cursors.decode(filters.cursor, filters.sort, _sort_key, uuid.UUID) if filters.cursor else None
+
+
 def list_query(tenant_id: str, filters: ComplaintFilters) -> tuple[sql.Composed, list[Any]]:
-    """The SQL of the page `filters` ask for (the cursor's sort must be theirs)."""
-    after = cursors.decode(filters.cursor, filters.sort, _sort_key, uuid.UUID) if filters.cursor else None
-    return store.page_query(tenant_id, filters, after)
+    """The SQL of the page `filters` ask for (the cursor's sort must be theirs); for a search, of its
+    newest rows (`store.SEARCH_WINDOW`), which `search_query` follows when they do not fill the page."""
+    return store.page_query(tenant_id, filters, _after(filters))
+
+
+def search_query(tenant_id: str, filters: ComplaintFilters) -> tuple[sql.Composed, list[Any]]:
+    """The SQL of a search's page from every match (a rare word's): `store.search_page_query`."""
+    return store.search_page_query(tenant_id, filters, _after(filters))
 
 
 def _paged(rows: list[ComplaintRow], filters: ComplaintFilters) -> tuple[list[ComplaintRow], str | None]:
@@ -45,18 +55,33 @@ async def _fetch(services: Services, query: Any, params: Any) -> list[Any]:
         return await store.fetch_all(conn, query, params)
 
 
+async def _page_rows(services: Services, tenant_id: str, filters: ComplaintFilters) -> list[Any]:
+    """The page's rows, one more than the page when another follows: a search's from its newest
+    rows, or from every match when those do not fill the page."""
+    query, params = list_query(tenant_id, filters)
+    async with services.db.read() as conn:
+        rows = await store.fetch_all(conn, query, params)
+        if filters.q and len(rows) <= filters.limit:
+            rows = await store.fetch_all(conn, *search_query(tenant_id, filters))
+    return rows
+
+
 async def list_complaints(
     services: Services, tenant_id: str, filters: ComplaintFilters
 ) -> tuple[list[ComplaintRow], str | None]:
     """One page of the office's complaints, and the cursor to the next (None on the last)."""
-    return _paged(await _fetch(services, *list_query(tenant_id, filters)), filters)
+    return _paged(await _page_rows(services, tenant_id, filters), filters)
 
 
-async def list_page(services: Services, tenant_id: str, filters: ComplaintFilters) -> ListPage:
+async def list_page(services: Services, tenant_id: str, filters: ComplaintFilters | None) -> ListPage:
     """What the dashboard's list page shows: a page of complaints and the filters' choices, read
-    at the same time on two connections."""
+    at the same time on two connections. Filters that were not understood (None) list nothing:
+    never the whole office in their place."""
+    if filters is None:
+        [found] = await _fetch(services, *store.choices_query(tenant_id))
+        return {"items": [], "next_cursor": None, "people": found["people"], "categories": found["categories"]}
     rows, [found] = await asyncio.gather(
-        _fetch(services, *list_query(tenant_id, filters)), _fetch(services, *store.choices_query(tenant_id))
+        _page_rows(services, tenant_id, filters), _fetch(services, *store.choices_query(tenant_id))
     )
     items, next_cursor = _paged(rows, filters)
     return {"items": items, "next_cursor": next_cursor, "people": found["people"], "categories": found["categories"]}

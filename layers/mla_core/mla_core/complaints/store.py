@@ -53,10 +53,10 @@ def _t(tenant_id: str, table: str) -> sql.Composed:
 _OPEN = sql.SQL(", ").join(map(sql.Literal, lifecycle.OPEN))
 
 
-def _select(tenant_id: str) -> sql.Composed:
+def _select(tenant_id: str, more: sql.Composable = sql.SQL("")) -> sql.Composed:
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS)
-    return sql.SQL("SELECT {columns}, (sla_due_at < now() AND status IN ({open})) AS overdue FROM {table}").format(
-        columns=columns, open=_OPEN, table=_t(tenant_id, "complaints")
+    return sql.SQL("SELECT {columns}, (sla_due_at < now() AND status IN ({open})) AS overdue{more} FROM {table}").format(
+        columns=columns, open=_OPEN, more=more, table=_t(tenant_id, "complaints")
     )
 
 
@@ -73,7 +73,8 @@ ORDER: dict[str, tuple[sql.SQL, sql.SQL]] = {
 }
 
 
-def _where(filters: ComplaintFilters) -> tuple[list[sql.Composable], list[Any]]:
+def _where(filters: ComplaintFilters, *, search: bool = True) -> tuple[list[sql.Composable], list[Any]]:
+    """The filters' conditions and their parameters (the text search's last, unless `search` is False)."""
     clauses: list[sql.Composable] = []
     params: list[Any] = []
     if filters.status:
@@ -95,10 +96,19 @@ def _where(filters: ComplaintFilters) -> tuple[list[sql.Composable], list[Any]]:
     elif filters.sla == "due_soon":
         clauses.append(sql.SQL("sla_due_at >= now() AND sla_due_at < now() + %s AND status IN ({})").format(_OPEN))
         params.append(DUE_SOON)
-    if filters.q:
-        clauses.append(sql.SQL("search @@ plainto_tsquery('simple', %s)"))
+    if filters.q and search:
+        clauses.append(_MATCHES)
         params.append(filters.q)
     return clauses, params
+
+
+# A word found by its start and its usual spellings (control migration 0011, tenant migration 0007).
+_MATCHES = sql.SQL("search @@ platform.search_query(%s)")
+# A search reads the newest rows in the list's order, at most this many, and keeps those that match: a
+# common word fills a page after a few hundred. A word that does not (a reference, a name, a word
+# nobody wrote) is then looked up in the GIN index (`search_page_query`). Postgres alone would read the
+# whole table in order for it: it cannot know how rare a word is (1.3 s for a reference at 1,000,000).
+SEARCH_WINDOW = 10_000
 
 
 def _where_sql(clauses: list[sql.Composable]) -> sql.Composable:
@@ -110,12 +120,41 @@ def page_query(
 ) -> tuple[sql.Composed, list[Any]]:
     """The SQL of one page after the row whose sort key is `after` (sort value, id), or the first;
     one row more than the page, to know whether another follows."""
+    clauses, params = _where(filters, search=False)
+    order, keyset = ORDER[filters.sort]
+    if after is not None:
+        clauses.append(keyset)
+        params.extend(after)
+    if filters.q:
+        query = sql.SQL(
+            "SELECT {columns}, overdue FROM ({select}{where} ORDER BY {order} LIMIT {window}) AS recent"
+            " WHERE {matches} ORDER BY {order} LIMIT %s"
+        ).format(
+            columns=sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS),
+            select=_select(tenant_id, sql.SQL(", search")),
+            where=_where_sql(clauses),
+            order=order,
+            window=sql.Literal(SEARCH_WINDOW),
+            matches=_MATCHES,
+        )
+        return query, [*params, filters.q, filters.limit + 1]
+    query = sql.SQL("{select}{where} ORDER BY {order} LIMIT %s").format(
+        select=_select(tenant_id), where=_where_sql(clauses), order=order
+    )
+    return query, [*params, filters.limit + 1]
+
+
+def search_page_query(
+    tenant_id: str, filters: ComplaintFilters, after: tuple[Any, ...] | None
+) -> tuple[sql.Composed, list[Any]]:
+    """`page_query` of a search whose newest `SEARCH_WINDOW` rows did not fill the page: every match
+    from the GIN index first (few, for such a word), then the page of them in the list's order."""
     clauses, params = _where(filters)
     order, keyset = ORDER[filters.sort]
     if after is not None:
         clauses.append(keyset)
         params.extend(after)
-    query = sql.SQL("{select}{where} ORDER BY {order} LIMIT %s").format(
+    query = sql.SQL("WITH found AS MATERIALIZED ({select}{where}) SELECT * FROM found ORDER BY {order} LIMIT %s").format(
         select=_select(tenant_id), where=_where_sql(clauses), order=order
     )
     return query, [*params, filters.limit + 1]

@@ -74,6 +74,13 @@ FIELDS: dict[str, Sentence] = {
     "mla_name_local": ("MLA's name in the language's letters", "भाषा की लिपि में विधायक का नाम", "மொழியின் எழுத்தில் சட்டமன்ற உறுப்பினர் பெயர்"),
     "constituency_local": ("constituency's name in the language's letters", "भाषा की लिपि में निर्वाचन क्षेत्र का नाम",
                            "மொழியின் எழுத்தில் தொகுதியின் பெயர்"),
+    # helper E (issue 15, items 6 and 7): the complaint list's filters.
+    "q": ("search", "खोज", "தேடல்"),
+    "created_from": ("from date", "आरंभ तिथि", "தொடக்கத் தேதி"),
+    "created_to": ("to date", "अंतिम तिथि", "இறுதித் தேதி"),
+    "sla": ("SLA", "समय-सीमा", "காலக்கெடு"),
+    "sort": ("order", "क्रम", "வரிசை"),
+    "limit": ("page size", "पेज का आकार", "பக்க அளவு"),
 }
 
 # Our reasons and pydantic's error types: the sentence a person reads.

@@ -487,6 +487,14 @@ WORDS: dict[str, tuple[str, str, str]] = {
     "phone_hint": ("A mobile (98400 12345), a landline with its STD code (044 2345 6789) or a toll-free number (1800 425 1234).",
                    "मोबाइल (98400 12345), STD कोड के साथ लैंडलाइन (044 2345 6789) या टोल-फ़्री नंबर (1800 425 1234)।",
                    "மொபைல் (98400 12345), STD குறியீட்டுடன் தரைவழி எண் (044 2345 6789) அல்லது கட்டணமில்லா எண் (1800 425 1234)."),
+    # helper E (issue 15, items 6 and 7): a complaint list's filter not understood, the CSV refused
+    "filters_not_understood": ("A filter was not understood, so no complaints are shown: correct it or clear the filters.",
+                               "एक फ़िल्टर समझ नहीं आया, इसलिए कोई शिकायत नहीं दिखाई गई: उसे ठीक करें या फ़िल्टर हटा दें।",
+                               "ஒரு வடிகட்டி புரியவில்லை, அதனால் புகார்கள் எதுவும் காட்டப்படவில்லை: அதைத் திருத்தவும் அல்லது வடிகட்டிகளை நீக்கவும்."),
+    "export_refused_filters": ("The CSV was not made: a filter was not understood. Correct it on the complaints page, then export again.",
+                               "CSV नहीं बनाई गई: एक फ़िल्टर समझ नहीं आया। शिकायतों के पेज पर उसे ठीक करें, फिर दोबारा निर्यात करें।",
+                               "CSV உருவாக்கப்படவில்லை: ஒரு வடிகட்டி புரியவில்லை. புகார்கள் பக்கத்தில் அதைத் திருத்தி, மீண்டும் ஏற்றுமதி செய்யவும்."),
+    "clear_filters": ("Clear the filters", "फ़िल्टर हटाएं", "வடிகட்டிகளை நீக்கவும்"),
 }  # fmt: skip
 
 
