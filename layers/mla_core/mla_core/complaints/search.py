@@ -78,8 +78,8 @@ async def list_page(services: Services, tenant_id: str, filters: ComplaintFilter
     at the same time on two connections. Filters that were not understood (None) list nothing:
     never the whole office in their place."""
     if filters is None:
-        [found] = await _fetch(services, *store.choices_query(tenant_id))
-        return {"items": [], "next_cursor": None, "people": found["people"], "categories": found["categories"]}
+        offered = (await _fetch(services, *store.choices_query(tenant_id)))[0]
+        return {"items": [], "next_cursor": None, "people": offered["people"], "categories": offered["categories"]}
     rows, [found] = await asyncio.gather(
         _page_rows(services, tenant_id, filters), _fetch(services, *store.choices_query(tenant_id))
     )

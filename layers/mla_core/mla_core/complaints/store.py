@@ -55,9 +55,9 @@ _OPEN = sql.SQL(", ").join(map(sql.Literal, lifecycle.OPEN))
 
 def _select(tenant_id: str, more: sql.Composable = sql.SQL("")) -> sql.Composed:
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS)
-    return sql.SQL("SELECT {columns}, (sla_due_at < now() AND status IN ({open})) AS overdue{more} FROM {table}").format(
-        columns=columns, open=_OPEN, more=more, table=_t(tenant_id, "complaints")
-    )
+    return sql.SQL(
+        "SELECT {columns}, (sla_due_at < now() AND status IN ({open})) AS overdue{more} FROM {table}"
+    ).format(columns=columns, open=_OPEN, more=more, table=_t(tenant_id, "complaints"))
 
 
 # The list --------------------------------------------------------------------------------------
@@ -154,9 +154,9 @@ def search_page_query(
     if after is not None:
         clauses.append(keyset)
         params.extend(after)
-    query = sql.SQL("WITH found AS MATERIALIZED ({select}{where}) SELECT * FROM found ORDER BY {order} LIMIT %s").format(
-        select=_select(tenant_id), where=_where_sql(clauses), order=order
-    )
+    query = sql.SQL(
+        "WITH found AS MATERIALIZED ({select}{where}) SELECT * FROM found ORDER BY {order} LIMIT %s"
+    ).format(select=_select(tenant_id), where=_where_sql(clauses), order=order)
     return query, [*params, filters.limit + 1]
 
 
