@@ -308,6 +308,7 @@ def main() -> None:
         for count, _line in enumerate(lines):
             if count > rows:
                 break
+        getattr(lines, "close", lambda: None)()  # its server-side cursor, before Postgres stops
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         print(f"  {rows:>7,} rows   peak {peak / 1e6:6.1f} MB")

@@ -132,6 +132,9 @@ ComplaintRef = Annotated[str, Path(max_length=40, description="the complaint's i
     "",
     response_model=Envelope[Page[ComplaintRow]],
     summary="The office's complaints: filters, full-text search, keyset pages",
+    description="`q` finds every word by its start and its usual spellings (Tamil, Hindi, English: `potholes`"
+    " finds `pothole`, `हैंडपम्प` finds `हैंडपंप`), a number only as itself (a reference); at most 200 characters."
+    " A filter that does not parse is 422 `validation_error`, each detail naming its `field`: never the whole list.",
 )
 async def list_complaints(
     who: OfficeUserDep, svc: ServicesDep, filters: Annotated[ComplaintFilters, Query()]
@@ -146,7 +149,11 @@ class ExportQuery(ComplaintFilters):
     lang: export.ExportLanguage = Field(default="en", description="the language of the words (status, category…)")
 
 
-@complaints_router.get("/export.csv", summary="The filtered list as CSV (streamed), for Excel and LibreOffice")
+@complaints_router.get(
+    "/export.csv",
+    summary="The filtered list as CSV (streamed), for Excel and LibreOffice",
+    description="A filter that does not parse is 422 `validation_error` (JSON, no file): never the whole office.",
+)
 def export_complaints(
     who: OfficeUserDep, svc: ServicesDep, query: Annotated[ExportQuery, Query()]
 ) -> StreamingResponse:
