@@ -16,7 +16,7 @@ from test_pages import ROOT, office
 
 from support import Api, Inspector, unique_number
 
-MLA_TA, CONSTITUENCY_TA = "செல்வி கண்ணன்", "மயிலாப்பூர்"  # an SMS variable: no full stop
+MLA_TA, CONSTITUENCY_TA = "க. செல்வி", "மயிலாப்பூர்"
 
 
 def agents(api: Api, token: str) -> list[dict[str, Any]]:
@@ -140,11 +140,11 @@ def test_a_second_agent_is_added_from_the_page_for_numbers_of_its_own(
     tenant, page, token = office(api, admin_token, new_page)
     page.get_by_role("link", name="Agent settings").click()
     form = page.get_by_test_id("add-agent")
-    form.get_by_label("Agent's name").fill("Helpline")
+    form.get_by_label("Name for the new agent").fill("Helpline")
     form.get_by_label("Phone numbers").fill(tenant["phone_numbers"][0])  # the main agent's number
     form.get_by_role("button", name="Add an agent").click()
     expect(page.get_by_role("alert")).to_contain_text("already answered by another agent")
-    expect(page.get_by_test_id("add-agent").get_by_label("Agent's name")).to_have_value("Helpline")
+    expect(page.get_by_test_id("add-agent").get_by_label("Name for the new agent")).to_have_value("Helpline")
     assert len(agents(api, token)) == 1
 
     number = unique_number()

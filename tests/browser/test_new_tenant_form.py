@@ -13,7 +13,7 @@ from test_pages import sign_in
 
 from support import Api, Inspector, unique_number
 
-MLA_TA, CONSTITUENCY_TA = "செல்வி கண்ணன்", "மயிலாப்பூர்"
+MLA_TA, CONSTITUENCY_TA = "க. செல்வி", "மயிலாப்பூர்"
 
 
 def signed_in_admin(new_page: Any, stack: Any) -> Any:

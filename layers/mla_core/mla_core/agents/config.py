@@ -50,6 +50,12 @@ def in_our_scripts(ch: str) -> bool:
     return point < 0x80 or any(low <= point <= high for low, high in _SCRIPT_BLOCKS)
 
 
+def _initials_stop(value: str, at: int) -> bool:
+    """An initial's full stop ("க. செல்வி", "K. Selvi"): before a space or at the end, where a dot
+    cannot make a link or an address."""
+    return value[at] == "." and (at + 1 == len(value) or value[at + 1] == " ")
+
+
 def sms_text_problem(value: str, *, limit: int = DLT_VARIABLE_LIMIT) -> str | None:
     """Why `value` cannot be an SMS variable as it is (None when it can): the one rule that the
     config's validators and the SMS builder share."""
@@ -57,8 +63,14 @@ def sms_text_problem(value: str, *, limit: int = DLT_VARIABLE_LIMIT) -> str | No
         return "must not be empty"
     if len(value) > limit:
         return f"at most {limit} characters"
-    if any(not in_our_scripts(ch) and ch not in SMS_TEXT_PUNCTUATION for ch in value):
-        return "only letters, digits, spaces and - / & ( ) , ' in Tamil, Hindi or English script (no links or symbols)"
+    if any(
+        not in_our_scripts(ch) and ch not in SMS_TEXT_PUNCTUATION and not _initials_stop(value, i)
+        for i, ch in enumerate(value)
+    ):
+        return (
+            "only letters, digits, spaces and - / & ( ) , ' in Tamil, Hindi or English script, and a full stop"
+            " after an initial (no links or symbols)"
+        )
     if sum(ch.isdigit() for ch in value) > MAX_DIGITS_IN_SMS_TEXT:
         return f"at most {MAX_DIGITS_IN_SMS_TEXT} digits (no phone numbers)"
     return None
@@ -251,6 +263,7 @@ def category_name(code: str, names: Mapping[str, str] | None, lang: str) -> str:
         if known.get(lang) or known.get("en"):
             return known.get(lang) or known["en"]
     return code.replace("_", " ").strip().capitalize() or code
+
 
 # What a caller hears while the office's agent is paused (then the call ends): said in the agent's
 # greeting language, with its voice; the agents page shows it before a pause.

@@ -64,7 +64,7 @@ class TenantRequest(BaseModel):
                 "phone_numbers": ["+914440001234"],
                 "admin_email": "office@selvi.example.in",
                 "admin_name": "Office of K. Selvi",
-                "mla_name_local": {"ta": "செல்வி"},
+                "mla_name_local": {"ta": "க. செல்வி"},
                 "constituency_local": {"ta": "மயிலாப்பூர்"},
             }
         ]

@@ -434,6 +434,7 @@ WORDS: dict[str, tuple[str, str, str]] = {
     "called_at": ("Time (IST)", "समय (IST)", "நேரம் (IST)"),
     "dialled_number": ("Number called", "जिस नंबर पर कॉल की", "அழைக்கப்பட்ட எண்"),
     "add_agent": ("Add an agent", "एजेंट जोड़ें", "முகவரைச் சேர்"),
+    "new_agent_name": ("Name for the new agent", "नए एजेंट का नाम", "புதிய முகவரின் பெயர்"),
     "add_agent_intro": ("Another agent answers numbers of its own. It starts with the main agent's languages, greetings, voices and categories; change them once it is added.",
                         "दूसरा एजेंट अपने खुद के नंबरों पर जवाब देता है। यह मुख्य एजेंट की भाषाओं, अभिवादनों, आवाज़ों और श्रेणियों से शुरू होता है; जोड़ने के बाद इन्हें बदलें।",
                         "மற்றொரு முகவர் தனக்கென உள்ள எண்களுக்குப் பதிலளிக்கும். இது முதன்மை முகவரின் மொழிகள், வரவேற்புகள், குரல்கள், வகைகளுடன் தொடங்கும்; சேர்த்த பிறகு அவற்றை மாற்றவும்."),
