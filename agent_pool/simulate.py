@@ -4,16 +4,15 @@
         --script agent_pool/scripts/tamil_complaint.json [--llm openai] [--env .local/dev.env]
 
 Everything but the audio is real: tenant resolution from the dialed number, the tenant's config,
-the tools, the database, the SMS (see `GET /local/outbox`). The script plays the caller and, by
-default, the LLM (`{"assistant": …}` and `{"tool": …, "args": …}` turns); with `--llm openai` the
-tenant's real model answers and only the caller's turns are used.
+the tools, the database, the SMS (see `GET /local/outbox`). Without --to or --script it prints an
+example with a number the running stack answers, and the scripts there are. A script's format
+(turns, and the `{reference}` and `{reference_digits}` placeholders) is `SCRIPT_FORMAT` below, which
+`--help` prints.
 
-`{reference}` in a caller turn or a tool argument stands for the complaint reference logged
-earlier in this call, else the caller's newest open complaint: a status check can follow a
-complaint script run from the same number.
-
-Exit status: 0 the call went as scripted; 1 the agent failed (a tool error, an exception, a script
-the agent did not follow); 2 no active tenant owns the dialed number; 64 bad usage.
+Exit status: 0 the call ended well, even if a tool failed once and the call recovered (the same tool
+later succeeded, or a complaint was logged or a status given); 1 a real failure, said in one
+`FAILED: …` line (an exception, a script the agent did not follow, the call ending early, a tool
+error the call never recovered from); 2 no active tenant owns the dialed number; 64 bad usage.
 """
 
 from __future__ import annotations
@@ -33,12 +32,33 @@ from livekit.agents import llm
 from livekit.agents.voice.run_result import RunResult
 
 from agent_pool.call import CallRun, text_call
+from agent_pool.phrases import spoken_digits
 from agent_pool.testing import CallTool, LlmStep, Say, ScriptedLLM, ScriptError, ScriptTurn, UserTurn, parse_script
 from mla_core.agents.config import LlmSettings
 from mla_core.core.privacy import RedactNumbers
 
 EXIT_OK, EXIT_AGENT_FAILED, EXIT_NO_TENANT, EXIT_USAGE = 0, 1, 2, 64
 REFERENCE_PLACEHOLDER = "{reference}"
+REFERENCE_DIGITS_PLACEHOLDER = "{reference_digits}"
+PLACEHOLDERS = (REFERENCE_PLACEHOLDER, REFERENCE_DIGITS_PLACEHOLDER)
+SCRIPTS = Path(__file__).resolve().parent / "scripts"
+#: How a call that met a tool error may still have ended well.
+GOOD_OUTCOMES = frozenset({"complaint_logged", "status_checked"})
+
+SCRIPT_FORMAT = """\
+A script is a JSON list of turns, played in order:
+  {"user": "…"}                       the caller says this
+  {"assistant": "…"}                  the LLM answers with this sentence (spoken by the agent)
+  {"tool": "log_complaint", "args": {…}}   the LLM calls this tool (the agent's spoken answer follows
+                                      as the next assistant turn)
+With --llm openai only the user turns are used: the tenant's model decides the rest.
+
+In any turn's text or a tool argument:
+  {reference}          the complaint reference logged earlier in this call, else the caller's newest
+                       open complaint, e.g. 1002 (a status check can follow a complaint script run
+                       from the same number)
+  {reference_digits}   the same reference digit by digit, as a caller reads it out: 1 0 0 2
+"""
 
 
 def load_env_file(path: Path) -> None:
@@ -55,20 +75,53 @@ def default_env_file() -> Path:
     return Path(os.environ.get("MLA_LOCAL_DIR", ".local")) / "dev.env"
 
 
+@dataclass(frozen=True)
+class ToolResult:
+    """One tool call's result, in the order the call made them."""
+
+    name: str
+    ok: bool
+    output: str
+
+
 @dataclass
 class Report:
     """What happened in the call, as the exit status and the last lines printed see it."""
 
     references: list[int] = field(default_factory=list)
-    tool_errors: list[str] = field(default_factory=list)
+    tool_results: list[ToolResult] = field(default_factory=list)
+    outcome: str | None = None
     failure: str | None = None
     rejected: bool = False
+
+    @property
+    def tool_errors(self) -> list[ToolResult]:
+        return [result for result in self.tool_results if not result.ok]
+
+    def recovered(self, error: ToolResult) -> bool:
+        """A tool error the call got past: the same tool succeeded later, or the call did what it was for."""
+        later = self.tool_results[self.tool_results.index(error) + 1 :]
+        return self.outcome in GOOD_OUTCOMES or any(r.ok and r.name == error.name for r in later)
+
+    @property
+    def verdict(self) -> str | None:
+        """Why the run failed, in one line; None when the call ended well."""
+        if self.failure:
+            return self.failure
+        for error in self.tool_errors:
+            if not self.recovered(error):
+                return f"{error.name} failed and the call never recovered: {_one_line(error.output)}"
+        return None
 
     @property
     def exit_code(self) -> int:
         if self.rejected:
             return EXIT_NO_TENANT
-        return EXIT_AGENT_FAILED if self.failure or self.tool_errors else EXIT_OK
+        return EXIT_AGENT_FAILED if self.verdict else EXIT_OK
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 class Printer:
@@ -95,8 +148,7 @@ class Printer:
             elif item.type == "function_call_output":
                 marker = "ERROR" if item.is_error else "ok"
                 self.line(f"  <- {item.name} [{marker}]: {item.output}")
-                if item.is_error:
-                    report.tool_errors.append(f"{item.name}: {item.output}")
+                report.tool_results.append(ToolResult(item.name, not item.is_error, str(item.output)))
             elif item.type == "agent_handoff" and item.old_agent_id is not None:
                 self.line(f"  == handoff to {item.new_agent_id}")
 
@@ -110,11 +162,12 @@ def _readable(arguments: str) -> str:
 
 
 class References:
-    """Resolves `{reference}`: the last one logged in this call, else the caller's newest open one."""
+    """Resolves `{reference}` and `{reference_digits}`: the last one logged in this call, else the
+    caller's newest open one."""
 
-    def __init__(self) -> None:
+    def __init__(self, newest_open: str | None = None) -> None:
         self.run: CallRun | None = None
-        self._newest_open: str | None = None
+        self._newest_open = newest_open
 
     async def look_up(self, run: CallRun) -> None:
         """Find the caller's newest open complaint once, off the event loop."""
@@ -128,18 +181,25 @@ class References:
             )
             self._newest_open = str(newest[0].reference) if newest else None
 
-    def current(self) -> str:
+    def current(self) -> str | None:
         call = self.run.call if self.run is not None else None
         if call is not None and call.logged:
             return str(call.logged[-1].reference)
-        return self._newest_open or REFERENCE_PLACEHOLDER
+        return self._newest_open
 
     def fill(self, text: str) -> str:
-        return text.replace(REFERENCE_PLACEHOLDER, self.current()) if REFERENCE_PLACEHOLDER in text else text
+        """`text` with the placeholders replaced; left as they are while no reference is known."""
+        reference = self.current()
+        if reference is None:
+            return text
+        return text.replace(REFERENCE_PLACEHOLDER, reference).replace(
+            REFERENCE_DIGITS_PLACEHOLDER, spoken_digits(reference)
+        )
 
     def step(self, step: LlmStep) -> LlmStep | Callable[[llm.ChatContext], LlmStep]:
-        """A step that mentions `{reference}` is decided when the LLM is called, not before."""
-        if REFERENCE_PLACEHOLDER not in json.dumps(step.text if isinstance(step, Say) else dict(step.args)):
+        """A step that mentions a placeholder is decided when the LLM is called, not before."""
+        written = json.dumps(step.text if isinstance(step, Say) else dict(step.args), ensure_ascii=False)
+        if not any(placeholder in written for placeholder in PLACEHOLDERS):
             return step
 
         def decided(_chat_ctx: llm.ChatContext) -> LlmStep:
@@ -195,6 +255,7 @@ async def simulate(
                     await run.wait_closed(timeout=5)  # the goodbye is said, then the call ends
         assert run.call is not None
         report.references = [logged.reference for logged in run.call.logged]
+        report.outcome = run.outcome
         printer.line(f"call outcome: {run.outcome}")
     except Exception as exc:  # the simulator's verdict: any exception is the agent failing
         report.failure = f"{type(exc).__name__}: {exc}"
@@ -207,18 +268,90 @@ async def simulate(
         )
     for reference in report.references:
         printer.line(f"complaint reference: {reference}")
-    if report.failure:
-        printer.line(f"FAILED: {report.failure}")
     for error in report.tool_errors:
-        printer.line(f"tool error: {error}")
+        recovered = " (recovered)" if report.recovered(error) else ""
+        printer.line(f"tool error{recovered}: {error.name}: {_one_line(error.output)}")
+    if report.verdict:
+        printer.line(f"FAILED: {report.verdict}")
     return report
 
 
+EXAMPLE_CALLER = "+919876543210"
+
+
+def answered_numbers() -> list[tuple[str, str]]:
+    """(number, whose) for every number an active tenant's agent answers on the stack the
+    environment names; empty when it cannot be asked (no `make dev` running)."""
+    import httpx
+
+    from mla_core.adapters import get_services
+    from mla_core.agents.routing import active_agent_configs
+    from mla_core.db import close_pools
+
+    try:  # a quick "is `make dev` up?" first: a database that is down takes seconds to refuse
+        httpx.get(f"{os.environ['API_URL']}/health", timeout=2).raise_for_status()
+    except (KeyError, httpx.HTTPError):
+        return []
+    logging.disable(logging.CRITICAL)  # the pool's retries would bury the usage under warnings
+    try:
+        configs = active_agent_configs(get_services(), main_only=False)
+    except Exception:  # settings missing or Postgres down: the usage still prints, without numbers
+        return []
+    finally:
+        close_pools()
+        logging.disable(logging.NOTSET)
+    return [(number, f"{c.mla_name}, {c.constituency}") for c in configs for number in c.phone_numbers]
+
+
+def example_scripts() -> list[tuple[str, str]]:
+    """(path as typed from the repository, what the caller says first) for each example script."""
+    scripts = []
+    for path in sorted(SCRIPTS.glob("*.json")):
+        try:
+            first = next(t.text for t in parse_script(json.loads(path.read_text())) if isinstance(t, UserTurn))
+        except (OSError, ValueError, ScriptError, StopIteration):
+            first = "(not a valid script)"
+        shown = os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
+        scripts.append((shown, first if len(first) <= 60 else first[:59] + "…"))
+    return scripts
+
+
+def usage(missing: Sequence[str], numbers: Sequence[tuple[str, str]], out: TextIO) -> None:
+    """What the simulator says when it is not told whom to call or what to say: an example that works."""
+    scripts = example_scripts()
+    script = next((path for path, _ in scripts if path.endswith("tamil_complaint.json")), scripts[0][0])
+    to = numbers[0][0] if numbers else "+914440001234"
+    lines = [
+        f"missing: {', '.join(missing)}",
+        "usage: make simulate TO=<a tenant's number> FROM=<the caller's number> SCRIPT=<a script>",
+        f"  e.g. make simulate TO={to} FROM={EXAMPLE_CALLER} SCRIPT={script}",
+        f"  (or: python -m agent_pool.simulate --to {to} --from {EXAMPLE_CALLER} --script {script}; --help for more)",
+        "",
+    ]
+    if numbers:
+        lines.append("numbers the running stack answers:")
+        lines += [f"  {number}   {whose}" for number, whose in numbers[:10]]
+    else:
+        lines.append(
+            "no active tenant answers on the running stack: start `make dev`, create a tenant in the admin"
+            " panel (/admin/panel/new), and use its number as TO."
+        )
+    lines += ["", "scripts:"]
+    width = max(len(path) for path, _ in scripts)
+    lines += [f"  {path:<{width}}   {first}" for path, first in scripts]
+    print("\n".join(lines), file=out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agent_pool.simulate", description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--to", required=True, dest="dialed", help="the tenant's number the caller dials (E.164)")
+    parser = argparse.ArgumentParser(
+        prog="python -m agent_pool.simulate",
+        description=(__doc__ or "").split("\n\n")[0],
+        epilog=SCRIPT_FORMAT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--to", dest="dialed", help="the tenant's number the caller dials (E.164)")
     parser.add_argument("--from", dest="caller", default=None, help="the caller's number; omit for a hidden number")
-    parser.add_argument("--script", required=True, type=Path, help="JSON list of user/assistant/tool turns")
+    parser.add_argument("--script", type=Path, help="JSON list of user/assistant/tool turns (the format: below)")
     parser.add_argument("--llm", choices=["scripted", "openai"], default="scripted")
     parser.add_argument("--env", type=Path, default=None, help="env file to load first (default: .local/dev.env)")
     parser.add_argument(
@@ -234,6 +367,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         load_env_file(env_file)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR, stream=sys.stderr)
     RedactNumbers.on_handlers()  # the agent's lines and livekit-agents' own, without the caller's number
+    missing = [name for name, value in (("TO (--to)", args.dialed), ("SCRIPT (--script)", args.script)) if not value]
+    if missing:
+        usage(missing, answered_numbers() if env_file.exists() else [], sys.stderr)
+        return EXIT_USAGE
     try:
         turns = parse_script(json.loads(args.script.read_text()))
     except (OSError, ValueError, ScriptError) as exc:
