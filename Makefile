@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install browser office dev test lint format validate requirements bench migrate simulate worker clean
+.PHONY: install browser office dev test screenshots lint format validate requirements bench migrate simulate invitation worker clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,8 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.installed ## create .venv/ and install everything
 
-dev: install ## run the whole platform locally (Ctrl+C stops it)
-	$(BIN)/python -m local_stack
+dev: install ## run the whole platform locally (Ctrl+C stops it); the services' logs go to .local/logs/ unless LOGS=1
+	$(if $(LOGS),MLA_DEV_LOGS=$(LOGS)) $(BIN)/python -m local_stack
 
 # Debian's Chromium and Tamil/Devanagari fonts for the browser tests, when we may install them (root).
 BROWSER_PACKAGES := chromium fonts-lohit-taml fonts-lohit-deva
@@ -43,6 +43,19 @@ office:
 
 test: install browser office speech ## run every test (installs Chromium, LibreOffice and espeak-ng for their tests when root)
 	$(BIN)/pytest -q
+
+# The browser tests save their pictures in build/screenshots/ (ignored by git); this runs the test files that
+# take the README's pictures and copies those into docs/screenshots/, to be committed.
+README_SCREENSHOTS = $(sort $(shell grep -o 'docs/screenshots/[A-Za-z0-9_.-]*\.png' README.md))
+README_SCREENSHOT_NAMES = $(shell echo $(basename $(notdir $(README_SCREENSHOTS))) | tr ' ' '|')
+screenshots: install browser ## refresh the README's pictures in docs/screenshots/ from the browser tests
+	rm -rf build/screenshots
+	$(BIN)/pytest -q $$(grep -lE 'screenshot\(.*"($(README_SCREENSHOT_NAMES))"' tests/browser/test_*.py)
+	@for picture in $(README_SCREENSHOTS); do \
+		taken=build/screenshots/$$(basename $$picture); \
+		[ -f $$taken ] || { echo "$$taken was not taken (no Chromium?): docs/screenshots/ left as it was"; exit 1; }; \
+	done
+	@for picture in $(README_SCREENSHOTS); do cp build/screenshots/$$(basename $$picture) $$picture; echo "refreshed $$picture"; done
 
 lint: install ## ruff lint (vendor SDKs only in adapters), format check, mypy, the import boundaries, the layer's requirements
 	@$(LAYER_REQUIREMENTS_CMD) | diff -u $(LAYER_REQUIREMENTS) - >/dev/null \
@@ -86,7 +99,11 @@ bench: install ## print the performance figures (see README)
 	$(BIN)/python -m bench.signin
 
 simulate: install ## a phone call without a phone: make simulate TO=+91… FROM=+91… SCRIPT=agent_pool/scripts/tamil_complaint.json
-	$(BIN)/python -m agent_pool.simulate --to $(TO) --from $(FROM) --script $(SCRIPT)
+	@$(BIN)/python -m agent_pool.simulate $(if $(TO),--to $(TO)) $(if $(FROM),--from $(FROM)) $(if $(SCRIPT),--script $(SCRIPT))
+
+invitation: install ## the newest invitation link emailed to EMAIL by the running `make dev` (local stack only)
+	@[ -n "$(EMAIL)" ] || { echo "usage: make invitation EMAIL=<the invited person's email>, e.g. the new tenant's admin email"; exit 64; }
+	@$(BIN)/python -m mla_core.cli invitation-link "$(EMAIL)"
 
 worker: install ## the LiveKit agent worker against LIVEKIT_URL (dev mode)
 	$(BIN)/python -m livekit.agents start agent_pool/worker.py --dev

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Every run saves its pictures here, outside git (`build/` is ignored), so `make test` leaves the clone
+# clean; `make screenshots` copies the ones the README shows into docs/screenshots.
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
 
 def screenshot(page: Any, name: str) -> None:
-    """Saved by every run, so the README's pictures are of the pages as they are."""
+    """The page as this run saw it, in build/screenshots/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -54,25 +55,32 @@ def read_env(path: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def dev_terminal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the terminal of `make dev` shows (its stdout and stderr)."""
+    return tmp_path_factory.mktemp("dev-terminal") / "terminal.txt"
+
+
+@pytest.fixture(scope="module")
+def dev_stack(tmp_path_factory: pytest.TempPathFactory, dev_terminal: Path) -> Iterator[dict[str, str]]:
     local_dir = tmp_path_factory.mktemp("dev")
     port = free_base_port()
     # A new user's shell: none of the URLs an in-process test stack may have put in os.environ.
     inherited = {k: v for k, v in os.environ.items() if k not in TEST_STACK_ENV}
     env = {**inherited, "PORT": str(port), "MLA_LOCAL_DIR": str(local_dir)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    with dev_terminal.open("w") as terminal:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local_stack"],
+            cwd=ROOT,
+            env=env,
+            stdout=terminal,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                pytest.fail(f"make dev exited early:\n{process.stdout.read() if process.stdout else ''}")
+                pytest.fail(f"make dev exited early:\n{dev_terminal.read_text()}")
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
                     break
@@ -192,3 +200,42 @@ def test_a_call_becomes_a_complaint_the_office_assigns_and_resolves(dev_stack: d
         sms = [m for m in api.outbox() if m["channel"] == "sms" and m["to"] == caller]
         assert len(sms) == 3  # registered, assigned, resolved: all in Tamil
         assert any("தீர்க்கப்பட்டது" in m["body"] for m in sms)
+
+
+def test_the_banner_comes_last_with_the_sites_and_sign_in_and_the_logs_go_to_a_file(
+    dev_stack: dict[str, str], dev_terminal: Path
+) -> None:
+    api_url = dev_stack["API_URL"]
+    with Api(api_url) as api:  # a provisioning, whose JSON log lines must not reach the terminal
+        admin = api.login(dev_stack["SUPERADMIN_EMAIL"], dev_stack["SUPERADMIN_PASSWORD"])["access_token"]
+        body = tenant_body()
+        api.create_tenant(admin, body)
+    deadline = time.monotonic() + 10
+    while "Press Ctrl+C to stop." not in (terminal := dev_terminal.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    banner = terminal[terminal.index("\nReady in ") :]
+    for site in ("/admin/panel", "/app", "/docs", "/admin/docs", "/local/outbox"):
+        assert f"{api_url}{site}" in banner
+    assert f"Super admin    {dev_stack['SUPERADMIN_EMAIL']}" in banner
+    assert f"password  {dev_stack['SUPERADMIN_PASSWORD']}" in banner
+    assert terminal.rstrip().endswith("Press Ctrl+C to stop.")  # nothing printed after the banner
+    logs = re.search(r"Logs +(\S+)", banner)
+    assert logs and '"provisioning step succeeded"' in Path(logs.group(1)).read_text()
+
+    # `make invitation EMAIL=…` from a new shell: the stack's address from its dev.env.
+    config = re.search(r"Client config +(\S+)", banner)
+    assert config
+    shell = {k: v for k, v in os.environ.items() if k not in TEST_STACK_ENV}
+    shell["MLA_LOCAL_DIR"] = str(Path(config.group(1)).parent)
+    printed = subprocess.run(
+        [sys.executable, "-m", "mla_core.cli", "invitation-link", body["admin_email"]],
+        cwd=ROOT,
+        env=shell,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert printed.returncode == 0, printed.stderr
+    with Api(api_url) as api:
+        assert printed.stdout.strip().endswith(f"/register?token={api.invite_token_for(body['admin_email'])}")

@@ -13,16 +13,26 @@ erase                    erase a constituent's personal data in an office (--ten
 retention                apply every office's retention (what the daily retention function does): --tenant ID
                          for one office, --dry-run to report without changing anything, --now ISO to apply it
                          as of another moment
+invitation-link EMAIL    the newest invitation link emailed to EMAIL, read from the local outbox of `make dev`
+                         (local stack only: a real account's mail leaves through SES and is not kept); --api URL,
+                         default $API_URL, else the one in .local/dev.env (`make invitation EMAIL=…`)
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import json
+import os
+import re
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+import httpx
 
 from mla_core.adapters import Services, get_services
 from mla_core.agents.routing import active_agent_configs
@@ -30,6 +40,7 @@ from mla_core.complaints import sms
 from mla_core.complaints.store import highest_reference
 from mla_core.core.errors import AppError, InvalidInputError, NotFoundError
 from mla_core.db.migrate import migrate_all_tenants, migrate_control_plane
+from mla_core.identity import invitations
 from mla_core.privacy import requests as privacy
 from mla_core.privacy.retention import apply_retention
 from mla_core.provisioning.reconcile import reconcile
@@ -110,6 +121,63 @@ def erase(services: Services, tenant_id: str, phone: str, by: str, confirm: str 
     return result.model_dump(mode="json"), 0
 
 
+# The invitation link as `identity.invitations` writes it, found in an email's HTML or text.
+_INVITATION_LINK = re.compile(
+    r"https?://[^\s\"'<>]*" + re.escape(invitations.invitation_link("", "")) + r"[A-Za-z0-9_.~%-]+"
+)
+DEFAULT_LOCAL_API = "http://127.0.0.1:8000"
+
+
+def invitation_link_in(outbox: Sequence[Mapping[str, Any]], email: str) -> str | None:
+    """The invitation link in the newest email to `email` that holds one (`outbox` newest first, as
+    the local stack's `/local/outbox` lists it); a resent invitation voids the earlier links."""
+    wanted = email.strip().lower()
+    for message in outbox:
+        recipients = {address.strip().lower() for address in str(message.get("to", "")).split(",")}
+        if message.get("channel") != "email" or wanted not in recipients:
+            continue
+        found = _INVITATION_LINK.search(html.unescape(str(message.get("body", ""))))
+        if found:
+            return found.group(0)
+    return None
+
+
+def local_api_url(environ: Mapping[str, str]) -> str:
+    """The local stack's address: $API_URL, else what `make dev` wrote to its dev.env, else its default."""
+    if environ.get("API_URL"):
+        return environ["API_URL"]
+    env_file = Path(environ.get("MLA_LOCAL_DIR", ".local")) / "dev.env"
+    if env_file.exists():
+        for line in env_file.read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "API_URL" and value.strip():
+                return value.strip()
+    return DEFAULT_LOCAL_API
+
+
+def print_invitation_link(api_url: str, email: str) -> int:
+    """Print the link alone on stdout (exit 0), or say in one line on stderr why there is none (exit 1)."""
+    outbox_url = f"{api_url.rstrip('/')}/local/outbox"
+    try:
+        response = httpx.get(outbox_url, timeout=10)
+    except httpx.TransportError:
+        print(
+            f"nothing answers at {api_url}: is `make dev` running? (only the local stack keeps sent mail)",
+            file=sys.stderr,
+        )
+        return 1
+    if response.status_code == 404:
+        print(f"{outbox_url} does not exist: only the local stack (`make dev`) keeps sent mail", file=sys.stderr)
+        return 1
+    response.raise_for_status()
+    link = invitation_link_in(response.json()["data"], email)
+    if link is None:
+        print(f"no invitation to {email} in {outbox_url}", file=sys.stderr)
+        return 1
+    print(link)
+    return 0
+
+
 def _moment(value: str) -> datetime:
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -143,8 +211,15 @@ def main(argv: list[str] | None = None) -> int:
     run_retention.add_argument("--tenant", help="only this office")
     run_retention.add_argument("--dry-run", action="store_true", help="report what would go; change nothing")
     run_retention.add_argument("--now", type=_moment, help="apply it as of this ISO time (default: now)")
+    invitation = commands.add_parser("invitation-link", help="print an invitation's link from the local outbox")
+    invitation.add_argument("email", help="the invited person's email")
+    invitation.add_argument(
+        "--api", help=f"the local stack's address (default: $API_URL, .local/dev.env, {DEFAULT_LOCAL_API})"
+    )
     args = parser.parse_args(argv)
 
+    if args.command == "invitation-link":  # the local stack's HTTP only: no settings, no database
+        return print_invitation_link(args.api or local_api_url(os.environ), args.email)
     services = get_services()
     try:
         if args.command == "migrate":
