@@ -31,6 +31,7 @@ from mla_core.agents.routing import CallTenant
 from mla_core.complaints import intake
 from mla_core.core.errors import InvalidInputError, TransientError
 from mla_core.core.fields import ascii_digits
+from mla_core.core.fields import indian_mobile as mobile_e164
 from mla_core.core.languages import SUPPORTED_LANGUAGES
 from mla_core.core.privacy import mask_phone
 from mla_core.core.text import clean_json
@@ -111,15 +112,10 @@ def only_digits(spoken: str) -> str:
 
 
 def indian_mobile(number: str) -> str | None:
-    """A spoken or typed Indian mobile number in E.164 (`+91` and ten digits), or None."""
+    """A spoken or typed Indian mobile number in E.164, or None: its digits read by the one parser
+    (`core.fields.indian_mobile`), which knows which mobile series exist."""
     digits = only_digits(number)
-    if len(digits) == 12 and digits.startswith("91"):
-        digits = digits[2:]
-    elif len(digits) == 11 and digits.startswith("0"):
-        digits = digits[1:]
-    if len(digits) != 10 or digits[0] not in "6789":
-        return None
-    return f"+91{digits}"
+    return mobile_e164(digits) if digits else None
 
 
 def instructions(call: CallContext) -> str:

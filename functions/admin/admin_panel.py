@@ -25,7 +25,7 @@ from mla_core.privacy import retention
 from mla_core.provisioning import operations
 from mla_core.tenants.registry import TenantStatus
 from mla_core.tenants.request import TenantRequest
-from mla_core.web.forms import OnceKey, PostedForm, field_errors, parse_form, split_box
+from mla_core.web.forms import OnceKey, PostedForm, field_errors, parse_form, split_numbers
 from mla_core.web.rendering import redirect
 from mla_core.web.sessions import check_csrf
 from mla_core.web.site import Site, create_site_app
@@ -71,12 +71,12 @@ def tenants(request: Request, who: Admin, q: str = "", status: str = "", cursor:
 
 
 class TenantForm(TenantRequest):
-    """The new-tenant form: the numbers in one box (spaces, commas or new lines between them)."""
+    """The new-tenant form: the numbers in one box, as people write them (`web.forms.split_numbers`)."""
 
     @field_validator("phone_numbers", mode="before")
     @classmethod
     def _one_box(cls, value: object) -> object:
-        return split_box(value)
+        return split_numbers(value)
 
     # The names in a language's letters come in a box each (`mla_name_local_ta`, `constituency_local_hi`):
     # gathered by language; the form's other fields (its key, the greeting language) are not the request's.
@@ -122,8 +122,11 @@ def create_tenant(request: Request, who: Admin, form: PostedForm) -> Response:
                 *(("languages", code) for code in ordered),
             ]
         )
+    key = parse_form(form, OnceKey).idempotency_key  # the form's one-time key: sent again, it shows the first
+    if key and (made := operations.tenant_requested_under(get_services(), who.user_id, key)):
+        return redirect(request, f"{site.prefix}/tenants/{made}")
     try:
-        body, key = parse_form(form, TenantForm), parse_form(form, OnceKey).idempotency_key
+        body = parse_form(form, TenantForm)
         accepted = operations.request_tenant(get_services(), body, idempotency_key=key, actor=who.user_id)
     except (ValidationError, AppError) as exc:
         errors = {field.split(".")[0]: reason for field, reason in field_errors(exc).items()}

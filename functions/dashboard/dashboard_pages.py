@@ -24,8 +24,8 @@ from mla_core.agents import browser_calls, manage
 from mla_core.agents.config import DEFAULT_VOICES, category_name
 from mla_core.agents.routing import load_agent_config
 from mla_core.calls import missed
-from mla_core.complaints import casework, export, lifecycle, search, stats
-from mla_core.complaints.models import ComplaintFilters, ComplaintPatch, ManualComplaint
+from mla_core.complaints import casework, export, intake, lifecycle, search, stats
+from mla_core.complaints.models import LIMITS, ComplaintFilters, ComplaintPatch, ManualComplaint
 from mla_core.core.errors import AppError, ConflictError, InvalidInputError, RateLimitedError
 from mla_core.core.principal import OfficeUser, Principal
 from mla_core.core.retention import WEBHOOK_EVENT_DAYS, RetentionPolicy
@@ -244,20 +244,34 @@ def export_csv(request: Request, who: User) -> Response:
     return csv_download(rows, "complaints.csv")
 
 
-def _new_form(request: Request, who: OfficeUser, values: FormData, errors: dict[str, str], status: int) -> Response:
+def _new_form(
+    request: Request, who: OfficeUser, values: FormData, errors: dict[str, str], status: int, saved: int | None = None
+) -> Response:
     config = load_agent_config(get_services(), who.tenant_id)
-    context = {"values": values, "errors": errors, "categories": config.categories if config else []}
+    context = {
+        "values": values,
+        "errors": errors,
+        "categories": config.categories if config else [],
+        "description_max": LIMITS["description"].high,
+        "saved": saved,
+    }
     return site.page(request, "dashboard/complaint_new.html", context, who=who, status_code=status)
 
 
 @pages.get("/complaints/new")
-def new_complaint(request: Request, who: User) -> Response:
-    blank = FormData({"language": "ta", "idempotency_key": str(uuid.uuid4())})
-    return _new_form(request, who, blank, {}, 200)
+def new_complaint(request: Request, who: User, form: str = "") -> Response:
+    """A blank walk-in form under its one-time key, which the address keeps (`?form=`): Back after
+    saving comes to this address again, which then says the form was saved instead of offering it."""
+    if not form:
+        return redirect(request, f"{site.prefix}/complaints/new?{urlencode({'form': uuid.uuid4()})}")
+    saved = intake.saved_under(get_services(), who.tenant_id, intake.staff_key(who.user_id, form[:200]))
+    blank = FormData({"language": "ta", "idempotency_key": form[:200]})
+    return _new_form(request, who, blank, {}, 200, saved)
 
 
 @pages.post("/complaints/new", dependencies=Csrf)
 def create_complaint(request: Request, who: User, form: PostedForm) -> Response:
+    """Saved once per form key: a second post of the same form lands on the first's complaint."""
     try:
         body, key = parse_form(form, ManualComplaint), parse_form(form, OnceKey).idempotency_key
         created = casework.create_manual(get_services(), who, body, idempotency_key=key)

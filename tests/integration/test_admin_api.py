@@ -23,7 +23,7 @@ def inspect(stack: Any) -> Inspector:
 @pytest.mark.parametrize(
     ("overrides", "field", "reason"),
     [
-        ({"phone_numbers": ["98765 43210"]}, "phone_numbers.0", "E.164"),
+        ({"phone_numbers": ["50000 12345"]}, "phone_numbers.0", "Indian phone number"),
         ({"languages": ["ta", "xx"]}, "languages.1", "unsupported language"),
         ({"mla_name": None}, "mla_name", ""),
         ({"state": "Narnia"}, "state", "state or union territory"),

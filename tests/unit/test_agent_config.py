@@ -8,9 +8,9 @@ from mla_core.agents.config import (
     RECORDING_NOTICE,
     AgentConfig,
     build_default_config,
-    sms_text_problem,
 )
 from mla_core.agents.manage import AgentUpdate
+from mla_core.core.sms_text import sms_text_problem
 from mla_core.identity.invitations import invitation_link
 from mla_core.provisioning import welcome
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from mla_core.agents.config import sms_text_problem
 from mla_core.agents.manage import AgentUpdate
+from mla_core.core.sms_text import sms_text_problem
 
 
 @pytest.mark.parametrize("name", ["க. செல்வி", "K. Selvi", "डॉ. रमेश", "செல்வி க."])

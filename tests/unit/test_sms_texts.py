@@ -10,10 +10,11 @@ import pytest
 from factories import NOW, complaint, office_config
 from pydantic import ValidationError
 
-from mla_core.agents.config import DLT_VARIABLE_LIMIT, AgentConfig
+from mla_core.agents.config import AgentConfig
 from mla_core.complaints import sms
 from mla_core.complaints.models import Complaint
 from mla_core.core.settings import Settings
+from mla_core.core.sms_text import DLT_VARIABLE_LIMIT
 
 PURPOSES = ("complaint_registered", "complaint_assigned", "complaint_resolved", "complaint_transferred")
 LANGUAGES = ("en", "ta", "hi")

@@ -46,7 +46,7 @@ def test_unknown_fields_are_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "number", ["9876543210", "+91 98765 43210", "+1415555267", "+910123456789", "+9198765", "+91987654321012"]
+    "number", ["50000 12345", "+1415555267", "+910123456789", "+9198765", "+91987654321012"]
 )
 def test_phone_numbers_must_be_indian_e164(number: str) -> None:
     assert errors_for(valid(phone_numbers=[number])) == {"phone_numbers.0": "value_error"}

@@ -31,7 +31,6 @@ from mla_core.agents.config import (
     CategorySettings,
     Greeting,
     LanguageProfile,
-    LocalNameEdit,
     SttSettings,
     TtsSettings,
     VoiceId,
@@ -42,6 +41,7 @@ from mla_core.agents.config import (
 from mla_core.core.errors import ConflictError, NotFoundError
 from mla_core.core.fields import Language, PhoneNumber, distinct
 from mla_core.core.principal import OfficeUser
+from mla_core.core.sms_text import LocalNameEdit
 from mla_core.db import Conn
 from mla_core.tenants import registry
 

@@ -6,7 +6,6 @@ Finding complaints is `search`, the CSV file `export`, the overview `stats`.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import cast
 
@@ -100,7 +99,7 @@ def create_manual(
         services,
         config,
         draft,
-        idempotency_key=f"manual:{who.user_id}:{idempotency_key or uuid.uuid4()}",
+        idempotency_key=intake.staff_key(who.user_id, idempotency_key),
         caller_number=body.caller_number,
         language=body.language,
         room_name=None,

@@ -11,6 +11,7 @@ reference taken during an outage can meet one Redis issued before it or issues a
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -166,6 +167,18 @@ def log_complaint(
         },
     )
     return LoggedComplaint(reference=complaint.reference, queued=False)
+
+
+def staff_key(user_id: str, form_key: str | None) -> str:
+    """The idempotency key of a complaint staff type in: one per blank form (its one-time key) and
+    person, so Back then Save, a double click or a retried post stores one complaint and sends one SMS."""
+    return f"manual:{user_id}:{form_key or uuid.uuid4()}"
+
+
+def saved_under(services: Services, tenant_id: str, idempotency_key: str) -> int | None:
+    """The reference of the complaint already stored under `idempotency_key`; None while there is none."""
+    with services.db.transaction() as conn:
+        return store.reference_under_key(conn, tenant_id, idempotency_key)
 
 
 def _reference_for(services: Services, tenant_id: str, idempotency_key: str) -> int:

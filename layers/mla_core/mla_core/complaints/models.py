@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from typing_extensions import TypedDict
 
 from mla_core.complaints.lifecycle import Status
-from mla_core.core.fields import AsciiDigits
+from mla_core.core.fields import PhoneNumber
 from mla_core.core.languages import LanguageCode
 
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -83,7 +83,7 @@ class ManualComplaint(BaseModel):
     description: Description
     location: Location
     caller_name: CallerName | None = None
-    caller_number: Annotated[str, AsciiDigits, StringConstraints(pattern=r"^\+91[1-9][0-9]{9}$")] | None = None
+    caller_number: PhoneNumber | None = None  # as typed (`98400 12345`, `044-2345 6789`), stored as E.164
     landmark: Landmark | None = None
     language: LanguageCode = "en"
     channel: Literal["walk_in", "manual"] = "walk_in"

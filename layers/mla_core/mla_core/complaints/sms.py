@@ -9,7 +9,7 @@ else, so a body matches its registered template (`Template.pattern`, what the op
 Which SMS a complaint gets, in which language and with which words, is decided by plain functions
 (`confirmation`, `status_update`). Each slot carries only what a DLT variable may: the reference's
 digits, or a name of at most `DLT_VARIABLE_LIMIT` letters, digits and spaces of our scripts (the rule
-of `mla_core.agents.config.sms_text_problem`), checked here, when the SMS is built, whatever config
+of `mla_core.core.sms_text.sms_text_problem`), checked here, when the SMS is built, whatever config
 it comes from. Names go where any script reads naturally: the office as a header ("MLA office,
 Mylapore:"), a department after a colon; the constituency in Tamil or Hindi letters when the
 agent config has it (`constituency_local`), else as the office writes it. A failed SMS never loses
@@ -27,20 +27,19 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from mla_core.adapters import Services
-from mla_core.agents.config import (
-    DEFAULT_CATEGORIES,
-    DLT_VARIABLE_LIMIT,
-    MAX_DIGITS_IN_SMS_TEXT,
-    SMS_TEXT_PUNCTUATION,
-    AgentConfig,
-    in_our_scripts,
-    sms_text_problem,
-)
+from mla_core.agents.config import DEFAULT_CATEGORIES, AgentConfig
 from mla_core.agents.routing import active_agent_configs
 from mla_core.complaints import store
 from mla_core.complaints.models import Complaint, ComplaintRow
 from mla_core.core.errors import AppError
 from mla_core.core.privacy import mask_phone
+from mla_core.core.sms_text import (
+    DLT_VARIABLE_LIMIT,
+    MAX_DIGITS_IN_SMS_TEXT,
+    SMS_TEXT_PUNCTUATION,
+    in_our_scripts,
+    sms_text_problem,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -394,6 +394,15 @@ def reference_for_key(conn: Conn, tenant_id: str, idempotency_key: str) -> int:
     return int(row["reference"])
 
 
+def reference_under_key(conn: Conn, tenant_id: str, idempotency_key: str) -> int | None:
+    """The reference of the complaint stored under `idempotency_key`, if one is."""
+    row = conn.execute(
+        sql.SQL("SELECT reference FROM {} WHERE idempotency_key = %s").format(_t(tenant_id, "complaints")),
+        (idempotency_key,),
+    ).fetchone()
+    return int(row["reference"]) if row else None
+
+
 def highest_reference(conn: Conn, tenant_id: str) -> int:
     """The highest reference Redis's counter issued that is stored (Postgres's own are above them)."""
     row = conn.execute(

@@ -1,9 +1,11 @@
 """Field types that request models across the features share: Indian phone numbers, languages,
 and lists that must not repeat a value.
 
-A number's digits are read as ASCII before its pattern is checked: a full-width ０ or a Devanagari
-४ is a decimal digit to Unicode (and to a `\\d` pattern), but a number stored with one never matches
-the number LiveKit reports for the same phone. So what is stored is plain E.164: `+91` and ASCII digits.
+A phone number is read the ways people write one in India (`98400 12345`, `09840012345`,
+`+91 98765 43210`, `044-2345 6789`, `1800 425 1234`) by one parser, Google's libphonenumber
+(`phonenumbers`, region IN: it knows which mobile series and STD codes exist), and stored as E.164.
+Its digits are read as ASCII first: a full-width ０ or a Devanagari ४ is a decimal digit to Unicode,
+but a number stored with one never matches the number LiveKit reports for the same phone.
 """
 
 from __future__ import annotations
@@ -12,12 +14,26 @@ import re
 import unicodedata
 from typing import Annotated, Any
 
+import phonenumbers
+from phonenumbers import PhoneNumberType
 from pydantic import AfterValidator, BeforeValidator
 
 from mla_core.core.languages import SUPPORTED_LANGUAGES
 
-# India's E.164 numbers: +91 then 10 digits (mobile, landline with STD code) or 11 (toll-free 1800…).
-_INDIAN_E164 = re.compile(r"^\+91[1-9][0-9]{9,10}$")
+# What a typed number may hold besides digits: a leading +, and the spaces, dashes, dots and brackets
+# people group digits with (no letters: a vanity number or an extension is not a number we can dial).
+_TYPED_NUMBER = re.compile(r"\+?[0-9][0-9 ().\-]{3,30}")
+# The kinds of Indian number an office or a person may give; a pager or a premium-rate one is not.
+_KINDS = {
+    PhoneNumberType.MOBILE,
+    PhoneNumberType.FIXED_LINE,
+    PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    PhoneNumberType.TOLL_FREE,
+}
+_MOBILE = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+# A ValueError's words (core.messages maps them to the `indian_phone` sentence): never the number
+# itself, which would reach the logs.
+NOT_AN_INDIAN_NUMBER = "must be an Indian phone number: a mobile, a landline with its STD code or a toll-free number"
 # What a SIP trunk reports for a caller or the number dialed: E.164, or the bare digits some trunks send.
 _SIP_NUMBER = re.compile(r"\+?[0-9]{3,15}")
 
@@ -40,10 +56,36 @@ def sip_number(value: str | None) -> str | None:
     return number if _SIP_NUMBER.fullmatch(number) else None
 
 
+def indian_number(typed: str, *, mobile: bool = False) -> str:
+    """`typed` as E.164 (`+919840012345`, `+914423456789`, `+9118004251234`): an Indian mobile,
+    landline (with its STD code) or toll-free number as people write it, in any script's digits;
+    a mobile only when `mobile` (where an SMS must reach it). Raises ValueError (`NOT_AN_INDIAN_NUMBER`)
+    for anything else: too short or long, a series or STD code that does not exist, a foreign number."""
+    text = ascii_digits(typed.strip())
+    if not _TYPED_NUMBER.fullmatch(text):
+        raise ValueError(NOT_AN_INDIAN_NUMBER)
+    try:
+        parsed = phonenumbers.parse(text, "IN")
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(NOT_AN_INDIAN_NUMBER) from exc
+    kinds = _MOBILE if mobile else _KINDS
+    if parsed.country_code != 91 or not phonenumbers.is_valid_number(parsed):
+        raise ValueError(NOT_AN_INDIAN_NUMBER)
+    if phonenumbers.number_type(parsed) not in kinds:
+        raise ValueError(NOT_AN_INDIAN_NUMBER)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def indian_mobile(typed: str) -> str | None:
+    """`typed` as an Indian mobile number in E.164, or None (a landline cannot take an SMS)."""
+    try:
+        return indian_number(typed, mobile=True)
+    except ValueError:
+        return None
+
+
 def _e164(number: str) -> str:
-    if not _INDIAN_E164.fullmatch(number):
-        raise ValueError("must be an Indian number in E.164 form, e.g. +919876543210")
-    return number
+    return indian_number(number)
 
 
 def _language(code: str) -> str:
@@ -58,7 +100,8 @@ def distinct(values: list[str]) -> list[str]:
     return values
 
 
-# Digits read as ASCII first, for a pattern of the number's own (see `PhoneNumber`).
+# Digits read as ASCII first, for a pattern of the number's own.
 AsciiDigits = BeforeValidator(_ascii_digits)
+# An Indian phone number as typed (`98400 12345`, `044-2345 6789`, …), stored as E.164 (`indian_number`).
 PhoneNumber = Annotated[str, AsciiDigits, AfterValidator(_e164)]
 Language = Annotated[str, AfterValidator(_language)]

@@ -15,7 +15,6 @@ objects: no recordings bucket is configured yet) stays in the record's `pending`
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,11 +22,12 @@ from typing import Any, Literal
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
+from pydantic import TypeAdapter, ValidationError
 
 from mla_core.adapters import Services
 from mla_core.complaints import personal_data as complaints_data
 from mla_core.core.errors import AppError, InvalidInputError, NotFoundError, PermissionDeniedError
-from mla_core.core.fields import ascii_digits
+from mla_core.core.fields import PhoneNumber
 from mla_core.core.names import schema_name
 from mla_core.core.principal import OfficeUser
 from mla_core.core.privacy import subject_digest
@@ -44,6 +44,8 @@ from mla_core.privacy.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+_PERSONS_NUMBER: TypeAdapter[str] = TypeAdapter(PhoneNumber)
 
 EXPORT_SCHEMA_VERSION = 1
 ActorType = Literal["user", "super_admin_cli"]
@@ -127,16 +129,15 @@ def _operator(services: Services, tenant_id: str, by: str) -> _Request:
 
 
 def e164_of(phone: str) -> str:
-    """`phone` as +91XXXXXXXXXX, however it was typed (`98765 43210`, `09876543210`, `+91-98765…`).
-    The error never repeats the number (it would reach the logs)."""
-    digits = re.sub(r"[\s().-]", "", ascii_digits(phone.strip()))
-    national = re.fullmatch(r"(?:\+?91|0)?([6-9][0-9]{9})", digits)
-    if national is None:
+    """`phone` as E.164, however it was typed (`98765 43210`, `09876543210`, `044-2345 6789`): the
+    one parser, `core.fields.PhoneNumber`. The error never repeats the number (it would reach the logs)."""
+    try:
+        return _PERSONS_NUMBER.validate_python(phone)
+    except ValidationError:
         raise InvalidInputError(
-            "enter an Indian mobile number, e.g. +91 98765 43210",
-            details=[{"field": "phone", "reason": "not an Indian mobile number"}],
-        )
-    return "+91" + national.group(1)
+            "enter an Indian phone number, e.g. 98765 43210 or 044 2345 6789",
+            details=[{"field": "phone", "reason": "indian_phone"}],
+        ) from None  # pydantic's error holds the number
 
 
 def _subject(services: Services, conn: Conn, request: _Request, phone: str) -> Subject:

@@ -117,6 +117,17 @@ def _replay(conn: Conn, actor: str, key: str, request_hash: str) -> Accepted | N
     return Accepted(row["status_code"], row["response"], replayed=True)
 
 
+def tenant_requested_under(services: Services, actor: str, idempotency_key: str) -> str | None:
+    """The tenant that `actor`'s request under `idempotency_key` made, if one did: a form sent again
+    (Back then Create, whatever was changed since) goes to it instead of asking for another."""
+    with services.db.transaction() as conn:
+        row = conn.execute(
+            "SELECT response->>'tenant_id' AS tenant_id FROM platform.idempotency_keys WHERE scope = %s AND key = %s",
+            (actor, idempotency_key),
+        ).fetchone()
+    return row["tenant_id"] if row else None
+
+
 def execution_name(tenant_id: str, attempt: int, kind: str = "provision") -> str:
     """Unique per attempt: Standard workflow names cannot be reused for 90 days."""
     return f"{kind}-{tenant_id}-{attempt}"

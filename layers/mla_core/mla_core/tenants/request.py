@@ -8,9 +8,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from mla_core.agents.config import LocalName
 from mla_core.core.fields import Language, PhoneNumber, distinct
 from mla_core.core.languages import STATES_AND_UTS, canonical_state
+from mla_core.core.sms_text import LocalName
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 

@@ -12,6 +12,7 @@ The page's language is set for the request by `page_language`, which every site'
 
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 from functools import lru_cache
 from types import UnionType
@@ -23,6 +24,7 @@ from starlette.datastructures import FormData
 
 from mla_core.core import messages
 from mla_core.core.errors import AppError
+from mla_core.core.fields import indian_number
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -79,8 +81,37 @@ def split_box(value: object) -> object:
     return value
 
 
-# Phone numbers typed into one box, between spaces, commas or new lines.
-NumbersBox = Annotated[list[str], BeforeValidator(split_box)]
+def split_numbers(value: object) -> object:
+    """Phone numbers typed into one box (or several), each as written: between commas or new lines,
+    or spaces when a number's own spaces (`+91 98765 43210`) are read as part of it: the longest run
+    of words that is a number is one number. Anything else is left for the model to refuse."""
+    texts = [value] if isinstance(value, str) else value
+    if not (isinstance(texts, list) and all(isinstance(text, str) for text in texts)):
+        return value
+    numbers: list[str] = []
+    for piece in re.split(r"[,;\n]", "\n".join(texts)):
+        words = piece.split()
+        while words:
+            taken = next((n for n in range(min(len(words), _WORDS_IN_A_NUMBER), 1, -1) if _is_number(words[:n])), 1)
+            numbers.append(" ".join(words[:taken]))
+            words = words[taken:]
+    return numbers
+
+
+# The most words a number is written in (`+91 044 2345 6789`, `0 1800 425 1234`).
+_WORDS_IN_A_NUMBER = 5
+
+
+def _is_number(words: list[str]) -> bool:
+    try:
+        indian_number(" ".join(words))
+    except ValueError:
+        return False
+    return True
+
+
+# Phone numbers typed into one box, between commas, new lines or spaces (`split_numbers`).
+NumbersBox = Annotated[list[str], BeforeValidator(split_numbers)]
 
 
 class OnceKey(BaseModel):
