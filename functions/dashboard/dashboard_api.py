@@ -74,10 +74,24 @@ def register(body: accounts.RegisterRequest, svc: ServicesDep, client: ClientDep
     "/invitations",
     response_model=Envelope[accounts.InvitationView],
     summary="Whom an invitation is for (it stays unused)",
-    description="The token goes in the query, as in the invitation link: the access log records paths only.",
+    description="The token goes in the query, as in the invitation link: the access log records paths only."
+    " A link that no longer opens is 400 with the reason `invitation_used` (accepted already: sign in),"
+    " `invitation_expired` (ask for a new one) or `invalid_invitation` (unknown, or replaced by a newer one).",
 )
 def invitation(token: Annotated[str, Query(max_length=200)], svc: ServicesDep, client: ClientDep) -> JSONResponse:
     return ok(accounts.invitation(svc, token, client=client))
+
+
+@auth_router.post(
+    "/invitations/renewal",
+    status_code=202,
+    response_model=Envelope[accounts.RenewalAsked],
+    summary="Ask the office for a new invitation, with an expired invitation's link",
+    description="The office's admins are emailed (at most once a day per person) and send it again from"
+    " their Team page. A used link is 400 `invitation_used`; an unknown one 400 `invalid_invitation`.",
+)
+def ask_for_invitation(body: accounts.RenewalRequest, svc: ServicesDep, client: ClientDep) -> JSONResponse:
+    return ok(accounts.ask_for_invitation(svc, body, client=client), 202)
 
 
 @auth_router.post(

@@ -98,9 +98,18 @@ def _refused(exc: ValidationError | AppError) -> tuple[dict[str, str], int]:
 
 def _register(request: Request, values: Any, *, refused: AppError | None = None, **form: Any) -> Response:
     """The invitation page: whom the invitation is for (read without using it, counted as a guess when
-    it is not valid), then the password form; `refused` is why a posted form was not accepted."""
+    it is not valid), then the password form; an accepted or expired one says so before anyone types,
+    with the way on (sign in, or ask for a new invitation); `refused` is why a posted form was not accepted."""
     t = translator(language(request))
-    context: dict[str, Any] = {"values": values, "errors": form.get("errors", {}), "invitation": None}
+    context: dict[str, Any] = {
+        "values": values,
+        "errors": form.get("errors", {}),
+        "invitation": None,
+        "spent": None,
+        "asked": form.get("asked", False),
+        "password_min": accounts.PASSWORD_MIN_LENGTH,
+        "password_max": accounts.PASSWORD_MAX_LENGTH,
+    }
     status = form.get("status", 200)
     try:
         if refused is not None:
@@ -109,14 +118,16 @@ def _register(request: Request, values: Any, *, refused: AppError | None = None,
         context["invitation"] = accounts.invitation(get_services(), token, client=client_address(request))
     except RateLimitedError as exc:
         return locked_page(site, request, "dashboard/register.html", context, exc)
+    except accounts.SpentInvitationError as exc:
+        context["spent"], status = exc, 400
     except accounts.InvitationError:
         context["error"], status = t("invitation_invalid"), 400
     return site.page(request, "dashboard/register.html", context, status_code=status)
 
 
 @pages.get("/register")
-def register_page(request: Request, token: str = "") -> Response:
-    return _register(request, {"token": token[:200]})
+def register_page(request: Request, token: str = "", asked: str = "") -> Response:
+    return _register(request, {"token": token[:200]}, asked=asked == "1")
 
 
 @pages.post("/register", dependencies=Csrf)
@@ -131,6 +142,19 @@ def register(request: Request, form: PostedForm) -> Response:
     response = redirect(request, site.home)
     start_session(response, session)
     return response
+
+
+@pages.post("/register/renewal", dependencies=Csrf)
+def ask_for_invitation(request: Request, form: PostedForm) -> Response:
+    """An expired invitation's "ask for a new invitation": the office's admins are emailed."""
+    try:
+        body = parse_form(form, accounts.RenewalRequest)
+        accounts.ask_for_invitation(get_services(), body, client=client_address(request))
+    except ValidationError:
+        return _register(request, form, refused=accounts.InvitationError("the link is not an invitation's"))
+    except (accounts.InvitationError, RateLimitedError) as exc:
+        return _register(request, form, refused=exc)
+    return redirect(request, f"{site.prefix}/register?{urlencode({'token': body.token, 'asked': '1'})}")
 
 
 @pages.get("/profile")
@@ -356,14 +380,20 @@ def overview(request: Request, who: User) -> Response:
 # Team (MLA admins) ----------------------------------------------------------------------------
 
 
-def _team(request: Request, who: OfficeUser, errors: dict[str, str] | None = None, status: int = 200) -> Response:
-    context = {"members": team.members(get_services(), who), "errors": errors or {}}
+def _team(
+    request: Request, who: OfficeUser, errors: dict[str, str] | None = None, status: int = 200, notice: str = ""
+) -> Response:
+    context = {"members": team.members(get_services(), who), "errors": errors or {}, "notice": notice}
     return site.page(request, "dashboard/team.html", context, who=who, status_code=status)
 
 
 @pages.get("/team")
-def team_page(request: Request, who: Admin) -> Response:
-    return _team(request, who)
+def team_page(request: Request, who: Admin, resent: str = "", disabled: str = "") -> Response:
+    """The team; after a resend or a disable, a notice naming the member (`?resent=` / `?disabled=` their id)."""
+    t, done = translator(language(request)), resent or disabled
+    named = next((m for m in team.members(get_services(), who) if done and m["id"] == done[:40]), None)
+    notice = t("invitation_resent" if resent else "member_disabled_notice").format(email=named["email"]) if named else ""
+    return _team(request, who, notice=notice)
 
 
 @pages.post("/team/invite", dependencies=Csrf)
@@ -377,22 +407,28 @@ def invite(request: Request, who: Admin, form: PostedForm) -> Response:
 
 @pages.post("/team/{user_id}/resend", dependencies=Csrf)
 def resend_invitation(request: Request, who: Admin, user_id: str) -> Response:
-    """A new invitation email for an invited member (the link sent before stops working)."""
+    """A new invitation email for an invited member, its link expired or not (the one before stops working)."""
     try:
-        team.resend(get_services(), who, user_id[:40])
+        member = team.resend(get_services(), who, user_id[:40])
     except AppError as exc:
         return _team(request, who, *_refused(exc))
-    return redirect(request, f"{site.prefix}/team")
+    return redirect(request, f"{site.prefix}/team?resent={member['id']}")
 
 
 @pages.post("/team/{user_id}", dependencies=Csrf)
 def change_member(request: Request, who: Admin, user_id: str, form: PostedForm) -> Response:
-    """A member's new role, or disabled / enabled (`disabled` is `true` or `false`)."""
+    """A member's new role, or disabled / enabled (`disabled` is `true` or `false`). A disable is asked
+    first: a page names the person and what it does, and disables when its button posts `confirm=disable`."""
+    services, user_id = get_services(), user_id[:40]
     try:
-        team.change(get_services(), who, user_id[:40], parse_form(form, team.MemberChange))
+        change = parse_form(form, team.MemberChange)
+        if change.disabled and form.get("confirm") != "disable":
+            member = team.member(services, who, user_id)
+            return site.page(request, "dashboard/team_disable.html", {"member": member}, who=who)
+        team.change(services, who, user_id, change)
     except (ValidationError, AppError) as exc:
         return _team(request, who, *_refused(exc))
-    return redirect(request, f"{site.prefix}/team")
+    return redirect(request, f"{site.prefix}/team" + (f"?disabled={user_id}" if change.disabled else ""))
 
 
 # Agents (MLA admins) --------------------------------------------------------------------------

@@ -245,7 +245,10 @@ def test_an_invitation_email_escapes_the_office_name_and_keeps_line_breaks_out_o
     [email] = [m for m in api.outbox() if m["to"] == member["email"]][:1]
     assert "<script>" not in email["body"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in email["body"]
-    assert email["subject"] == "You are invited to the grievance dashboard of Mylapore Bcc: someone@evil.example"
+    assert email["subject"] == (  # English, then the office's language (Tamil), each with the name on one line
+        "You are invited to the grievance dashboard of Mylapore Bcc: someone@evil.example"
+        " / Mylapore Bcc: someone@evil.example புகார் டாஷ்போர்டுக்கு அழைப்பு"
+    )
     [welcome] = [m for m in api.outbox() if m["to"] == body["admin_email"]][-1:]
     assert "&lt;script&gt;" in welcome["body"] and "<script>" not in welcome["body"]
     assert "\u202e" not in welcome["subject"] and "Mylapore" in welcome["subject"]

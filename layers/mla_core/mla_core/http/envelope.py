@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mla_core.core import messages
 from mla_core.core.errors import AppError, redact
 from mla_core.http.api_docs import Access, add_docs
+from mla_core.http.caching import NoStore
 from mla_core.http.clean_input import CleanInput, scope_language
 
 logger = logging.getLogger(__name__)
@@ -264,5 +265,6 @@ def create_app(
     )
     add_docs(app, prefix=docs_prefix, access=docs_access, sign_in=docs_sign_in)
     app.add_middleware(CleanInput, refusal=app_error_response, routes=app.routes, signed_bodies=signed_bodies)
+    app.add_middleware(NoStore)  # answers about people stay out of caches (`http.caching`)
     install_error_handlers(app)
     return app

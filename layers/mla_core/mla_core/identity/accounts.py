@@ -28,8 +28,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# At least 10 characters, as the set-password page says (Supabase Auth alone would take 6).
-Password = Annotated[str, StringConstraints(min_length=10, max_length=72)]
+# The password rule, written here only: the API's models below, the pages' password fields and the
+# sentence that states it (`web.i18n` "password_rule") read these. Supabase Auth alone would take 6;
+# 72 is as much as its bcrypt hash reads.
+PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 10, 72
+Password = Annotated[str, StringConstraints(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)]
 # The token of a link we emailed (43 characters; an older or hand-copied one may differ).
 LinkToken = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=200)]
 
@@ -51,6 +54,26 @@ def _invalid_invitation() -> InvitationError:
     )
 
 
+class SpentInvitationError(InvitationError):
+    """An invitation we issued that no longer opens: accepted already (`used`: sign in) or past its
+    time (`expired`: ask the office for a new one)."""
+
+    def __init__(self, link: invitations.Link) -> None:
+        self.state, self.expires_at = link.state, link.expires_at
+        english = {
+            "used": "this invitation has already been accepted: sign in with its email",
+            "expired": "this invitation has expired: ask the office for a new one",
+        }
+        reason = f"invitation_{link.state}"
+        super().__init__(english.get(link.state, ""), details=[{"field": "token", "reason": reason}])
+
+
+def _refusal(conn: Conn, token: str) -> InvitationError:
+    """Why the invitation `token` does not open: spent (and how), or not one we know."""
+    link = invitations.look_up(conn, token, "invite")
+    return SpentInvitationError(link) if link is not None and link.state != "open" else _invalid_invitation()
+
+
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: EmailStr
@@ -67,6 +90,13 @@ class RegisterRequest(BaseModel):
 class RefreshRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class RenewalRequest(BaseModel):
+    """An expired invitation's link, which asks its office for a new one."""
+
+    model_config = ConfigDict(extra="forbid")
+    token: LinkToken
 
 
 class RecoverRequest(BaseModel):
@@ -158,8 +188,8 @@ def invitation(services: Services, token: str, *, client: str) -> InvitationView
     with limits.counted(services, [limits.links(client)], failures=(InvitationError,)):
         with services.db.transaction() as conn:
             link = invitations.find(conn, token[:200], "invite")
-        if link is None:
-            raise _invalid_invitation()
+            if link is None:
+                raise _refusal(conn, token[:200])
         return InvitationView(
             email=link.email,
             role=cast("Role", link.role),
@@ -179,7 +209,7 @@ def register(services: Services, request: RegisterRequest, *, client: str) -> Se
     ):
         link = invitations.find(conn, request.token, "invite", lock=True)
         if link is None:
-            raise _invalid_invitation()
+            raise _refusal(conn, request.token)
         full_name = request.full_name or link.full_name
         _make_login(services, link, request.password, full_name)
         invitations.use(conn, request.token)
@@ -189,6 +219,83 @@ def register(services: Services, request: RegisterRequest, *, client: str) -> Se
             (full_name, link.user_id),
         )
     return _session_view(services.auth.sign_in(link.email, request.password))
+
+
+class RenewalAsked(TypedDict):
+    """The same answer whether or not the office's admins were emailed just now (one a day is)."""
+
+    asked: Literal[True]
+
+
+_ADMINS = """
+SELECT u.email FROM platform.users u
+ WHERE u.tenant_id = %s AND u.role = 'mla_admin' AND NOT u.disabled AND u.login_created_at IS NOT NULL
+"""
+_OFFICE_LANGUAGE = "SELECT languages[1] AS language FROM platform.tenants WHERE tenant_id = %s"
+
+
+def ask_for_invitation(services: Services, request: RenewalRequest, *, client: str) -> RenewalAsked:
+    """The person an expired invitation was for asks their office for a new one: the office's admins
+    are emailed (English and the office's first language) with the Team page, where they send it
+    again. Only an expired link of ours asks; an unknown one counts as a guess from `client`."""
+    with (
+        limits.counted(services, [limits.links(client)], failures=(InvitationError,)),
+        services.db.transaction() as conn,
+    ):
+        link = invitations.look_up(conn, request.token, "invite")
+        if link is not None and link.state == "used":
+            raise SpentInvitationError(link)
+        if link is None or link.state != "expired" or link.tenant_id is None:
+            raise _invalid_invitation()
+        admins = [row["email"] for row in conn.execute(_ADMINS, (link.tenant_id,)).fetchall()]
+        office = conn.execute(_OFFICE_LANGUAGE, (link.tenant_id,)).fetchone()
+    if admins and limits.once(services, limits.renewal(link.user_id), window_s=24 * 3600):
+        email = renewal_request(link, services.settings.dashboard_url, office["language"] if office else "en")
+        for admin in admins:
+            mail.send(services, admin, email)
+    return {"asked": True}
+
+
+_RENEWAL: dict[str, mail.Section] = {
+    "en": mail.Section(
+        paragraphs=(
+            "{email} was invited to the grievance dashboard of {mla_name} ({constituency}), but the "
+            "invitation expired before it was accepted. They ask for a new one.",
+        ),
+        action="Send it again from the Team page:",
+        button="Open the Team page",
+    ),
+    "hi": mail.Section(
+        paragraphs=(
+            "{email} को {mla_name} ({constituency}) के शिकायत डैशबोर्ड में आमंत्रित किया गया था, लेकिन "
+            "निमंत्रण स्वीकार होने से पहले समाप्त हो गया। वे नया निमंत्रण मांग रहे हैं।",
+        ),
+        action="टीम पेज से इसे फिर से भेजें:",
+        button="टीम पेज खोलें",
+    ),
+    "ta": mail.Section(
+        paragraphs=(
+            "{email} {mla_name} ({constituency}) அவர்களின் புகார் டாஷ்போர்டுக்கு அழைக்கப்பட்டார், ஆனால் "
+            "அழைப்பு ஏற்கப்படும் முன்பே காலாவதியானது. அவர் புதிய அழைப்பைக் கேட்கிறார்.",
+        ),
+        action="குழு பக்கத்திலிருந்து மீண்டும் அனுப்பவும்:",
+        button="குழு பக்கத்தைத் திற",
+    ),
+}
+_RENEWAL_SUBJECTS = {
+    "en": "{email} asks for a new invitation",
+    "hi": "{email} नया निमंत्रण मांग रहे हैं",
+    "ta": "{email} புதிய அழைப்பைக் கேட்கிறார்",
+}
+
+
+def renewal_request(link: invitations.Link, dashboard_url: str, language: str) -> mail.Email:
+    """The email that tells an office's admins an invited person asks for a new invitation."""
+    languages = mail.languages_for(language, _RENEWAL)
+    values = {"email": link.email, "mla_name": link.mla_name, "constituency": link.constituency}
+    subject = " / ".join(_RENEWAL_SUBJECTS[lang].format(**values) for lang in languages)
+    team_page = f"{dashboard_url.rstrip('/')}/app/team"
+    return mail.compose(subject, [_RENEWAL[lang].filled(**values) for lang in languages], team_page)
 
 
 def _make_login(services: Services, link: invitations.Link, password: str, full_name: str | None) -> None:

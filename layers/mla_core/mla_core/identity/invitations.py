@@ -15,12 +15,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from mla_core.db import Conn
 
 Purpose = Literal["invite", "reset"]
+# What a link we issued is now: it opens (`find`), it was accepted, or its time ran out.
+LinkState = Literal["open", "used", "expired"]
 LIFETIME: dict[Purpose, timedelta] = {"invite": timedelta(days=7), "reset": timedelta(hours=1)}
 # The office's state in which its links still work (an office's admin is invited while it is provisioned).
 _OPEN_OFFICE = ("provisioning", "active")
@@ -51,6 +53,7 @@ class Link:
     constituency: str | None
     has_login: bool
     expires_at: datetime
+    state: LinkState = "open"
 
 
 def _digest(token: str) -> bytes:
@@ -71,14 +74,17 @@ def issue(conn: Conn, user_id: str, purpose: Purpose) -> str:
     return token
 
 
-_LINK = """
+_ANY_LINK = """
 SELECT l.purpose, u.user_id::text AS user_id, u.email, u.role, u.full_name, u.tenant_id, u.disabled,
-       u.login_created_at IS NOT NULL AS has_login, l.expires_at, t.mla_name, t.constituency, t.status
+       u.login_created_at IS NOT NULL AS has_login, l.expires_at, t.mla_name, t.constituency, t.status,
+       CASE WHEN l.used_at IS NOT NULL THEN 'used' WHEN l.expires_at <= now() THEN 'expired' ELSE 'open' END
+         AS state
   FROM platform.sign_in_links l
   JOIN platform.users u ON u.user_id = l.user_id
   LEFT JOIN platform.tenants t ON t.tenant_id = u.tenant_id
- WHERE l.token_hash = %s AND l.purpose = %s AND l.used_at IS NULL AND l.expires_at > now()
+ WHERE l.token_hash = %s AND l.purpose = %s
 """
+_LINK = _ANY_LINK + " AND l.used_at IS NULL AND l.expires_at > now()"
 
 
 def find(conn: Conn, token: str, purpose: Purpose, *, lock: bool = False) -> Link | None:
@@ -86,6 +92,17 @@ def find(conn: Conn, token: str, purpose: Purpose, *, lock: bool = False) -> Lin
     disabled, their office provisioning or active); None otherwise. `lock` holds it until the
     transaction ends, so that two acceptances of one link cannot both go through."""
     row = conn.execute(_LINK + (" FOR UPDATE OF l" if lock else ""), (_digest(token), purpose)).fetchone()
+    return _link(row)
+
+
+def look_up(conn: Conn, token: str, purpose: Purpose) -> Link | None:
+    """The link `token` is, used or expired too (its `state` says which), so that a page can say why it
+    no longer opens before anyone types; None for a token we never issued, one a newer link of the same
+    purpose replaced, or one whose person may no longer sign in (as `find`)."""
+    return _link(conn.execute(_ANY_LINK, (_digest(token), purpose)).fetchone())
+
+
+def _link(row: Any) -> Link | None:
     if row is None or row["disabled"] or (row["tenant_id"] is not None and row["status"] not in _OPEN_OFFICE):
         return None
     return Link(
@@ -99,6 +116,7 @@ def find(conn: Conn, token: str, purpose: Purpose, *, lock: bool = False) -> Lin
         constituency=row["constituency"],
         has_login=row["has_login"],
         expires_at=row["expires_at"],
+        state=row["state"],
     )
 
 

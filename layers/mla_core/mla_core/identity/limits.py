@@ -87,6 +87,20 @@ def spend(services: Services, keys: Sequence[str]) -> bool:
         return True
 
 
+def renewal(user_id: str) -> str:
+    """An invited person's requests for a new invitation (their office's admins hear of one a day)."""
+    return f"renewal:{user_id}"
+
+
+def once(services: Services, key: str, *, window_s: int) -> bool:
+    """True for the first use of `key` in a window of `window_s` (and when Redis is unreachable)."""
+    try:
+        return services.failures.failed([key], limit=1, window_s=window_s)
+    except TransientError:
+        logger.warning("signin limits unavailable: not enforced", extra={"operation": "once"})
+        return True
+
+
 def clear_account(services: Services, email: str) -> None:
     """Forget the account's failures (after a password reset by email)."""
     try:

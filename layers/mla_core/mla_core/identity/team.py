@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
 from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
 from typing_extensions import TypedDict
@@ -44,19 +44,37 @@ class Member(TypedDict):
     full_name: str | None
     disabled: bool
     invited: bool  # invited, not yet accepted: no login yet
+    # For an invited member, when their invitation link was last sent and when it stops working (it
+    # may have already: the team page then says so, and the link can be sent again).
+    invited_at: datetime | None
+    invitation_expires_at: datetime | None
+    invitation_expired: bool  # invited, and the last link sent no longer works (or none is left)
     created_at: datetime
     updated_at: datetime
 
 
 _MEMBER = (
-    "SELECT user_id::text AS id, email, role, full_name, disabled, login_created_at IS NULL AS invited,"
-    " created_at, updated_at FROM platform.users WHERE tenant_id = %s"
+    "SELECT u.user_id::text AS id, u.email, u.role, u.full_name, u.disabled, u.login_created_at IS NULL AS invited,"
+    " l.created_at AS invited_at, l.expires_at AS invitation_expires_at,"
+    " u.login_created_at IS NULL AND coalesce(l.expires_at <= now(), true) AS invitation_expired,"
+    " u.created_at, u.updated_at"
+    " FROM platform.users u LEFT JOIN LATERAL ("
+    "   SELECT created_at, expires_at FROM platform.sign_in_links"
+    "    WHERE user_id = u.user_id AND purpose = 'invite' AND used_at IS NULL AND u.login_created_at IS NULL"
+    "    ORDER BY created_at DESC LIMIT 1) l ON true"
+    " WHERE u.tenant_id = %s"
 )
 
 
 def members(services: Services, who: OfficeUser) -> list[Member]:
     with services.db.transaction() as conn:
-        return cast("list[Member]", conn.execute(_MEMBER + " ORDER BY created_at", (who.tenant_id,)).fetchall())
+        return cast("list[Member]", conn.execute(_MEMBER + " ORDER BY u.created_at", (who.tenant_id,)).fetchall())
+
+
+def member(services: Services, who: OfficeUser, user_id: str) -> Member:
+    """One member of the caller's office (another office's id is not found)."""
+    with services.db.transaction() as conn:
+        return _member(conn, who.tenant_id, user_id)
 
 
 def _member(conn: Conn, tenant_id: str, user_id: str, *, lock: bool = False) -> Member:
@@ -64,7 +82,9 @@ def _member(conn: Conn, tenant_id: str, user_id: str, *, lock: bool = False) -> 
         uuid.UUID(user_id)
     except ValueError:
         raise NotFoundError("user not found") from None
-    row = conn.execute(_MEMBER + " AND user_id = %s" + (" FOR UPDATE" if lock else ""), (tenant_id, user_id)).fetchone()
+    row = conn.execute(
+        _MEMBER + " AND u.user_id = %s" + (" FOR UPDATE OF u" if lock else ""), (tenant_id, user_id)
+    ).fetchone()
     if row is None:
         raise NotFoundError("user not found")
     return cast("Member", row)
@@ -84,9 +104,8 @@ def invite(services: Services, who: OfficeUser, request: Invite) -> Member:
         ).fetchone()
         if added is None:  # another invitation of the same address got there first
             raise _taken(email)
-        member = _member(conn, who.tenant_id, user_id)
-        _send_invitation(services, conn, who, member)
-    return member
+        _send_invitation(services, conn, who, _member(conn, who.tenant_id, user_id))
+        return _member(conn, who.tenant_id, user_id)
 
 
 def resend(services: Services, who: OfficeUser, user_id: str) -> Member:
@@ -103,28 +122,67 @@ def resend(services: Services, who: OfficeUser, user_id: str) -> Member:
                 "this member is disabled: enable them first", details=[{"field": "user_id", "reason": "disabled"}]
             )
         _send_invitation(services, conn, who, member)
-    return member
+        return _member(conn, who.tenant_id, user_id)
 
 
-_INVITATION = mail.Section(
-    paragraphs=(
-        "{inviter} invited you to work on constituents' complaints for {mla_name} ({constituency}) as {role}.",
+_INVITATION: dict[str, mail.Section] = {
+    "en": mail.Section(
+        paragraphs=(
+            "{inviter} invited you to work on constituents' complaints for {mla_name} ({constituency}) as {role}.",
+        ),
+        action="Or open this link (it works once, for 7 days):",
+        button="Set your password and sign in",
     ),
-    action="Set your password and sign in here (the link works once, for 7 days):",
-)
+    "hi": mail.Section(
+        paragraphs=(
+            "{inviter} ने आपको {mla_name} ({constituency}) के कार्यालय में नागरिकों की शिकायतों पर {role} के रूप में"
+            " काम करने के लिए आमंत्रित किया है।",
+        ),
+        action="या यह लिंक खोलें (यह 7 दिनों तक, केवल एक बार काम करता है):",
+        button="पासवर्ड बनाएं और साइन इन करें",
+    ),
+    "ta": mail.Section(
+        paragraphs=(
+            "{inviter} உங்களை {mla_name} ({constituency}) அலுவலகத்தில் பொதுமக்களின் புகார்களில் {role} ஆகப் பணியாற்ற அழைத்துள்ளார்.",
+        ),
+        action="அல்லது இந்த இணைப்பைத் திறக்கவும் (இது 7 நாட்களுக்கு, ஒருமுறை மட்டுமே செயல்படும்):",
+        button="கடவுச்சொல்லை அமைத்து உள்நுழைக",
+    ),
+}
+_ROLES: dict[str, dict[str, str]] = {
+    "en": {"staff": "staff", "mla_admin": "an admin"},
+    "hi": {"staff": "स्टाफ़", "mla_admin": "एडमिन"},
+    "ta": {"staff": "பணியாளர்", "mla_admin": "நிர்வாகி"},
+}
+_SUBJECTS = {
+    "en": "You are invited to the grievance dashboard of {constituency}",
+    "hi": "{constituency} के शिकायत डैशबोर्ड का निमंत्रण",
+    "ta": "{constituency} புகார் டாஷ்போர்டுக்கு அழைப்பு",
+}
+
+
+def invitation_email(
+    *, inviter: str, role: str, mla_name: str, constituency: str, language: str, link: str
+) -> mail.Email:
+    """A teammate's invitation: English first, then the office's first language (as its welcome email)."""
+    languages = mail.languages_for(language, _INVITATION)
+    values = {"inviter": inviter, "mla_name": mla_name, "constituency": constituency}
+    sections = [_INVITATION[lang].filled(**values, role=_ROLES[lang][role]) for lang in languages]
+    subject = " / ".join(_SUBJECTS[lang].format(constituency=constituency) for lang in languages)
+    return mail.compose(subject, sections, link)
 
 
 def _send_invitation(services: Services, conn: Conn, who: OfficeUser, member: Member) -> None:
     """A new invitation link for `member` (voiding any before it), emailed to them."""
     tenant = conn.execute(
-        "SELECT mla_name, constituency FROM platform.tenants WHERE tenant_id = %s", (who.tenant_id,)
+        "SELECT mla_name, constituency, languages[1] AS language FROM platform.tenants WHERE tenant_id = %s",
+        (who.tenant_id,),
     ).fetchone()
     assert tenant is not None  # the caller's own office
     token = invitations.issue(conn, member["id"], "invite")
-    values: dict[str, Any] = {**tenant, "inviter": who.email, "role": member["role"].replace("_", " ")}
-    subject = f"You are invited to the grievance dashboard of {tenant['constituency']}"
     link = invitations.invitation_link(services.settings.dashboard_url, token)
-    mail.send(services, member["email"], mail.compose(subject, [_INVITATION.filled(**values)], link))
+    email = invitation_email(inviter=who.email, role=member["role"], link=link, **tenant)
+    mail.send(services, member["email"], email)
 
 
 def _taken(email: str) -> ConflictError:

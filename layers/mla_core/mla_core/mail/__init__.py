@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -27,14 +27,25 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 @dataclass(frozen=True)
 class Section:
-    """One language's part of an email: its paragraphs, then the line that introduces the link."""
+    """One language's part of an email: its paragraphs, then the line that introduces the link, and
+    the words of a button that opens it (the HTML part shows the button, then the link itself, which
+    a reader can copy when a mail program hides buttons)."""
 
     paragraphs: Sequence[str]
     action: str
+    button: str = ""
 
     def filled(self, **values: object) -> Section:
         """The words with `values` in their `{placeholders}` (escaped later, with the rest, in HTML)."""
-        return Section([p.format(**values) for p in self.paragraphs], self.action.format(**values))
+        return Section(
+            [p.format(**values) for p in self.paragraphs], self.action.format(**values), self.button.format(**values)
+        )
+
+
+def languages_for(language: str, written: Mapping[str, object]) -> list[str]:
+    """The languages an office's email is in: English first, then the office's `language` when it is
+    another one the email is `written` in."""
+    return ["en"] if language == "en" or language not in written else ["en", language]
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,8 @@ from mla_core.web.sessions import (
 )
 
 STATIC_DIR = Path(__file__).parent / "static"  # what every site serves: the stylesheet, htmx
+# The reset page states the password rule as the invitation page does (`identity.accounts`).
+_PASSWORD_RULE = {"password_min": accounts.PASSWORD_MIN_LENGTH, "password_max": accounts.PASSWORD_MAX_LENGTH}
 
 
 @dataclass(frozen=True)
@@ -223,12 +225,12 @@ def create_site_app(site: Site, services: Callable[[], Services]) -> FastAPI:
 
     @app.get("/reset")
     def reset_page(request: Request, token: str = "") -> Response:
-        return site.page(request, "reset.html", {"token": token[:200], "errors": {}})
+        return site.page(request, "reset.html", {"token": token[:200], "errors": {}, **_PASSWORD_RULE})
 
     @app.post("/reset", dependencies=[Depends(check_csrf)])
     def reset(request: Request, form: PostedForm) -> Response:
         """A new password with the reset link (guessed links are limited like sign-in), then signed in."""
-        context: dict[str, Any] = {"token": str(form.get("token", ""))[:200], "errors": {}}
+        context: dict[str, Any] = {"token": str(form.get("token", ""))[:200], "errors": {}, **_PASSWORD_RULE}
         try:
             session = accounts.reset(
                 services(), parse_form(form, accounts.ResetRequest), client=client_address(request)
