@@ -21,10 +21,13 @@ from mla_core.complaints import stats as complaint_stats
 from mla_core.complaints.models import (
     ComplaintDetail,
     ComplaintFilters,
+    ComplaintLink,
     ComplaintPatch,
+    ComplaintReference,
     ComplaintRow,
     ManualComplaint,
     Stats,
+    UndoDuplicate,
 )
 from mla_core.core.observability import function_logger
 from mla_core.http.deps import ClientDep, MlaAdminDep, OfficeUserDep, ServicesDep, SignedInDep, TokenDep
@@ -140,6 +143,12 @@ def profile(caller: SignedInDep, svc: ServicesDep) -> JSONResponse:
 complaints_router = APIRouter(prefix="/api/complaints", tags=["complaints"])
 
 ComplaintRef = Annotated[str, Path(max_length=40, description="the complaint's id or its reference number")]
+IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=20)]
+
+
+def _version(if_match: str | None) -> int | None:
+    tag = (if_match or "").strip('"W/')
+    return int(tag) if tag.isascii() and tag.isdigit() else None  # a header's "²" passes isdigit()
 
 
 @complaints_router.get(
@@ -206,11 +215,39 @@ def update_complaint(
     body: ComplaintPatch,
     who: OfficeUserDep,
     svc: ServicesDep,
-    if_match: Annotated[str | None, Header(alias="If-Match", max_length=20)] = None,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
-    tag = (if_match or "").strip('"W/')
-    version = int(tag) if tag.isascii() and tag.isdigit() else None  # a header's "²" passes isdigit()
-    return ok(casework.update_complaint(svc, who, complaint, body, if_match=version))
+    return ok(casework.update_complaint(svc, who, complaint, body, if_match=_version(if_match)))
+
+
+@complaints_router.get(
+    "/{complaint}/duplicate-check",
+    response_model=Envelope[ComplaintLink],
+    summary="The original a complaint would be marked a duplicate of, checked before the PATCH",
+    description="`duplicate_of` as people write it (`#1002`, `1002`) or an id. The same rules as the PATCH"
+    " that marks it: 404 `not_found` with the detail reason `no_such_complaint` (another office's reference"
+    " too), 422 `self`, 409 `is_duplicate`, each about the field `duplicate_of`.",
+)
+def check_duplicate(
+    complaint: ComplaintRef,
+    duplicate_of: Annotated[ComplaintReference, Query()],
+    who: OfficeUserDep,
+    svc: ServicesDep,
+) -> JSONResponse:
+    return ok(casework.check_duplicate(svc, who.tenant_id, complaint, duplicate_of))
+
+
+@complaints_router.post(
+    "/{complaint}/undo-duplicate",
+    response_model=Envelope[ComplaintDetail],
+    summary="Undo a wrong duplicate (MLA admins): back to the status it had, the original loses its supporter",
+    description="The note says why and goes on the timeline. 409 `conflict` with the detail reason"
+    " `not_duplicate` for a complaint that is not a duplicate, or `stale` for an older version; 403 for staff.",
+)
+def undo_duplicate(
+    complaint: ComplaintRef, body: UndoDuplicate, who: MlaAdminDep, svc: ServicesDep, if_match: IfMatch = None
+) -> JSONResponse:
+    return ok(casework.undo_duplicate(svc, who, complaint, body, if_match=_version(if_match)))
 
 
 class NoteBody(BaseModel):

@@ -25,7 +25,7 @@ from mla_core.agents.config import DEFAULT_VOICES, category_name
 from mla_core.agents.routing import load_agent_config
 from mla_core.calls import missed
 from mla_core.complaints import casework, export, intake, lifecycle, search, stats
-from mla_core.complaints.models import LIMITS, ComplaintFilters, ComplaintPatch, ManualComplaint
+from mla_core.complaints.models import LIMITS, ComplaintFilters, ComplaintPatch, ManualComplaint, UndoDuplicate
 from mla_core.core.errors import AppError, ConflictError, InvalidInputError, RateLimitedError
 from mla_core.core.principal import OfficeUser, Principal
 from mla_core.core.retention import WEBHOOK_EVENT_DAYS, RetentionPolicy
@@ -304,48 +304,112 @@ def create_complaint(request: Request, who: User, form: PostedForm) -> Response:
     return redirect(request, f"{site.prefix}/complaints/{created['reference']}")
 
 
-def _detail(request: Request, who: OfficeUser, reference: str, *, notice: str = "", status: int = 200) -> Response:
+def _detail(
+    request: Request,
+    who: OfficeUser,
+    reference: str,
+    *,
+    notice: str = "",
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: Any = None,
+    confirm: dict[str, Any] | None = None,
+) -> Response:
+    """The complaint's page; `errors` by field and the posted `values` of a refused form, `confirm`
+    the original a duplicate would be marked of (the step before confirming)."""
     complaint = casework.get_complaint(get_services(), who.tenant_id, reference[:40])
     choices = search.choices(get_services(), who.tenant_id)
+    linked = [*([complaint["original"]] if complaint.get("original") else []), *complaint.get("duplicates", [])]
     context = {
         "c": complaint,
         "allowed": lifecycle.allowed(complaint["status"]),
         "notice": notice,
+        "errors": errors or {},
+        "values": values or {},
+        "confirm": confirm,
+        "is_admin": who.role == "mla_admin",
+        "references": {str(link["id"]): link["reference"] for link in linked if link},
+        "phone_text": phone_text,
         "people": choices["people"],
         "category_names": choices["categories"],
     }
     return site.page(request, "dashboard/complaint.html", context, who=who, status_code=status)
 
 
+def phone_text(number: str) -> str:
+    """A stored (E.164) Indian mobile number as people read it, `+91 98765 43210`; another, as stored."""
+    digits = number.removeprefix("+91")
+    if number.startswith("+91") and len(digits) == 10 and digits.isascii() and digits.isdigit():
+        return f"+91 {digits[:5]} {digits[5:]}"
+    return number
+
+
 @pages.get("/complaints/{reference}")
-def complaint(request: Request, who: User, reference: str) -> Response:
-    return _detail(request, who, reference)
+def complaint(request: Request, who: User, reference: str, undone: str = "") -> Response:
+    return _detail(request, who, reference, notice="dup_undone" if undone else "")
 
 
 class PageChange(ComplaintPatch):
-    """A change as the complaint's page posts it: what staff typed is trimmed."""
+    """A change as the complaint's page posts it: what staff typed is trimmed; a duplicate is marked
+    once its original was shown (`confirm`)."""
 
     model_config = ConfigDict(str_strip_whitespace=True)
+
+    confirm: bool = False
+
+
+# The page's fields that show their own error; any other goes in the notice above the forms.
+_FIELDS_SHOWN = ("status", "duplicate_of", "transferred_to", "note", "assigned_to")
 
 
 @pages.post("/complaints/{reference}/change", dependencies=Csrf)
 def change(request: Request, who: User, reference: str, form: PostedForm) -> Response:
-    """A status change, an assignment or a note: one form each, all through the same PATCH rules."""
+    """A status change, an assignment or a note: one form each, all through the same PATCH rules. A
+    duplicate first shows the original it names (or why not, next to the field), then is confirmed."""
     services, reference = get_services(), reference[:40]
     try:
         patch = parse_form(form, PageChange)
         if form.get("action") == "note":
             casework.add_note(services, who, reference, _note(patch))
+        elif patch.status == "duplicate" and not patch.confirm:
+            original = casework.check_duplicate(services, who.tenant_id, reference, patch.duplicate_of)
+            return _detail(request, who, reference, values=form, confirm={"original": original, "note": patch.note})
         else:
             casework.update_complaint(services, who, reference, patch, if_match=None)
         return redirect(request, f"{site.prefix}/complaints/{reference}")
     except ConflictError as exc:
-        stale = any(d.get("reason") == "stale" for d in exc.details)
-        notice, status = ("stale_edit" if stale else exc.message), 409
+        if any(d.get("reason") == "stale" for d in exc.details):
+            return _detail(request, who, reference, notice="stale_edit", status=409)
+        errors, status = _refused_here(exc)
     except (ValidationError, AppError) as exc:
-        errors, status = _refused(exc)
-        notice = "; ".join(f"{k}: {v}" for k, v in errors.items())
-    return _detail(request, who, reference, notice=notice, status=status)
+        errors, status = _refused_here(exc)
+    notice = " ".join(sentence for field, sentence in errors.items() if field not in _FIELDS_SHOWN)
+    return _detail(request, who, reference, notice=notice, status=status, errors=errors, values=form)
+
+
+def _refused_here(exc: ValidationError | AppError) -> tuple[dict[str, str], int]:
+    """A refused change's errors by field: an original that is not found is the field's error; the
+    complaint itself not found (another office's) stays the 404 page."""
+    if isinstance(exc, AppError) and exc.status_code == 404 and not any(d.get("field") for d in exc.details):
+        raise exc
+    status = exc.status_code if isinstance(exc, AppError) else 422
+    return field_errors(exc), 422 if status == 404 else status  # the form refused, the page is there
+
+
+@pages.post("/complaints/{reference}/undo-duplicate", dependencies=Csrf)
+def undo_duplicate(request: Request, who: Admin, reference: str, form: PostedForm) -> Response:
+    """An office admin's undoing of a wrong duplicate, with a note saying why (on both timelines)."""
+    services, reference = get_services(), reference[:40]
+    try:
+        casework.undo_duplicate(services, who, reference, parse_form(form, UndoDuplicate), if_match=None)
+    except (ValidationError, AppError) as exc:
+        if isinstance(exc, ConflictError) and any(d.get("reason") == "stale" for d in exc.details):
+            return _detail(request, who, reference, notice="stale_edit", status=409)
+        errors, status = _refused_here(exc)
+        undo = {"undo_" + field: sentence for field, sentence in errors.items()}
+        notice = " ".join(sentence for field, sentence in errors.items() if field != "note")
+        return _detail(request, who, reference, notice=notice, status=status, errors=undo, values=form)
+    return redirect(request, f"{site.prefix}/complaints/{reference}?undone=1")
 
 
 def _note(patch: ComplaintPatch) -> str:

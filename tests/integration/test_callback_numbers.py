@@ -49,7 +49,9 @@ def test_staff_see_a_hidden_callers_callback_number_apart_from_the_callers(api: 
     page = api.http.get(
         f"/app/complaints/{logged.reference}", headers={"cookie": f"mla_session={office['token']}"}
     ).text
-    assert 'data-testid="callback-number">' + callback in page
+    # A link to call it (E.164 in the href), apart from the caller's own number, which is hidden.
+    assert f'href="tel:{callback}" dir="ltr" data-testid="callback-number">' in page
+    assert 'data-testid="caller-number"' not in page
     # Whose complaint it is: nobody's number, so the callback number's own calls never hear it as theirs.
     assert intake.open_complaints(services, office["tenant_id"], callback) == []
     bare = intake.complaint_status(services, office["tenant_id"], logged.reference, callback)

@@ -6,13 +6,23 @@ Finding complaints is `search`, the CSV file `export`, the overview `stats`.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import cast
 
 from mla_core.adapters import Services
 from mla_core.agents.routing import load_agent_config
 from mla_core.complaints import changes, intake, sms, store
-from mla_core.complaints.models import ComplaintDetail, ComplaintPatch, ComplaintRow, Event, ManualComplaint
+from mla_core.complaints.models import (
+    ComplaintDetail,
+    ComplaintLink,
+    ComplaintPatch,
+    ComplaintRow,
+    Event,
+    ManualComplaint,
+    TimelineEvent,
+    UndoDuplicate,
+)
 from mla_core.core.errors import NotFoundError
 from mla_core.core.principal import OfficeUser
 from mla_core.db import Conn
@@ -40,16 +50,72 @@ def _lock(
 
 
 def get_complaint(services: Services, tenant_id: str, id_or_reference: str) -> ComplaintDetail:
-    """The complaint with its timeline, its call and its notifications."""
+    """The complaint with its timeline (each user who acted by name), its call and its
+    notifications; a duplicate's original, and the duplicates an original has now."""
     with services.db.transaction() as conn:
         complaint = _find(conn, tenant_id, id_or_reference)
         complaint_id = complaint["id"]
+        timeline = _named(conn, tenant_id, store.timeline(conn, tenant_id, complaint_id))
+        original = complaint["duplicate_of"]
         return {
             **complaint,
-            "timeline": store.timeline(conn, tenant_id, complaint_id),
+            "timeline": timeline,
             "call": store.call(conn, tenant_id, complaint_id),
             "notifications": store.notifications(conn, tenant_id, complaint_id),
+            "original": next(iter(store.links(conn, tenant_id, [original])), None) if original else None,
+            "duplicates": store.links(conn, tenant_id, _linked(timeline), duplicates_of=complaint_id),
         }
+
+
+def _named(conn: Conn, tenant_id: str, timeline: list[TimelineEvent]) -> list[TimelineEvent]:
+    """The timeline with each office user who acted named (`actor_name`; None for one no longer known)."""
+    ids = {e["actor_id"] for e in timeline if e["actor_type"] == "user" and e["actor_id"]}
+    names = store.people_named(conn, tenant_id, [uuid.UUID(i) for i in ids if _is_uuid(i)])
+    return [{**e, "actor_name": names.get(e["actor_id"] or "")} for e in timeline]
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _linked(timeline: list[TimelineEvent]) -> list[uuid.UUID]:
+    """The complaints an original's timeline says were marked its duplicates (undone ones too: the
+    store keeps those still marked), read from its events so that no query scans for them."""
+    named = {e["data"].get("duplicate") for e in timeline if e["event_type"] == "duplicate_linked"}
+    return [uuid.UUID(i) for i in named if isinstance(i, str) and _is_uuid(i)]
+
+
+def check_duplicate(services: Services, tenant_id: str, id_or_reference: str, named: str | None) -> ComplaintLink:
+    """The complaint that `named` (`#1002`, `1002` or an id) names, if `id_or_reference` may be marked
+    its duplicate: the summary shown before confirming, or the error a PATCH would get."""
+    with services.db.transaction() as conn:
+        current = _find(conn, tenant_id, id_or_reference)
+        original = store.find(conn, tenant_id, named) if named else None
+        found = changes.check_original(current, named, original)
+        return next(iter(store.links(conn, tenant_id, [found["id"]])))
+
+
+def undo_duplicate(
+    services: Services, who: OfficeUser, id_or_reference: str, body: UndoDuplicate, *, if_match: int | None
+) -> ComplaintDetail:
+    """An office admin's undoing of a wrong duplicate (`changes.plan_undo_duplicate`), with why."""
+    who.require_role("mla_admin")
+    expected = changes.expected_version(ComplaintPatch(version=body.version), if_match)
+    with services.db.transaction() as conn:
+        found = _find(conn, who.tenant_id, id_or_reference)
+        # Its original's row too, locked in the one order a PATCH locks two complaints in; a change
+        # made in between shows as a new version.
+        rows = [str(found["id"]), *([str(found["duplicate_of"])] if found["duplicate_of"] else [])]
+        current = store.lock_in_order(conn, who.tenant_id, rows)[rows[0]]
+        changes.check_version(current, expected)
+        back_to = changes.status_before_duplicate(store.timeline(conn, who.tenant_id, current["id"]))
+        change = changes.plan_undo_duplicate(current, note=body.note, back_to=back_to)
+        store.apply_change(conn, who.tenant_id, current["id"], change, actor_id=who.user_id)
+    return get_complaint(services, who.tenant_id, str(current["id"]))
 
 
 def update_complaint(

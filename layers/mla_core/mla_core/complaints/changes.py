@@ -9,13 +9,13 @@ the plan (`store.apply_change`).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from mla_core.complaints import lifecycle
 from mla_core.complaints.lifecycle import Status
-from mla_core.complaints.models import ComplaintChange, ComplaintPatch, ComplaintRow, Event
+from mla_core.complaints.models import ComplaintChange, ComplaintPatch, ComplaintRow, Event, TimelineEvent
 from mla_core.core.errors import ConflictError, InvalidInputError, NotFoundError
 
 # The timestamp a status sets on the row when a complaint reaches it.
@@ -40,6 +40,51 @@ def check_version(current: ComplaintRow, expected: int) -> None:
             "someone else changed this complaint first; reload it and try again",
             details=[{"field": "version", "reason": "stale", "current_version": current["version"]}],
         )
+
+
+def check_original(current: ComplaintRow, named: str | None, original: ComplaintRow | None) -> ComplaintRow:
+    """The complaint `current` may be marked a duplicate of (`original`, what `named` names), or the
+    error that refuses it, each about the field `duplicate_of`: none named, none of this office's
+    (another office's reference is not found here either), itself, or itself a duplicate."""
+    if not named:
+        raise InvalidInputError(
+            "say which complaint this duplicates", details=[{"field": "duplicate_of", "reason": "required"}]
+        )
+    if original is None:
+        raise NotFoundError("complaint not found", details=[{"field": "duplicate_of", "reason": "no_such_complaint"}])
+    if original["id"] == current["id"]:
+        raise InvalidInputError(
+            "a complaint cannot duplicate itself", details=[{"field": "duplicate_of", "reason": "self"}]
+        )
+    if original["status"] == "duplicate":  # no chains, and no two complaints duplicating each other
+        raise ConflictError(
+            "that complaint is itself a duplicate; mark this one a duplicate of its original",
+            details=[{"field": "duplicate_of", "reason": "is_duplicate", "original": str(original["duplicate_of"])}],
+        )
+    return original
+
+
+def status_before_duplicate(timeline: Sequence[TimelineEvent]) -> Status:
+    """The open status a duplicate had when it was marked one (the last move to `duplicate`)."""
+    for event in reversed(timeline):
+        if event["event_type"] == "status_changed" and event["to_status"] == "duplicate":
+            before = event["from_status"]
+            return before if before in lifecycle.OPEN else "reopened"
+    return "new"
+
+
+def plan_undo_duplicate(current: ComplaintRow, *, note: str, back_to: Status) -> ComplaintChange:
+    """Undoing a wrong duplicate: the complaint returns to `back_to` (the status it had) and stands on
+    its own again, its original loses the supporter it gained, and both timelines say so (`note`
+    saying why). Anything but a duplicate is refused."""
+    if current["status"] != "duplicate" or current["duplicate_of"] is None:
+        raise ConflictError("only a duplicate can be undone", details=[{"field": "status", "reason": "not_duplicate"}])
+    original, this = current["duplicate_of"], current["id"]
+    events = [
+        Event(original, "duplicate_unlinked", data={"duplicate": str(this)}),
+        Event(this, "duplicate_undone", "duplicate", back_to, note=note, data={"original": str(original)}),
+    ]
+    return ComplaintChange({"status": back_to, "duplicate_of": None}, events, released=original)
 
 
 def plan_change(
@@ -103,24 +148,7 @@ def _status_columns(
             details=[{"field": "status", "reason": "invalid_transition", "allowed": list(lifecycle.allowed(frm))}],
         )
     if to == "duplicate":
-        if not patch.duplicate_of:
-            raise InvalidInputError(
-                "say which complaint this duplicates", details=[{"field": "duplicate_of", "reason": "required"}]
-            )
-        if original is None:
-            raise NotFoundError("complaint not found")
-        if original["id"] == current["id"]:
-            raise InvalidInputError(
-                "a complaint cannot duplicate itself", details=[{"field": "duplicate_of", "reason": "self"}]
-            )
-        if original["status"] == "duplicate":  # no chains, and no two complaints duplicating each other
-            raise ConflictError(
-                "that complaint is itself a duplicate; mark this one a duplicate of its original",
-                details=[
-                    {"field": "duplicate_of", "reason": "is_duplicate", "original": str(original["duplicate_of"])}
-                ],
-            )
-        return {"status": to, "duplicate_of": original["id"]}
+        return {"status": to, "duplicate_of": check_original(current, patch.duplicate_of, original)["id"]}
     if to == "transferred":
         missing = [name for name in ("transferred_to", "note") if not getattr(patch, name)]
         if missing:

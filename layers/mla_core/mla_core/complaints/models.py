@@ -12,9 +12,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from typing_extensions import TypedDict
 
 from mla_core.complaints.lifecycle import Status
@@ -112,6 +112,15 @@ class ComplaintFilters(BaseModel):
     cursor: Annotated[str, StringConstraints(max_length=300)] | None = None
 
 
+def reference_text(value: object) -> object:
+    """A complaint named as people write it: `#1002`, ` 1002 ` or an id; the list shows `#1002`."""
+    return value.strip().removeprefix("#").strip() if isinstance(value, str) else value
+
+
+# Another complaint of the office, by its reference (`#1002` or `1002`) or its id.
+ComplaintReference = Annotated[str, BeforeValidator(reference_text), StringConstraints(max_length=40)]
+
+
 class ComplaintPatch(BaseModel):
     """A change to a complaint, made against the version the client saw."""
 
@@ -124,9 +133,18 @@ class ComplaintPatch(BaseModel):
     priority: Priority | None = None
     category: Annotated[str, StringConstraints(max_length=60)] | None = None
     sla_due_at: datetime | None = None
-    duplicate_of: Annotated[str, StringConstraints(max_length=40)] | None = None
+    duplicate_of: ComplaintReference | None = None
     transferred_to: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)] | None = None
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] | None = None
+
+
+class UndoDuplicate(BaseModel):
+    """An office admin's undoing of a wrong duplicate: why, on the timeline, against the version read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = Field(default=None, ge=1, description="the version you read (or send If-Match)")
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
 @dataclass(frozen=True)
@@ -148,6 +166,7 @@ class ComplaintChange:
     columns: dict[str, Any]  # column → new value; the version and updated_at follow on their own
     events: list[Event]  # in the order they happen
     original: uuid.UUID | None = None  # a duplicate's original: it gains a supporter
+    released: uuid.UUID | None = None  # an undone duplicate's original: it loses that supporter
     notify: Status | None = None  # the new status, whose SMS (if the office sends one) follows the commit
 
 
@@ -187,6 +206,7 @@ class TimelineEvent(TypedDict):
     to_status: Status | None
     actor_type: Literal["agent", "user", "system", "constituent"]
     actor_id: str | None  # the user's id, or the agent's room
+    actor_name: NotRequired[str | None]  # a user's name as the office knows it (None: no longer known)
     note: str | None
     data: dict[str, Any]
     created_at: datetime
@@ -224,12 +244,26 @@ class Notification(TypedDict):
     sent_at: datetime | None
 
 
+class ComplaintLink(TypedDict):
+    """Another complaint as a duplicate's page or its original's names it: enough to know it."""
+
+    id: uuid.UUID
+    reference: int
+    category: str
+    status: Status
+    description: str
+    supporter_count: int
+
+
 class ComplaintDetail(ComplaintRow):
-    """A complaint with its timeline (oldest first), its call and its notifications."""
+    """A complaint with its timeline (oldest first), its call and its notifications; a duplicate's
+    original, and an original's duplicates (newest last)."""
 
     timeline: list[TimelineEvent]
     call: CallSummary | None
     notifications: list[Notification]
+    original: NotRequired[ComplaintLink | None]
+    duplicates: NotRequired[list[ComplaintLink]]
 
 
 class Choices(TypedDict):

@@ -23,6 +23,7 @@ from mla_core.complaints.models import (
     Complaint,
     ComplaintChange,
     ComplaintFilters,
+    ComplaintLink,
     ComplaintRow,
     DayCount,
     Event,
@@ -293,6 +294,31 @@ def notifications(conn: Conn, tenant_id: str, complaint_id: uuid.UUID) -> list[N
     return cast("list[Notification]", conn.execute(query, (complaint_id,)).fetchall())
 
 
+_LINK = "SELECT id, reference, category, status, description, supporter_count FROM {} WHERE id = ANY(%s)"
+
+
+def links(
+    conn: Conn, tenant_id: str, ids: list[uuid.UUID], *, duplicates_of: uuid.UUID | None = None
+) -> list[ComplaintLink]:
+    """The complaints `ids` in reference order, as another complaint's page names them; with
+    `duplicates_of`, only those still marked duplicates of that complaint (by primary key: no scan)."""
+    query = sql.SQL(_LINK + (" AND duplicate_of = %s" if duplicates_of else "") + " ORDER BY reference").format(
+        _t(tenant_id, "complaints")
+    )
+    params: tuple[Any, ...] = (ids, duplicates_of) if duplicates_of else (ids,)
+    return cast("list[ComplaintLink]", conn.execute(query, params).fetchall())
+
+
+def people_named(conn: Conn, tenant_id: str, user_ids: list[uuid.UUID]) -> dict[str, str]:
+    """The office's people among `user_ids` (disabled ones too): user id → name (or email)."""
+    rows = conn.execute(
+        "SELECT user_id::text AS id, coalesce(full_name, email) AS name FROM platform.users"
+        " WHERE tenant_id = %s AND user_id = ANY(%s)",
+        (tenant_id, user_ids),
+    ).fetchall()
+    return {row["id"]: row["name"] for row in rows}
+
+
 def is_active_member(conn: Conn, tenant_id: str, user_id: uuid.UUID) -> bool:
     """Whether `user_id` is an active person of the office (who may be assigned a complaint)."""
     row = conn.execute(
@@ -324,6 +350,14 @@ def apply_change(
                 " WHERE id = %s"
             ).format(complaints),
             (change.original,),
+        )
+    if change.released is not None:
+        conn.execute(
+            sql.SQL(
+                "UPDATE {} SET supporter_count = GREATEST(supporter_count - 1, 1), version = version + 1,"
+                " updated_at = now() WHERE id = %s"
+            ).format(complaints),
+            (change.released,),
         )
     add_events(conn, tenant_id, change.events, actor_id=actor_id)
     assignments = sql.SQL("").join(sql.SQL("{} = %s, ").format(sql.Identifier(column)) for column in change.columns)
