@@ -24,6 +24,7 @@ from typing import Any, Literal
 from livekit import rtc
 from livekit.agents import Agent, AgentSession, llm, room_io, vad
 from livekit.agents.testing import fake_job_context
+from livekit.agents.voice import io as session_io
 from livekit.agents.voice.events import CloseEvent
 from livekit.agents.voice.speech_handle import SpeechHandle
 
@@ -104,6 +105,10 @@ class CallIO:
     room: rtc.Room | None = None
     room_options: room_io.RoomOptions | None = None
     settings: WorkerSettings = field(default_factory=get_worker_settings)
+    # Audio without a room (the audio tests and benchmarks, `agent_pool.testing_audio`): what the
+    # caller says and what they hear, attached before the session starts so the greeting is heard.
+    audio_input: session_io.AudioInput | None = None
+    audio_output: session_io.AudioOutput | None = None
 
     @property
     def text_mode(self) -> bool:
@@ -379,6 +384,10 @@ def _session(io: CallIO, *, llm: llm.LLM | None, userdata: CallContext | None) -
 
 async def _start(session: AgentSession, agent: Agent, io: CallIO) -> None:
     if io.room is None:
+        if io.audio_input is not None:
+            session.input.audio = io.audio_input
+        if io.audio_output is not None:
+            session.output.audio = io.audio_output
         await session.start(agent)
     elif io.room_options is None:
         await session.start(agent, room=io.room)
