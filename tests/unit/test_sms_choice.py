@@ -26,11 +26,11 @@ def office(**sms_settings: object) -> AgentConfig:
 
 TAMIL_WATER_4217 = (
     "எம்எல்ஏ அலுவலகம், Mylapore: உங்கள் குடிநீர் புகார் பதிவு செய்யப்பட்டது. புகார் எண் 4217."
-    " விவரம் அறிய, அதே எண்ணை அழைத்து புகார் எண்ணைச் சொல்லுங்கள்."
+    " விவரம் அறிய, 044 4000 1234 எண்ணை அழைத்து புகார் எண்ணைச் சொல்லுங்கள்."
 )
 ENGLISH_WATER_4217 = (
     "MLA office, Mylapore: your complaint about Water supply is registered. Reference 4217."
-    " To ask about it, call the same number and say this reference."
+    " To ask about it, call 044 4000 1234 and say this reference."
 )
 
 

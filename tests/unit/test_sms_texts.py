@@ -65,12 +65,13 @@ def test_there_is_one_template_for_each_message_in_each_language() -> None:
 @pytest.mark.parametrize("template", list(sms.TEMPLATES.values()), ids=lambda t: f"{t.purpose}-{t.language}")
 def test_each_template_names_the_office_the_reference_and_how_to_ask(template: sms.Template) -> None:
     assert template.slots[0] == "constituency" and "reference" in template.slots
-    assert set(template.slots) <= {"constituency", "category", "reference", "department"}
+    assert set(template.slots) <= {"constituency", "category", "reference", "department", "office_number"}
+    assert "office_number" in template.slots
     assert ("department" in template.slots) == (template.purpose == "complaint_transferred")
     assert template.dlt_text.count("{#var#}") == len(template.slots) and "{" not in template.dlt_text.replace(
         "{#var#}", ""
     )
-    asks = {"en": "call the same number", "ta": "அதே எண்ணை அழைத்து", "hi": "उसी नंबर पर कॉल"}
+    asks = {"en": "call {office_number}", "ta": "{office_number} எண்ணை அழைத்து", "hi": "{office_number} पर कॉल"}
     office = {"en": "MLA office, {#var#}:", "ta": "எம்எல்ஏ அலுவலகம், {#var#}:", "hi": "विधायक कार्यालय, {#var#}:"}
     assert template.dlt_text.startswith(office[template.language]) and asks[template.language] in template.text
 
@@ -98,8 +99,25 @@ def test_the_english_confirmation_reads_as_a_sentence() -> None:
     message = sms.confirmation(office_config(), logged())
     assert message is not None and message.body == (
         "MLA office, Mylapore: your complaint about Roads is registered. Reference 4217."
-        " To ask about it, call the same number and say this reference."
+        " To ask about it, call 044 4000 1234 and say this reference."
     )
+
+
+@pytest.mark.parametrize(
+    ("number", "written"),
+    [("+914440001234", "044 4000 1234"), ("+919840012345", "98400 12345"), ("+9118004251234", "1800 425 1234")],
+)
+def test_the_sms_names_the_offices_number_as_people_write_it_for_a_walk_in_too(number: str, written: str) -> None:
+    walk_in = logged(channel="walk_in")
+    config = office_config().model_copy(update={"phone_numbers": [number]})
+    for language in LANGUAGES:
+        message = sms.confirmation(config, walk_in.model_copy(update={"language": language}))
+        assert message is not None and written in message.body and "same number" not in message.body
+
+
+def test_an_agent_without_a_number_of_its_own_names_the_office_in_words() -> None:
+    message = sms.confirmation(office_config().model_copy(update={"phone_numbers": []}), logged())
+    assert message is not None and "call the MLA office and say this reference" in message.body
 
 
 def test_the_tamil_and_hindi_confirmations_put_an_english_constituency_in_the_header_only() -> None:

@@ -32,6 +32,7 @@ from mla_core.agents.routing import active_agent_configs
 from mla_core.complaints import store
 from mla_core.complaints.models import Complaint, ComplaintRow
 from mla_core.core.errors import AppError
+from mla_core.core.fields import written_number
 from mla_core.core.privacy import mask_phone
 from mla_core.core.sms_text import (
     DLT_VARIABLE_LIMIT,
@@ -86,9 +87,9 @@ class Template:
         return _SLOT.sub(lambda slot: cut(values[slot.group(1)]), self.text)
 
 
-_TA_ASK = "விவரம் அறிய, அதே எண்ணை அழைத்து புகார் எண்ணைச் சொல்லுங்கள்."
-_HI_ASK = "जानकारी के लिए उसी नंबर पर कॉल करके शिकायत संख्या बताएं।"
-_EN_ASK = "To ask about it, call the same number and say this reference."
+_TA_ASK = "விவரம் அறிய, {office_number} எண்ணை அழைத்து புகார் எண்ணைச் சொல்லுங்கள்."
+_HI_ASK = "जानकारी के लिए {office_number} पर कॉल करके शिकायत संख्या बताएं।"
+_EN_ASK = "To ask about it, call {office_number} and say this reference."
 
 _TEXTS: dict[str, dict[str, str]] = {
     "complaint_registered": {
@@ -107,11 +108,11 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "complaint_resolved": {
         "en": "MLA office, {constituency}: your complaint {reference} ({category}) is resolved. "
-        "If it is not, call the same number and say this reference.",
+        "If it is not, call {office_number} and say this reference.",
         "ta": "எம்எல்ஏ அலுவலகம், {constituency}: உங்கள் {category} புகார் (எண் {reference}) தீர்க்கப்பட்டது. "
-        "தீரவில்லை என்றால், அதே எண்ணை அழைத்து புகார் எண்ணைச் சொல்லுங்கள்.",
+        "தீரவில்லை என்றால், {office_number} எண்ணை அழைத்து புகார் எண்ணைச் சொல்லுங்கள்.",
         "hi": "विधायक कार्यालय, {constituency}: आपकी {category} संबंधी शिकायत (संख्या {reference}) का समाधान हो गया है। "
-        "समस्या बनी है तो उसी नंबर पर कॉल करके शिकायत संख्या बताएं।",
+        "समस्या बनी है तो {office_number} पर कॉल करके शिकायत संख्या बताएं।",
     },
     "complaint_transferred": {
         "en": "MLA office, {constituency}: your complaint {reference} ({category}) is sent for action to: "
@@ -128,6 +129,8 @@ TEMPLATES: dict[tuple[str, str], Template] = {
     for purpose, texts in _TEXTS.items()
     for language, text in texts.items()
 }
+# What an SMS says to call when the agent has no number of its own.
+_THE_OFFICE = {"en": "the MLA office", "ta": "எம்எல்ஏ அலுவலக", "hi": "विधायक कार्यालय"}
 # A transfer stored without the authority's name (none is accepted now) names it in general words.
 _SOME_DEPARTMENT = {"en": "the department concerned", "ta": "உரிய துறை", "hi": "संबंधित विभाग"}
 
@@ -230,6 +233,15 @@ def _sms(template: Template, reference: int, to: str, values: dict[str, str], id
     )
 
 
+def office_number(config: AgentConfig, language: str) -> str:
+    """The number a constituent calls to ask about a complaint, as people write it: the office's first
+    (whether the complaint came by a call or was typed in at the office, the SMS names it); an agent
+    without a number of its own names the office in words."""
+    if config.phone_numbers:
+        return written_number(config.phone_numbers[0])
+    return _THE_OFFICE.get(language, _THE_OFFICE["en"])
+
+
 def confirmation(config: AgentConfig, complaint: Complaint, ids: Mapping[str, str] = NO_IDS) -> Sms | None:
     """The confirmation with the reference number, in the caller's language if we have it, to the
     caller's number or the callback number a hidden caller gave (None when there is neither, or
@@ -242,6 +254,7 @@ def confirmation(config: AgentConfig, complaint: Complaint, ids: Mapping[str, st
         "constituency": constituency_name(config, template.language),
         "category": category_name(config, complaint.category, template.language),
         "reference": reference_digits(complaint.reference),
+        "office_number": office_number(config, template.language),
     }
     return _sms(template, complaint.reference, to, values, ids)
 
@@ -261,6 +274,7 @@ def status_update(
         "category": category_name(config, complaint["category"], template.language),
         "reference": reference_digits(complaint["reference"]),
         "department": department_name(complaint.get("transferred_to"), template.language),
+        "office_number": office_number(config, template.language),
     }
     return _sms(template, complaint["reference"], number, values, ids)
 

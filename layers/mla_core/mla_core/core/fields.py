@@ -84,6 +84,20 @@ def indian_mobile(typed: str) -> str | None:
         return None
 
 
+def written_number(number: str) -> str:
+    """An Indian number in E.164 as people in India write it to dial it: a mobile as `98400 12345`,
+    a landline with its STD code as `044 2345 6789`, a toll-free one as `1800 425 1234`; a number
+    the parser does not take, as it is."""
+    try:
+        parsed = phonenumbers.parse(number, "IN")
+    except phonenumbers.NumberParseException:
+        return number
+    if parsed.country_code != 91 or not phonenumbers.is_valid_number(parsed):
+        return number
+    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return national.removeprefix("0") if phonenumbers.number_type(parsed) in _MOBILE else national
+
+
 def _e164(number: str) -> str:
     return indian_number(number)
 
