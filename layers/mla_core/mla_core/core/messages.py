@@ -149,9 +149,6 @@ REASONS: dict[str, Sentence] = {
     "reused_with_different_body": ("This Idempotency-Key was already used for a different request.",
                                    "यह Idempotency-Key पहले किसी दूसरे अनुरोध के लिए इस्तेमाल हो चुकी है।",
                                    "இந்த Idempotency-Key ஏற்கனவே வேறொரு கோரிக்கைக்குப் பயன்படுத்தப்பட்டது."),
-    "not an Indian mobile number": ("Enter an Indian mobile number, e.g. +91 98765 43210.",
-                                    "भारतीय मोबाइल नंबर लिखें, जैसे +91 98765 43210।",
-                                    "இந்திய மொபைல் எண்ணை உள்ளிடவும், எ.கா. +91 98765 43210."),
     "control_character": ("The {field} holds a character that cannot be accepted (a control character): remove it.",
                           "{field} में ऐसा अक्षर है जिसे स्वीकार नहीं किया जा सकता (नियंत्रण अक्षर): उसे हटाएं।",
                           "{field} இல் ஏற்க முடியாத எழுத்து (கட்டுப்பாட்டு எழுத்து) உள்ளது: அதை நீக்கவும்."),
@@ -172,8 +169,6 @@ REASONS: dict[str, Sentence] = {
     # What our validators raise as a ValueError (pydantic's `value_error`), by what it is about.
     "invalid_email": ("Enter a valid email address, like name@example.in.", "मान्य ईमेल पता लिखें, जैसे name@example.in।",
                       "சரியான மின்னஞ்சல் முகவரியை உள்ளிடவும், எ.கா. name@example.in."),
-    "invalid_phone": ("Enter an Indian phone number in international (E.164) form, like +919876543210.", "भारतीय फ़ोन नंबर लिखें, जैसे +919876543210।",
-                      "இந்திய தொலைபேசி எண்ணை உள்ளிடவும், எ.கா. +919876543210."),
     "indian_phone": ("Enter an Indian phone number: a mobile such as 98400 12345, a landline with its STD code such as 044 2345 6789, or a toll-free number such as 1800 425 1234.",
                      "भारतीय फ़ोन नंबर लिखें: मोबाइल, जैसे 98400 12345; STD कोड के साथ लैंडलाइन, जैसे 044 2345 6789; या टोल-फ़्री नंबर, जैसे 1800 425 1234।",
                      "இந்திய தொலைபேசி எண்ணை உள்ளிடவும்: மொபைல், எ.கா. 98400 12345; STD குறியீட்டுடன் தரைவழி எண், எ.கா. 044 2345 6789; அல்லது கட்டணமில்லா எண், எ.கா. 1800 425 1234."),
@@ -289,7 +284,6 @@ STATUS_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 40
 # reason above: matched by its start, so the English can name a value after it.
 _VALUE_ERRORS: tuple[tuple[str, str], ...] = (
     ("value is not a valid email address", "invalid_email"),
-    ("must be an Indian number in E.164 form", "invalid_phone"),
     ("unsupported language", "unsupported_language"),
     ("must not repeat a value", "repeated_value"),
     ("must be an Indian state or union territory", "unknown_state"),
