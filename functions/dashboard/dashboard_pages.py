@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import urlencode
 
+import phonenumbers
 from fastapi import Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -337,11 +338,15 @@ def _detail(
 
 
 def phone_text(number: str) -> str:
-    """A stored (E.164) Indian mobile number as people read it, `+91 98765 43210`; another, as stored."""
-    digits = number.removeprefix("+91")
-    if number.startswith("+91") and len(digits) == 10 and digits.isascii() and digits.isdigit():
-        return f"+91 {digits[:5]} {digits[5:]}"
-    return number
+    """A stored (E.164) number as people read it: `+91 98765 43210`, a landline `+91 44 2345 6789`; one
+    that is not a valid number, as stored."""
+    try:
+        parsed = phonenumbers.parse(number, "IN")
+    except phonenumbers.NumberParseException:
+        return number
+    if not phonenumbers.is_valid_number(parsed):
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 @pages.get("/complaints/{reference}")
