@@ -294,9 +294,16 @@ def list_users(who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
     status_code=201,
     response_model=Envelope[team.Member],
     summary="Invite staff or an admin (email with a sign-up link)",
+    description="An `Idempotency-Key` makes a retry of the same invitation answer with the member it added,"
+    " without a second email.",
 )
-def invite_user(body: team.Invite, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
-    return ok(team.invite(svc, who, body), 201)
+def invite_user(
+    body: team.Invite,
+    who: MlaAdminDep,
+    svc: ServicesDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> JSONResponse:
+    return ok(team.invite(svc, who, body, idempotency_key=idempotency_key), 201)
 
 
 @users_router.post(

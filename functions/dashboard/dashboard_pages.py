@@ -452,7 +452,8 @@ def overview(request: Request, who: User) -> Response:
 def _team(
     request: Request, who: OfficeUser, errors: dict[str, str] | None = None, status: int = 200, notice: str = ""
 ) -> Response:
-    context = {"members": team.members(get_services(), who), "errors": errors or {}, "notice": notice}
+    members, once = team.members(get_services(), who), uuid.uuid4().hex  # a new key for each form shown
+    context = {"members": members, "errors": errors or {}, "notice": notice, "idempotency_key": once}
     return site.page(request, "dashboard/team.html", context, who=who, status_code=status)
 
 
@@ -468,7 +469,8 @@ def team_page(request: Request, who: Admin, resent: str = "", disabled: str = ""
 @pages.post("/team/invite", dependencies=Csrf)
 def invite(request: Request, who: Admin, form: PostedForm) -> Response:
     try:
-        team.invite(get_services(), who, parse_form(form, team.Invite))
+        key = parse_form(form, OnceKey).idempotency_key
+        team.invite(get_services(), who, parse_form(form, team.Invite), idempotency_key=key)
     except (ValidationError, AppError) as exc:
         return _team(request, who, *_refused(exc))
     return redirect(request, f"{site.prefix}/team")

@@ -95,3 +95,16 @@ def test_the_walk_in_form_says_its_rules_before_it_is_sent_in_the_pages_language
     page.fill("#caller_number", "044-2345 6789")
     page.get_by_role("button", name="सहेजें").click()
     expect(page).to_have_url(re.compile(r"/app/complaints/\d+$"))
+
+
+def test_a_double_click_on_invite_adds_one_member_and_sends_one_email(new_page: Any, api: Api, admin_token: str) -> None:
+    tenant, page, _ = office(api, admin_token, new_page)
+    email = f"twice-{tenant['tenant_id']}@example.in"
+    page.goto("/app/team")
+    page.fill("#invite_email", email)
+    page.get_by_role("button", name="Invite").dblclick()
+
+    expect(page.locator("table.list")).to_contain_text(email)
+    expect(page.locator("table.list tr", has_text=email)).to_have_count(1)
+    assert len([m for m in api.outbox() if m.get("to") == email]) == 1
+    assert "already" not in page.locator("main").inner_text()

@@ -82,3 +82,18 @@ def test_another_office_cannot_see_or_change_a_member(api: Api, admin_token: str
     assert admin["admin_email"] not in {
         m["email"] for m in api.request("GET", "/api/users", other["access_token"]).json()["data"]
     }
+
+
+def test_an_invitation_sent_twice_under_one_key_adds_one_member_and_sends_one_email(
+    api: Api, admin: dict[str, Any]
+) -> None:
+    email, key = f"twice{unique_number()[3:]}@example.in", {"Idempotency-Key": f"invite-{unique_number()}"}
+    first, again = (
+        api.request("POST", "/api/users/invite", admin["token"], json={"email": email}, headers=key) for _ in range(2)
+    )
+
+    assert first.status_code == again.status_code == 201, again.text
+    assert first.json()["data"]["id"] == again.json()["data"]["id"]
+    assert len([m for m in api.outbox() if m.get("to") == email]) == 1
+    other = api.request("POST", "/api/users/invite", admin["token"], json={"email": f"x{email}"}, headers=key)
+    assert other.status_code == 201 and other.json()["data"]["id"] != first.json()["data"]["id"]

@@ -6,10 +6,12 @@ writes); `platform.users` is our index of who belongs to which office.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Annotated, cast
 
+from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
 from typing_extensions import TypedDict
 
@@ -90,11 +92,23 @@ def _member(conn: Conn, tenant_id: str, user_id: str, *, lock: bool = False) -> 
     return cast("Member", row)
 
 
-def invite(services: Services, who: OfficeUser, request: Invite) -> Member:
+def invite(services: Services, who: OfficeUser, request: Invite, *, idempotency_key: str | None = None) -> Member:
     """Add the member (invited: no login yet) and email them the invitation link, accepted by
-    /auth/register, in one transaction: when the email cannot be sent, nothing is left behind."""
+    /auth/register, in one transaction: when the email cannot be sent, nothing is left behind.
+    The same `idempotency_key` from the same admin for the same email (a form sent twice, a retry)
+    answers with the member the first one added, and sends no second email."""
     email, user_id = str(request.email), str(uuid.uuid4())
+    scope, email_hash = f"team-invite:{who.tenant_id}:{who.user_id}", hashlib.sha256(email.lower().encode()).hexdigest()
     with services.db.transaction() as conn:
+        if idempotency_key:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{scope}\n{idempotency_key}",))
+            first = conn.execute(
+                "SELECT response->>'user_id' AS user_id FROM platform.idempotency_keys"
+                " WHERE scope = %s AND key = %s AND request_hash = %s",
+                (scope, idempotency_key, email_hash),
+            ).fetchone()
+            if first is not None:
+                return _member(conn, who.tenant_id, first["user_id"])
         if registry.login_for_email(conn, email):
             raise _taken(email)
         added = conn.execute(
@@ -104,6 +118,12 @@ def invite(services: Services, who: OfficeUser, request: Invite) -> Member:
         ).fetchone()
         if added is None:  # another invitation of the same address got there first
             raise _taken(email)
+        if idempotency_key:
+            conn.execute(
+                "INSERT INTO platform.idempotency_keys (scope, key, request_hash, status_code, response)"
+                " VALUES (%s, %s, %s, 201, %s) ON CONFLICT DO NOTHING",
+                (scope, idempotency_key, email_hash, Jsonb({"user_id": user_id})),
+            )
         _send_invitation(services, conn, who, _member(conn, who.tenant_id, user_id))
         return _member(conn, who.tenant_id, user_id)
 
