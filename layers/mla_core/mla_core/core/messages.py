@@ -223,6 +223,8 @@ REASONS: dict[str, Sentence] = {
     "string_pattern_mismatch": ("The {field} is not in the expected form.", "{field} सही रूप में नहीं है।",
                                 "{field} எதிர்பார்த்த வடிவத்தில் இல்லை."),
     "literal_error": ("Choose one of: {expected}.", "इनमें से एक चुनें: {expected}।", "இவற்றில் ஒன்றைத் தேர்ந்தெடுக்கவும்: {expected}."),
+    # A page offers its choices in a list: its error names none of their codes.
+    "choose_from_list": ("Choose one from the list.", "सूची में से एक चुनें।", "பட்டியலில் இருந்து ஒன்றைத் தேர்ந்தெடுக்கவும்."),
     "enum": ("Choose one of: {expected}.", "इनमें से एक चुनें: {expected}।", "இவற்றில் ஒன்றைத் தேர்ந்தெடுக்கவும்: {expected}."),
     "int_parsing": ("The {field} must be a whole number.", "{field} एक पूर्ण संख्या होनी चाहिए।", "{field} ஒரு முழு எண்ணாக இருக்க வேண்டும்."),
     "int_type": ("The {field} must be a whole number.", "{field} एक पूर्ण संख्या होनी चाहिए।", "{field} ஒரு முழு எண்ணாக இருக்க வேண்டும்."),

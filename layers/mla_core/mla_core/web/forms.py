@@ -138,6 +138,8 @@ def field_errors(exc: ValidationError | AppError, lang: str | None = None) -> di
         errors: dict[str, str] = {}
         for error in exc.errors():
             field = ".".join(str(p) for p in error["loc"]) or "form"
+            if error["type"] in ("literal_error", "enum"):  # the page lists its choices in words
+                errors.setdefault(field, messages.sentence("choose_from_list", lang) or "")
             errors.setdefault(field, messages.pydantic_sentence(error, field, lang))
         return errors
     fallback = messages.error_sentence(exc.code, exc.message, [], lang)

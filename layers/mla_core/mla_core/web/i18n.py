@@ -288,6 +288,16 @@ WORDS: dict[str, tuple[str, str, str]] = {
     "n_complaints_one": ("{n} complaint", "{n} शिकायत", "{n} புகார்"),
     "n_complaints_other": ("{n} complaints", "{n} शिकायतें", "{n} புகார்கள்"),
     # A count the list stops at (the lead: issue 14's review).
+    # The lead: what a walk through every page in hi and ta found in Latin letters.
+    "main_menu": ("Main menu", "मुख्य मेनू", "முதன்மை மெனு"),
+    "tenant_search_hint": ("Constituency, MLA or email", "निर्वाचन क्षेत्र, विधायक या ईमेल", "தொகுதி, எம்எல்ஏ அல்லது மின்னஞ்சல்"),
+    "step_create_schema": ("Office's database", "कार्यालय का डेटाबेस", "அலுவலகத்தின் தரவுத்தளம்"),
+    "step_create_room": ("Call room (LiveKit)", "कॉल रूम (LiveKit)", "அழைப்பு அறை (LiveKit)"),
+    "step_configure_sip_dispatch": ("Phone numbers to the agent (SIP)", "फ़ोन नंबर एजेंट तक (SIP)", "தொலைபேசி எண்கள் முகவருக்கு (SIP)"),
+    "step_store_agent_config": ("Agent settings", "एजेंट की सेटिंग", "முகவர் அமைப்புகள்"),
+    "step_create_dashboard_login": ("Office admin's login", "कार्यालय एडमिन का लॉगिन", "அலுவலக நிர்வாகியின் உள்நுழைவு"),
+    "step_send_welcome_email": ("Welcome email", "स्वागत ईमेल", "வரவேற்பு மின்னஞ்சல்"),
+    "step_activate": ("Go live", "चालू करना", "செயல்படுத்துதல்"),
     "n_complaints_capped": ("{n} or more complaints", "{n} या अधिक शिकायतें", "{n} அல்லது அதற்கு மேற்பட்ட புகார்கள்"),
     "n_supporters_one": ("{n} caller raised this", "{n} कॉलर ने यह उठाया", "{n} அழைப்பாளர் இதைத் தெரிவித்தார்"),
     "n_supporters_other": ("{n} callers raised this", "{n} कॉलरों ने यह उठाया", "{n} அழைப்பாளர்கள் இதைத் தெரிவித்தனர்"),

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 
 from mla_core.agents.config import category_name
 from mla_core.core.settings import get_settings
@@ -68,9 +69,16 @@ def templates() -> Jinja2Templates:
     jinja.env.filters["ist"] = ist
     jinja.env.globals["category_name"] = category_name
     jinja.env.globals["grouped"] = grouped
+    jinja.env.globals["isolate"] = isolate
     # The macros every page uses, as `ui.<macro>`: loaded once here, not imported by each render.
     jinja.env.globals["ui"] = jinja.env.get_template("_macros.html").module
     return jinja
+
+
+def isolate(text: str) -> Markup:
+    """What a person typed, inside a sentence of ours: escaped, in its own `<bdi>` (so a name in
+    another script or a right-to-left override stays within itself)."""
+    return Markup("<bdi>{}</bdi>").format(text)
 
 
 def ist(moment: datetime, pattern: str) -> str:

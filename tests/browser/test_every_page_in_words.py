@@ -1,0 +1,166 @@
+"""Every page, in Hindi and in Tamil, for each role that sees it, reads in its own language: no code,
+pattern or English word left over (issue 14's last check), in Chromium. What a person typed (in
+`<bdi>` or `dir=auto`), an email address, a link, and the few names written in Latin letters in
+every language (SMS, CSV, MLA, LiveKit...) are not leftovers; anything else in Latin letters is.
+
+Each page is also saved as build/screenshots/every-page-<lang>-<page>.png for the session note."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_support import screenshot
+from playwright.sync_api import expect
+from test_pages import office, sign_in, simulated_call
+
+from support import Api
+
+# Latin words a Hindi or Tamil reader meets as they are: names of things, not of our codes.
+ALLOWED = {
+    "AI", "API", "CSV", "DLT", "DPDP", "Excel", "English", "ID", "JSON", "LibreOffice", "LiveKit",
+    "MLA", "OTP", "PDS", "SIP", "SMS", "STD", "UTF", "Voice", "IST", "PIN", "URL", "Act",
+}  # fmt: skip
+
+# The visible text of the page, and the words people read that are not text nodes (a button's
+# value, a field's placeholder, a title or label for assistive technology), leaving out what a
+# person typed (in an isolate) and the language chooser's own names.
+READ_TEXT = """() => {
+  const own = el => el.closest("bdi, [dir=auto], textarea, script, style, code, kbd, pre, [translate=no], [lang=en]");
+  const texts = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const holder = n.parentElement;
+    if (!holder || own(holder) || !n.data.trim()) continue;
+    const style = getComputedStyle(holder);
+    if (style.display === "none" || style.visibility === "hidden") continue;
+    texts.push(n.data.trim());
+  }
+  for (const el of document.querySelectorAll("[placeholder], [title], [aria-label], [alt], input[type=submit]")) {
+    if (own(el)) continue;
+    for (const attr of ["placeholder", "title", "aria-label", "alt"]) if (el.getAttribute(attr)) texts.push(el.getAttribute(attr));
+    if (el.type === "submit" && el.value) texts.push(el.value);
+  }
+  return texts;
+}"""
+
+_NOT_WORDS = re.compile(r"[\w.+-]+@[\w.-]+|https?://\S+|/[\w/.-]+|#\d+|\+91[\d ]+")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z_']*")
+
+
+def leftovers(page: Any) -> list[str]:
+    found = []
+    for text in page.evaluate(READ_TEXT):
+        for word in _LATIN_WORD.findall(_NOT_WORDS.sub(" ", text)):
+            if word not in ALLOWED and len(word) > 1:
+                found.append(f"{word!r} in {text[:80]!r}")
+    return sorted(set(found))
+
+
+def in_language(page: Any, lang: str) -> None:
+    page.context.add_cookies([{"name": "mla_lang", "value": lang, "url": page.url}])
+
+
+def read(page: Any, lang: str, name: str, path: str | None = None) -> list[str]:
+    if path is not None:
+        page.goto(path)
+    expect(page.locator("body")).to_be_visible()
+    screenshot(page, f"every-page-{lang}-{name}")
+    return [f"{name}: {found}" for found in leftovers(page)]
+
+
+@pytest.mark.parametrize("lang", ["hi", "ta"])
+def test_every_page_reads_in_the_interface_language_for_each_role(
+    new_page: Any, api: Api, admin_token: str, stack: Any, tmp_path: Path, lang: str
+) -> None:
+    tenant, admin, token = office(api, admin_token, new_page)
+    simulated_call(stack, tmp_path, tenant["phone_numbers"][0], "+919840012345")
+    [called] = api.request("GET", "/api/complaints", token).json()["data"]["items"]
+    reference = called["reference"]
+    staff_email = f"staff-{tenant['tenant_id']}@example.in"
+    invited = api.request("POST", "/api/users/invite", token, json={"email": staff_email, "full_name": "Staff One"})
+    assert invited.status_code in (200, 201), invited.text
+    walk_in = {"category": "water", "description": "No water", "location": "Ward 5", "language": lang}
+    copy = api.request("POST", "/api/complaints", token, json=walk_in).json()["data"]["reference"]
+    acknowledged = api.request("PATCH", f"/api/complaints/{copy}", token, json={"version": 1, "status": "acknowledged"})
+    assert acknowledged.status_code == 200, acknowledged.text
+    marked = api.request(
+        "PATCH",
+        f"/api/complaints/{copy}",
+        token,
+        json={"version": 2, "status": "duplicate", "duplicate_of": str(reference)},
+    )
+    assert marked.status_code == 200, marked.text
+    in_language(admin, lang)
+
+    found: list[str] = []
+    pages = {
+        "overview": "/app/overview",
+        "complaints": "/app/complaints",
+        "complaint": f"/app/complaints/{reference}",
+        "walk-in": "/app/complaints/new",
+        "team": "/app/team",
+        "agents": "/app/agents",
+        "privacy": "/app/privacy",
+        "profile": "/app/profile",
+        "duplicate": f"/app/complaints/{copy}",
+        "bad-filter": "/app/complaints?status=bogus&created_from=yesterday",
+        "not-found": "/app/complaints/999999",
+    }
+    for name, path in pages.items():
+        found += read(admin, lang, name, path)
+    admin.goto("/app/privacy")
+    admin.locator(
+        "form[action$='/privacy/find'] input[type=tel], form[action$='/privacy/find'] input[name=phone]"
+    ).first.fill("+919840012345")
+    admin.locator("form[action$='/privacy/find'] [type=submit]").click()
+    found += read(admin, lang, "privacy-person")
+    admin.goto("/app/complaints/new")
+    admin.locator("form[action$='/complaints/new'] [type=submit]").click()
+    found += read(admin, lang, "walk-in-refused")
+
+    admin.goto("/app/agents")
+    admin.locator("form:has(input[name=status][value=paused]) button").first.click()
+    found += read(admin, lang, "pause-confirm")
+
+    staff = new_page(width=360, height=780)
+    staff.goto("/login")
+    in_language(staff, lang)
+    staff.goto(f"/register?token={api.invite_token_for(staff_email)}")
+    found += read(staff, lang, "invitation")
+    accept_invitation_in(staff, api, staff_email, lang)
+    found += read(staff, lang, "staff-complaints", "/app/complaints")
+    found += read(staff, lang, "staff-complaint", f"/app/complaints/{reference}")
+
+    admin.goto("/app/team")
+    admin.locator("tr", has_text=staff_email).locator("button.danger").click()
+    found += read(admin, lang, "disable-confirm")
+
+    visitor = new_page()
+    visitor.goto("/login")
+    in_language(visitor, lang)
+    for name, path in {"sign-in": "/login", "recover": "/recover", "bad-invitation": "/register?token=nope"}.items():
+        found += read(visitor, lang, name, path)
+
+    root = new_page()
+    sign_in(root, "/admin/panel/tenants", stack.env["SUPERADMIN_EMAIL"], stack.env["SUPERADMIN_PASSWORD"])
+    in_language(root, lang)
+    for name, path in {
+        "admin-tenants": "/admin/panel/tenants",
+        "admin-new-tenant": "/admin/panel/tenants/new",
+        "admin-tenant": f"/admin/panel/tenants/{tenant['tenant_id']}",
+    }.items():
+        found += read(root, lang, name, path)
+
+    assert not found, "\n".join(found)
+
+
+def accept_invitation_in(page: Any, api: Api, email: str, lang: str) -> None:
+    """The invitation accepted through its page in `lang` (the button named in that language)."""
+    page.goto(f"/register?token={api.invite_token_for(email)}")
+    page.fill("#full_name", "Staff One")
+    page.fill("#password", "a long office password")
+    page.locator("main form [type=submit]").first.click()
+    expect(page).to_have_url(re.compile(r"/app/complaints$"))
