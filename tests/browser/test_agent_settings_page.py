@@ -4,15 +4,13 @@ a second agent added from the page. In Chromium, through the pages."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from browser_support import screenshot
 from playwright.sync_api import expect
 from test_dashboard_words import in_language
-from test_pages import ROOT, office
+from test_pages import office, simulated_call
 
 from support import Api, Inspector, unique_number
 
@@ -84,13 +82,8 @@ def test_a_name_an_sms_cannot_carry_is_refused_in_the_pages_language_and_nothing
 
 
 def paused_call(stack: Any, tmp_path: Path, to: str, caller: str) -> None:
-    """A call through the real agent (the simulator) to a paused office: it hears the pause and hangs up."""
-    env_file = tmp_path / "stack.env"
-    env_file.write_text("".join(f"{k}={v}\n" for k, v in stack.env.items()))
-    script = ["--script", "agent_pool/scripts/tamil_complaint.json", "--env", str(env_file)]
-    command = [sys.executable, "-m", "agent_pool.simulate", "--to", to, "--from", caller, *script]
-    call = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert call.returncode == 2, call.stdout + call.stderr  # the simulator's "not answered"
+    """A call through the real agent to a paused office: it hears the pause and hangs up."""
+    simulated_call(stack, tmp_path, to, caller, exits=2)  # the simulator's "not answered"
 
 
 def test_pausing_asks_first_says_what_callers_hear_and_lists_the_calls_it_missed(

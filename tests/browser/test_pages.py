@@ -45,13 +45,14 @@ def office(api: Api, admin_token: str, new_page: Any, **body: Any) -> tuple[dict
     return tenant, page, token
 
 
-def simulated_call(stack: Any, tmp_path: Path, to: str, caller: str) -> str:
+def simulated_call(stack: Any, tmp_path: Path, to: str, caller: str, *, exits: int = 0) -> str:
+    """A call through the real agent (the simulator), its output; `exits`: the simulator's status."""
     env_file = tmp_path / "stack.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in stack.env.items()))
     script = ["--script", "agent_pool/scripts/tamil_complaint.json", "--env", str(env_file)]
     command = [sys.executable, "-m", "agent_pool.simulate", "--to", to, "--from", caller, *script]
     call = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert call.returncode == 0, call.stdout + call.stderr
+    assert call.returncode == exits, call.stdout + call.stderr
     return call.stdout
 
 
