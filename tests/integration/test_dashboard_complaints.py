@@ -277,3 +277,13 @@ async def test_what_the_office_reads_is_what_its_types_declare(a: dict[str, Any]
     TypeAdapter(ListPage).validate_python(await search.list_page(services, tenant_id, ComplaintFilters()), strict=True)
     TypeAdapter(Stats).validate_python(summary(services, tenant_id), strict=True)
     TypeAdapter(list[DayCount]).validate_python(overdue_trend(services, tenant_id), strict=True)
+
+
+def test_a_walk_in_complaints_created_event_names_the_staffer_who_typed_it(api: Api, a: dict[str, Any]) -> None:
+    body = {"category": "water", "description": "No water since Monday", "location": "Ward 5", "language": "ta"}
+    created = api.request("POST", "/api/complaints", a["token"], json={**body, "channel": "walk_in"})
+    assert created.status_code == 201, created.text
+
+    [first, *_] = created.json()["data"]["timeline"]
+    assert first["event_type"] == "created" and first["actor_type"] == "user"
+    assert first["actor_id"] == a["user_id"] and first["actor_name"]

@@ -19,7 +19,8 @@ NOT_A_CONSTITUENTS: dict[str, tuple[str, ...]] = {
     # An office: its MLA, constituency, admin's email, greeting, numbers (the office's published DIDs).
     "platform.tenants": ("tenant_id", "status", "mla_name", "constituency", "state", "languages", "admin_email",
                          "admin_name", "greeting", "schema_name", "room_name", "sip_dispatch_rule_id",
-                         "execution_arn", "error", "archived_schema", "retention"),
+                         "execution_arn", "error", "archived_schema", "retention", "mla_name_local",
+                         "constituency_local"),
     "platform.tenant_phone_numbers": ("e164", "tenant_id"),
     "platform.provisioning_steps": ("tenant_id", "name", "status", "error", "output"),
     # The agents' configs: prompts, categories, the office's numbers.

@@ -170,5 +170,6 @@ def create_manual(
         language=body.language,
         room_name=None,
         channel=body.channel,
+        logged_by=who.user_id,
     )
     return get_complaint(services, who.tenant_id, str(logged.reference))

@@ -113,12 +113,14 @@ def log_complaint(
     channel: Channel = "phone",
     callback_number: str | None = None,
     sms_confirmation: bool = True,
+    logged_by: str | None = None,
 ) -> LoggedComplaint:
     """Validate, make durable, confirm by SMS; returns the reference to read out.
 
     `caller_number` is whose complaint it is (the number the call came from, or one staff typed);
     `callback_number` is where a hidden caller asked for the SMS, which never makes the complaint
-    theirs. `sms_confirmation=False` stores it without an SMS (the call's SMS are used up).
+    theirs. `sms_confirmation=False` stores it without an SMS (the call's SMS are used up);
+    `logged_by`: the office user who typed it in (the timeline names them).
 
     Raises `InvalidInputError` (nothing stored) or `TransientError` (neither Postgres nor the queue
     took it: the caller must not be given a reference).
@@ -143,6 +145,7 @@ def log_complaint(
         sla_due_at=now + timedelta(days=category.sla_days),
         created_at=now,
         sms_confirmation=sms_confirmation,
+        logged_by=logged_by,
     )
     try:
         inserted, complaint = _store_once(services, complaint, may_renumber=True)

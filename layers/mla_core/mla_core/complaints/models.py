@@ -72,6 +72,7 @@ class Complaint(BaseModel):
     sla_due_at: datetime
     created_at: datetime
     sms_confirmation: bool = True  # False: the call's SMS were used up; not stored, kept while queued
+    logged_by: str | None = None  # the office user who typed it in (their id, on its `created` event); None: the agent
 
 
 class ManualComplaint(BaseModel):

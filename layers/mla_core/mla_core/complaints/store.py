@@ -386,11 +386,12 @@ def insert(conn: Conn, complaint: Complaint) -> int | None:
             " %(sla_due_at)s, %(created_at)s, %(created_at)s, (SELECT id FROM {calls} WHERE room_name = %(room_name)s))"
             " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
         ).format(complaints=_t(tenant_id, "complaints"), calls=_t(tenant_id, "calls")),
-        complaint.model_dump(exclude={"schema_version", "tenant_id", "sms_confirmation"}),
+        complaint.model_dump(exclude={"schema_version", "tenant_id", "sms_confirmation", "logged_by"}),
     ).fetchone()
     if row is None:
         return None
-    actor_type = "agent" if complaint.channel == "phone" else "user"
+    # Who logged it: the staffer who typed it in, else the agent (by the call's room).
+    actor_type, actor_id = ("user", complaint.logged_by) if complaint.logged_by else ("agent", complaint.room_name)
     conn.execute(
         sql.SQL(
             "INSERT INTO {} (complaint_id, event_type, to_status, actor_type, actor_id, data)"
@@ -399,7 +400,7 @@ def insert(conn: Conn, complaint: Complaint) -> int | None:
         (
             row["id"],
             actor_type,
-            complaint.room_name,
+            actor_id,
             Jsonb({"channel": complaint.channel, "language": complaint.language}),
         ),
     )
