@@ -114,7 +114,8 @@ def test_a_number_is_found_exported_previewed_and_erased_through_the_api(
     assert search_everywhere(stack, tenant_id, n) == []
 
 
-@pytest.mark.parametrize("typed", ["12345", "+14155550100", "5812347777", "7" * 41])
+# Numbers no Indian phone has (4242: too short; 50123 47777: no mobile series nor STD code starts so).
+@pytest.mark.parametrize("typed", ["4242", "+14155550100", "5012347777", "7" * 41])
 def test_a_refused_number_is_never_repeated(api: Api, office: dict[str, Any], typed: str) -> None:
     for path in ROUTES:
         body = {"phone": typed, "confirmation": "x"} if path.endswith("/erasures") else {"phone": typed}

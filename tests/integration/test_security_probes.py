@@ -205,6 +205,8 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/api/complaints/{complaint}"): None,
     ("PATCH", "/api/complaints/{complaint}"): {"version": 1, "status": "acknowledged"},
     ("POST", "/api/complaints/{complaint}/notes"): {"text": "probe"},
+    ("GET", "/api/complaints/{complaint}/duplicate-check"): None,
+    ("POST", "/api/complaints/{complaint}/undo-duplicate"): {"version": 1, "note": "probe"},
     ("PATCH", "/api/users/{user_id}"): {"disabled": True},
     ("POST", "/api/users/{user_id}/resend"): None,
     ("GET", "/api/agents/{agent_id}"): None,
@@ -212,7 +214,12 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("PUT", "/api/agents/{agent_id}/status"): {"version": 1, "status": "paused"},
     ("DELETE", "/api/agents/{agent_id}"): None,
 }
+# Routes for office admins only: B's staff is refused them (403) before any id is read.
+ADMINS_ONLY = ("/api/users", "/api/agents")
+# The query a route with an id needs besides it (so that only the id can refuse it).
+QUERIES = {("GET", "/api/complaints/{complaint}/duplicate-check"): "?duplicate_of=1"}
 PAGE_FORMS: dict[tuple[str, str], dict[str, str]] = {
+    ("POST", "/app/complaints/{reference}/undo-duplicate"): {"note": "probe"},
     ("GET", "/app/complaints/{reference}"): {},
     ("POST", "/app/complaints/{reference}/change"): {"action": "note", "note": "probe"},
     ("POST", "/app/team/{user_id}"): {"disabled": "true"},
@@ -231,9 +238,10 @@ def test_another_office_reaches_nothing_of_ours_by_id(api: Api, offices: dict[st
     for method, path in with_ids:
         for office in (a, by_id) if "{complaint}" in path else (a,):
             for token in (b["token"], b["staff_token"]):
-                response = api.request(method, fill(path, office, a["tenant_id"]), token, json=BODIES[(method, path)])
+                url = fill(path, office, a["tenant_id"]) + QUERIES.get((method, path), "")
+                response = api.request(method, url, token, json=BODIES[(method, path)])
                 assert response.status_code in (403, 404), (method, path, response.text)
-                assert response.status_code == 404 or path.startswith(("/api/users", "/api/agents"))  # admins' only
+                assert response.status_code == 404 or path.startswith(ADMINS_ONLY) or path.endswith("/undo-duplicate")
                 PROBES["another office's ids (API)"] += 1
     pages_with_ids = [(m, p) for m, p in SIGNED_IN_PAGES if p.startswith("/app/") and "{" in p]
     assert set(pages_with_ids) <= set(PAGE_FORMS), f"add a form for {set(pages_with_ids) - set(PAGE_FORMS)}"
