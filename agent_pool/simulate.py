@@ -289,7 +289,7 @@ def answered_numbers() -> list[tuple[str, str]]:
     from mla_core.db import close_pools
 
     try:  # a quick "is `make dev` up?" first: a database that is down takes seconds to refuse
-        httpx.get(f"{os.environ['API_URL']}/health", timeout=2).raise_for_status()
+        httpx.get(f"{os.environ['API_URL']}/health", timeout=5).raise_for_status()
     except (KeyError, httpx.HTTPError):
         return []
     logging.disable(logging.CRITICAL)  # the pool's retries would bury the usage under warnings

