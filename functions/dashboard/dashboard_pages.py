@@ -462,7 +462,9 @@ def team_page(request: Request, who: Admin, resent: str = "", disabled: str = ""
     """The team; after a resend or a disable, a notice naming the member (`?resent=` / `?disabled=` their id)."""
     t, done = translator(language(request)), resent or disabled
     named = next((m for m in team.members(get_services(), who) if done and m["id"] == done[:40]), None)
-    notice = t("invitation_resent" if resent else "member_disabled_notice").format(email=named["email"]) if named else ""
+    notice = (
+        t("invitation_resent" if resent else "member_disabled_notice").format(email=named["email"]) if named else ""
+    )
     return _team(request, who, notice=notice)
 
 

@@ -97,7 +97,9 @@ def test_the_walk_in_form_says_its_rules_before_it_is_sent_in_the_pages_language
     expect(page).to_have_url(re.compile(r"/app/complaints/\d+$"))
 
 
-def test_a_double_click_on_invite_adds_one_member_and_sends_one_email(new_page: Any, api: Api, admin_token: str) -> None:
+def test_a_double_click_on_invite_adds_one_member_and_sends_one_email(
+    new_page: Any, api: Api, admin_token: str
+) -> None:
     tenant, page, _ = office(api, admin_token, new_page)
     email = f"twice-{tenant['tenant_id']}@example.in"
     page.goto("/app/team")

@@ -45,9 +45,7 @@ def test_unknown_fields_are_refused() -> None:
     assert errors_for(valid(plan="gold")) == {"plan": "extra_forbidden"}
 
 
-@pytest.mark.parametrize(
-    "number", ["50000 12345", "+1415555267", "+910123456789", "+9198765", "+91987654321012"]
-)
+@pytest.mark.parametrize("number", ["50000 12345", "+1415555267", "+910123456789", "+9198765", "+91987654321012"])
 def test_phone_numbers_must_be_indian_e164(number: str) -> None:
     assert errors_for(valid(phone_numbers=[number])) == {"phone_numbers.0": "value_error"}
 

@@ -71,9 +71,16 @@ FIELDS: dict[str, Sentence] = {
     "Idempotency-Key": ("Idempotency-Key", "Idempotency-Key", "Idempotency-Key"),
     "form": ("form", "फ़ॉर्म", "படிவம்"),
     # helper A (issue 14, item 7): the names in a language's own letters.
-    "mla_name_local": ("MLA's name in the language's letters", "भाषा की लिपि में विधायक का नाम", "மொழியின் எழுத்தில் சட்டமன்ற உறுப்பினர் பெயர்"),
-    "constituency_local": ("constituency's name in the language's letters", "भाषा की लिपि में निर्वाचन क्षेत्र का नाम",
-                           "மொழியின் எழுத்தில் தொகுதியின் பெயர்"),
+    "mla_name_local": (
+        "MLA's name in the language's letters",
+        "भाषा की लिपि में विधायक का नाम",
+        "மொழியின் எழுத்தில் சட்டமன்ற உறுப்பினர் பெயர்",
+    ),
+    "constituency_local": (
+        "constituency's name in the language's letters",
+        "भाषा की लिपि में निर्वाचन क्षेत्र का नाम",
+        "மொழியின் எழுத்தில் தொகுதியின் பெயர்",
+    ),
     # helper E (issue 15, items 6 and 7): the complaint list's filters.
     "q": ("search", "खोज", "தேடல்"),
     "created_from": ("from date", "आरंभ तिथि", "தொடக்கத் தேதி"),
