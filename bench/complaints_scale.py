@@ -125,6 +125,7 @@ def direct_sql(db: Any, tenant_id: str, filters: Any, whole_word: str | None = N
     word alone, whole (`plainto_tsquery`), in one query on the same index."""
     from mla_core.complaints import search, store
 
+    query: sql.Composable
     query, params = search.list_query(tenant_id, filters)
     if whole_word is not None:
         query, params = store.search_page_query(tenant_id, filters, None)

@@ -65,7 +65,6 @@ def seed(count: int) -> list[str]:
                 greeting=None,
                 sender_id="MLAOFC",
                 dlt_entity_id="",
-                dlt_template_ids={},
             )
             conn.execute(
                 "INSERT INTO platform.agent_configs (agent_id, tenant_id, version, config) VALUES (%s, %s, %s, %s)",
