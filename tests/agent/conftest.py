@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -66,3 +67,11 @@ def phone_call(services: Services) -> CallFactory:
             yield run, llm
 
     return call
+
+
+@pytest.fixture(scope="module")
+def env_file(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What `make dev` writes to .local/dev.env, for this stack (the simulator's `--env`)."""
+    path = tmp_path_factory.mktemp("simulate") / "dev.env"
+    path.write_text("".join(f"{key}={value}\n" for key, value in sorted(stack.env.items())))
+    return path

@@ -18,14 +18,6 @@ from support import unique_number
 SCRIPTS = Path(__file__).resolve().parents[2] / "agent_pool" / "scripts"
 
 
-@pytest.fixture(scope="module")
-def env_file(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What `make dev` writes to .local/dev.env, for this stack."""
-    path = tmp_path_factory.mktemp("simulate") / "dev.env"
-    path.write_text("".join(f"{key}={value}\n" for key, value in sorted(stack.env.items())))
-    return path
-
-
 def simulate(env_file: Path, dialed: str, caller: str | None, script: str) -> subprocess.CompletedProcess[str]:
     args = [
         sys.executable,

@@ -9,20 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 from agent_support import complaints_of
 
 from support import unique_number
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "agent_pool" / "scripts"
-
-
-@pytest.fixture(scope="module")
-def env_file(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What `make dev` writes to .local/dev.env, for this stack."""
-    path = tmp_path_factory.mktemp("simulate-exits") / "dev.env"
-    path.write_text("".join(f"{key}={value}\n" for key, value in sorted(stack.env.items())))
-    return path
 
 
 def simulate(env_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
