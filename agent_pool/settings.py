@@ -37,7 +37,9 @@ class WorkerSettings(BaseSettings):
     # Turn-taking for phone callers (see agent_pool.voice.turn_handling).
     endpointing_min_delay: float = Field(default=0.6, ge=0)
     endpointing_max_delay: float = Field(default=3.0, gt=0)
-    interruption_min_words: int = Field(default=2, ge=0)
+    # Three, so a two-word backchannel ("haan ji", "சரி சரி") does not stop the agent; a real sentence
+    # stops it at its third word (docs/voice-testing.md).
+    interruption_min_words: int = Field(default=3, ge=0)
     interruption_min_duration: float = Field(default=0.6, ge=0)
     false_interruption_timeout: float = Field(default=1.5, gt=0)
 

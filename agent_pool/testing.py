@@ -81,6 +81,11 @@ class ScriptedLLM(llm.LLM):
     `requests` keeps every chat context it was given, for assertions. When the script runs out it
     answers with nothing and counts the overrun, so a caller can tell "the agent needed more
     turns than the script had" from a normal end.
+
+    In an audio call, preemptive generation asks for a reply while the caller may still go on (a
+    pause mid-sentence), and asks again with more of their words: a request for the same turn
+    (nothing from the agent since, the caller's words extending the last request's) gets the same
+    step again instead of the next one.
     """
 
     def __init__(self, steps: Iterable[LlmStep | DeferredStep] = ()) -> None:
@@ -88,6 +93,7 @@ class ScriptedLLM(llm.LLM):
         self._steps: list[LlmStep | DeferredStep] = list(steps)
         self.requests: list[llm.ChatContext] = []
         self.overruns = 0
+        self._last_step: LlmStep | None = None
 
     @classmethod
     def from_turns(cls, turns: Iterable[ScriptTurn]) -> ScriptedLLM:
@@ -121,14 +127,38 @@ class ScriptedLLM(llm.LLM):
         tool_choice: NotGivenOr[llm.ToolChoice] = NOT_GIVEN,
         extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
     ) -> llm.LLMStream:
+        previous = self.requests[-1] if self.requests else None
         self.requests.append(chat_ctx.copy())
-        next_step = self._steps.pop(0) if self._steps else None
-        step = next_step(chat_ctx) if callable(next_step) else next_step
+        if previous is not None and _same_turn(previous, chat_ctx):
+            step = self._last_step
+        else:
+            next_step = self._steps.pop(0) if self._steps else None
+            step = next_step(chat_ctx) if callable(next_step) else next_step
+            self._last_step = step
         if step is None:
             self.overruns += 1
         return _ScriptedStream(
             self, step, len(self.requests), chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options
         )
+
+
+def _same_turn(earlier: llm.ChatContext, later: llm.ChatContext) -> bool:
+    """`later` asks for the reply `earlier` asked for, with more (or the same) of the caller's words."""
+
+    def agent_items(context: llm.ChatContext) -> int:
+        return sum(1 for item in context.items if item.type != "message" or item.role == "assistant")
+
+    def last_said(context: llm.ChatContext) -> str | None:
+        users = [item for item in context.items if item.type == "message" and item.role == "user"]
+        return (users[-1].text_content or "").strip() if users else None
+
+    before, after = last_said(earlier), last_said(later)
+    return (
+        before is not None
+        and after is not None
+        and agent_items(earlier) == agent_items(later)
+        and after.startswith(before)
+    )
 
 
 class _ScriptedStream(llm.LLMStream):

@@ -161,6 +161,7 @@ class Utterance:
     language: str
     start: float
     end: float
+    final_text: str | None = None  # when the final result says otherwise than the interim ones
 
 
 class Caller(session_io.AudioInput):
@@ -192,9 +193,19 @@ class Caller(session_io.AudioInput):
                 await self._feeder
         self._frames.close()
 
-    def say(self, *parts: str | Pause, language: str = "en", words_per_minute: int | None = None) -> Utterance:
+    def say(
+        self,
+        *parts: str | Pause,
+        language: str = "en",
+        words_per_minute: int | None = None,
+        heard_as: str | None = None,
+        final_as: str | None = None,
+    ) -> Utterance:
         """Queue a line (text and pauses) to be spoken from the next frame; returns its last stretch of speech
-        (`end` is when the caller stops). `words_per_minute` for a slow (or a drawn-out) line."""
+        (`end` is when the caller stops). `words_per_minute` for a slow (or a drawn-out) line; `heard_as`
+        for what the STT makes of it when that is not the words ("" for a cough: sound, no words);
+        `final_as` when its final result differs from the interim ones (voices in the background that
+        Deepgram guesses at while they last, then finalises as nothing: "")."""
         start = max(self.clock.now, self._pending_end)
         last: Utterance | None = None
         for part in parts:
@@ -202,7 +213,8 @@ class Caller(session_io.AudioInput):
                 pcm = bytes(int(part.seconds * SAMPLE_RATE) * 2)
             else:
                 pcm = speech(part, language, words_per_minute=words_per_minute or self._words_per_minute)
-                last = Utterance(part, language, start, start + len(pcm) / 2 / SAMPLE_RATE)
+                text = part if heard_as is None else heard_as
+                last = Utterance(text, language, start, start + len(pcm) / 2 / SAMPLE_RATE, final_as)
                 self.utterances.append(last)
             self._pending.extend(pcm)
             start += len(pcm) / 2 / SAMPLE_RATE
@@ -282,6 +294,8 @@ class _ScriptedStream(stt.RecognizeStream):
             end = float(item.userdata.get("audio_time", owner.caller.clock.now))
             start = end - item.duration
             for index, utterance in enumerate(owner.caller.utterances):
+                if not utterance.text:  # a sound with no words in it
+                    continue
                 state = hearing.setdefault(index, _Hearing())
                 if state.final:
                     continue
@@ -291,7 +305,8 @@ class _ScriptedStream(stt.RecognizeStream):
                     continue
                 if end >= utterance.end + owner.final_delay:
                     state.final = True
-                    self._send(stt.SpeechEventType.FINAL_TRANSCRIPT, utterance.text, utterance, owner.language)
+                    final = utterance.text if utterance.final_text is None else utterance.final_text
+                    self._send(stt.SpeechEventType.FINAL_TRANSCRIPT, final, utterance, owner.language)
                     continue
                 spoken = state.heard_until - utterance.start
                 if spoken >= (state.interims + 1) * owner.interim_every:
@@ -410,13 +425,16 @@ class HeardAudio(session_io.AudioOutput):
     def first_heard_at(self) -> float | None:
         return self.heard[0].at if self.heard else None
 
-    async def wait_heard(self, *, after: float = 0.0) -> float:
-        """The audio time of the first frame heard at or after `after`."""
-        while True:
+    async def wait_heard(self, *, after: float = 0.0, within: float = 30.0) -> float:
+        """The audio time of the first frame heard at or after `after`; fails when the agent has said
+        nothing `within` seconds (audio time) of it."""
+        deadline = max(after, self.clock.now) + within
+        while self.clock.now <= deadline:
             for frame in self.heard:
                 if frame.at >= after:
                     return frame.at
             await self.clock.wait(FRAME_SECONDS)
+        raise AssertionError(f"the agent said nothing between {after:.2f} s and {deadline:.2f} s (audio time)")
 
     async def capture_frame(self, frame: rtc.AudioFrame) -> None:
         await super().capture_frame(frame)

@@ -13,6 +13,7 @@ from livekit.agents import stt, tts
 from livekit.agents.voice.turn import TurnHandlingOptions
 
 from agent_pool.settings import WorkerSettings
+from agent_pool.turn_end import UnfinishedSentence
 from mla_core.agents.config import (
     DEFAULT_VOICES,
     AgentConfig,
@@ -49,17 +50,19 @@ def language_profile(config: AgentConfig, language: str) -> LanguageProfile:
 def turn_handling(settings: WorkerSettings, *, text_mode: bool = False) -> TurnHandlingOptions:
     """Turn-taking for phone callers.
 
-    - VAD decides when the caller stopped (LiveKit's turn-detector model covers Hindi, not
-      Tamil); the endpointing delay leaves room for elderly and non-native speakers to pause.
-    - An interruption needs `interruption_min_words` words from the STT, so a one-word filler
-      ("haan", "hmm", "seri", "ok") said while the agent talks does not cut it off, and a false
-      interruption (noise, a cough) resumes the agent's sentence.
+    - VAD hears when the caller stopped; the turn ends `endpointing_min_delay` later, unless the
+      words so far stop where a sentence cannot end ("the pipe near …"): then it waits up to
+      `endpointing_max_delay`, so an elderly caller can think mid-sentence (`agent_pool.turn_end`;
+      LiveKit's turn-detector model covers Hindi, not Tamil).
+    - An interruption needs `interruption_min_words` words from the STT, so a filler or a two-word
+      backchannel ("haan", "haan ji", "சரி சரி", "ok ok") said while the agent talks does not cut it
+      off, and a false interruption (noise, a cough) resumes the agent's sentence.
     - Text mode has no audio to find turns in: each `run()` is one turn.
     """
     if text_mode:
         return {"turn_detection": "manual", "preemptive_generation": {"enabled": False}}
     return {
-        "turn_detection": "vad",
+        "turn_detection": UnfinishedSentence(),
         "endpointing": {"min_delay": settings.endpointing_min_delay, "max_delay": settings.endpointing_max_delay},
         "interruption": {
             "enabled": True,

@@ -16,7 +16,7 @@ from livekit.agents import llm, vad
 from agent_pool import plugins
 from agent_pool.settings import get_worker_settings
 from agent_pool.testing import Say, ScriptedLLM
-from agent_pool.testing_audio import AudioCall, Segment, agent_speech, audio_call, espeak_available
+from agent_pool.testing_audio import AudioCall, Pause, Segment, agent_speech, audio_call, espeak_available
 from mla_core.adapters import Services
 from support import Api, tenant_body
 
@@ -26,6 +26,9 @@ GREETING_WITHIN = 1.0
 # A real sentence silences the agent this soon after the caller starts it: the VAD's minimum speech
 # (`interruption_min_duration`, 0.6 s), the STT's first words, and a frame or two.
 INTERRUPTED_WITHIN = 1.2
+# The agent answers this soon after the caller's last word beyond the endpointing delay: its first
+# sentence's synthesis and a frame (preemptive generation hides the LLM in the delay).
+REPLY_AFTER_DELAY_WITHIN = 0.3
 REPLY = Say(
     "I am sorry to hear that. Please tell me the name of your street and a landmark near it, "
     "so that the office can send someone to look at the problem."
@@ -99,30 +102,89 @@ async def test_the_greeting_is_heard_within_a_second_of_the_answer(call_in_audio
         assert not audio.caller.utterances  # before the caller had anything to say
 
 
-async def test_a_one_word_filler_while_the_agent_speaks_does_not_stop_it(call_in_audio: AudioCallFactory) -> None:
+async def _while_the_agent_replies(audio: AudioCall) -> Segment:
+    """The caller asks; returns the agent's reply once it has played 0.8 s (the moment to talk over it)."""
+    await audio.run.wait_greeted()
+    asked = audio.caller.say("My water supply has stopped.")
+    reply = await _reply_segment(audio, after=asked.end)
+    assert reply.started_at is not None
+    await audio.clock.wait_until(reply.started_at + 0.8)
+    return reply
+
+
+def _heard_in_full(reply: Segment) -> bool:
+    return not reply.interrupted and reply.played == pytest.approx(reply.captured, abs=0.05) and reply.played >= 4.0
+
+
+@pytest.mark.parametrize(
+    ("backchannel", "language"),
+    [("haan", "en"), ("haan ji", "en"), ("சரி சரி", "ta")],
+    ids=["a one-word filler", "haan ji", "sari sari"],
+)
+async def test_a_filler_or_a_two_word_backchannel_while_the_agent_speaks_does_not_stop_it(
+    call_in_audio: AudioCallFactory, backchannel: str, language: str
+) -> None:
     async with call_in_audio([REPLY, Say("Okay.")]) as (audio, scripted):
-        await audio.run.wait_greeted()
-        asked = audio.caller.say("My water supply has stopped.")
-        reply = await _reply_segment(audio, after=asked.end)
-        assert reply.started_at is not None
-        await audio.clock.wait_until(reply.started_at + 0.8)
+        reply = await _while_the_agent_replies(audio)
         # Drawn out past the VAD's minimum speech, so only the word count keeps the agent talking.
-        filler = audio.caller.say("haan", words_per_minute=60)
-        assert filler.end - filler.start > get_worker_settings().interruption_min_duration
+        said = audio.caller.say(backchannel, language=language, words_per_minute=60)
+        assert said.end - said.start > get_worker_settings().interruption_min_duration
         await _until_ended(audio, reply, within=15)
 
-        assert not reply.interrupted, agent_speech(audio.heard.segments)
-        assert reply.played == pytest.approx(reply.captured, abs=0.05) and reply.played >= 4.0  # all of it was heard
-        assert len(scripted.requests) == 1  # no new turn: the agent did not answer the filler
+        assert _heard_in_full(reply), agent_speech(audio.heard.segments)
+        assert audio.heard.pauses == []
+        assert len(scripted.requests) == 1  # no new turn: the agent did not answer it
+
+
+async def test_a_cough_while_the_agent_speaks_neither_stops_nor_pauses_it(call_in_audio: AudioCallFactory) -> None:
+    async with call_in_audio([REPLY, Say("Okay.")]) as (audio, scripted):
+        reply = await _while_the_agent_replies(audio)
+        cough = audio.caller.say("ahem, ahem", words_per_minute=80, heard_as="")  # sound the STT finds no words in
+        assert cough.end - cough.start > get_worker_settings().interruption_min_duration
+        await _until_ended(audio, reply, within=15)
+
+        assert _heard_in_full(reply), agent_speech(audio.heard.segments)
+        assert audio.heard.pauses == []  # no words, so the interruption's word count is never met
+        assert len(scripted.requests) == 1
+
+
+async def test_voices_in_the_background_pause_the_agent_and_it_resumes_its_sentence(
+    call_in_audio: AudioCallFactory,
+) -> None:
+    """A false interruption: the STT guesses at words while a voice nearby lasts, then finalises nothing."""
+    settings = get_worker_settings()
+    async with call_in_audio([REPLY, Say("Okay.")]) as (audio, scripted):
+        reply = await _while_the_agent_replies(audio)
+        voices = audio.caller.say("where is the bus stand from here", final_as="")
+        await _until_ended(audio, reply, within=20)
+
+        [(paused, resumed)] = audio.heard.pauses
+        assert paused - voices.start <= INTERRUPTED_WITHIN
+        assert resumed is not None
+        # The VAD's end of speech (its 0.45 s of silence), then the false-interruption timeout.
+        assert resumed - voices.end <= 0.45 + settings.false_interruption_timeout + 0.3, audio.heard.pauses
+        assert _heard_in_full(reply), agent_speech(audio.heard.segments)
+        assert len(scripted.requests) == 1
+
+
+async def test_a_pause_mid_sentence_does_not_end_the_callers_turn(call_in_audio: AudioCallFactory) -> None:
+    """An elderly caller thinks for 2.5 s after "near"; the turn ends once they finish, not in the pause."""
+    settings = get_worker_settings()
+    async with call_in_audio([REPLY]) as (audio, scripted):
+        await audio.run.wait_greeted()
+        last = audio.caller.say("The water pipe near", Pause(2.5), "the temple is broken.", words_per_minute=130)
+        first = audio.caller.utterances[-2]
+        assert last.start - first.end >= 2.5
+
+        replied = await audio.heard.wait_heard(after=first.end)
+        assert replied >= last.end, agent_speech(audio.heard.segments)  # not a word into the pause
+        assert replied - last.end <= settings.endpointing_min_delay + REPLY_AFTER_DELAY_WITHIN
+        assert _user_turns(scripted.requests[-1])[-1] == "The water pipe near the temple is broken."
 
 
 async def test_a_real_sentence_interrupts_the_agent_and_it_listens(call_in_audio: AudioCallFactory) -> None:
     async with call_in_audio([REPLY, Say("Sorry. Please go on.")]) as (audio, scripted):
-        await audio.run.wait_greeted()
-        asked = audio.caller.say("My water supply has stopped.")
-        reply = await _reply_segment(audio, after=asked.end)
-        assert reply.started_at is not None
-        await audio.clock.wait_until(reply.started_at + 0.8)
+        reply = await _while_the_agent_replies(audio)
         barge_in = audio.caller.say("No wait, the real problem is the drainage near the temple.")
         await _until_ended(audio, reply, within=10)
 

@@ -14,6 +14,7 @@ from agent_pool import deploy_runpod, phrases
 from agent_pool.agent import idempotency_key, indian_mobile
 from agent_pool.settings import WorkerSettings
 from agent_pool.testing import FakeSTT, FakeTTS, silence
+from agent_pool.turn_end import UnfinishedSentence
 from agent_pool.voice import language_profile, turn_handling
 from mla_core.agents.config import build_default_config
 
@@ -73,11 +74,11 @@ def test_a_language_the_tenant_did_not_list_still_gets_a_profile_with_the_record
     assert language_profile(CONFIG, "ta") is CONFIG.profiles["ta"]
 
 
-@pytest.mark.parametrize("filler", ["haan", "hmm", "हाँ", "சரி", "seri", "ok"])
-def test_a_one_word_filler_does_not_interrupt_the_agent(filler: str) -> None:
+@pytest.mark.parametrize("filler", ["haan", "hmm", "हाँ", "சரி", "seri", "ok", "haan ji", "हाँ जी", "சரி சரி", "ok ok"])
+def test_a_filler_or_a_two_word_backchannel_does_not_interrupt_the_agent(filler: str) -> None:
     options = turn_handling(WorkerSettings())
     interruption = options["interruption"]
-    assert interruption["enabled"] and interruption["min_words"] == 2
+    assert interruption["enabled"] and interruption["min_words"] == 3
     # LiveKit counts words this way before letting speech interrupt the agent.
     assert len(split_words(filler, split_character=True)) < interruption["min_words"]
     assert len(split_words("रुकिए, मेरी बात सुनिए", split_character=True)) >= interruption["min_words"]
@@ -85,7 +86,7 @@ def test_a_one_word_filler_does_not_interrupt_the_agent(filler: str) -> None:
 
 def test_turn_taking_is_tuned_for_phone_callers_and_off_in_text_mode() -> None:
     options = turn_handling(WorkerSettings(endpointing_min_delay=0.8))
-    assert options["turn_detection"] == "vad" and options["endpointing"]["min_delay"] == 0.8
+    assert isinstance(options["turn_detection"], UnfinishedSentence) and options["endpointing"]["min_delay"] == 0.8
     assert options["interruption"]["resume_false_interruption"] is True
     assert turn_handling(WorkerSettings(), text_mode=True)["turn_detection"] == "manual"
 
