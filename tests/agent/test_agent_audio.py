@@ -29,6 +29,7 @@ INTERRUPTED_WITHIN = 1.2
 # The agent answers this soon after the caller's last word beyond the endpointing delay: its first
 # sentence's synthesis and a frame (preemptive generation hides the LLM in the delay).
 REPLY_AFTER_DELAY_WITHIN = 0.3
+pytestmark = pytest.mark.audio
 REPLY = Say(
     "I am sorry to hear that. Please tell me the name of your street and a landmark near it, "
     "so that the office can send someone to look at the problem."
