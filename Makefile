@@ -99,8 +99,8 @@ bench: install speech ## print the performance figures (see README)
 	$(BIN)/python -m bench.sessions
 	$(BIN)/python -m bench.signin
 
-simulate: install ## a phone call without a phone: make simulate TO=+91… FROM=+91… SCRIPT=agent_pool/scripts/tamil_complaint.json
-	@$(BIN)/python -m agent_pool.simulate $(if $(TO),--to $(TO)) $(if $(FROM),--from $(FROM)) $(if $(SCRIPT),--script $(SCRIPT))
+simulate: install ## a phone call without a phone: make simulate TO=+91… FROM=+91… SCRIPT=agent_pool/scripts/tamil_complaint.json [AUDIO=call.wav]
+	@$(BIN)/python -m agent_pool.simulate $(if $(TO),--to $(TO)) $(if $(FROM),--from $(FROM)) $(if $(SCRIPT),--script $(SCRIPT)) $(if $(AUDIO),--audio $(AUDIO))
 
 invitation: install ## the newest invitation link emailed to EMAIL by the running `make dev` (local stack only)
 	@[ -n "$(EMAIL)" ] || { echo "usage: make invitation EMAIL=<the invited person's email>, e.g. the new tenant's admin email"; exit 64; }

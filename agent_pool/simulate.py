@@ -9,6 +9,10 @@ example with a number the running stack answers, and the scripts there are. A sc
 (turns, and the `{reference}` and `{reference_digits}` placeholders) is `SCRIPT_FORMAT` below, which
 `--help` prints.
 
+With `--audio call.wav` the same call is heard as audio (`agent_pool.testing_audio.audio_call`: the
+worker's Silero VAD and turn handling, the caller's lines and the agent's answers spoken by espeak-ng,
+`make speech`) and written to a 16 kHz stereo WAV: the caller on the left, the agent on the right.
+
 Exit status: 0 the call ended well, even if a tool failed once and the call recovered (the same tool
 later succeeded, or a complaint was logged or a status given); 1 a real failure, said in one
 `FAILED: …` line (an exception, a script the agent did not follow, the call ending early, a tool
@@ -23,10 +27,12 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+import uuid
+from array import array
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from livekit.agents import llm
 from livekit.agents.voice.run_result import RunResult
@@ -36,6 +42,10 @@ from agent_pool.phrases import spoken_digits
 from agent_pool.testing import CallTool, LlmStep, Say, ScriptedLLM, ScriptError, ScriptTurn, UserTurn, parse_script
 from mla_core.agents.config import LlmSettings
 from mla_core.core.privacy import RedactNumbers
+
+if TYPE_CHECKING:
+    from agent_pool.testing_audio import AudioCall
+    from mla_core.adapters import Services
 
 EXIT_OK, EXIT_AGENT_FAILED, EXIT_NO_TENANT, EXIT_USAGE = 0, 1, 2, 64
 REFERENCE_PLACEHOLDER = "{reference}"
@@ -218,8 +228,10 @@ async def simulate(
     use_openai: bool = False,
     job_metadata: str = "",
     out: TextIO = sys.stdout,
+    audio: Path | None = None,
 ) -> Report:
-    """Play `turns` through the real agent; returns what happened."""
+    """Play `turns` through the real agent; returns what happened. With `audio`, the call is heard as
+    audio and written there as a stereo WAV (`--audio`)."""
     from mla_core.adapters import get_services
     from mla_core.db import close_pools
 
@@ -234,25 +246,21 @@ async def simulate(
         llm_factory = lambda _settings: scripted  # noqa: E731 - the factory the call expects
     services = get_services()
     try:
-        async with text_call(
-            services, llm_factory, dialed_number=dialed_number, caller_number=caller_number, job_metadata=job_metadata
-        ) as run:
-            await references.look_up(run)
-            printer.new_items(run.session.history, report)
-            if run.rejected:
-                report.rejected = True
-                printer.line(f"no active tenant owns {dialed_number}: the caller heard the apology")
-                return report
-            for turn in turns:
-                if not isinstance(turn, UserTurn):
-                    continue
-                if run.close_event is not None:
-                    report.failure = f"the call ended before the caller said: {turn.text}"
-                    break
-                result: RunResult[None] = await run.session.run(user_input=references.fill(turn.text))
-                printer.new_items(run.session.history, report)
-                if any(e.type == "function_call" and e.item.name == "end_call" for e in result.events):
-                    await run.wait_closed(timeout=5)  # the goodbye is said, then the call ends
+        if audio is None:
+            async with text_call(
+                services,
+                llm_factory,
+                dialed_number=dialed_number,
+                caller_number=caller_number,
+                job_metadata=job_metadata,
+            ) as run:
+                played = await _play(run, turns, report, printer, references, _typed(run))
+        else:
+            played, run = await _play_in_audio(
+                services, llm_factory, turns, report, printer, references, dialed_number, caller_number, audio
+            )
+        if not played:
+            return report
         assert run.call is not None
         report.references = [logged.reference for logged in run.call.logged]
         report.outcome = run.outcome
@@ -274,6 +282,174 @@ async def simulate(
     if report.verdict:
         printer.line(f"FAILED: {report.verdict}")
     return report
+
+
+async def _play(
+    run: CallRun,
+    turns: Sequence[ScriptTurn],
+    report: Report,
+    printer: Printer,
+    references: References,
+    say: Callable[[str], Awaitable[None]],
+) -> bool:
+    """The caller's turns said (`say`) one by one, the conversation printed as it goes; False when no
+    tenant answered."""
+    await references.look_up(run)
+    printer.new_items(run.session.history, report)
+    if run.rejected:
+        report.rejected = True
+        printer.line(f"no active tenant owns {run.request.dialed_number}: the caller heard the apology")
+        return False
+    for turn in turns:
+        if not isinstance(turn, UserTurn):
+            continue
+        if run.close_event is not None:
+            report.failure = f"the call ended before the caller said: {turn.text}"
+            break
+        await say(references.fill(turn.text))
+        printer.new_items(run.session.history, report)
+    return True
+
+
+def _typed(run: CallRun) -> Callable[[str], Awaitable[None]]:
+    """The caller's line as text, the way `text_call` takes it."""
+
+    async def say(text: str) -> None:
+        result: RunResult[None] = await run.session.run(user_input=text)
+        if any(e.type == "function_call" and e.item.name == "end_call" for e in result.events):
+            await run.wait_closed(timeout=5)  # the goodbye is said, then the call ends
+
+    return say
+
+
+# --audio ------------------------------------------------------------------------------------------
+
+#: The caller speaks this long after the agent's last word (audio time).
+CALLER_WAITS = 0.5
+#: The agent answers a caller's line within this much audio, or the run fails.
+ANSWER_WITHIN = 30.0
+#: How fast the caller speaks (espeak-ng's words per minute).
+CALLER_WORDS_PER_MINUTE = 175
+#: The WAV ends this long after the call's last word.
+TAIL = 0.5
+
+
+class AgentSilentError(RuntimeError):
+    """The agent said nothing after the caller spoke (audio time)."""
+
+
+def spoken_language(text: str, default: str) -> str:
+    """espeak-ng's language for a line, by its script: Tamil, Devanagari (Hindi), else English; `default`
+    (the call's language) for a line with no letters, e.g. digits read out."""
+    for char in text:
+        if "\u0b80" <= char <= "\u0bff":
+            return "ta"
+        if "\u0900" <= char <= "\u097f":
+            return "hi"
+    return "en" if any(char.isalpha() for char in text) else default
+
+
+class SpokenLine:
+    """The caller's side of an audio call: each line said once the agent is quiet, and what was said when
+    (the left channel)."""
+
+    def __init__(self, audio: AudioCall) -> None:
+        self.audio = audio
+        self.said: list[tuple[float, bytes]] = []  # (audio time, 16 kHz mono PCM)
+
+    async def greeted(self) -> None:
+        await self.audio.run.wait_greeted()
+        await self.quiet(after=0.0)
+
+    async def say(self, text: str) -> None:
+        from agent_pool.testing_audio import speech
+
+        call = self.audio.run.call
+        language = spoken_language(text, call.language if call is not None else "en")
+        pcm = await asyncio.to_thread(speech, text, language, words_per_minute=CALLER_WORDS_PER_MINUTE)
+        said = self.audio.caller.say(text, language=language, words_per_minute=CALLER_WORDS_PER_MINUTE)
+        self.said.append((said.start, pcm))
+        await self.quiet(after=said.end, text=text)
+
+    async def quiet(self, *, after: float, text: str | None = None) -> None:
+        """Until the agent has answered (when `text` was said) and been silent `CALLER_WAITS`, or the call
+        has ended."""
+        from agent_pool.testing_audio import FRAME_SECONDS
+
+        audio = self.audio
+        deadline = audio.clock.now + ANSWER_WITHIN
+        while audio.run.close_event is None:
+            segments = audio.heard.segments
+            answered = text is None or any(s.started_at is not None and s.started_at >= after for s in segments)
+            last_word = max((s.ended_at for s in segments if s.ended_at is not None), default=0.0)
+            silent = all(s.ended_at is not None for s in segments) and audio.run.session.agent_state == "listening"
+            if answered and silent and audio.clock.now >= last_word + CALLER_WAITS:
+                return
+            if not answered and audio.clock.now > deadline:
+                raise AgentSilentError(f"the agent said nothing within {ANSWER_WITHIN:.0f} s after: {text}")
+            await audio.clock.wait(FRAME_SECONDS)
+
+
+async def _play_in_audio(
+    services: Services,
+    llm_factory: Callable[[LlmSettings], llm.LLM],
+    turns: Sequence[ScriptTurn],
+    report: Report,
+    printer: Printer,
+    references: References,
+    dialed_number: str,
+    caller_number: str | None,
+    path: Path,
+) -> tuple[bool, CallRun]:
+    """`_play` with the caller's lines spoken and heard through the worker's VAD; the call written to `path`."""
+    from agent_pool.plugins import load_vad
+    from agent_pool.testing_audio import audio_call
+
+    vad_model = await asyncio.to_thread(load_vad)
+    room_name = f"sim-audio-{uuid.uuid4().hex[:12]}"
+    async with audio_call(
+        services, llm_factory, vad_model, dialed_number=dialed_number, caller_number=caller_number, room_name=room_name
+    ) as audio:
+        line = SpokenLine(audio)
+        try:
+            if not audio.run.rejected:
+                await line.greeted()
+            played = await _play(audio.run, turns, report, printer, references, line.say)
+            if played and audio.run.close_event is None:
+                await line.quiet(after=audio.clock.now)
+            await audio.clock.wait(TAIL)
+        finally:
+            seconds = write_call_wav(path, line.said, [(f.at, f.pcm) for f in audio.heard.heard], audio.clock.now)
+            printer.line(f"audio: {path} ({seconds:.1f} s; the caller left, the agent right)")
+    return played, audio.run
+
+
+def write_call_wav(
+    path: Path, caller: Sequence[tuple[float, bytes]], agent: Sequence[tuple[float, bytes]], until: float
+) -> float:
+    """A 16 kHz 16-bit stereo WAV of the call: `caller` on the left, `agent` on the right, each a list of
+    (audio time, mono PCM), silence elsewhere; at least `until` seconds long. Returns its duration."""
+    from agent_pool.testing_audio import SAMPLE_RATE, wav_bytes
+
+    ends = [at + len(pcm) / 2 / SAMPLE_RATE for at, pcm in [*caller, *agent]]
+    samples = round(max([until, *ends]) * SAMPLE_RATE)
+    stereo = array("h", bytes(samples * 4))
+    stereo[0::2] = _channel(caller, samples, SAMPLE_RATE)
+    stereo[1::2] = _channel(agent, samples, SAMPLE_RATE)
+    if sys.byteorder == "big":
+        stereo.byteswap()  # WAV is little-endian
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(wav_bytes(stereo.tobytes(), sample_rate=SAMPLE_RATE, channels=2))
+    return samples / SAMPLE_RATE
+
+
+def _channel(pieces: Sequence[tuple[float, bytes]], samples: int, sample_rate: int) -> array[int]:
+    channel = array("h", bytes(samples * 2))
+    for at, pcm in pieces:
+        start = round(at * sample_rate)
+        chunk = array("h", pcm)[: max(0, samples - start)]
+        channel[start : start + len(chunk)] = chunk
+    return channel
 
 
 EXAMPLE_CALLER = "+919876543210"
@@ -358,6 +534,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--metadata", default="", help='job metadata as the dispatch rule sets it, e.g. {"tenant_id": …}'
     )
     parser.add_argument("--verbose", action="store_true", help="show the agent's and the domain's logs")
+    parser.add_argument(
+        "--audio",
+        type=Path,
+        default=None,
+        metavar="CALL.wav",
+        help="hear the call as audio (espeak-ng voices, the worker's VAD) and write it to this stereo WAV: "
+        "the caller left, the agent right",
+    )
     args = parser.parse_args(argv)
 
     env_file = args.env or default_env_file()
@@ -379,6 +563,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.llm == "openai" and not os.environ.get("OPENAI_API_KEY"):
         print("--llm openai needs OPENAI_API_KEY", file=sys.stderr)
         return EXIT_USAGE
+    if args.audio is not None:
+        from agent_pool.testing_audio import espeak_available
+
+        if not espeak_available():
+            print("--audio needs espeak-ng, the caller's and the agent's voice: run `make speech`", file=sys.stderr)
+            return EXIT_USAGE
+        if args.metadata:
+            print("--audio answers by the dialed number (--to): leave out --metadata", file=sys.stderr)
+            return EXIT_USAGE
     report = asyncio.run(
         simulate(
             turns,
@@ -386,6 +579,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             caller_number=args.caller,
             use_openai=args.llm == "openai",
             job_metadata=args.metadata,
+            audio=args.audio,
         )
     )
     return report.exit_code
