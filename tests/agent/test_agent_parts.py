@@ -171,7 +171,7 @@ def test_the_runpod_dry_run_prints_the_plan_offline_with_secrets_masked(prod_env
 
     assert code == 0
     assert "offline" in out and "create template 'mla-voice-agent': image ghcr.io/x/agent:1, ports 8081/http" in out
-    assert out.count("create pod mla-voice-agent-") == 4  # ceil(60 / 25) + 1 spare
+    assert out.count("create pod mla-voice-agent-") == 3  # ceil(60 / 40) + 1 spare
     assert "env LIVEKIT_URL=value-of-livekit_url-0123456789" in out
     assert "env OPENAI_API_KEY=****6789" in out and "value-of-openai_api_key" not in out
 
