@@ -42,7 +42,7 @@ office:
 	@command -v soffice >/dev/null || echo "no LibreOffice (not root?): the CSV export's LibreOffice test will be skipped"
 
 test: install browser office speech ## run every test (installs Chromium, LibreOffice and espeak-ng for their tests when root)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile  # two workers, a test file each at a time: each worker starts its own local stack
 
 # The browser tests save their pictures in build/screenshots/ (ignored by git); this runs the test files that
 # take the README's pictures and copies those into docs/screenshots/, to be committed.
