@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from agent_support import CallFactory
 
 from agent_pool.call import CallRun, text_call
 from agent_pool.testing import DeferredStep, LlmStep, ScriptedLLM
+from agent_pool.testing_audio import espeak_available
 from mla_core.adapters import Services, get_services
 from support import Api, tenant_body, unique_number
 
@@ -27,6 +29,16 @@ def hindi_tenant(api: Api, admin_token: str) -> dict[str, Any]:
         languages=["hi", "en"], mla_name="Ravi Kumar", constituency="Lucknow Central", state="Uttar Pradesh"
     )
     return api.create_tenant(admin_token, body)
+
+
+@pytest.fixture(scope="session")
+def speech() -> None:
+    """espeak-ng, which the calls heard as audio speak with: skipped without it, failed in CI."""
+    if not espeak_available():
+        message = "audio tests need espeak-ng: run `make speech` (as root), or `apt-get install espeak-ng`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ never wall-clock time, so the tests hold on a loaded machine. Each call is a few
 from __future__ import annotations
 
 import contextlib
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -16,7 +15,7 @@ from livekit.agents import llm, vad
 from agent_pool import plugins
 from agent_pool.settings import get_worker_settings
 from agent_pool.testing import Say, ScriptedLLM
-from agent_pool.testing_audio import AudioCall, Pause, Segment, agent_speech, audio_call, espeak_available
+from agent_pool.testing_audio import AudioCall, Pause, Segment, agent_speech, audio_call
 from mla_core.adapters import Services
 from support import Api, tenant_body
 
@@ -29,20 +28,11 @@ INTERRUPTED_WITHIN = 1.2
 # The agent answers this soon after the caller's last word beyond the endpointing delay: its first
 # sentence's synthesis and a frame (preemptive generation hides the LLM in the delay).
 REPLY_AFTER_DELAY_WITHIN = 0.3
-pytestmark = pytest.mark.audio
+pytestmark = [pytest.mark.audio, pytest.mark.usefixtures("speech")]
 REPLY = Say(
     "I am sorry to hear that. Please tell me the name of your street and a landmark near it, "
     "so that the office can send someone to look at the problem."
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _speech() -> None:
-    if not espeak_available():
-        message = "audio tests need espeak-ng: run `make speech` (as root), or `apt-get install espeak-ng`"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 @pytest.fixture(scope="module")

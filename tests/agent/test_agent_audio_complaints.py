@@ -4,7 +4,6 @@ the worker's Silero VAD and turn handling, the agent's voice as audio), from two
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -15,23 +14,13 @@ from typing import Any
 import pytest
 from agent_support import complaints_of, sms_to
 
-from agent_pool.testing_audio import espeak_available
 from support import unique_number
 
-pytestmark = pytest.mark.audio
+pytestmark = [pytest.mark.audio, pytest.mark.usefixtures("speech")]
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "agent_pool" / "scripts"
 # What differs between two calls by design: who called, which call (its room) and which number it got.
 PER_CALL = {"id", "reference", "caller_number", "room_name", "call_id", "idempotency_key", "search"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _speech() -> None:
-    if not espeak_available():
-        message = "audio tests need espeak-ng: run `make speech` (as root), or `apt-get install espeak-ng`"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 def simulate(env_file: Path, dialed: str, caller: str, script: str, *audio: str) -> str:
