@@ -36,8 +36,8 @@ TEST_STACK_ENV = {
 pytestmark = pytest.mark.e2e
 
 
-def free_base_port(span: int = 7) -> int:
-    """A base port with `span` free ports after it (make dev puts its services at PORT+1…PORT+6)."""
+def free_base_port(span: int = 8) -> int:
+    """A base port with `span` free ports after it (make dev puts its services at PORT+1…PORT+7)."""
     for _ in range(50):
         base = random.randrange(20_000, 60_000)
         try:

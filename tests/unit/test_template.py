@@ -24,11 +24,17 @@ EVENTS = ROOT / "sam" / "events"
 
 SECRET_READ = {"secretsmanager:GetSecretValue"}
 # Beyond logs and X-Ray (which SAM grants every function), the only AWS calls each function makes.
+LIVE = "execute-api:ManageConnections"  # live updates: post to and close the pages' WebSocket connections
 EXTRA_ACTIONS: dict[str, set[str]] = {
     "AdminFunction": {"states:StartExecution", "states:DescribeExecution"},
     "SendWelcomeEmailFunction": {"ses:SendEmail", "ses:SendRawEmail"},
-    "DashboardFunction": {"ses:SendEmail", "ses:SendRawEmail", "sns:Publish"},
+    "DashboardFunction": {"ses:SendEmail", "ses:SendRawEmail", "sns:Publish", LIVE},
+    "WebhooksFunction": {LIVE},
+    "RealtimeFunction": {LIVE},
+    "SlaWatcherFunction": {LIVE},
+    "DeprovisionFunction": {LIVE},
     "ComplaintIngestFunction": {
+        LIVE,
         "sns:Publish",
         "sqs:ChangeMessageVisibility",
         "sqs:ChangeMessageVisibilityBatch",

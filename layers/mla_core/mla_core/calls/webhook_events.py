@@ -47,10 +47,12 @@ from mla_core.core.fields import sip_number
 from mla_core.core.names import schema_name, stored_room_name
 from mla_core.core.retention import WEBHOOK_EVENT_DAYS
 from mla_core.core.text import clean
+from mla_core.live import events
 
 if TYPE_CHECKING:
     from psycopg import sql
 
+    from mla_core.adapters import Services
     from mla_core.db import Database
 
 logger = logging.getLogger(__name__)
@@ -244,6 +246,18 @@ def ingest(db: Database, event: CallEvent, *, purge_chance: float = PURGE_CHANCE
     if random.random() < purge_chance:
         _purge_quietly(db)
     return Ingested(outcome="applied", tenant_id=owner.tenant_id)
+
+
+def apply(services: Services, event: CallEvent) -> Ingested:
+    """`ingest`, and a call answered or ended told to the office's open pages (its "calls now")."""
+    ingested = ingest(services.db, event)
+    change = call_change(event)
+    if ingested.outcome == "applied" and ingested.tenant_id and change is not None:
+        if change.answered_at is not None:
+            events.office_changed(services, ingested.tenant_id, "call.started", call_id=event.room_name)
+        elif change.ends_call:
+            events.office_changed(services, ingested.tenant_id, "call.ended", call_id=event.room_name)
+    return ingested
 
 
 def _why_no_call_table(db: Database, tenant_id: str) -> str:

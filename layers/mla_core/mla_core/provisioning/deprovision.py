@@ -15,6 +15,7 @@ from mla_core import db
 from mla_core.adapters import Services
 from mla_core.adapters.supabase_auth import SupabaseAuth
 from mla_core.core.names import archived_schema_name
+from mla_core.live import connections
 from mla_core.provisioning.workflow import delete_room, error_message, remove_sip_dispatch
 from mla_core.tenants import registry
 
@@ -57,6 +58,7 @@ def deprovision(services: Services, tenant_id: str) -> dict[str, Any]:
     delete_room(services, tenant, {})
     delete_agent_config_keys_only(services, tenant)
     disabled = disable_logins(services, tenant_id, services.auth)
+    connections.close_office(services, tenant_id)
     archived = archive_schema(services, tenant)
     with services.db.transaction() as conn:
         registry.release_numbers(conn, tenant_id)
