@@ -16,7 +16,7 @@ from mla_core.adapters import Services
 from mla_core.adapters.supabase_auth import SupabaseAuth
 from mla_core.core.names import archived_schema_name
 from mla_core.live import connections
-from mla_core.provisioning.workflow import delete_room, error_message, remove_sip_dispatch
+from mla_core.provisioning.workflow import delete_room, error_message, progressed, remove_sip_dispatch
 from mla_core.tenants import registry
 
 logger = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ def deprovision(services: Services, tenant_id: str) -> dict[str, Any]:
             deleted_at=db.now(conn),
         )
     logger.info("tenant deprovisioned", extra={"tenant_id": tenant_id, "logins_disabled": disabled})
+    progressed(services, tenant_id)
     return {"tenant_id": tenant_id, "status": "deleted", "archived_schema": archived}
 
 
@@ -87,4 +88,5 @@ def record_failure(services: Services, tenant_id: str, error: dict[str, Any]) ->
     with services.db.transaction() as conn:
         registry.update_tenant(conn, tenant_id, error={"step": "deprovision", "message": message})
     logger.warning("deprovisioning failed", extra={"tenant_id": tenant_id, "error": message})
+    progressed(services, tenant_id)
     return {"tenant_id": tenant_id, "status": "deleting", "error": message}

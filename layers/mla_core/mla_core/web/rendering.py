@@ -6,6 +6,7 @@ ours) on every one."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -167,6 +168,7 @@ def render(
         "lang": lang,
         "languages": LANGUAGES,
         "csrf": csrf_token(request),
+        "rendered_at": int(time.time() * 1000),  # live updates look for the events since (static/live.js)
     }
     response = templates().TemplateResponse(request, template, {**values, **(context or {})}, status_code=status_code)
     return finish(request, response)

@@ -4,7 +4,7 @@
 //   live:complaint-<ref>    complaint #<ref> changed
 //   live:call               a call started or ended
 //   live:sla                a complaint passed its SLA (the banner)
-//   live:tenant             a tenant's provisioning moved (the admin panel)
+//   live:tenant             a tenant's provisioning moved (the admin panel); live:tenant-<id> that tenant
 //   live:reload             the page missed more than is kept: reload every live part
 // Each element asks the server for its own fragment, so rendering stays in the Jinja partials.
 (function () {
@@ -14,6 +14,8 @@
   const status = document.getElementById("live-status");
   if (!base || !status) return;
   const PING_MS = 5 * 60 * 1000; // API Gateway closes a connection idle for 10 minutes
+  const rendered = Number(body.dataset.rendered || 0); // when the server rendered this page (ms)
+  const RECENT = 20; // on the first connect, the events looked at for those since the page was rendered
   let last = null; // the id of the newest event this page has applied
   let retries = 0;
 
@@ -40,19 +42,27 @@
       }
     }
     if (kind === "call") fire("live:call", event);
-    if (kind === "tenant") fire("live:tenant", event);
+    if (kind === "tenant") {
+      fire("live:tenant", event);
+      fire("live:tenant-" + event.tenant_id, event);
+    }
   }
 
-  async function catchUp() {
+  // What happened while the socket was down; `since` (first connect): only the events after the page
+  // was rendered count (what came before it is in the page already).
+  async function catchUp(since) {
     const response = await fetch(base + "/events?after=" + last, { credentials: "same-origin" });
     if (!response.ok) return;
     const missed = await response.json();
-    if (!missed.complete) {
+    if (!missed.complete && !since) {
       last = missed.newest;
       fire("live:reload", {});
       return;
     }
-    missed.events.forEach(apply);
+    missed.events.forEach(function (event) {
+      if (!since || Date.parse(event.at) >= since - 1000) apply(event);
+      else last = Math.max(last, event.id);
+    });
   }
 
   async function ticket() {
@@ -89,8 +99,12 @@
       retries = 0;
       show("on");
       pinger = setInterval(function () { socket.send('{"action":"ping"}'); }, PING_MS);
-      if (last === null) last = granted.newest;
-      else catchUp();
+      if (last === null) {
+        last = Math.max(0, granted.newest - RECENT);
+        catchUp(rendered);
+      } else {
+        catchUp(0);
+      }
     });
     socket.addEventListener("message", function (message) {
       let event = null;
