@@ -281,3 +281,40 @@ def test_the_sla_watcher_raises_each_breach_once(
     assert (breach["type"], breach["reference"]) == ("sla.breached", complaint["reference"])
     with pytest.raises(TimeoutError):
         socket.recv(timeout=0.5)
+
+
+def test_a_member_disabled_and_an_office_deprovisioned_have_their_connections_closed(
+    api: Api, admin_token: str, services: Services, opened: list[ClientConnection]
+) -> None:
+    first, second = api.office_admin(admin_token), api.office_admin(admin_token)
+    invited = api.request(
+        "POST", "/api/users/invite", second["token"], json={"email": f"staff-{uuid.uuid4().hex[:8]}@example.in"}
+    ).json()["data"]
+    staff = Principal(user_id=invited["id"], email="", role="staff", tenant_id=second["tenant_id"])
+    disabled_socket, office_socket = open_socket(services, staff, opened), open_socket(services, member(first), opened)
+    wait_for(lambda: services.live.user_connections(staff.user_id) and services.live.user_connections(first["user_id"]))
+
+    disabled = api.request("PATCH", f"/api/users/{invited['id']}", second["token"], json={"disabled": True})
+    deleted = api.request("DELETE", f"/admin/tenants/{first['tenant_id']}", admin_token)
+
+    assert disabled.status_code == 200, disabled.text
+    assert deleted.status_code == 202, deleted.text
+    for socket in (disabled_socket, office_socket):
+        with pytest.raises(ConnectionClosed):
+            socket.recv(timeout=30)
+    wait_for(lambda: services.live.feed_connections(events.office_feed(first["tenant_id"])) == [])  # $disconnect
+
+
+def test_the_worker_publishes_in_the_background_and_drains_before_its_process_goes(
+    services: Services, opened: list[ClientConnection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    who = office_user(tenant())
+    socket = open_socket(services, who, opened)
+    wait_for(lambda: services.live.user_connections(who.user_id))
+    monkeypatch.setattr(services, "publish_in_background", True)  # as the worker's prewarm sets it
+
+    queued = events.office_changed(services, who.tenant_id or "", "call.started", call_id="mla-x-call_1")
+    drained = events.drain(services)
+
+    assert queued is None and drained  # the caller did not wait for it
+    assert received(socket)["call_id"] == "mla-x-call_1"

@@ -28,6 +28,7 @@ wait for the job. LiveKit retries for minutes only; the week is a margin for loo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import re
@@ -248,15 +249,17 @@ def ingest(db: Database, event: CallEvent, *, purge_chance: float = PURGE_CHANCE
     return Ingested(outcome="applied", tenant_id=owner.tenant_id)
 
 
-def apply(services: Services, event: CallEvent) -> Ingested:
-    """`ingest`, and a call answered or ended told to the office's open pages (its "calls now")."""
+async def apply(services: Services, event: CallEvent) -> Ingested:
+    """`ingest` (on the event loop: about a millisecond), and a call answered or ended told to the
+    office's open pages, their "calls now" (in a thread: it waits on Redis and API Gateway)."""
     ingested = ingest(services.db, event)
     change = call_change(event)
     if ingested.outcome == "applied" and ingested.tenant_id and change is not None:
-        if change.answered_at is not None:
-            events.office_changed(services, ingested.tenant_id, "call.started", call_id=event.room_name)
-        elif change.ends_call:
-            events.office_changed(services, ingested.tenant_id, "call.ended", call_id=event.room_name)
+        kind: events.EventType | None = (
+            "call.started" if change.answered_at is not None else "call.ended" if change.ends_call else None
+        )
+        if kind is not None:
+            await asyncio.to_thread(events.office_changed, services, ingested.tenant_id, kind, call_id=event.room_name)
     return ingested
 
 

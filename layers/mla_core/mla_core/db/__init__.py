@@ -13,6 +13,7 @@ belongs to the running event loop (one per Lambda container, reused across invoc
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -21,6 +22,7 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 import psycopg
+import psycopg_pool
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
@@ -131,6 +133,8 @@ class Database:
             with pool.connection(timeout=ACQUIRE_TIMEOUT_S) as conn, conn.transaction():
                 yield conn
         except _FAILURES as exc:
+            if isinstance(exc, psycopg_pool.PoolTimeout):  # every connection busy: say how busy
+                logging.getLogger(__name__).warning("database pool exhausted", extra={"pool": pool.get_stats()})
             self._failed(exc)
 
     @asynccontextmanager
@@ -142,6 +146,8 @@ class Database:
             async with pool.connection(timeout=ACQUIRE_TIMEOUT_S) as conn, conn.transaction():
                 yield conn
         except _FAILURES as exc:
+            if isinstance(exc, psycopg_pool.PoolTimeout):  # every connection busy: say how busy
+                logging.getLogger(__name__).warning("database pool exhausted", extra={"pool": pool.get_stats()})
             self._failed(exc)
 
     def _check_reachable(self) -> None:

@@ -89,6 +89,9 @@ def _publish_now(services: Services, feed: str, type: EventType, **ids: str | in
     except AppError as exc:
         logger.warning("live update not published", extra={"feed": feed, "type": type, "error": exc.message})
         return None
+    except Exception:  # never the work's failure: what published it is done and committed
+        logger.exception("live update failed", extra={"feed": feed, "type": type})
+        return None
     logger.info(
         "live update published", extra={"feed": feed, "type": type, "event_id": event.id, "sent": sent, "gone": gone}
     )
@@ -158,9 +161,7 @@ class BackgroundPublisher:
         while True:
             feed, type, ids = self._queue.get()
             try:
-                _publish_now(self._services, feed, type, **ids)
-            except Exception:  # never let the thread die: the next event may get through
-                logger.exception("live update failed", extra={"feed": feed, "type": type})
+                _publish_now(self._services, feed, type, **ids)  # never raises
             finally:
                 self._queue.task_done()
 

@@ -168,7 +168,8 @@ def render(
         "lang": lang,
         "languages": LANGUAGES,
         "csrf": csrf_token(request),
-        "rendered_at": int(time.time() * 1000),  # live updates look for the events since (static/live.js)
+        # Live updates apply the events after this (static/live.js): what came before is in the page.
+        "rendered_at": getattr(request.state, "began_ms", None) or int(time.time() * 1000),
     }
     response = templates().TemplateResponse(request, template, {**values, **(context or {})}, status_code=status_code)
     return finish(request, response)

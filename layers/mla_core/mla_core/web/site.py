@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -271,7 +272,7 @@ def create_site_app(site: Site, services: Callable[[], Services]) -> FastAPI:
         who = await site.member(request, svc, await asyncio.to_thread(site.signed_in, request, svc))
         try:
             ticket = tickets.mint(svc.settings, who) if svc.connections.configured else None
-            newest = events.newest(svc, ticket.feed) if ticket else 0
+            newest = await asyncio.to_thread(events.newest, svc, ticket.feed) if ticket else 0
         except AppError:
             ticket = None
         if ticket is None:
@@ -316,7 +317,9 @@ class WrittenRefusal(InvalidInputError):
 
 
 async def page_language(request: Request) -> None:
-    """The page's language, for the errors its forms show (`web.forms.field_errors`)."""
+    """The page's language, for the errors its forms show (`web.forms.field_errors`); and when the
+    request began, before the page reads anything (what its live updates apply from: `render`)."""
+    request.state.began_ms = int(time.time() * 1000)
     set_page_language(language(request))
 
 

@@ -14,7 +14,7 @@
   const status = document.getElementById("live-status");
   if (!base || !status) return;
   const PING_MS = 5 * 60 * 1000; // API Gateway closes a connection idle for 10 minutes
-  const rendered = Number(body.dataset.rendered || 0); // when the server rendered this page (ms)
+  const rendered = Number(body.dataset.rendered || 0); // when the server began this page's request (ms)
   const RECENT = 20; // on the first connect, the events looked at for those since the page was rendered
   let last = null; // the id of the newest event this page has applied
   let retries = 0;
@@ -60,7 +60,7 @@
       return;
     }
     missed.events.forEach(function (event) {
-      if (!since || Date.parse(event.at) >= since - 1000) apply(event);
+      if (!since || Date.parse(event.at) >= since) apply(event);
       else last = Math.max(last, event.id);
     });
   }

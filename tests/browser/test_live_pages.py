@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from browser_support import screenshot
 from playwright.sync_api import expect
 from psycopg import sql
@@ -35,6 +36,14 @@ def row(page: Any, reference: int) -> Any:
     return page.get_by_test_id("complaints").locator(
         "tr", has=page.get_by_role("link", name=f"#{reference}", exact=True)
     )
+
+
+def walk_in(api: Api, token: str) -> dict[str, Any]:
+    body = {"category": "water", "description": "No water", "location": "Ward 3", "channel": "walk_in",
+            "caller_number": unique_number()}  # fmt: skip
+    created = api.request("POST", "/api/complaints", token, headers={"Idempotency-Key": unique_number()}, json=body)
+    assert created.status_code == 201, created.text
+    return dict(created.json()["data"])
 
 
 def test_a_simulated_call_s_complaint_and_a_status_change_reach_every_open_tab_of_the_office_only(
@@ -91,11 +100,7 @@ def test_a_page_whose_connection_the_server_closed_reconnects_and_catches_up(
     new_page: Any, api: Api, admin_token: str
 ) -> None:
     _, page, token = office(api, admin_token, new_page)
-    created = api.request(
-        "POST", "/api/complaints", token, headers={"Idempotency-Key": unique_number()},
-        json={"category": "water", "description": "No water", "location": "Ward 3", "channel": "walk_in",
-              "caller_number": unique_number()},
-    ).json()["data"]  # fmt: skip
+    created = walk_in(api, token)
     page.goto("/app/complaints")
     live(page)
     [user_id] = {m["id"] for m in api.request("GET", "/api/users", token).json()["data"]}
@@ -154,11 +159,7 @@ def test_a_call_answered_shows_on_calls_now_and_goes_when_it_ends(
 
 def test_a_complaint_past_its_due_time_raises_a_banner_once(new_page: Any, api: Api, admin_token: str) -> None:
     tenant, page, token = office(api, admin_token, new_page)
-    created = api.request(
-        "POST", "/api/complaints", token, headers={"Idempotency-Key": unique_number()},
-        json={"category": "water", "description": "No water", "location": "Ward 3", "channel": "walk_in",
-              "caller_number": unique_number()},
-    ).json()["data"]  # fmt: skip
+    created = walk_in(api, token)
     page.goto("/app/overview")
     live(page)
     table = sql.Identifier(schema_name(tenant["tenant_id"]), "complaints")
@@ -174,3 +175,27 @@ def test_a_complaint_past_its_due_time_raises_a_banner_once(new_page: Any, api: 
     alert = page.get_by_test_id("sla-alert")
     expect(alert).to_have_count(1)
     expect(alert).to_contain_text(f"#{created['reference']} (Water supply) is past its due time.")
+
+
+def test_the_overview_moves_when_a_complaint_is_logged(new_page: Any, api: Api, admin_token: str) -> None:
+    _, page, token = office(api, admin_token, new_page)
+    page.goto("/app/overview")
+    live(page)
+    expect(page.get_by_test_id("total")).to_have_text("0")
+
+    walk_in(api, token)
+
+    expect(page.get_by_test_id("total")).to_have_text("1")
+
+
+def test_with_redis_down_the_page_says_it_is_not_live_and_keeps_working(
+    new_page: Any, api: Api, admin_token: str, request: pytest.FixtureRequest
+) -> None:
+    _, page, _ = office(api, admin_token, new_page)
+    request.getfixturevalue("redis_down")  # after the office is provisioned (its config goes to Redis)
+
+    page.goto("/app/complaints")
+
+    expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "off")
+    expect(page.get_by_test_id("live-status")).to_have_text("Not live: reload to see changes")
+    expect(page.get_by_test_id("count")).to_have_text("0 complaints")
