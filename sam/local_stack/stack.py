@@ -98,11 +98,15 @@ class LocalStack:
         self.env["DATABASE_URL"] = self.postgres.url
 
     def restart_postgres(self) -> None:
-        """Start Postgres again on the same data and port (after a test stopped it)."""
+        """Start Postgres again on the same data and port (after a test stopped it). Every event loop
+        opens a new async pool on its next use: one whose connections died with the server may be
+        waiting out its reconnection back-off."""
         from local_stack.postgres import start_postgres
+        from mla_core.db import forget_async_pools
 
         assert self.postgres is not None
         self.postgres = start_postgres(self.postgres.data_dir, port=self.postgres.port)
+        forget_async_pools()
 
     def _start_redis(self) -> None:
         if "UPSTASH_REDIS_REST_URL" in self.env:
