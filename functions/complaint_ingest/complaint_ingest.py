@@ -1,9 +1,8 @@
-"""Complaints and call records that waited in SQS while Postgres was down, stored exactly once;
-failed SMS retried; complaints past their SLA raised to the offices' pages.
+"""Complaints and call records that waited in SQS while Postgres was down, stored exactly once; and
+failed SMS retried.
 
-Lambda entries: `complaint_ingest.handler` (SQS event source, partial batch responses),
-`complaint_ingest.retry_notifications` (every five minutes) and `complaint_ingest.watch_sla`
-(every minute).
+Lambda entries: `complaint_ingest.handler` (SQS event source, partial batch responses) and
+`complaint_ingest.retry_notifications` (every five minutes).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from pydantic import Discriminator, RootModel, Tag
 
 from mla_core.adapters import get_services
 from mla_core.calls import records
-from mla_core.complaints import intake, sla, sms
+from mla_core.complaints import intake, sms
 from mla_core.core.observability import function_logger
 
 logger = function_logger("complaint-ingest")
@@ -57,8 +56,3 @@ def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
 @logger.inject_lambda_context(clear_state=True)
 def retry_notifications(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return sms.retry_all_failed(get_services())
-
-
-@logger.inject_lambda_context(clear_state=True)
-def watch_sla(event: dict[str, Any], context: Any) -> dict[str, int]:
-    return sla.watch(get_services())

@@ -13,7 +13,6 @@ belongs to the running event loop (one per Lambda container, reused across invoc
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -22,7 +21,6 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 import psycopg
-import psycopg_pool
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
@@ -96,13 +94,6 @@ async def close_async_pools() -> None:
         await pool.close(timeout=1)
 
 
-def forget_async_pools() -> None:
-    """Let every event loop open a new async pool on its next use (after the database restarted: a
-    pool whose connections all died may be waiting out its reconnection back-off for many seconds)."""
-    with _lock:
-        _async_pools.clear()
-
-
 def close_pools() -> None:
     with _lock:
         for pool in _pools.values():
@@ -140,8 +131,6 @@ class Database:
             with pool.connection(timeout=ACQUIRE_TIMEOUT_S) as conn, conn.transaction():
                 yield conn
         except _FAILURES as exc:
-            if isinstance(exc, psycopg_pool.PoolTimeout):  # every connection busy: say how busy
-                logging.getLogger(__name__).warning("database pool exhausted", extra={"pool": pool.get_stats()})
             self._failed(exc)
 
     @asynccontextmanager
@@ -153,8 +142,6 @@ class Database:
             async with pool.connection(timeout=ACQUIRE_TIMEOUT_S) as conn, conn.transaction():
                 yield conn
         except _FAILURES as exc:
-            if isinstance(exc, psycopg_pool.PoolTimeout):  # every connection busy: say how busy
-                logging.getLogger(__name__).warning("database pool exhausted", extra={"pool": pool.get_stats()})
             self._failed(exc)
 
     def _check_reachable(self) -> None:
