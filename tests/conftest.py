@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import asyncio.runners
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,30 @@ for _name in (*OVERRIDABLE, "APP_SECRET_ID", "AWS_PROFILE"):
 # would soon refuse the whole suite's logins; the tests of the limits set them back to 10
 # (tests/integration/test_signin_limits.py, test_invitations.py), from addresses of their own.
 os.environ["SIGNIN_FAILURE_LIMIT"] = "1000"
+
+
+def _cancel_all_tasks_within_a_bound(loop: asyncio.AbstractEventLoop) -> None:
+    """`asyncio.runners._cancel_all_tasks`, which pytest-asyncio runs as each test's event loop closes,
+    waiting at most `TASKS_CANCEL_WITHIN_S` for the loop's tasks to end: a task left by a test that
+    ignores its cancellation is reported and abandoned, instead of hanging the run for ever (seen once
+    in CI on two workers, in a worker's teardown after an agent test)."""
+    to_cancel = asyncio.all_tasks(loop)
+    if not to_cancel:
+        return
+    for task in to_cancel:
+        task.cancel()
+    done, pending = loop.run_until_complete(asyncio.wait(to_cancel, timeout=TASKS_CANCEL_WITHIN_S))
+    for task in pending:
+        warnings.warn(f"a task ignored its cancellation as its event loop closed: {task!r}", stacklevel=1)
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            loop.call_exception_handler(
+                {"message": "unhandled exception as the loop closed", "exception": task.exception(), "task": task}
+            )
+
+
+TASKS_CANCEL_WITHIN_S = 10.0
+asyncio.runners._cancel_all_tasks = _cancel_all_tasks_within_a_bound  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")
