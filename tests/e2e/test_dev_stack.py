@@ -37,9 +37,11 @@ pytestmark = pytest.mark.e2e
 
 
 def free_base_port(span: int = 7) -> int:
-    """A base port with `span` free ports after it (make dev puts its services at PORT+1…PORT+6)."""
+    """A base port with `span` free ports after it (make dev puts its services at PORT+1…PORT+6), below
+    Linux's ephemeral range (32768-60999): a port there may be given to another test worker's server
+    bound to port 0, or to an outgoing connection, between this probe and make dev's own bind."""
     for _ in range(50):
-        base = random.randrange(20_000, 60_000)
+        base = random.randrange(20_000, 32_768 - span)
         try:
             for port in range(base, base + span):
                 with socket.socket() as sock:
