@@ -7,6 +7,7 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, ExitStack
 from typing import Any
 
 import pytest
@@ -52,3 +53,39 @@ async def test_an_unreachable_database_is_transient_and_then_fails_fast() -> Non
     with pytest.raises(TransientError, match="moments ago"), database.transaction():
         pass
     assert time.monotonic() - started < UNREACHABLE_BACKOFF_S / 3  # no second wait for a timeout
+
+
+def _restart(stack: Any) -> None:
+    stack.postgres.stop()
+    stack.restart_postgres()
+
+
+def test_after_postgres_restarts_a_pool_of_dead_connections_serves_the_next_caller(
+    stack: Any, postgres_down: None
+) -> None:
+    """A restart (a failover, maintenance) kills every connection a pool holds; the first caller after it
+    finds one dead and the pool replaces them all, instead of each caller finding them one by one
+    (psycopg_pool gives up after the third dead one within a caller's timeout: a PoolTimeout)."""
+    stack.restart_postgres()
+    database = Database(f"{stack.env['DATABASE_URL']}?application_name=restart-sync", max_size=8)
+    with ExitStack() as held:  # eight connections in the pool at once
+        for _ in range(8):
+            held.enter_context(database.transaction()).execute("SELECT 1")
+    _restart(stack)
+
+    with database.transaction() as conn:
+        assert conn.execute("SELECT 1 AS one").fetchone() == {"one": 1}
+
+
+async def test_after_postgres_restarts_the_event_loops_pool_serves_the_next_caller(
+    stack: Any, postgres_down: None
+) -> None:
+    stack.restart_postgres()
+    database = Database(f"{stack.env['DATABASE_URL']}?application_name=restart-async", max_size=8)
+    async with AsyncExitStack() as held:
+        for _ in range(8):
+            await (await held.enter_async_context(database.read())).execute("SELECT 1")
+    await asyncio.to_thread(_restart, stack)
+
+    async with database.read() as conn:
+        assert await (await conn.execute("SELECT 1 AS one")).fetchone() == {"one": 1}

@@ -13,19 +13,22 @@ belongs to the running event loop (one per Lambda container, reused across invoc
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from typing import Any, NoReturn
 
 import psycopg
+import psycopg_pool
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from mla_core.core.errors import TransientError
 
+log = logging.getLogger(__name__)
 ACQUIRE_TIMEOUT_S = 4.0
 UNREACHABLE_BACKOFF_S = 3.0
 Conn = psycopg.Connection[DictRow]  # every connection returns rows as dicts
@@ -43,18 +46,8 @@ def get_pool(database_url: str, *, max_size: int = 10) -> ConnectionPool[Conn]:
     with _lock:
         pool = _pools.get(database_url)
         if pool is None:
-            pool = ConnectionPool(
-                database_url,
-                connection_class=Conn,
-                min_size=1,
-                max_size=max_size,
-                kwargs=dict(_CONNECTION),
-                check=ConnectionPool.check_connection,
-                open=False,
-                name="mla",
-            )
+            pool = _pools[database_url] = _new_pool(database_url, max_size)
             pool.open(wait=False)
-            _pools[database_url] = pool
         return pool
 
 
@@ -65,22 +58,59 @@ async def get_async_pool(database_url: str, *, max_size: int = 10) -> AsyncConne
         for key in [key for key in _async_pools if key[1].is_closed()]:
             del _async_pools[key]  # its loop is gone, and its connections with it
         pool = _async_pools.get((database_url, loop))
+        opening = pool is None
         if pool is None:
-            pool = _async_pools[(database_url, loop)] = AsyncConnectionPool(
-                database_url,
-                connection_class=AsyncConn,
-                min_size=1,
-                max_size=max_size,
-                kwargs=dict(_CONNECTION),
-                check=AsyncConnectionPool.check_connection,
-                open=False,
-                name="mla-async",
-            )
-            opening = True
-        else:
-            opening = False
+            pool = _async_pools[(database_url, loop)] = _new_async_pool(database_url, max_size)
     if opening:
         await pool.open(wait=False)
+    return pool
+
+
+# A connection that fails its check as it leaves the pool was dropped by the server (a restart, a
+# failover), and so, most likely, were all the others the pool holds: they are replaced at once
+# (`drain`). Otherwise each caller finds them dead one by one, and psycopg_pool gives up on the third
+# within a caller's timeout: a PoolTimeout, then the fail-fast window, with the database back all along.
+
+
+def _new_pool(database_url: str, max_size: int) -> ConnectionPool[Conn]:
+    def check_or_drain(conn: Conn) -> None:
+        try:
+            ConnectionPool.check_connection(conn)
+        except Exception:
+            pool.drain()
+            raise
+
+    pool: ConnectionPool[Conn] = ConnectionPool(
+        database_url,
+        connection_class=Conn,
+        min_size=1,
+        max_size=max_size,
+        kwargs=dict(_CONNECTION),
+        check=check_or_drain,
+        open=False,
+        name="mla",
+    )
+    return pool
+
+
+def _new_async_pool(database_url: str, max_size: int) -> AsyncConnectionPool[AsyncConn]:
+    async def check_or_drain(conn: AsyncConn) -> None:
+        try:
+            await AsyncConnectionPool.check_connection(conn)
+        except Exception:
+            await pool.drain()
+            raise
+
+    pool: AsyncConnectionPool[AsyncConn] = AsyncConnectionPool(
+        database_url,
+        connection_class=AsyncConn,
+        min_size=1,
+        max_size=max_size,
+        kwargs=dict(_CONNECTION),
+        check=check_or_drain,
+        open=False,
+        name="mla-async",
+    )
     return pool
 
 
@@ -131,7 +161,7 @@ class Database:
             with pool.connection(timeout=ACQUIRE_TIMEOUT_S) as conn, conn.transaction():
                 yield conn
         except _FAILURES as exc:
-            self._failed(exc)
+            self._failed(exc, pool.get_stats)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConn]:
@@ -142,15 +172,17 @@ class Database:
             async with pool.connection(timeout=ACQUIRE_TIMEOUT_S) as conn, conn.transaction():
                 yield conn
         except _FAILURES as exc:
-            self._failed(exc)
+            self._failed(exc, pool.get_stats)
 
     def _check_reachable(self) -> None:
         if time.monotonic() < self._unreachable_until:
             raise TransientError("database unavailable (it failed moments ago)")
 
-    def _failed(self, exc: Any) -> NoReturn:
+    def _failed(self, exc: Any, pool_stats: Callable[[], dict[str, int]]) -> NoReturn:
         if isinstance(exc, psycopg.errors.DeadlockDetected):
             raise TransientError("database deadlock, retry") from exc
+        if isinstance(exc, psycopg_pool.PoolTimeout):  # no connection within the wait: say how busy the pool was
+            log.warning("database pool timed out", extra={"pool": pool_stats()})
         self._unreachable_until = time.monotonic() + UNREACHABLE_BACKOFF_S
         raise TransientError(f"database unavailable ({type(exc).__name__})") from exc  # its text names the host
 
