@@ -84,13 +84,14 @@ validate: install ## cfn-lint and sam validate --lint on template.yaml
 migrate: install ## apply pending control-plane and tenant migrations to DATABASE_URL
 	$(BIN)/python -m mla_core.cli migrate
 
-bench: install speech ## print the performance figures (see README)
+bench: install browser speech ## print the performance figures (see README)
 	$(BIN)/python -m bench.provisioning
 	$(BIN)/python -m bench.cold_start
 	$(BIN)/python -m bench.schemas
 	$(BIN)/python -m bench.agent_setup
 	$(BIN)/python -m bench.agent_memory
 	$(BIN)/python -m bench.agent_audio
+	$(BIN)/python -m bench.live_updates
 	$(BIN)/python -m bench.webhook_ingest
 	$(BIN)/python -m bench.complaints_scale
 	$(BIN)/python -m bench.pages

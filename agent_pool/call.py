@@ -51,6 +51,7 @@ from mla_core.core.errors import AppError
 from mla_core.core.fields import sip_number
 from mla_core.core.names import stored_room_name
 from mla_core.core.privacy import mask_phone
+from mla_core.live import events
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +150,7 @@ class CallRun:
     _finished: asyncio.Task[Outcome] | None = None
     _checkpoint: asyncio.Task[None] | None = None
     _checkpoint_again: bool = False
+    _announced: bool = False  # the call's first checkpoint was told to the office's open pages
 
     def __post_init__(self) -> None:
         def closed(event: CloseEvent) -> None:
@@ -198,6 +200,11 @@ class CallRun:
             record = self._record(call, outcome=None)  # read on the loop, which is changing the history
             try:
                 await asyncio.to_thread(records.store_call_checkpoint, call.services, call.tenant.tenant_id, record)
+                if not self._announced:  # the office's "calls now" learns the call's language (in the background)
+                    self._announced = True
+                    events.office_changed(
+                        call.services, call.tenant.tenant_id, "call.started", call_id=record.room_name
+                    )
             except AppError as exc:  # Postgres down: the final record still has the queue
                 logger.warning(
                     "call checkpoint skipped",

@@ -9,6 +9,7 @@ to `AGENT_DRAIN_TIMEOUT` seconds for the calls in progress to finish.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from livekit import rtc
@@ -21,6 +22,7 @@ from mla_core.adapters import get_services
 from mla_core.core.names import stored_room_name
 from mla_core.core.privacy import RedactNumbers
 from mla_core.core.settings import get_settings
+from mla_core.live import events
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ def prewarm(proc: JobProcess) -> None:
     RedactNumbers.on_handlers()  # a job process logs through its own root handler (to the main process)
     proc.userdata["vad"] = plugins.load_vad()
     services = get_services()
+    services.publish_in_background = True  # the office's live updates never hold up a call
     _ = services.agent_configs, services.db  # build the adapters now, not during a call's setup
 
 
@@ -97,6 +100,7 @@ async def answer(ctx: JobContext) -> None:
 
     async def record_call(_reason: str) -> None:
         await run.finish()
+        await asyncio.to_thread(events.drain, get_services())  # the call's live updates, before the process goes
 
     # The job ends when the room goes; the call record is written before the process exits.
     ctx.add_shutdown_callback(record_call)

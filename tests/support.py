@@ -150,7 +150,8 @@ class Pages:
 
     def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         header = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
-        response = self.http.request(method, path, headers={"Cookie": header}, **kwargs)
+        headers = {**kwargs.pop("headers", {}), "Cookie": header}
+        response = self.http.request(method, path, headers=headers, **kwargs)
         self.cookies.update(dict(response.cookies))
         return response
 

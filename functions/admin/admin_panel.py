@@ -152,8 +152,9 @@ def _retention(tenant_id: str) -> dict[str, object]:
 
 @panel.get("/tenants/{tenant_id}/steps")
 def steps(request: Request, who: Admin, tenant_id: str) -> Response:
-    """The live part of the tenant page, polled by htmx until the tenant settles; then the whole
-    page reloads, since provisioning has filled in the rest (rule id, admin user)."""
+    """The live part of the tenant page, re-read on each move of its provisioning (live updates; every
+    30 s besides, in case the page is not live) until the tenant settles; then the whole page reloads,
+    since provisioning has filled in the rest (rule id, admin user)."""
     found = operations.get_tenant(get_services(), tenant_id[:10])
     response = site.page(request, "admin/_progress.html", {"tenant": found, "settled": SETTLED}, who=who)
     if found.status in SETTLED:

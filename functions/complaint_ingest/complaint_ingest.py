@@ -1,8 +1,9 @@
-"""Complaints and call records that waited in SQS while Postgres was down, stored exactly once; and
-failed SMS retried.
+"""Complaints and call records that waited in SQS while Postgres was down, stored exactly once;
+failed SMS retried; complaints past their SLA raised to the offices' pages.
 
-Lambda entries: `complaint_ingest.handler` (SQS event source, partial batch responses) and
-`complaint_ingest.retry_notifications` (every five minutes).
+Lambda entries: `complaint_ingest.handler` (SQS event source, partial batch responses),
+`complaint_ingest.retry_notifications` (every five minutes) and `complaint_ingest.watch_sla`
+(every minute).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pydantic import Discriminator, RootModel, Tag
 
 from mla_core.adapters import get_services
 from mla_core.calls import records
-from mla_core.complaints import intake, sms
+from mla_core.complaints import intake, sla, sms
 from mla_core.core.observability import function_logger
 
 logger = function_logger("complaint-ingest")
@@ -56,3 +57,8 @@ def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
 @logger.inject_lambda_context(clear_state=True)
 def retry_notifications(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return sms.retry_all_failed(get_services())
+
+
+@logger.inject_lambda_context(clear_state=True)
+def watch_sla(event: dict[str, Any], context: Any) -> dict[str, int]:
+    return sla.watch(get_services())

@@ -33,6 +33,7 @@ from mla_core.core.observability import function_logger
 from mla_core.http.deps import ClientDep, MlaAdminDep, OfficeUserDep, ServicesDep, SignedInDep, TokenDep
 from mla_core.http.envelope import Envelope, LazyApp, Page, create_app, csv_download, json_download, ok
 from mla_core.identity import accounts, team
+from mla_core.live import events as live_events
 from mla_core.privacy import requests as privacy
 from mla_core.privacy.models import ErasurePreview, ErasureResult, PersonSummary
 from mla_core.web.i18n import translator
@@ -438,7 +439,26 @@ def privacy_erase(body: ErasureBody, who: MlaAdminDep, svc: ServicesDep) -> JSON
     return ok(privacy.erase(svc, who, body.phone, body.confirmation), 201)
 
 
-for router in (auth_router, complaints_router, stats_router, users_router, agents_router, privacy_router):
+# Live updates (MLA admins and staff) ---------------------------------------------------------------
+
+events_router = APIRouter(prefix="/api/events", tags=["live updates"])
+
+
+@events_router.get(
+    "",
+    response_model=Envelope[live_events.CatchUp],
+    summary="The office's live-update events after an id (what a reconnecting page missed)",
+    description="Events are kept for 24 hours, the latest 1,000 of an office. `complete: false` means some"
+    " after `after` are no longer kept (or more than 200 were missed): reload the view instead of applying"
+    " them. 503 when live updates are unavailable.",
+)
+def list_events(who: OfficeUserDep, svc: ServicesDep, after: Annotated[int, Query(ge=0, le=2**62)] = 0) -> JSONResponse:
+    return ok(live_events.catch_up(svc, live_events.office_feed(who.tenant_id), after))
+
+
+for router in (
+    auth_router, complaints_router, stats_router, users_router, agents_router, privacy_router, events_router
+):  # fmt: skip
     app.include_router(router)
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import urlencode
 
 import phonenumbers
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.datastructures import FormData
@@ -24,7 +25,7 @@ from mla_core.adapters import get_services
 from mla_core.agents import browser_calls, manage
 from mla_core.agents.config import DEFAULT_VOICES, category_name
 from mla_core.agents.routing import load_agent_config
-from mla_core.calls import missed
+from mla_core.calls import missed, now
 from mla_core.complaints import casework, export, intake, lifecycle, search, stats
 from mla_core.complaints.models import LIMITS, ComplaintFilters, ComplaintPatch, ManualComplaint, UndoDuplicate
 from mla_core.core.errors import AppError, ConflictError, InvalidInputError, RateLimitedError
@@ -254,6 +255,29 @@ def count(request: Request, who: User) -> Response:
     filters = _filters(request).understood
     found = search.count_complaints(get_services(), who.tenant_id, filters, cap=10_000) if filters else 0
     return site.page(request, "dashboard/_count.html", {"count": found, "capped": found >= 10_000}, who=who)
+
+
+@pages.get("/calls/now")
+def calls_now(request: Request, who: User) -> Response:
+    """The "calls now" panel: the office's calls in progress (re-read on each call started or ended)."""
+    calls = now.calls_in_progress(get_services(), who.tenant_id)
+    context = {"calls": calls, "now": datetime.now(UTC)}
+    return site.page(request, "dashboard/_calls_now.html", context, who=who)
+
+
+@pages.get("/alerts/sla")
+def sla_alert(request: Request, who: User, reference: Annotated[int, Query(ge=1, le=10**15)]) -> Response:
+    """The banner for a complaint that just passed its due time (nothing for another office's)."""
+    try:
+        complaint = casework.get_complaint(get_services(), who.tenant_id, str(reference))
+    except AppError:
+        complaint = None
+    names = search.choices(get_services(), who.tenant_id)["categories"] if complaint else {}
+    category = (
+        category_name(complaint["category"], names.get(complaint["category"]), language(request)) if complaint else ""
+    )
+    context = {"complaint": complaint, "category": category}
+    return site.page(request, "dashboard/_sla_alert.html", context, who=who)
 
 
 @pages.get("/complaints/export.csv")

@@ -60,7 +60,7 @@ async def livekit_webhook(
     body: RawBodyDep, svc: WebhookServicesDep, authorization: AuthorizationDep = None
 ) -> JSONResponse:
     event = verified_event(svc.settings, body, authorization or "")
-    return ok(webhook_events.receipt(event, webhook_events.ingest(svc.db, event)))
+    return ok(webhook_events.receipt(event, await webhook_events.apply(svc, event)))
 
 
 def verified_event(settings: Settings, body: bytes, authorization: str) -> webhook_events.CallEvent:

@@ -90,6 +90,7 @@ def banner(env: dict[str, str], root: Path, seconds: float, log_path: Path | Non
         f"  Dashboard      {api}/app   (an office's complaints, team and agents)\n"
         f"  API docs       {api}/docs   and, for super admins, {api}/admin/docs\n"
         f"  Health         {api}/health\n"
+        f"  Live updates   {env.get('LIVE_UPDATES_URL', 'off')}   (the pages' WebSocket)\n"
         f"  Outbox         {api}/local/outbox   (emails and SMS that would have been sent;"
         " `make invitation EMAIL=…` prints an invitation's link)\n"
         f"  Client config  {root / 'dev.env'}\n"

@@ -48,6 +48,7 @@ class LocalStack:
     moto: aws.MotoHandle | None = None
     postgres: Any = None
     redis: Any = None
+    websocket_gateway: Any = None
     _stops: list[Callable[[], None]] = field(default_factory=list)
 
     def _port(self, offset: int) -> int:
@@ -97,11 +98,15 @@ class LocalStack:
         self.env["DATABASE_URL"] = self.postgres.url
 
     def restart_postgres(self) -> None:
-        """Start Postgres again on the same data and port (after a test stopped it)."""
+        """Start Postgres again on the same data and port (after a test stopped it). Every event loop
+        opens a new async pool on its next use: one whose connections died with the server may be
+        waiting out its reconnection back-off."""
         from local_stack.postgres import start_postgres
+        from mla_core.db import forget_async_pools
 
         assert self.postgres is not None
         self.postgres = start_postgres(self.postgres.data_dir, port=self.postgres.port)
+        forget_async_pools()
 
     def _start_redis(self) -> None:
         if "UPSTASH_REDIS_REST_URL" in self.env:
@@ -222,6 +227,7 @@ class LocalStack:
                 role,
             )
         self._start_queues(names)
+        self._start_websocket_gateway(names["RealtimeFunction"])
         if self.schedules:
             self._start_schedules(names)
         self.env["PROVISIONING_STATE_MACHINE_ARN"] = machines["ProvisionStateMachine"]
@@ -240,6 +246,28 @@ class LocalStack:
                 region=self.env["AWS_REGION"],
             ).start()
             self._stops.append(schedule.stop)
+
+    def _start_websocket_gateway(self, function_name: str) -> None:
+        """The live-updates WebSocket API, its routes invoking the template's function through moto's Lambda."""
+        import json
+
+        from local_stack.websocket_gateway import WebSocketGateway
+
+        if "LIVE_UPDATES_URL" in self.env:
+            return
+        assert self.moto is not None
+        lambda_ = self.moto.client("lambda")
+
+        def invoke(event: dict[str, Any]) -> dict[str, Any]:
+            response = lambda_.invoke(FunctionName=function_name, Payload=json.dumps(event).encode())
+            answer: dict[str, Any] = json.loads(response["Payload"].read() or b"{}")
+            return {"statusCode": 500} if response.get("FunctionError") else answer
+
+        self.websocket_gateway = WebSocketGateway(invoke)
+        served = self._serve(self.websocket_gateway.app(), self._port(7))
+        stage = self.websocket_gateway.stage
+        self.env["LIVE_UPDATES_URL"] = f"ws://{served.host}:{served.port}/{stage}"
+        self.env["LIVE_UPDATES_MANAGEMENT_URL"] = f"{served.url}/{stage}"
 
     def _start_queues(self, function_names: dict[str, str]) -> None:
         """The template's SQS queues, each polled into its function as Lambda's event source would."""

@@ -7,26 +7,12 @@ said, except in CI (`CI` set), where a missing browser is a failure.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Without the background-networking flags Chromium keeps calling Google's hosts, which this
-# machine's closed network refuses (../shared/reference/offline-stack.md).
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from browser_support import CHROMIUM, FLAGS
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -17,7 +18,7 @@ import httpx
 import pytest
 
 from local_stack.overrides import OVERRIDABLE
-from support import Api, tenant_body
+from support import Api, Pages, tenant_body
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_STACK_ENV = {
@@ -36,8 +37,8 @@ TEST_STACK_ENV = {
 pytestmark = pytest.mark.e2e
 
 
-def free_base_port(span: int = 7) -> int:
-    """A base port with `span` free ports after it (make dev puts its services at PORT+1…PORT+6), below
+def free_base_port(span: int = 8) -> int:
+    """A base port with `span` free ports after it (make dev puts its services at PORT+1…PORT+7), below
     Linux's ephemeral range (32768-60999): a port there may be given to another test worker's server
     bound to port 0, or to an outgoing connection, between this probe and make dev's own bind."""
     for _ in range(50):
@@ -149,6 +150,26 @@ def test_a_new_tenant_goes_live_and_its_admin_signs_in(dev_stack: dict[str, str]
         assert profile["role"] == "mla_admin"
         assert profile["tenant_id"] == tenant["tenant_id"]
         assert profile["tenant"]["status"] == "active"
+
+
+def test_the_admin_panel_hears_a_new_tenant_go_live_over_the_live_updates_websocket(dev_stack: dict[str, str]) -> None:
+    """What a super admin's page does in `make dev`: a ticket from the panel (cookie session, CSRF),
+    the socket at `LIVE_UPDATES_URL`, the tenant's provisioning steps arriving as events."""
+    from websockets.sync.client import connect
+
+    assert dev_stack["LIVE_UPDATES_URL"].startswith("ws://127.0.0.1:")
+    with Api(dev_stack["API_URL"]) as api:
+        pages = Pages(api.http)
+        pages.sign_in(dev_stack["SUPERADMIN_EMAIL"], dev_stack["SUPERADMIN_PASSWORD"], site="/admin/panel")
+        csrf = pages.csrf("/admin/panel/tenants")  # the sign-out form in the header carries it
+        granted = pages.send("POST", "/admin/panel/live/ticket", headers={"X-CSRF-Token": csrf})
+        assert granted.status_code == 200, granted.text
+        with connect(granted.json()["url"], open_timeout=10) as live:
+            admin = api.login(dev_stack["SUPERADMIN_EMAIL"], dev_stack["SUPERADMIN_PASSWORD"])["access_token"]
+            tenant_id = api.request("POST", "/admin/tenants", admin, json=tenant_body()).json()["data"]["tenant_id"]
+            heard = [json.loads(live.recv(timeout=30)) for _ in range(3)]
+    assert {event["type"] for event in heard} == {"tenant.changed"}
+    assert {event["tenant_id"] for event in heard} == {tenant_id}
 
 
 def test_a_call_becomes_a_complaint_the_office_assigns_and_resolves(dev_stack: dict[str, str], tmp_path: Path) -> None:

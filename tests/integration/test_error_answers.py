@@ -110,16 +110,29 @@ def test_the_pages_csp_reaches_only_our_origin_and_the_livekit_server() -> None:
     assert "https:" not in policy.split() and "wss:" not in policy.split()
 
 
-def test_the_live_updates_host_is_the_other_one_allowed_to_connect() -> None:
-    policy = content_security_policy(livekit_url="wss://lk.example.in", live_updates_url="wss://live.example.in/socket")
+def test_the_live_updates_websocket_is_the_other_origin_allowed_to_connect_exactly() -> None:
+    policy = content_security_policy(
+        livekit_url="wss://lk.example.in", live_updates_url="wss://abc.execute-api.ap-south-1.amazonaws.com/live"
+    )
     connect = next(d for d in policy.split(";") if d.strip().startswith("connect-src"))
     assert connect.split()[1:] == [
         "'self'",
         "https://lk.example.in",
         "wss://lk.example.in",
-        "https://live.example.in",
-        "wss://live.example.in",
+        "wss://abc.execute-api.ap-south-1.amazonaws.com",
     ]
+    local = content_security_policy(livekit_url="", live_updates_url="ws://127.0.0.1:8007/live")
+    assert "connect-src 'self' ws://127.0.0.1:8007;" in local
+    for refused in ("https://live.example.in", "wss://x y", "wss://a.example.in; script-src *"):
+        assert content_security_policy(livekit_url="", live_updates_url=refused) == content_security_policy(
+            livekit_url=""
+        )
+
+
+def test_the_running_pages_allow_the_local_live_updates_websocket(api: Api) -> None:
+    origin = get_settings().live_updates_url.rsplit("/", 1)[0]
+    assert origin.startswith("ws://127.0.0.1:")
+    assert origin in api.http.get("/app/login").headers["content-security-policy"]
 
 
 @pytest.mark.parametrize("url", ["", "not a url", "wss://a.example.in; script-src *", "wss://x y", "wss://user@"])

@@ -89,7 +89,12 @@ ROUTE_REQUESTS: dict[str, list[Request]] = {
 }
 
 # The sample event of a function invoked by something other than the HTTP API.
-SAMPLE_EVENTS = {"SQS": "complaint_queued.json", "Schedule": "schedule.json", "StateMachine": "provisioning_step.json"}
+SAMPLE_EVENTS = {
+    "SQS": "complaint_queued.json",
+    "Schedule": "schedule.json",
+    "StateMachine": "provisioning_step.json",
+    "WebSocket": "websocket_connect.json",  # a $connect with a ticket not signed by us
+}
 
 
 # --- The artifacts -------------------------------------------------------------------------------------
@@ -150,6 +155,12 @@ def trigger(logical_id: str) -> str:
     machines = template.state_machines()
     if not kinds and any(logical_id in machine.substitutions.values() for machine in machines):
         return "StateMachine"
+    if not kinds and any(
+        r["Type"] == "AWS::ApiGatewayV2::Integration"
+        and f"${{{logical_id}.Arn}}" in str(r["Properties"]["IntegrationUri"])
+        for r in template.load_template()["Resources"].values()
+    ):
+        return "WebSocket"
     raise AssertionError(f"{logical_id}: no sample invocation for events {sorted(kinds)}: add one to this test")
 
 
@@ -324,6 +335,8 @@ def test_every_function_loads_and_answers_in_its_lambda_layout(
                 assert 'tenant_abcde12345.complaints" does not exist' in response["message"], response
             elif question == "Schedule":
                 assert "returned" in response, response
+            elif question == "WebSocket":  # refused: API Gateway then refuses the upgrade
+                assert response.get("returned", {}).get("statusCode") == 401, response
             else:  # a provisioning step for the sample tenant id: our own code answered
                 raised = response.get("raised", "mla_core.")
                 assert raised.startswith("mla_core."), f"{spec.logical_id}: {response}"

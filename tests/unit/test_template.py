@@ -24,11 +24,21 @@ EVENTS = ROOT / "sam" / "events"
 
 SECRET_READ = {"secretsmanager:GetSecretValue"}
 # Beyond logs and X-Ray (which SAM grants every function), the only AWS calls each function makes.
+PROVISIONING_STEPS = ("CreateSchema", "CreateRoom", "ConfigureSipDispatch", "StoreAgentConfig", "CreateDashboardLogin",
+                      "Activate", "Compensate", "RecordDeprovisionFailure")  # fmt: skip
+LIVE = "execute-api:ManageConnections"  # live updates: post to and close the pages' WebSocket connections
 EXTRA_ACTIONS: dict[str, set[str]] = {
     "AdminFunction": {"states:StartExecution", "states:DescribeExecution"},
-    "SendWelcomeEmailFunction": {"ses:SendEmail", "ses:SendRawEmail"},
-    "DashboardFunction": {"ses:SendEmail", "ses:SendRawEmail", "sns:Publish"},
+    # Each provisioning step tells the super admins' open pages that the tenant moved.
+    **{f"{step}Function": {LIVE} for step in PROVISIONING_STEPS},
+    "SendWelcomeEmailFunction": {"ses:SendEmail", "ses:SendRawEmail", LIVE},
+    "DashboardFunction": {"ses:SendEmail", "ses:SendRawEmail", "sns:Publish", LIVE},
+    "WebhooksFunction": {LIVE},
+    "RealtimeFunction": {LIVE},
+    "SlaWatcherFunction": {LIVE},
+    "DeprovisionFunction": {LIVE},
     "ComplaintIngestFunction": {
+        LIVE,
         "sns:Publish",
         "sqs:ChangeMessageVisibility",
         "sqs:ChangeMessageVisibilityBatch",
@@ -38,7 +48,7 @@ EXTRA_ACTIONS: dict[str, set[str]] = {
         "sqs:ReceiveMessage",
     },
     "NotificationRetryFunction": {"sns:Publish"},
-    "ReconcileFunction": {"states:DescribeExecution"},
+    "ReconcileFunction": {"states:DescribeExecution", LIVE},
 }
 # What the SAM policy templates used in template.yaml allow; an unknown template fails the test.
 POLICY_TEMPLATE_ACTIONS: dict[str, set[str]] = {

@@ -163,7 +163,7 @@ def test_the_test_calls_scripts_ship_with_the_dashboard_not_with_the_layer() -> 
     for path in ("/static/test_call.js", "/static/vendor/livekit-client-2.23.0.umd.js", "/static/app.css"):
         assert client.get(path).status_code == 200, path
     assert TestClient(panel).get("/static/test_call.js").status_code == 404
-    assert sorted(p.name for p in STATIC_DIR.rglob("*.*")) == ["app.css", "htmx-2.0.11.min.js"]
+    assert sorted(p.name for p in STATIC_DIR.rglob("*.*")) == ["app.css", "htmx-2.0.11.min.js", "live.js"]
 
 
 @pytest.mark.parametrize(

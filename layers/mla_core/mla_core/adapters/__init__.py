@@ -1,6 +1,7 @@
 """Every call to a vendor service goes through here: AWS (`aws`), LiveKit's server API and tokens
 (`livekit`) and its signed webhooks (`livekit_webhooks`), Supabase Auth (`supabase_auth`) and its
-tokens (`tokens`), Upstash Redis (`upstash`) and the sign-in limits kept there (`ratelimit`).
+tokens (`tokens`), Upstash Redis (`upstash`) and the sign-in limits and live updates' connections and
+events kept there (`ratelimit`, `live`), API Gateway's WebSocket connections (`aws.Connections`).
 `Services` holds the adapters a process talks to, built from settings on first use.
 
 Entry points get them from `get_services()`; tests build `Services(settings)` with settings that
@@ -16,7 +17,8 @@ from typing import TYPE_CHECKING
 from mla_core.core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from mla_core.adapters.aws import AwsTimeouts, ComplaintQueue, Mailer, SmsSender, Workflows
+    from mla_core.adapters.aws import AwsTimeouts, ComplaintQueue, Connections, Mailer, SmsSender, Workflows
+    from mla_core.adapters.live import LiveStore
     from mla_core.adapters.livekit import LiveKit
     from mla_core.adapters.ratelimit import FailureCounter
     from mla_core.adapters.supabase_auth import SupabaseAuth
@@ -26,6 +28,10 @@ if TYPE_CHECKING:
 
 
 class Services:
+    # Live updates queued and published by a thread, not while the caller waits (the agent worker
+    # sets it: a call never waits on them); `mla_core.live.events.publish`.
+    publish_in_background = False
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
@@ -68,6 +74,21 @@ class Services:
         return FailureCounter(
             s.upstash_redis_rest_url, s.upstash_redis_rest_token.get_secret_value(), self._redis_timeouts
         )
+
+    @cached_property
+    def live(self) -> LiveStore:
+        from mla_core.adapters.live import LiveStore
+
+        s = self.settings
+        return LiveStore(s.upstash_redis_rest_url, s.upstash_redis_rest_token.get_secret_value(), self._redis_timeouts)
+
+    @cached_property
+    def connections(self) -> Connections:
+        """The live-updates WebSocket API's connections (not `configured` where it has no URL)."""
+        from mla_core.adapters.aws import Connections
+
+        s = self.settings
+        return Connections(s.live_updates_management_url, s.aws_region, self._aws_timeouts)
 
     @property
     def _redis_timeouts(self) -> RedisTimeouts:

@@ -167,3 +167,54 @@ class ComplaintQueue:
         except Exception as exc:
             raise _translate("SQS SendMessage", exc) from exc
         return str(response["MessageId"])
+
+
+@cache
+def _management_client(endpoint_url: str, region: str, timeouts: AwsTimeouts) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # One attempt: a post that fails is dropped (the page catches up from the feed), never retried
+    # while an office waits on the request that published it.
+    config = Config(connect_timeout=timeouts.connect_s, read_timeout=timeouts.read_s, retries={"total_max_attempts": 1})
+    return boto3.session.Session().client(
+        "apigatewaymanagementapi", region_name=region, endpoint_url=endpoint_url, config=config
+    )
+
+
+class Connections:
+    """API Gateway's Management API for the live-updates WebSocket API: post to a connection, close it."""
+
+    def __init__(self, endpoint_url: str, region: str, timeouts: AwsTimeouts = _DEFAULT) -> None:
+        self._endpoint, self._region, self._timeouts = endpoint_url, region, timeouts
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._endpoint)
+
+    def post(self, connection_id: str, data: bytes) -> bool:
+        """Send `data` on the connection; False when API Gateway says it is gone (410)."""
+        try:
+            self._client().post_to_connection(ConnectionId=connection_id, Data=data)
+        except Exception as exc:
+            if _is_gone(exc):
+                return False
+            raise _translate("PostToConnection", exc) from exc
+        return True
+
+    def close(self, connection_id: str) -> None:
+        """Close the connection (its `$disconnect` follows); one already gone is no error."""
+        try:
+            self._client().delete_connection(ConnectionId=connection_id)
+        except Exception as exc:
+            if not _is_gone(exc):
+                raise _translate("DeleteConnection", exc) from exc
+
+    def _client(self) -> Any:
+        return _management_client(self._endpoint, self._region, self._timeouts)
+
+
+def _is_gone(exc: Exception) -> bool:
+    from botocore.exceptions import ClientError
+
+    return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") == "GoneException"

@@ -28,6 +28,7 @@ wait for the job. LiveKit retries for minutes only; the week is a margin for loo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import re
@@ -47,10 +48,12 @@ from mla_core.core.fields import sip_number
 from mla_core.core.names import schema_name, stored_room_name
 from mla_core.core.retention import WEBHOOK_EVENT_DAYS
 from mla_core.core.text import clean
+from mla_core.live import events
 
 if TYPE_CHECKING:
     from psycopg import sql
 
+    from mla_core.adapters import Services
     from mla_core.db import Database
 
 logger = logging.getLogger(__name__)
@@ -244,6 +247,20 @@ def ingest(db: Database, event: CallEvent, *, purge_chance: float = PURGE_CHANCE
     if random.random() < purge_chance:
         _purge_quietly(db)
     return Ingested(outcome="applied", tenant_id=owner.tenant_id)
+
+
+async def apply(services: Services, event: CallEvent) -> Ingested:
+    """`ingest` (on the event loop: about a millisecond), and a call answered or ended told to the
+    office's open pages, their "calls now" (in a thread: it waits on Redis and API Gateway)."""
+    ingested = ingest(services.db, event)
+    change = call_change(event)
+    if ingested.outcome == "applied" and ingested.tenant_id and change is not None:
+        kind: events.EventType | None = (
+            "call.started" if change.answered_at is not None else "call.ended" if change.ends_call else None
+        )
+        if kind is not None:
+            await asyncio.to_thread(events.office_changed, services, ingested.tenant_id, kind, call_id=event.room_name)
+    return ingested
 
 
 def _why_no_call_table(db: Database, tenant_id: str) -> str:

@@ -26,6 +26,7 @@ from mla_core.complaints.models import (
 from mla_core.core.errors import NotFoundError
 from mla_core.core.principal import OfficeUser
 from mla_core.db import Conn
+from mla_core.live import events
 
 
 def _find(conn: Conn, tenant_id: str, id_or_reference: str, *, lock: bool = False) -> ComplaintRow:
@@ -115,7 +116,7 @@ def undo_duplicate(
         back_to = changes.status_before_duplicate(store.timeline(conn, who.tenant_id, current["id"]))
         change = changes.plan_undo_duplicate(current, note=body.note, back_to=back_to)
         store.apply_change(conn, who.tenant_id, current["id"], change, actor_id=who.user_id)
-    return get_complaint(services, who.tenant_id, str(current["id"]))
+    return _changed(services, who.tenant_id, str(current["id"]))
 
 
 def update_complaint(
@@ -141,14 +142,21 @@ def update_complaint(
         store.apply_change(conn, tenant_id, current["id"], change, actor_id=who.user_id)
     if config is not None and change.notify:
         sms.notify_status(services, config, cast("ComplaintRow", {**current, **change.columns}), change.notify)
-    return get_complaint(services, tenant_id, str(current["id"]))
+    return _changed(services, tenant_id, str(current["id"]))
 
 
 def add_note(services: Services, who: OfficeUser, id_or_reference: str, text: str) -> ComplaintDetail:
     with services.db.transaction() as conn:
         complaint = _find(conn, who.tenant_id, id_or_reference)
         store.add_events(conn, who.tenant_id, [Event(complaint["id"], "note", note=text)], actor_id=who.user_id)
-    return get_complaint(services, who.tenant_id, str(complaint["id"]))
+    return _changed(services, who.tenant_id, str(complaint["id"]))
+
+
+def _changed(services: Services, tenant_id: str, complaint_id: str) -> ComplaintDetail:
+    """The complaint as it is now, its change told to the office's open pages."""
+    detail = get_complaint(services, tenant_id, complaint_id)
+    events.office_changed(services, tenant_id, "complaint.updated", reference=detail["reference"])
+    return detail
 
 
 def create_manual(

@@ -29,6 +29,7 @@ from mla_core.core.errors import InvalidInputError, TransientError, VendorError
 from mla_core.core.privacy import mask_phone
 from mla_core.db import Conn
 from mla_core.db.personal_data import erased_since
+from mla_core.live import events
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +159,7 @@ def log_complaint(
         return LoggedComplaint(reference=reference, queued=True)
     if inserted:
         sms.confirm_complaint(services, config, complaint)
+        events.office_changed(services, config.tenant_id, "complaint.created", reference=complaint.reference)
     logger.info(
         "complaint logged",
         extra={
@@ -252,6 +254,7 @@ def ingest_queued(services: Services, queued: Complaint) -> bool:
         config = load_agent_config(services, complaint.tenant_id)
         if config is not None:
             sms.confirm_complaint(services, config, stored)
+        events.office_changed(services, complaint.tenant_id, "complaint.created", reference=stored.reference)
     logger.info(
         "queued complaint ingested",
         extra={"tenant_id": complaint.tenant_id, "reference": complaint.reference, "new": inserted},

@@ -33,6 +33,7 @@ DEVELOPMENT_VALUES: dict[str, str] = {
     "supabase_anon_key": "local-anon-key",
     "supabase_service_role_key": "local-service-role-key",
     "privacy_hash_key": "local-privacy-hash-key",
+    "live_ticket_key": "local-live-ticket-key",
 }
 #: What every deployed process (each Lambda function and the agent worker) cannot start without.
 REQUIRED_OUTSIDE_LOCAL = (
@@ -120,6 +121,16 @@ class Settings(BaseSettings):
     # where those run (`privacy_key`), not by the agent worker.
     privacy_hash_key: SecretStr = SecretStr("")
 
+    # Live updates (`mla_core.live`): the WebSocket URL pages connect to (API Gateway's `wss://…/<stage>`),
+    # the Management API that posts to its connections (`https://…/<stage>`), the key that signs the
+    # one-minute tickets a page connects with, and how long and how many events an office's feed keeps
+    # for pages that reconnect. Without the URLs nothing is pushed and the pages say they are not live.
+    live_updates_url: str = ""
+    live_updates_management_url: str = ""
+    live_ticket_key: SecretStr = SecretStr("")
+    live_events_kept_s: int = 24 * 3600
+    live_events_kept: int = 1000
+
     # How long POST /admin/tenants?wait=true waits for provisioning (seconds).
     provisioning_wait_seconds: float = 25.0
     # A `provisioning` tenant with no execution this long after its last change is the reconciler's.
@@ -141,6 +152,12 @@ class Settings(BaseSettings):
         """The digest key; refused (`ConfigurationError`) outside local mode when missing or a development value."""
         self.require("privacy_hash_key")
         return self.privacy_hash_key.get_secret_value().encode()
+
+    @property
+    def ticket_key(self) -> bytes:
+        """The live updates' ticket key; refused outside local mode when missing or a development value."""
+        self.require("live_ticket_key")
+        return self.live_ticket_key.get_secret_value().encode()
 
     @field_validator("sms_dlt_template_ids")
     @classmethod

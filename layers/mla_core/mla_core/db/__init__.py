@@ -124,6 +124,13 @@ async def close_async_pools() -> None:
         await pool.close(timeout=1)
 
 
+def forget_async_pools() -> None:
+    """Let every event loop open a new async pool on its next use (after the database restarted: a
+    pool whose connections all died may be waiting out its reconnection back-off for many seconds)."""
+    with _lock:
+        _async_pools.clear()
+
+
 def close_pools() -> None:
     with _lock:
         for pool in _pools.values():

@@ -21,6 +21,7 @@ from mla_core.core.errors import AppError, AuthenticationError, ConflictError, P
 from mla_core.core.principal import Caller, OfficeUser, Principal, Role, principal_from_claims
 from mla_core.db import Conn
 from mla_core.identity import invitations, limits
+from mla_core.live import connections
 from mla_core.tenants.registry import TenantStatus
 
 if TYPE_CHECKING:
@@ -403,6 +404,7 @@ def logout(services: Services, who: Caller, access_token: str) -> SignedOut:
         )
         conn.execute("DELETE FROM platform.revoked_sessions WHERE revoked_at < now() - interval '1 day'")
     services.auth.sign_out(access_token)
+    connections.close_user(services, who.user_id)  # the pages' live updates too
     return {"signed_out": True}
 
 

@@ -21,6 +21,7 @@ from mla_core.core.errors import ConflictError, NotFoundError
 from mla_core.core.principal import OfficeRole, OfficeUser
 from mla_core.db import Conn
 from mla_core.identity import invitations
+from mla_core.live import connections
 from mla_core.tenants import registry
 
 
@@ -237,4 +238,7 @@ def change(services: Services, who: OfficeUser, user_id: str, request: MemberCha
             "UPDATE platform.users SET role = %s, disabled = %s, updated_at = now() WHERE user_id = %s",
             (role, disabled, user_id),
         )
-        return _member(conn, who.tenant_id, user_id)
+        changed = _member(conn, who.tenant_id, user_id)
+    if disabled and not member["disabled"]:
+        connections.close_user(services, user_id)  # their open pages stop hearing the office
+    return changed

@@ -15,7 +15,8 @@ from mla_core import db
 from mla_core.adapters import Services
 from mla_core.adapters.supabase_auth import SupabaseAuth
 from mla_core.core.names import archived_schema_name
-from mla_core.provisioning.workflow import delete_room, error_message, remove_sip_dispatch
+from mla_core.live import connections
+from mla_core.provisioning.workflow import delete_room, error_message, progressed, remove_sip_dispatch
 from mla_core.tenants import registry
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def deprovision(services: Services, tenant_id: str) -> dict[str, Any]:
     delete_room(services, tenant, {})
     delete_agent_config_keys_only(services, tenant)
     disabled = disable_logins(services, tenant_id, services.auth)
+    connections.close_office(services, tenant_id)
     archived = archive_schema(services, tenant)
     with services.db.transaction() as conn:
         registry.release_numbers(conn, tenant_id)
@@ -69,6 +71,7 @@ def deprovision(services: Services, tenant_id: str) -> dict[str, Any]:
             deleted_at=db.now(conn),
         )
     logger.info("tenant deprovisioned", extra={"tenant_id": tenant_id, "logins_disabled": disabled})
+    progressed(services, tenant_id)
     return {"tenant_id": tenant_id, "status": "deleted", "archived_schema": archived}
 
 
@@ -85,4 +88,5 @@ def record_failure(services: Services, tenant_id: str, error: dict[str, Any]) ->
     with services.db.transaction() as conn:
         registry.update_tenant(conn, tenant_id, error={"step": "deprovision", "message": message})
     logger.warning("deprovisioning failed", extra={"tenant_id": tenant_id, "error": message})
+    progressed(services, tenant_id)
     return {"tenant_id": tenant_id, "status": "deleting", "error": message}

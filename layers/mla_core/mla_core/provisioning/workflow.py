@@ -27,6 +27,7 @@ from mla_core.core.errors import AppError, ConflictError, TransientError
 from mla_core.core.names import dispatch_rule_name
 from mla_core.db.migrate import latest_version, migrate_tenant
 from mla_core.identity import invitations
+from mla_core.live import events
 from mla_core.provisioning import welcome
 from mla_core.tenants import registry
 from mla_core.tenants.registry import Tenant
@@ -238,6 +239,7 @@ def run_step(services: Services, name: str, tenant_id: str) -> Output:
             return output
         registry.mark_step(conn, tenant_id, name, "running")
     logger.info("provisioning step started", extra={"tenant_id": tenant_id, "step": name})
+    progressed(services, tenant_id)
     try:
         output = step.do(services, tenant)
     except Exception as exc:
@@ -246,11 +248,18 @@ def run_step(services: Services, name: str, tenant_id: str) -> Output:
         with services.db.transaction() as conn:
             registry.mark_step(conn, tenant_id, name, status, error=describe(exc))
         logger.warning("provisioning step failed", extra={"tenant_id": tenant_id, "step": name, "error": describe(exc)})
+        progressed(services, tenant_id)
         raise
     with services.db.transaction() as conn:
         registry.mark_step(conn, tenant_id, name, "succeeded", error=None, output=output)
     logger.info("provisioning step succeeded", extra={"tenant_id": tenant_id, "step": name})
+    progressed(services, tenant_id)
     return output
+
+
+def progressed(services: Services, tenant_id: str) -> None:
+    """Tell the super admins' open pages that the tenant's provisioning moved (the panel re-reads it)."""
+    events.publish(services, events.ADMIN_FEED, "tenant.changed", tenant_id=tenant_id)
 
 
 def error_message(error: dict[str, Any]) -> str:
@@ -320,6 +329,7 @@ def compensate(
     undone = [step.name for step in to_undo]
     with services.db.transaction() as conn:
         registry.update_tenant(conn, tenant_id, status="failed", error={"step": failed_step, "message": message})
+    progressed(services, tenant_id)
     logger.warning(
         "provisioning compensated",
         extra={"tenant_id": tenant_id, "failed_step": failed_step, "undone": undone, "error": message},

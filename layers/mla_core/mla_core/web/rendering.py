@@ -1,10 +1,12 @@
 """Pages as responses: Jinja2 templates in the reader's language and India's time zone, redirects
 after a form, and the security headers (a strict Content-Security-Policy: nothing loads from
-another origin, and only the configured LiveKit server is reached besides ours) on every one."""
+another origin; only the configured LiveKit server and the live-updates WebSocket are reached besides
+ours) on every one."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -36,12 +38,19 @@ def _secure_forms(url: str) -> list[str]:
     return [f"https://{host}", f"wss://{host}"] if _HOST.fullmatch(host) else []
 
 
+def _websocket_origin(url: str) -> list[str]:
+    """The WebSocket origin `url` names, exactly (`wss://host`, or `ws://127.0.0.1:port` locally)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return [f"{parts.scheme}://{host}"] if parts.scheme in ("ws", "wss") and _HOST.fullmatch(host) else []
+
+
 def content_security_policy(*, livekit_url: str, live_updates_url: str = "") -> str:
     """The pages' policy: everything from this origin; the browser's test call may also reach the
-    configured LiveKit server (its signalling WebSocket and HTTPS), and nothing else. The live-updates
-    WebSocket, once there is one, is the other host allowed to connect (`live_updates_url`)."""
+    configured LiveKit server (its signalling WebSocket and HTTPS), and the pages' live updates their
+    WebSocket API (`live_updates_url`), and nothing else."""
     livekit = _secure_forms(livekit_url)
-    connect = " ".join(["'self'", *livekit, *_secure_forms(live_updates_url)])
+    connect = " ".join(["'self'", *livekit, *_websocket_origin(live_updates_url)])
     media = " ".join(["'self'", *livekit[:1]])
     return (
         f"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; media-src {media};"
@@ -50,13 +59,14 @@ def content_security_policy(*, livekit_url: str, live_updates_url: str = "") -> 
 
 
 def page_policy() -> str:
-    """This deployment's policy, from the settings as they are (made once per LiveKit URL)."""
-    return _policy_for(get_settings().livekit_url)
+    """This deployment's policy, from the settings as they are (made once per pair of URLs)."""
+    settings = get_settings()
+    return _policy_for(settings.livekit_url, settings.live_updates_url)
 
 
 @lru_cache(maxsize=4)
-def _policy_for(livekit_url: str) -> str:
-    return content_security_policy(livekit_url=livekit_url)
+def _policy_for(livekit_url: str, live_updates_url: str) -> str:
+    return content_security_policy(livekit_url=livekit_url, live_updates_url=live_updates_url)
 
 
 @lru_cache(maxsize=1)
@@ -158,6 +168,8 @@ def render(
         "lang": lang,
         "languages": LANGUAGES,
         "csrf": csrf_token(request),
+        # Live updates apply the events after this (static/live.js): what came before is in the page.
+        "rendered_at": getattr(request.state, "began_ms", None) or int(time.time() * 1000),
     }
     response = templates().TemplateResponse(request, template, {**values, **(context or {})}, status_code=status_code)
     return finish(request, response)

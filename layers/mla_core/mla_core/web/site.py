@@ -4,18 +4,20 @@ password reset by email, sign-out, language, errors)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
@@ -33,9 +35,10 @@ from mla_core.core.errors import (
 from mla_core.core.principal import Caller, Principal
 from mla_core.core.text import REFUSED_INPUT
 from mla_core.identity import accounts
+from mla_core.live import events, tickets
 from mla_core.web.forms import PostedForm, field_errors, parse_form, set_page_language
 from mla_core.web.i18n import LANGUAGES, translator
-from mla_core.web.rendering import LANG_COOKIE, language, redirect, render
+from mla_core.web.rendering import LANG_COOKIE, finish, language, redirect, render
 from mla_core.web.sessions import (
     SESSION_COOKIE,
     LoginRequired,
@@ -47,6 +50,7 @@ from mla_core.web.sessions import (
     start_session,
 )
 
+_NO_STORE = {"Cache-Control": "no-store"}
 STATIC_DIR = Path(__file__).parent / "static"  # what every site serves: the stylesheet, htmx
 # The reset page states the password rule as the invitation page does (`identity.accounts`).
 _PASSWORD_RULE = {"password_min": accounts.PASSWORD_MIN_LENGTH, "password_max": accounts.PASSWORD_MAX_LENGTH}
@@ -259,6 +263,34 @@ def create_site_app(site: Site, services: Callable[[], Services]) -> FastAPI:
         end_session(response)
         return response
 
+    @app.post("/live/ticket", dependencies=[Depends(check_csrf)])
+    async def live_ticket(request: Request) -> Response:
+        """A one-minute ticket for this page's live-updates WebSocket (`mla_core.live.tickets`), and the
+        feed's newest event id; 503 when live updates are off or Redis is down: the page says it is
+        not live and keeps working."""
+        svc = services()
+        who = await site.member(request, svc, await asyncio.to_thread(site.signed_in, request, svc))
+        try:
+            ticket = tickets.mint(svc.settings, who) if svc.connections.configured else None
+            newest = await asyncio.to_thread(events.newest, svc, ticket.feed) if ticket else 0
+        except AppError:
+            ticket = None
+        if ticket is None:
+            return finish(request, JSONResponse({"live": False}, status_code=503, headers=_NO_STORE))
+        body = {"live": True, "url": ticket.url, "expires_in": ticket.expires_in, "newest": newest}
+        return finish(request, JSONResponse(body, headers=_NO_STORE))
+
+    @app.get("/live/events")
+    async def live_events(request: Request, after: Annotated[int, Query(ge=0, le=2**62)] = 0) -> Response:
+        """What this page missed since event `after` (`complete: false`: reload the view instead)."""
+        svc = services()
+        who = await site.member(request, svc, await asyncio.to_thread(site.signed_in, request, svc))
+        try:
+            missed = await asyncio.to_thread(events.catch_up, svc, tickets.feed_of(who), after)
+        except AppError:
+            return finish(request, JSONResponse({"live": False}, status_code=503, headers=_NO_STORE))
+        return finish(request, Response(missed.model_dump_json(), media_type="application/json", headers=_NO_STORE))
+
     @app.get("/lang/{code}")
     def choose_language(request: Request, code: str, next: str = "") -> Response:
         response = redirect(request, _local(next, site))
@@ -285,7 +317,9 @@ class WrittenRefusal(InvalidInputError):
 
 
 async def page_language(request: Request) -> None:
-    """The page's language, for the errors its forms show (`web.forms.field_errors`)."""
+    """The page's language, for the errors its forms show (`web.forms.field_errors`); and when the
+    request began, before the page reads anything (what its live updates apply from: `render`)."""
+    request.state.began_ms = int(time.time() * 1000)
     set_page_language(language(request))
 
 
