@@ -148,12 +148,26 @@ def test_a_connection_api_gateway_calls_gone_is_dropped_from_the_feed(services: 
     from mla_core.adapters.live import Connection
 
     feed = events.office_feed(tenant())
-    services.live.add_connection(Connection("never-connected=", feed, "u-1"))
+    services.live.add_connection(Connection("never-connected=", feed, "u-1", opened_at=time.time() - 60))
 
     sent, gone = events.deliver(services, feed, b'{"type":"complaint.created"}')
 
     assert (sent, gone) == (0, 1)
     assert services.live.feed_connections(feed) == [] and services.live.user_connections("u-1") == []
+
+
+def test_a_connection_still_connecting_is_kept_though_api_gateway_calls_it_gone(services: Services) -> None:
+    """API Gateway answers 410 to posts for a connection until its `$connect` has returned: an event
+    published meanwhile (a tenant's next provisioning step) must not drop the page that is opening."""
+    from mla_core.adapters.live import Connection
+
+    feed = events.office_feed(tenant())
+    services.live.add_connection(Connection("still-connecting=", feed, "u-2"))  # registered, not yet open
+
+    sent, gone = events.deliver(services, feed, b'{"type":"complaint.created"}')
+
+    assert (sent, gone) == (0, 1)
+    assert services.live.feed_connections(feed) == ["still-connecting="]
 
 
 def test_signing_out_closes_the_user_s_connections_and_their_disconnect_clears_the_registry(

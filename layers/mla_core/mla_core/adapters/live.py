@@ -14,12 +14,16 @@ A feed is an office's (`office:{tenant_id}`) or the super admins' (`admin`). Key
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from mla_core.adapters.upstash import RedisAdapter
 
 CONNECTION_TTL_S = 2 * 3600 + 60  # API Gateway closes a connection at 2 h
+# A connection is registered by its `$connect`, and API Gateway answers 410 Gone to posts for it until that
+# `$connect` has returned (29 s at most, its integration timeout): a Gone that soon is not believed.
+CONNECTING_S = 30.0
 
 # INCR the counter and add the event under its new id in one step, so ids and order agree; keep the
 # latest ARGV[2] events and let the whole set lapse ARGV[3] seconds after the feed's last event.
@@ -37,6 +41,7 @@ class Connection:
     connection_id: str
     feed: str
     user_id: str
+    opened_at: float = field(default_factory=time.time)  # when its `$connect` registered it (epoch s)
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ class LiveStore(RedisAdapter):
             tx = self._redis.multi()
             tx.set(
                 f"live:conn:{connection.connection_id}",
-                json.dumps({"feed": connection.feed, "user_id": connection.user_id}),
+                json.dumps({"feed": connection.feed, "user_id": connection.user_id, "opened_at": connection.opened_at}),
                 ex=CONNECTION_TTL_S,
             )
             for key in (f"live:conns:{connection.feed}", f"live:user:{connection.user_id}"):
@@ -72,7 +77,7 @@ class LiveStore(RedisAdapter):
         if not raw:
             return None
         fields = json.loads(raw)
-        return Connection(connection_id, str(fields["feed"]), str(fields["user_id"]))
+        return Connection(connection_id, str(fields["feed"]), str(fields["user_id"]), float(fields.get("opened_at", 0)))
 
     def remove_connection(self, connection: Connection) -> None:
         def remove() -> None:
@@ -84,13 +89,17 @@ class LiveStore(RedisAdapter):
 
         self._run("remove connection", remove)
 
-    def forget(self, feed: str, connection_id: str) -> None:
-        """Drop a connection API Gateway says is gone (its `$disconnect` may never come)."""
+    def forget(self, feed: str, connection_id: str) -> bool:
+        """Drop a connection API Gateway says is gone (its `$disconnect` may never come), unless it is
+        still connecting (`CONNECTING_S`); whether it was dropped."""
         connection = self.connection(connection_id)
-        if connection is not None:
-            self.remove_connection(connection)
-        else:
+        if connection is None:
             self._run("forget connection", lambda: self._redis.srem(f"live:conns:{feed}", connection_id))
+        elif time.time() - connection.opened_at < CONNECTING_S:
+            return False
+        else:
+            self.remove_connection(connection)
+        return True
 
     def feed_connections(self, feed: str) -> list[str]:
         return sorted(self._run("read feed connections", lambda: self._redis.smembers(f"live:conns:{feed}")))

@@ -100,7 +100,8 @@ def _publish_now(services: Services, feed: str, type: EventType, **ids: str | in
 
 def deliver(services: Services, feed: str, data: bytes) -> tuple[int, int]:
     """Post `data` to each of the feed's connections (in parallel: API Gateway answers each post in
-    some milliseconds), forgetting those API Gateway says are gone. (sent, gone)."""
+    some milliseconds), forgetting those API Gateway says are gone. (sent, gone). A connection whose
+    `$connect` is still running is Gone to API Gateway and kept; its page catches up once it is open."""
     connections = services.live.feed_connections(feed)
 
     def post(connection_id: str) -> bool | None:
