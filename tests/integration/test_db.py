@@ -56,8 +56,12 @@ async def test_an_unreachable_database_is_transient_and_then_fails_fast() -> Non
 
 
 def _restart(stack: Any) -> None:
+    """Postgres stopped and started again on its data and port, the pools left as they are (the stack's
+    own `restart_postgres` also makes every event loop open a new pool, which would hide a dead one)."""
+    from local_stack.postgres import start_postgres
+
     stack.postgres.stop()
-    stack.restart_postgres()
+    stack.postgres = start_postgres(stack.postgres.data_dir, port=stack.postgres.port)
 
 
 def test_after_postgres_restarts_a_pool_of_dead_connections_serves_the_next_caller(

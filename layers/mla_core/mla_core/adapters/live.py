@@ -89,17 +89,14 @@ class LiveStore(RedisAdapter):
 
         self._run("remove connection", remove)
 
-    def forget(self, feed: str, connection_id: str) -> bool:
+    def forget(self, feed: str, connection_id: str) -> None:
         """Drop a connection API Gateway says is gone (its `$disconnect` may never come), unless it is
-        still connecting (`CONNECTING_S`); whether it was dropped."""
+        still connecting (`CONNECTING_S`)."""
         connection = self.connection(connection_id)
         if connection is None:
             self._run("forget connection", lambda: self._redis.srem(f"live:conns:{feed}", connection_id))
-        elif time.time() - connection.opened_at < CONNECTING_S:
-            return False
-        else:
+        elif time.time() - connection.opened_at >= CONNECTING_S:
             self.remove_connection(connection)
-        return True
 
     def feed_connections(self, feed: str) -> list[str]:
         return sorted(self._run("read feed connections", lambda: self._redis.smembers(f"live:conns:{feed}")))
