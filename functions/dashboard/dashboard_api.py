@@ -6,6 +6,7 @@ Lambda entry: `dashboard_api.handler`. Also owns `/docs` and `/openapi.json` on 
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -29,11 +30,31 @@ from mla_core.complaints.models import (
     Stats,
     UndoDuplicate,
 )
+from mla_core.core.fields import PhoneNumber
 from mla_core.core.observability import function_logger
 from mla_core.http.deps import ClientDep, MlaAdminDep, OfficeUserDep, ServicesDep, SignedInDep, TokenDep
 from mla_core.http.envelope import Envelope, LazyApp, Page, create_app, csv_download, json_download, ok
 from mla_core.identity import accounts, team
 from mla_core.live import events as live_events
+from mla_core.memory import jobs as memory_jobs
+from mla_core.memory import memories
+from mla_core.memory.models import (
+    CallerRef,
+    Deleted,
+    HistoryEntry,
+    Job,
+    Memory,
+    MemoryAdd,
+    MemoryList,
+    MemoryPage,
+    MemoryResult,
+    MemorySearch,
+    MemoryUpdate,
+    Person,
+    Results,
+    SearchResults,
+    Slot,
+)
 from mla_core.privacy import requests as privacy
 from mla_core.privacy.models import ErasurePreview, ErasureResult, PersonSummary
 from mla_core.web.i18n import translator
@@ -456,8 +477,138 @@ def list_events(who: OfficeUserDep, svc: ServicesDep, after: Annotated[int, Quer
     return ok(live_events.catch_up(svc, live_events.office_feed(who.tenant_id), after))
 
 
+# Caller memory (MLA admins and staff): Mem0's API over the office's own memories ------------------
+
+mem0_router = APIRouter(prefix="/api/mem0", tags=["caller memory (Mem0)"])
+MemoryId = Annotated[uuid.UUID, Path(description="a memory's id")]
+UserId = Annotated[
+    PhoneNumber, Query(description="the caller's phone, as typed; POST /memories/list keeps it out of access logs")
+]
+
+
+@mem0_router.post(
+    "/memories",
+    response_model=Envelope[Results] | Envelope[Job],
+    summary="Remember something about a caller (Mem0's add)",
+    description="`infer: false` stores `text` (or one message) as given and answers `{results: [{id, memory,"
+    " event}]}` (ADD; a `slot` already holding another value: UPDATE; the same again: NONE). `infer: true`"
+    " (the default) queues an extraction from `messages` and answers 202 with the job (`event_id`), read back"
+    " at `GET /api/mem0/events/{event_id}`. 503 when the embeddings service or the queue is unavailable"
+    " (nothing is stored).",
+)
+def add_memory(body: MemoryAdd, who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
+    added = memories.add(svc, who, body)
+    return ok(added, 202 if isinstance(added, Job) else 200)
+
+
+@mem0_router.get(
+    "/memories",
+    response_model=Envelope[MemoryPage],
+    summary="A caller's memories, newest first (Mem0's get_all)",
+    description="The same as `POST /memories/list` with the filters in the query; prefer the POST, since a"
+    " phone number in a query string reaches access logs.",
+)
+def list_memories(
+    who: OfficeUserDep,
+    svc: ServicesDep,
+    user_id: UserId,
+    person: Annotated[Person | None, Query()] = None,
+    slot: Annotated[Slot | None, Query()] = None,
+    kind: Annotated[Literal["fact", "profile"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> JSONResponse:
+    given = {"user_id": user_id, "person": person, "slot": slot, "kind": kind}
+    body = MemoryList(filters={k: v for k, v in given.items() if v is not None}, limit=limit, cursor=cursor)
+    return ok(memories.list_memories(svc, who.tenant_id, body))
+
+
+@mem0_router.post(
+    "/memories/list",
+    response_model=Envelope[MemoryPage],
+    summary="Memories matching Mem0's filters, newest first (get_all, the phone in the body)",
+    description="Filters: `user_id`, `person`, `agent_id`, `run_id`, `kind`, `slot`, `memory`, `created_at`,"
+    " `updated_at`, `expires_at`, `complaint_id`, `metadata.<key>`; operators `eq`, `ne`, `in`, `nin`, `gt`,"
+    " `gte`, `lt`, `lte`, `contains`, `icontains`, `*`; `AND`, `OR`, `NOT`. 400 naming what is not understood.",
+)
+def list_memories_post(body: MemoryList, who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
+    return ok(memories.list_memories(svc, who.tenant_id, body))
+
+
+@mem0_router.post(
+    "/memories/search",
+    response_model=Envelope[SearchResults],
+    summary="The memories nearest in meaning to a query (Mem0's search)",
+    description="`filters` must name a caller (`user_id`), an agent or a call, as Mem0's do; results carry a"
+    " `score` (1 − cosine distance), best first, at most `top_k`, none below `threshold`.",
+)
+def search_memories(body: MemorySearch, who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
+    return ok(SearchResults(results=memories.search(svc, who.tenant_id, body)))
+
+
+@mem0_router.post(
+    "/memories/delete",
+    response_model=Envelope[Deleted],
+    summary="Delete every memory of a caller, or of one person on their phone (the phone in the body)",
+)
+def delete_callers_memories_post(body: CallerRef, who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
+    return ok(memories.delete_all(svc, who, body.user_id, body.person))
+
+
+@mem0_router.delete(
+    "/memories",
+    response_model=Envelope[Deleted],
+    summary="Delete every memory of a caller (Mem0's delete_all); each deletion is on its history",
+)
+def delete_callers_memories(
+    who: OfficeUserDep, svc: ServicesDep, user_id: UserId, person: Annotated[Person | None, Query()] = None
+) -> JSONResponse:
+    return ok(memories.delete_all(svc, who, user_id, person))
+
+
+@mem0_router.get("/memories/{memory_id}", response_model=Envelope[Memory], summary="One memory (Mem0's get)")
+def get_memory(memory_id: MemoryId, who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
+    return ok(memories.get(svc, who.tenant_id, memory_id))
+
+
+@mem0_router.put(
+    "/memories/{memory_id}",
+    response_model=Envelope[MemoryResult],
+    summary="Correct a memory: its text, metadata or expiry (Mem0's update)",
+    description="409 `conflict` when the caller already has a fact with the new text.",
+)
+def update_memory(memory_id: MemoryId, body: MemoryUpdate, who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
+    return ok(memories.update(svc, who, memory_id, body))
+
+
+@mem0_router.delete(
+    "/memories/{memory_id}", response_model=Envelope[MemoryResult], summary="Forget one memory (Mem0's delete)"
+)
+def delete_memory(memory_id: MemoryId, who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
+    return ok(memories.delete(svc, who, memory_id))
+
+
+@mem0_router.get(
+    "/memories/{memory_id}/history",
+    response_model=Envelope[list[HistoryEntry]],
+    summary="Every ADD, UPDATE and DELETE of a memory, with who made it and the call (Mem0's history)",
+)
+def memory_history(memory_id: MemoryId, who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
+    return ok(memories.history(svc, who.tenant_id, memory_id))
+
+
+@mem0_router.get(
+    "/events/{event_id}",
+    response_model=Envelope[Job],
+    summary="An extraction's outcome (Mem0's event): PENDING, then SUCCEEDED with its results or FAILED",
+)
+def memory_event(event_id: Annotated[uuid.UUID, Path()], who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
+    return ok(memory_jobs.get(svc, who.tenant_id, event_id))
+
+
 for router in (
-    auth_router, complaints_router, stats_router, users_router, agents_router, privacy_router, events_router
+    auth_router, complaints_router, stats_router, users_router, agents_router, privacy_router, events_router,
+    mem0_router,
 ):  # fmt: skip
     app.include_router(router)
 

@@ -32,6 +32,7 @@ SUPERADMIN_EMAIL = "superadmin@mlavoice.example"
 SES_SENDER = "no-reply@mlavoice.example"
 LIVEKIT_KEY = DEVELOPMENT_VALUES["livekit_api_key"]
 LIVEKIT_SECRET = DEVELOPMENT_VALUES["livekit_api_secret"]
+OPENAI_KEY = "local-openai-key"
 STACK_PREFIX = "mla-voice-local"
 
 
@@ -65,6 +66,7 @@ class LocalStack:
             self._start_redis()
             self._start_livekit()
             self._start_supabase_auth()
+            self._start_openai()
             self._start_aws()
             self._apply_env()
             self._prepare()
@@ -148,6 +150,15 @@ class LocalStack:
         app = create_app(url=base, service_role_key=service, anon_key=anon, state_path=self.root / "supabase-auth.json")
         self._serve(app, port)
         self.env.update(SUPABASE_URL=base, SUPABASE_ANON_KEY=anon, SUPABASE_SERVICE_ROLE_KEY=service)
+
+    def _start_openai(self) -> None:
+        """OpenAI's API for caller memory: the stand-in, unless a real key is set."""
+        if "OPENAI_API_KEY" in self.env:
+            return
+        from local_stack.openai_standin import create_app
+
+        served = self._serve(create_app(OPENAI_KEY), self._port(9))
+        self.env.update(OPENAI_BASE_URL=f"{served.url}/v1", OPENAI_API_KEY=OPENAI_KEY)
 
     def _start_aws(self) -> None:
         if "PROVISIONING_STATE_MACHINE_ARN" in self.env:
@@ -291,6 +302,8 @@ class LocalStack:
             self._stops.append(poller.stop)
             if source.queue == "ComplaintQueue":
                 self.env["COMPLAINT_QUEUE_URL"] = url
+            if source.queue == "MemoryQueue":
+                self.env["MEMORY_QUEUE_URL"] = url
 
     def _start_gateway(self) -> None:
         from local_stack.gateway import Gateway, local_routes

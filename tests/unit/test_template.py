@@ -32,7 +32,7 @@ EXTRA_ACTIONS: dict[str, set[str]] = {
     # Each provisioning step tells the super admins' open pages that the tenant moved.
     **{f"{step}Function": {LIVE} for step in PROVISIONING_STEPS},
     "SendWelcomeEmailFunction": {"ses:SendEmail", "ses:SendRawEmail", LIVE},
-    "DashboardFunction": {"ses:SendEmail", "ses:SendRawEmail", "sns:Publish", LIVE},
+    "DashboardFunction": {"ses:SendEmail", "ses:SendRawEmail", "sns:Publish", LIVE, "sqs:SendMessage"},
     "WebhooksFunction": {LIVE},
     "RealtimeFunction": {LIVE},
     "SlaWatcherFunction": {LIVE},
@@ -48,6 +48,14 @@ EXTRA_ACTIONS: dict[str, set[str]] = {
         "sqs:ReceiveMessage",
     },
     "NotificationRetryFunction": {"sns:Publish"},
+    "MemoryFunction": {
+        "sqs:ChangeMessageVisibility",
+        "sqs:ChangeMessageVisibilityBatch",
+        "sqs:DeleteMessage",
+        "sqs:DeleteMessageBatch",
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+    },
     "ReconcileFunction": {"states:DescribeExecution", LIVE},
 }
 # What the SAM policy templates used in template.yaml allow; an unknown template fails the test.

@@ -1,6 +1,6 @@
 """Every call to a vendor service goes through here: AWS (`aws`), LiveKit's server API and tokens
 (`livekit`) and its signed webhooks (`livekit_webhooks`), Supabase Auth (`supabase_auth`) and its
-tokens (`tokens`), Upstash Redis (`upstash`) and the sign-in limits and live updates' connections and
+tokens (`tokens`), OpenAI (`openai_api`), Upstash Redis (`upstash`) and the sign-in limits and live updates' connections and
 events kept there (`ratelimit`, `live`), API Gateway's WebSocket connections (`aws.Connections`).
 `Services` holds the adapters a process talks to, built from settings on first use.
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mla_core.adapters.aws import AwsTimeouts, ComplaintQueue, Connections, Mailer, SmsSender, Workflows
     from mla_core.adapters.live import LiveStore
     from mla_core.adapters.livekit import LiveKit
+    from mla_core.adapters.openai_api import OpenAIApi
     from mla_core.adapters.ratelimit import FailureCounter
     from mla_core.adapters.supabase_auth import SupabaseAuth
     from mla_core.adapters.tokens import TokenVerifier
@@ -117,6 +118,29 @@ class Services:
         from mla_core.adapters.aws import ComplaintQueue
 
         return ComplaintQueue(self.settings.aws_region, self.settings.complaint_queue_url, self._aws_timeouts)
+
+    @cached_property
+    def openai(self) -> OpenAIApi:
+        from mla_core.adapters.openai_api import OpenAIApi
+
+        s = self.settings
+        s.require("openai_api_key")
+        return OpenAIApi(
+            s.openai_api_key.get_secret_value(),
+            s.openai_base_url,
+            timeout_s=s.openai_timeout_s,
+            embedding_model=s.memory_embedding_model,
+            extraction_model=s.memory_extraction_model,
+        )
+
+    @cached_property
+    def memory_queue(self) -> ComplaintQueue:
+        """Caller memory's extraction jobs (`mla_core.memory.jobs`): the same SQS sender as the complaints'."""
+        from mla_core.adapters.aws import ComplaintQueue
+
+        return ComplaintQueue(
+            self.settings.aws_region, self.settings.memory_queue_url, self._aws_timeouts, setting="MEMORY_QUEUE_URL"
+        )
 
     @cached_property
     def auth(self) -> SupabaseAuth:

@@ -150,14 +150,17 @@ class SmsSender:
 
 
 class ComplaintQueue:
-    """SQS: where an accepted complaint waits when Postgres cannot take it."""
+    """SQS: where an accepted complaint waits when Postgres cannot take it (and, with its own URL,
+    where caller memory's extraction jobs wait)."""
 
-    def __init__(self, region: str, queue_url: str, timeouts: AwsTimeouts = _DEFAULT) -> None:
-        self._region, self._url, self._timeouts = region, queue_url, timeouts
+    def __init__(
+        self, region: str, queue_url: str, timeouts: AwsTimeouts = _DEFAULT, *, setting: str = "COMPLAINT_QUEUE_URL"
+    ) -> None:
+        self._region, self._url, self._timeouts, self._setting = region, queue_url, timeouts, setting
 
     def send(self, body: str, *, key: str) -> str:
         if not self._url:
-            raise TransientError("COMPLAINT_QUEUE_URL is not set: nowhere to keep the complaint")
+            raise TransientError(f"{self._setting} is not set: nowhere to keep the message")
         try:
             response = client("sqs", self._region, self._timeouts).send_message(
                 QueueUrl=self._url,

@@ -28,6 +28,13 @@ class RetentionPolicy(BaseModel):
         1095, ge=90, le=3650, description="days a closed complaint keeps the caller's name, numbers and description"
     )
     sms_after_sent: int = Field(180, ge=30, le=3650, description="days an SMS keeps its recipient and text")
+    caller_memory: int = Field(
+        365,
+        ge=30,
+        le=3650,
+        description="days what the agent remembers of a caller (name, ward, language, facts) is kept after it last"
+        " changed or was confirmed",
+    )
     archive_after_deprovision: int = Field(
         365,
         ge=30,

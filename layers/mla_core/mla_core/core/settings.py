@@ -131,6 +131,16 @@ class Settings(BaseSettings):
     live_events_kept_s: int = 24 * 3600
     live_events_kept: int = 1000
 
+    # Caller memory (`mla_core.memory`): OpenAI's API for its embeddings and its extraction after a call,
+    # or a server speaking its protocol at `openai_base_url` (locally the stack's stand-in); the queue the
+    # extraction jobs wait in.
+    openai_api_key: SecretStr = SecretStr("")
+    openai_base_url: str = ""
+    openai_timeout_s: float = 10.0
+    memory_embedding_model: str = "text-embedding-3-small"
+    memory_extraction_model: str = "gpt-4.1-mini"
+    memory_queue_url: str = ""
+
     # How long POST /admin/tenants?wait=true waits for provisioning (seconds).
     provisioning_wait_seconds: float = 25.0
     # A `provisioning` tenant with no execution this long after its last change is the reconciler's.
