@@ -547,8 +547,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     env_file = args.env or default_env_file()
     if args.env is not None and not env_file.exists():
         parser.error(f"{env_file} does not exist (is `make dev` running?)")
+    # The stack's dev.env names its OpenAI stand-in (caller memory's); --llm openai talks to OpenAI itself,
+    # with the key of the shell that runs the simulator.
+    own_openai = {name: os.environ.get(name) for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
     if env_file.exists():
         load_env_file(env_file)
+    if args.llm == "openai":
+        for name, value in own_openai.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR, stream=sys.stderr)
     RedactNumbers.on_handlers()  # the agent's lines and livekit-agents' own, without the caller's number
     missing = [name for name, value in (("TO (--to)", args.dialed), ("SCRIPT (--script)", args.script)) if not value]

@@ -26,6 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from mla_core.core.fields import ascii_digits
+
 DIMENSIONS = 256
 
 _WARD = re.compile(r"(?:ward|वार्ड|வார்டு)\s*(?:no\.?|number|नंबर|எண்)?\s*([0-9०-९௦-௯]+)", re.IGNORECASE)
@@ -56,7 +58,7 @@ def _rule_based_memories(messages: list[dict[str, Any]]) -> dict[str, Any]:
     conversation = said.split("CONVERSATION:", 1)[-1]
     found: list[dict[str, Any]] = []
     if ward := _WARD.search(conversation):
-        found.append({"event": "ADD", "slot": "ward", "text": f"Ward {ward.group(1)}"})
+        found.append({"event": "ADD", "slot": "ward", "text": f"Ward {ascii_digits(ward.group(1))}"})
     if name := _NAME.search(conversation):
         found.append({"event": "ADD", "slot": "name", "text": name.group(1).strip()})
     return {"memory": found}

@@ -216,6 +216,9 @@ def effects(counts: dict[str, int]) -> list[str]:
         "calls": "{n} call(s) lose the caller's number, the transcript and the recording.",
         "notes_mentioning": "{n} note(s) on other complaints keep their words with the number removed.",
         "complaints_mentioning": "{n} other complaint(s) keep their words with the number removed.",
+        "caller_memories": "{n} thing(s) the agent remembers of them (name, ward, language, facts) are erased.",
+        "caller_memory_history": "{n} change(s) to what was remembered are erased.",
+        "memory_jobs": "{n} record(s) of what was drawn from their calls are erased.",
     }
     sentences = [
         said.get(kind, "{n} record(s) of " + kind + " are erased.").format(n=n) for kind, n in counts.items() if n
