@@ -95,6 +95,10 @@ SAMPLE_EVENTS = {
     "StateMachine": "provisioning_step.json",
     "WebSocket": "websocket_connect.json",  # a $connect with a ticket not signed by us
 }
+# A function whose queue holds other messages than the complaint queue's.
+SAMPLE_EVENT_OF = {"MemoryFunction": "memory_job_queued.json"}
+# The table the sample's tenant (which has no schema) is missing, by function.
+MISSING_TABLE_OF = {"MemoryFunction": "memory_jobs"}
 
 
 # --- The artifacts -------------------------------------------------------------------------------------
@@ -318,7 +322,8 @@ def test_every_function_loads_and_answers_in_its_lambda_layout(
             events = [http_event(request, route, admin_token) for route, request in asked]
         else:
             asked = [kind]
-            events = [json.loads((EVENTS / SAMPLE_EVENTS[kind]).read_text(encoding="utf-8"))]
+            sample = SAMPLE_EVENT_OF.get(spec.logical_id, SAMPLE_EVENTS[kind])
+            events = [json.loads((EVENTS / sample).read_text(encoding="utf-8"))]
         env = function_environment(stack, spec.logical_id)
         return spec, asked, run_function(spec, task_roots[spec.code_uri], layer, events, env)
 
@@ -332,7 +337,8 @@ def test_every_function_loads_and_answers_in_its_lambda_layout(
                 check_http_response(question[1], response)
             elif question == "SQS":  # the sample's tenant has no schema: the whole batch goes back to SQS
                 assert response.get("raised", "").endswith("BatchProcessingError"), response
-                assert 'tenant_abcde12345.complaints" does not exist' in response["message"], response
+                missing = MISSING_TABLE_OF.get(spec.logical_id, "complaints")
+                assert f'tenant_abcde12345.{missing}" does not exist' in response["message"], response
             elif question == "Schedule":
                 assert "returned" in response, response
             elif question == "WebSocket":  # refused: API Gateway then refuses the upgrade
