@@ -82,6 +82,10 @@ def offices(api: Api, admin_token: str) -> dict[str, dict[str, Any]]:
     assert complaint.status_code == 201, complaint.text
     a["complaint"] = complaint.json()["data"]
     a["agent"] = api.request("GET", "/api/agents", a["token"]).json()["data"][0]
+    memory = {"user_id": "+919876543210", "slot": "ward", "text": "Ward 12", "infer": False}
+    a["memory"] = api.request("POST", "/api/mem0/memories", a["token"], json=memory).json()["data"]["results"][0]
+    inferred = {"user_id": "+919876543210", "messages": [{"role": "user", "content": "I am in ward 12"}]}
+    a["event"] = api.request("POST", "/api/mem0/memories", a["token"], json=inferred).json()["data"]
     return {"a": a, "b": b}
 
 
@@ -92,6 +96,8 @@ def fill(path: str, office: dict[str, Any], tenant_id: str) -> str:
         "reference": str(office["complaint"]["reference"]),
         "user_id": office["user_id"],
         "agent_id": office["agent"]["agent_id"],
+        "memory_id": office.get("memory", {}).get("id", "probe"),
+        "event_id": office.get("event", {}).get("event_id", "probe"),
         "tenant_id": tenant_id,
         "token": "x" * 43,
         "lang": "en",
@@ -111,7 +117,11 @@ def a_as_it_is(api: Api, a: dict[str, Any]) -> dict[str, Any]:
     complaint = api.request("GET", f"/api/complaints/{a['complaint']['reference']}", a["token"]).json()["data"]
     agent = api.request("GET", f"/api/agents/{a['agent']['agent_id']}", a["token"]).json()["data"]
     team = api.request("GET", "/api/users", a["token"]).json()["data"]
+    remembered = api.request(
+        "POST", "/api/mem0/memories/list", a["token"], json={"filters": {"user_id": "+919876543210"}}
+    ).json()["data"]["items"]
     return {
+        "memories": sorted((m["id"], m["memory"], m["updated_at"]) for m in remembered),
         "complaint": (complaint["version"], complaint["status"], len(complaint["timeline"])),
         "agent": (agent["version"], agent["status"]),
         "team": sorted((m["id"], m["role"], m["disabled"]) for m in team),
@@ -213,6 +223,11 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("PUT", "/api/agents/{agent_id}"): {"version": 1, "name": "Probe"},
     ("PUT", "/api/agents/{agent_id}/status"): {"version": 1, "status": "paused"},
     ("DELETE", "/api/agents/{agent_id}"): None,
+    ("GET", "/api/mem0/memories/{memory_id}"): None,
+    ("PUT", "/api/mem0/memories/{memory_id}"): {"text": "Ward 99"},
+    ("DELETE", "/api/mem0/memories/{memory_id}"): None,
+    ("GET", "/api/mem0/memories/{memory_id}/history"): None,
+    ("GET", "/api/mem0/events/{event_id}"): None,
 }
 # Routes for office admins only: B's staff is refused them (403) before any id is read.
 ADMINS_ONLY = ("/api/users", "/api/agents")
