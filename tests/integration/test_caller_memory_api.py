@@ -6,6 +6,7 @@ every route's validation. Embeddings and the extraction model are the local stac
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import httpx
@@ -268,3 +269,19 @@ def test_every_route_refuses_bad_input_and_changes_nothing(api: Api, office: dic
     ).status_code in (400, 422)
     assert api.request("POST", "/api/mem0/memories/list", admin_token, json={"filters": {}}).status_code == 403
     assert api.request("POST", "/api/mem0/memories/list", None, json={"filters": {}}).status_code == 401
+
+
+def test_an_extraction_the_model_cannot_answer_fails_with_its_reason_and_keeps_nothing(
+    api: Api, office: dict[str, Any], stack: Any
+) -> None:
+    phone = unique_number()
+    root = stack.env["OPENAI_BASE_URL"].removesuffix("/v1")
+    httpx.post(f"{root}/local/chat-replies", json=[["not", "an", "object"]])
+    queued = api.request(
+        "POST", "/api/mem0/memories", office["token"], json={"user_id": phone, "text": "I live in ward 3"}
+    )
+    assert queued.status_code == 202, queued.text
+    job = wait_for_event(api, office["token"], queued.json()["data"]["event_id"])
+    assert job["status"] == "FAILED" and job["error"] == "the extraction model did not answer a JSON object"
+    assert job["results"] == [] and memories_of(api, office["token"], phone) == []
+    assert api.request("GET", f"/api/mem0/events/{uuid.uuid4()}", office["token"]).status_code == 404
