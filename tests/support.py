@@ -120,6 +120,15 @@ class Api:
                 return httpx.QueryParams(f"token={match.group(1)}")["token"]
         raise AssertionError(f"no email to {email} in the outbox")
 
+    def staff_of(self, office: dict[str, Any]) -> str:
+        """A staff member invited by `office`'s admin, signed in: their access token."""
+        email = f"staff.{office['tenant_id']}@office.example.in"
+        assert self.request("POST", "/api/users/invite", office["token"], json={"email": email}).status_code == 201
+        staff = self.http.post(
+            "/auth/register", json={"token": self.invite_token_for(email), "password": "staff password 1"}
+        )
+        return str(staff.json()["data"]["access_token"])
+
     def office_admin(self, admin_token: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         """A new active tenant whose admin accepted the invitation: the tenant with `token` and `user_id`."""
         body = body or tenant_body()

@@ -26,6 +26,14 @@ SECRET_READ = {"secretsmanager:GetSecretValue"}
 # Beyond logs and X-Ray (which SAM grants every function), the only AWS calls each function makes.
 PROVISIONING_STEPS = ("CreateSchema", "CreateRoom", "ConfigureSipDispatch", "StoreAgentConfig", "CreateDashboardLogin",
                       "Activate", "Compensate", "RecordDeprovisionFailure")  # fmt: skip
+SQS_POLLING = {  # what an SQS event source's function does with its queue (SAM's SQSPollerPolicy)
+    "sqs:ChangeMessageVisibility",
+    "sqs:ChangeMessageVisibilityBatch",
+    "sqs:DeleteMessage",
+    "sqs:DeleteMessageBatch",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+}
 LIVE = "execute-api:ManageConnections"  # live updates: post to and close the pages' WebSocket connections
 EXTRA_ACTIONS: dict[str, set[str]] = {
     "AdminFunction": {"states:StartExecution", "states:DescribeExecution"},
@@ -37,25 +45,9 @@ EXTRA_ACTIONS: dict[str, set[str]] = {
     "RealtimeFunction": {LIVE},
     "SlaWatcherFunction": {LIVE},
     "DeprovisionFunction": {LIVE},
-    "ComplaintIngestFunction": {
-        LIVE,
-        "sns:Publish",
-        "sqs:ChangeMessageVisibility",
-        "sqs:ChangeMessageVisibilityBatch",
-        "sqs:DeleteMessage",
-        "sqs:DeleteMessageBatch",
-        "sqs:GetQueueAttributes",
-        "sqs:ReceiveMessage",
-    },
+    "ComplaintIngestFunction": {LIVE, "sns:Publish", *SQS_POLLING},
     "NotificationRetryFunction": {"sns:Publish"},
-    "MemoryFunction": {
-        "sqs:ChangeMessageVisibility",
-        "sqs:ChangeMessageVisibilityBatch",
-        "sqs:DeleteMessage",
-        "sqs:DeleteMessageBatch",
-        "sqs:GetQueueAttributes",
-        "sqs:ReceiveMessage",
-    },
+    "MemoryFunction": SQS_POLLING,
     "ReconcileFunction": {"states:DescribeExecution", LIVE},
 }
 # What the SAM policy templates used in template.yaml allow; an unknown template fails the test.
@@ -63,14 +55,7 @@ POLICY_TEMPLATE_ACTIONS: dict[str, set[str]] = {
     "AWSSecretsManagerGetSecretValuePolicy": {"secretsmanager:GetSecretValue"},
     "StepFunctionsExecutionPolicy": {"states:StartExecution"},
     "LambdaInvokePolicy": {"lambda:InvokeFunction"},
-    "SQSPollerPolicy": {
-        "sqs:ChangeMessageVisibility",
-        "sqs:ChangeMessageVisibilityBatch",
-        "sqs:DeleteMessage",
-        "sqs:DeleteMessageBatch",
-        "sqs:GetQueueAttributes",
-        "sqs:ReceiveMessage",
-    },
+    "SQSPollerPolicy": SQS_POLLING,
 }
 # APP_SECRET_ID names the secret the settings are read from; POWERTOOLS_* configure Powertools.
 ENV_NOT_IN_SETTINGS = {
