@@ -230,7 +230,9 @@ class Line:
         await self.caller.hang_up()
 
 
-async def our_call(services: Services, vad_model: vad.VAD, pcm: bytes, dialed: str, room: str, turns: int) -> Line:
+async def our_call(
+    services: Services, vad_model: vad.VAD, pcm: bytes, dialed: str, room: str, turns: int, caller: str | None = None
+) -> Line:
     line = Line.new()
     io = CallIO(
         llm_factory=lambda _settings: instant_llm(),
@@ -240,7 +242,7 @@ async def our_call(services: Services, vad_model: vad.VAD, pcm: bytes, dialed: s
         audio_output=line.ears,
         settings=get_worker_settings(),
     )
-    request = CallRequest(room_name=room, dialed_number=dialed, caller_number=_caller_number())
+    request = CallRequest(room_name=room, dialed_number=dialed, caller_number=caller or _caller_number())
     with fake_job_context(job_id=f"ours-{room}"):
         line.caller.answer()
         run = await start_call(request, services, io)
