@@ -1,6 +1,6 @@
 """The MLA dashboard (`/app`): the office's complaints (list, filters, detail, actions, manual entry,
-CSV), an overview in charts, the team, the agents' settings and a constituent's personal data (find,
-export, erase), for a phone or a desktop.
+CSV) and what the office remembers about a complaint's caller, an overview in charts, the team, the
+agents' settings and a constituent's personal data (find, export, erase), for a phone or a desktop.
 
 Server-rendered pages on the same domain functions as `/api`, scoped the same way: the tenant and
 role come from the signed-in user, re-read from `platform.users` on every page.
@@ -33,10 +33,11 @@ from mla_core.core.principal import OfficeUser, Principal
 from mla_core.core.retention import WEBHOOK_EVENT_DAYS, RetentionPolicy
 from mla_core.http.envelope import csv_download, json_download, ok
 from mla_core.identity import accounts, team
+from mla_core.memory.models import LIST_LIMIT, MEMORY_LIMIT
 from mla_core.privacy import requests as privacy
 from mla_core.privacy.models import ConfirmationInvalidError, OpenComplaintsError, PreviewStaleError
 from mla_core.privacy.retention import tenant_retention
-from mla_core.web import charts
+from mla_core.web import caller_memory, charts
 from mla_core.web.forms import NumbersBox, OnceKey, PostedForm, field_errors, parse_form
 from mla_core.web.i18n import LANGUAGES, WORDS, translator
 from mla_core.web.rendering import day_month, language, redirect
@@ -446,6 +447,69 @@ def _note(patch: ComplaintPatch) -> str:
     if patch.note is None:
         raise InvalidInputError("a note needs its text", details=[{"field": "note", "reason": "Field required"}])
     return patch.note
+
+
+# A complaint's caller: what the office remembers -----------------------------------------------
+# The caller is the complaint's own number, so no number goes in a URL (access logs record them).
+
+
+def _caller(
+    request: Request,
+    who: OfficeUser,
+    reference: str,
+    *,
+    notice: str = "",
+    deleted: uuid.UUID | None = None,
+    errors: dict[str, str] | None = None,
+    values: Any = None,
+    status: int = 200,
+) -> Response:
+    """The caller's page; `errors` a refused correction's sentence by memory id, `values` its form."""
+    page = caller_memory.caller_page(get_services(), who, reference[:40], deleted=deleted)
+    context = {
+        "page": page,
+        "reference": page.reference,
+        "notice": notice,
+        "errors": errors or {},
+        "values": values or {},
+        "phone_text": phone_text,
+        "text_max": MEMORY_LIMIT,
+        "shown_max": LIST_LIMIT,
+    }
+    return site.page(request, "dashboard/caller.html", context, who=who, status_code=status)
+
+
+@pages.get("/complaints/{reference}/caller")
+def caller(request: Request, who: User, reference: str, saved: str = "", deleted: uuid.UUID | None = None) -> Response:
+    """What the office remembers about the complaint's caller; `?saved=1` after a correction,
+    `?deleted=<its id>` after a deletion (the item's history, the deletion last)."""
+    return _caller(request, who, reference, notice="mem_saved" if saved else "", deleted=deleted)
+
+
+@pages.post("/complaints/{reference}/caller/{memory_id}", dependencies=Csrf)
+def correct_memory(request: Request, who: User, reference: str, memory_id: uuid.UUID, form: PostedForm) -> Response:
+    """One item's text corrected; refused (empty, too long, changed by someone else since) next to its box."""
+    reference = reference[:40]
+    try:
+        correction = parse_form(form, caller_memory.Correction)
+        caller_memory.correct(get_services(), who, reference, memory_id, correction)
+    except (ValidationError, AppError) as exc:
+        errors, status = _refused(exc)
+        sentence = errors.get("text") or " ".join(errors.values())
+        return _caller(request, who, reference, errors={str(memory_id): sentence}, values=form, status=status)
+    return redirect(request, f"{site.prefix}/complaints/{reference}/caller?saved=1")
+
+
+@pages.post("/complaints/{reference}/caller/{memory_id}/delete", dependencies=Csrf)
+def delete_memory(request: Request, who: User, reference: str, memory_id: uuid.UUID, form: PostedForm) -> Response:
+    """One item deleted, asked first: a page shows it and what deleting does, and deletes when its
+    button posts `confirm=delete`."""
+    services, reference = get_services(), reference[:40]
+    if form.get("confirm") != "delete":
+        number, item = caller_memory.item(services, who, reference, memory_id)
+        return site.page(request, "dashboard/memory_delete.html", {"item": item, "reference": number}, who=who)
+    caller_memory.forget(services, who, reference, memory_id)
+    return redirect(request, f"{site.prefix}/complaints/{reference}/caller?deleted={memory_id}")
 
 
 # Overview -------------------------------------------------------------------------------------

@@ -68,7 +68,11 @@ def leftovers(page: Any, lang: str) -> list[str]:
 
 
 def in_language(page: Any, lang: str) -> None:
-    page.context.add_cookies([{"name": "mla_lang", "value": lang, "url": page.url}])
+    """The language cookie for the whole site: a cookie set for `page.url` alone would take that page's
+    folder as its path (`/app/team/` after the disable page) and leave the other pages in English."""
+    origin = re.match(r"https?://[^/]+", page.url)
+    assert origin, page.url
+    page.context.add_cookies([{"name": "mla_lang", "value": lang, "url": origin.group(0) + "/"}])
 
 
 def read(page: Any, lang: str, name: str, path: str | None = None) -> list[str]:
@@ -76,6 +80,9 @@ def read(page: Any, lang: str, name: str, path: str | None = None) -> list[str]:
         page.goto(path)
     expect(page.locator("body")).to_be_visible()
     screenshot(page, f"every-page-{lang}-{name}")
+    # A page in another language (or not one of ours) would read as nothing: <html lang=en> is left out as English.
+    if (shown := page.locator("html").get_attribute("lang")) != lang:
+        return [f"{name}: shown in {shown!r}, not in {lang!r} ({page.url})"]
     return [f"{name}: {found}" for found in leftovers(page, lang)]
 
 
@@ -101,6 +108,14 @@ def test_every_page_reads_in_the_interface_language_for_each_role(
         json={"version": 2, "status": "duplicate", "duplicate_of": str(reference)},
     )
     assert marked.status_code == 200, marked.text
+    remembered = ({"text": "Lakshmi", "slot": "name"}, {"text": "Ward 12", "slot": "ward"},
+                  {"text": "Ward 13", "slot": "ward"}, {"text": "ta", "slot": "language"},
+                  {"text": "Murugan", "slot": "name", "person": "Murugan"}, {"text": "Runs a tea shop"})  # fmt: skip
+    for memory in remembered:
+        added = api.request(
+            "POST", "/api/mem0/memories", token, json={"infer": False, "user_id": "+919840012345", **memory}
+        )
+        assert added.status_code == 200, added.text
     staff, visitor, root = new_page(width=360, height=780), new_page(), new_page()
     for page in (staff, visitor):
         page.goto("/login")
@@ -127,15 +142,31 @@ def test_every_page_reads_in_the_interface_language_for_each_role(
         admin.goto("/app/agents")
         admin.locator("form:has(input[name=status][value=paused]) button").first.click()
         found += read(admin, lang, "pause-confirm")
+        admin.goto(f"/app/complaints/{reference}/caller")
+        fact = admin.get_by_test_id("facts").get_by_test_id("memory").first
+        fact.get_by_test_id("correct").locator("summary").click()
+        fact.locator("textarea").fill("   ")  # past the browser's own check: refused by the page
+        fact.get_by_test_id("correct").locator("[type=submit]").click()
+        found += read(admin, lang, "memory-refused")
+        admin.get_by_test_id("facts").locator("form[action$='/delete'] button").first.click()
+        found += read(admin, lang, "memory-delete-confirm")
         admin.goto("/app/team")
         admin.locator("tr", has_text=staff_email).locator("button.danger").click()
         found += read(admin, lang, "disable-confirm")
 
         found += walk(
-            staff, lang, {"staff-complaints": "/app/complaints", "staff-complaint": f"/app/complaints/{reference}"}
+            staff,
+            lang,
+            {
+                "staff-complaints": "/app/complaints",
+                "staff-complaint": f"/app/complaints/{reference}",
+                "staff-caller": f"/app/complaints/{reference}/caller",
+            },
         )
         found += walk(
-            visitor, lang, {"sign-in": "/login", "recover": "/recover", "bad-invitation": "/register?token=nope"}
+            visitor,
+            lang,
+            {"sign-in": "/app/login", "recover": "/app/recover", "bad-invitation": "/app/register?token=nope"},
         )
         tenant_page = f"/admin/panel/tenants/{tenant['tenant_id']}"
         admin_pages = {"admin-tenants": "/admin/panel/tenants", "admin-new-tenant": "/admin/panel/tenants/new"}
@@ -158,6 +189,8 @@ def office_pages(reference: int, copy: int) -> dict[str, str]:
         "privacy": "/app/privacy",
         "profile": "/app/profile",
         "duplicate": f"/app/complaints/{copy}",
+        "caller": f"/app/complaints/{reference}/caller",
+        "caller-without-number": f"/app/complaints/{copy}/caller",
         "bad-filter": "/app/complaints?status=bogus&created_from=yesterday",
         "not-found": "/app/complaints/999999",
     }

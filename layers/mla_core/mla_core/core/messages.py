@@ -68,6 +68,7 @@ FIELDS: dict[str, Sentence] = {
     "cursor": ("page link", "पेज लिंक", "பக்க இணைப்பு"),
     "confirm": ("confirmation", "पुष्टि", "உறுதிப்படுத்தல்"),
     "last4": ("last 4 digits", "आखिरी 4 अंक", "கடைசி 4 இலக்கங்கள்"),
+    "text": ("text", "पाठ", "உரை"),  # a caller memory's (`/api/mem0`, the caller's page)
     "Idempotency-Key": ("Idempotency-Key", "Idempotency-Key", "Idempotency-Key"),
     "form": ("form", "फ़ॉर्म", "படிவம்"),
     # helper A (issue 14, item 7): the names in a language's own letters.
