@@ -1,8 +1,9 @@
 """One call, from answer to call record: the code path the worker, the simulator, the tests and the
 benchmarks all run.
 
-`start_call` resolves the tenant, builds the session and greets; `CallRun.finish` records the
-call once the session is over. Until then the record so far is checkpointed after the greeting and
+`start_call` resolves the tenant, reads what the office remembers of the caller (caller memory), builds
+the session and greets; `CallRun.finish` records the call once the session is over and queues what the
+caller said for memory extraction. Until then the record so far is checkpointed after the greeting and
 each turn, so a worker killed mid-call still leaves the transcript and the notice time. Only `CallIO` differs between a phone call (a LiveKit room, the
 voice stack) and text mode (no room, no audio, a scripted or real LLM).
 """
@@ -35,6 +36,7 @@ from agent_pool.voice import VoiceStack, language_profile, turn_handling
 from mla_core.adapters import Services
 from mla_core.agents.config import (
     DEFAULT_VOICES,
+    AgentConfig,
     LanguageProfile,
     LlmSettings,
     SttSettings,
@@ -52,6 +54,8 @@ from mla_core.core.fields import sip_number
 from mla_core.core.names import stored_room_name
 from mla_core.core.privacy import mask_phone
 from mla_core.live import events
+from mla_core.memory import jobs, memories
+from mla_core.memory.models import CallerMemory
 
 logger = logging.getLogger(__name__)
 
@@ -122,11 +126,17 @@ class CallTimings:
 
     setup_started: float
     tenant_resolved: float = 0.0
+    memory_loaded: float = 0.0  # the caller's memory read (or given up on); the resolution's mark when hidden
     greeting_requested: float = 0.0
 
     @property
     def resolution_ms(self) -> float:
         return (self.tenant_resolved - self.setup_started) * 1000
+
+    @property
+    def memory_ms(self) -> float:
+        """Tenant resolved → caller memory read: its share of the time to the first word (0 when none was read)."""
+        return (self.memory_loaded - self.tenant_resolved) * 1000 if self.memory_loaded else 0.0
 
     @property
     def setup_ms(self) -> float:
@@ -244,6 +254,8 @@ class CallRun:
         self.outcome = _outcome(call, self.close_event)
         # A checkpoint still in flight cannot overwrite this record (store_call_checkpoint's guard).
         await _keep_record(call.services, self._record(call, outcome=self.outcome))
+        if call.caller_number is not None and not call.forgotten and _caller_spoke(self.session.history):
+            await _queue_memory_extraction(call)
         logger.info(
             "call ended",
             extra={
@@ -283,6 +295,53 @@ def _record(
         latency=latency or {},
         notice_played_at=notice_played_at,
     )
+
+
+def _caller_spoke(history: llm.ChatContext) -> bool:
+    """Whether the call holds anything the caller said (a silent call has nothing to remember)."""
+    return any(item.type == "message" and item.role == "user" and item.text_content for item in history.items)
+
+
+async def _queue_memory_extraction(call: CallContext) -> None:
+    """What the caller said becomes caller memory after the call, in the background (`mla_core.memory.jobs`:
+    the job reads the transcript from the record just kept, under the number the call came from). A job
+    not queued costs what this call would have taught the office, never the call: logged, not raised."""
+    assert call.caller_number is not None
+    try:
+        await asyncio.to_thread(
+            jobs.queue_call, call.services, call.tenant.tenant_id, call.room_name, call.caller_number
+        )
+    except AppError as exc:
+        logger.warning(
+            "memory extraction not queued",
+            extra={"tenant_id": call.tenant.tenant_id, "room": call.room_name, "error": exc.message},
+        )
+    except Exception:
+        logger.exception(
+            "memory extraction not queued", extra={"tenant_id": call.tenant.tenant_id, "room": call.room_name}
+        )
+
+
+async def _caller_memory(services: Services, tenant_id: str, phone: str, within: float) -> CallerMemory:
+    """What the office remembers of the caller's number, read before the greeting (one indexed query, a few
+    ms). A database that fails or is slow costs the call its memory, never its greeting: after `within`
+    seconds the call goes on without it (the read finishes in its thread, unheard)."""
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(memories.for_call, services, tenant_id, phone), within)
+    except AppError as exc:
+        logger.warning("caller memory not read", extra={"tenant_id": tenant_id, "error": exc.message})
+    except TimeoutError:
+        logger.warning("caller memory not read", extra={"tenant_id": tenant_id, "error": f"not within {within} s"})
+    except Exception:
+        logger.exception("caller memory not read", extra={"tenant_id": tenant_id})
+    return CallerMemory()
+
+
+def _greeting_language(config: AgentConfig, known: CallerMemory) -> str:
+    """The language the caller is greeted in: the one they spoke last time, when the office speaks it."""
+    remembered = known.slot("language")
+    code = phrases.language_code(remembered) if remembered else None
+    return code if code is not None and code in config.languages else config.greeting_language
 
 
 async def _keep_record(services: Services, record: CallRecord) -> None:
@@ -336,13 +395,20 @@ async def start_call(request: CallRequest, services: Services, io: CallIO) -> Ca
         return await _paused(request, services, io, timings, started_at, tenant)
 
     config = tenant.config
+    known = CallerMemory()
+    if request.caller_number:  # never by a hidden caller's callback number: nobody confirmed whose it is
+        known = await _caller_memory(services, tenant.tenant_id, request.caller_number, io.settings.memory_load_timeout)
+        timings.memory_loaded = time.perf_counter()
+    else:
+        timings.memory_loaded = timings.tenant_resolved
     call = CallContext(
         services=services,
         tenant=tenant,
         room_name=request.room_name,
         caller_number=request.caller_number,
-        language=config.greeting_language,
+        language=_greeting_language(config, known),
         voice=io.voice,
+        known=known,
     )
     session = _session(io, llm=io.llm_factory(config.llm), userdata=call)
     run = CallRun(request=request, session=session, timings=timings, started_at=started_at, call=call)
@@ -470,6 +536,7 @@ def _log_start(request: CallRequest, tenant: CallTenant, timings: CallTimings) -
             "dialed": mask_phone(request.dialed_number),
             "setup_ms": round(timings.setup_ms, 2),
             "resolution_ms": round(timings.resolution_ms, 2),
+            "memory_ms": round(timings.memory_ms, 2),
         },
     )
 
@@ -551,6 +618,7 @@ def latency_of(history: llm.ChatContext, timings: CallTimings) -> dict[str, Any]
     return {
         "setup_ms": round(timings.setup_ms, 2),
         "tenant_resolution_ms": round(timings.resolution_ms, 2),
+        "memory_ms": round(timings.memory_ms, 2),
         "turns": [{name: round(value, 4) for name, value in turn.items()} for turn in turns],
         "summary": summary,
     }

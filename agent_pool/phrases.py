@@ -129,6 +129,21 @@ _REFERENCE_STATUS_LINE = {
 }
 
 
+# "Forget me" (caller memory): what the office remembered is gone at once, the rest is the office's to erase.
+_FORGOTTEN = {
+    "en": "What the office remembered about you has been deleted, and your request to delete the rest of your details has been passed to the office.",
+    "hi": "कार्यालय को आपके बारे में जो याद था, वह मिटा दिया गया है, और आपकी बाकी जानकारी मिटाने का अनुरोध कार्यालय को भेज दिया गया है।",
+    "ta": "அலுவலகம் உங்களைப் பற்றி நினைவில் வைத்திருந்தவை நீக்கப்பட்டன, மீதமுள்ள உங்கள் விவரங்களை நீக்கும் கோரிக்கை அலுவலகத்திற்கு அனுப்பப்பட்டது.",
+}
+
+# A hidden number: nothing on this call says whose details are whose, so nothing is deleted or recorded.
+_FORGET_HIDDEN = {
+    "en": "Your number is hidden on this call, so your details cannot be found from it. Please contact the office directly to have your details deleted.",
+    "hi": "इस कॉल पर आपका नंबर छिपा है, इसलिए आपकी जानकारी पहचानी नहीं जा सकती। अपनी जानकारी मिटवाने के लिए कृपया सीधे कार्यालय से संपर्क करें।",
+    "ta": "இந்த அழைப்பில் உங்கள் எண் மறைக்கப்பட்டுள்ளது, அதனால் உங்கள் விவரங்களைக் கண்டறிய முடியாது. உங்கள் விவரங்களை நீக்க, தயவுசெய்து அலுவலகத்தை நேரடியாகத் தொடர்புகொள்ளுங்கள்.",
+}
+
+
 class ComplaintSummary(Protocol):
     """What a sentence about a complaint needs (`mla_core.complaints.intake.ComplaintView` has it)."""
 
@@ -216,3 +231,11 @@ def reference_status_line(complaint: ComplaintStatusSummary, language: str) -> s
     return _in(_REFERENCE_STATUS_LINE, language).format(
         reference=spoken_digits(complaint.reference), status=status_name(complaint.status, language)
     )
+
+
+def forgotten(language: str) -> str:
+    return _in(_FORGOTTEN, language)
+
+
+def forget_hidden(language: str) -> str:
+    return _in(_FORGET_HIDDEN, language)

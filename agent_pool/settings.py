@@ -33,6 +33,9 @@ class WorkerSettings(BaseSettings):
     # The first language of the apology to a number no office owns when the call's numbers say
     # nothing of its region (`mla_core.core.regions`); English always follows.
     apology_language: LanguageCode = "hi"
+    # The most the greeting waits for the caller's memory (`mla_core.memory`): the read takes a few ms
+    # (bench/caller_memory.py); a database this slow answers the call without it rather than in silence.
+    memory_load_timeout: float = Field(default=1.0, gt=0)
 
     # Turn-taking for phone callers (see agent_pool.voice.turn_handling).
     endpointing_min_delay: float = Field(default=0.6, ge=0)

@@ -6,7 +6,8 @@ run the product's own `openai` SDK calls with no network.
   wheel and load with downloads disabled). Fine for plumbing and English; it barely tells Hindi or Tamil
   sentences apart (related 0.83 vs unrelated 0.69 in Hindi), so search quality is judged only against
   the real `text-embedding-3-small`.
-- Chat completions are scripted: a test queues the JSON objects to answer (`POST /local/chat-replies`);
+- Chat completions are scripted: a test queues the JSON to answer (`POST /local/chat-replies`, each
+  `{"match": "<words of the conversation>", "answer": {...}}`, or a bare answer for any conversation);
   with none queued, a small rule reads a caller's ward and name from the conversation (English, Hindi,
   Tamil), so a call in `make dev` is remembered. `GET /local/chat-requests` lists what was asked.
 - Requests need `Authorization: Bearer <key>` with the stack's key, as OpenAI's do (401 otherwise).
@@ -64,6 +65,19 @@ def _rule_based_memories(messages: list[dict[str, Any]]) -> dict[str, Any]:
     return {"memory": found}
 
 
+def _scripted(replies: list[dict[str, Any]], messages: list[dict[str, Any]]) -> Any:
+    """The first queued reply meant for this conversation (`{"match": text, "answer": ...}` when the text
+    is in it; a bare reply for any), taken off the queue; else the rule-based one. A test matches on its
+    own words, so an extraction another test's call left running cannot take its reply."""
+    said = " ".join(str(message.get("content", "")) for message in messages)
+    for i, reply in enumerate(replies):
+        if "match" not in reply:
+            return replies.pop(i)
+        if reply["match"] in said:
+            return replies.pop(i)["answer"]
+    return _rule_based_memories(messages)
+
+
 def create_app(api_key: str) -> Starlette:
     model = _Model()
     replies: list[dict[str, Any]] = []
@@ -99,7 +113,7 @@ def create_app(api_key: str) -> Starlette:
             return refused
         body = await request.json()
         asked.append(body)
-        answer = replies.pop(0) if replies else _rule_based_memories(body.get("messages", []))
+        answer = _scripted(replies, body.get("messages", []))
         content = json.dumps(answer, ensure_ascii=False)
         prompt_chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
         return JSONResponse(

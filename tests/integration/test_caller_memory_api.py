@@ -190,12 +190,12 @@ def test_infer_queues_an_extraction_whose_event_says_what_it_did(api: Api, offic
     phone = unique_number()
     old = added(api, office["token"], user_id=phone, slot="ward", text="Ward 12")
     root = stack.env["OPENAI_BASE_URL"].removesuffix("/v1")
-    httpx.post(f"{root}/local/chat-replies", json=[{"memory": [
+    httpx.post(f"{root}/local/chat-replies", json=[{"match": "we moved to ward 14", "answer": {"memory": [
         {"event": "UPDATE", "id": old["id"], "slot": "ward", "text": "Ward 14"},
         {"event": "ADD", "slot": "name", "text": "Lakshmi"},
         {"event": "ADD", "text": "Moved house in November"},
         {"event": "DELETE", "id": "00000000-0000-0000-0000-000000000001"},
-    ]}])  # fmt: skip
+    ]}}])  # fmt: skip
     messages = [{"role": "user", "content": "I am Lakshmi, we moved to ward 14 in November"},
                 {"role": "assistant", "content": "Noted, Lakshmi."}]  # fmt: skip
     queued = api.request(
@@ -273,7 +273,7 @@ def test_an_extraction_the_model_cannot_answer_fails_with_its_reason_and_keeps_n
 ) -> None:
     phone = unique_number()
     root = stack.env["OPENAI_BASE_URL"].removesuffix("/v1")
-    httpx.post(f"{root}/local/chat-replies", json=[["not", "an", "object"]])
+    httpx.post(f"{root}/local/chat-replies", json=[{"match": "I live in ward 3", "answer": ["not", "an", "object"]}])
     queued = api.request(
         "POST", "/api/mem0/memories", office["token"], json={"user_id": phone, "text": "I live in ward 3"}
     )

@@ -105,7 +105,10 @@ def test_the_page_shows_each_persons_profile_and_the_facts_with_who_changed_them
     remember(api, office["token"], phone, "Murugan", slot="name", person="Murugan")
     remember(api, office["token"], phone, "Sells flowers at the market", run_id="another-call")
     root = stack.env["OPENAI_BASE_URL"].removesuffix("/v1")
-    httpx.post(f"{root}/local/chat-replies", json=[{"memory": [{"event": "ADD", "text": "Has a ration card"}]}])
+    httpx.post(
+        f"{root}/local/chat-replies",
+        json=[{"match": "I have a ration card", "answer": {"memory": [{"event": "ADD", "text": "Has a ration card"}]}}],
+    )
     queued = api.request("POST", "/api/mem0/memories", office["token"],
                          json={"user_id": phone, "messages": [{"role": "user", "content": "I have a ration card"}]})  # fmt: skip
     assert queued.status_code == 202, queued.text

@@ -71,3 +71,14 @@ def test_the_closing_question_is_split_from_the_rest_of_the_greeting() -> None:
     body, question = split_closing_question(cfg.profiles["ta"].greeting)
     assert RECORDING_NOTICE["ta"] in body and question == "உங்கள் புகார் என்ன?"
     assert split_closing_question("Hello.") == ("Hello.", "")
+
+
+def test_the_notice_says_details_are_remembered_and_a_greeting_stored_before_that_gets_the_whole_notice() -> None:
+    assert RECORDING_NOTICE["en"].endswith("The office remembers your details for your next call.")
+    assert "याद रखता है" in RECORDING_NOTICE["hi"] and "நினைவில் வைத்திருக்கும்" in RECORDING_NOTICE["ta"]
+    recorded_only = "உங்கள் புகாரைப் பதிவு செய்ய இந்த அழைப்பு பதிவு செய்யப்படுகிறது."  # the notice until issue 18
+    stored = f"வணக்கம்! செல்வி அலுவலகம். {recorded_only} உங்கள் புகார் என்ன?"
+    assert with_recording_notice(stored, "ta") == f"வணக்கம்! செல்வி அலுவலகம். {RECORDING_NOTICE['ta']} உங்கள் புகார் என்ன?"
+    after_question = "Hello! How can we help? This call is recorded to register your complaint."
+    assert with_recording_notice(after_question, "en") == f"Hello! {RECORDING_NOTICE['en']} How can we help?"
+    assert with_recording_notice(RECORDING_NOTICE["hi"], "hi") == RECORDING_NOTICE["hi"]  # said once, not twice

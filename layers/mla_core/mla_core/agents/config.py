@@ -156,11 +156,19 @@ DEFAULT_VOICES = {
     "en": "f786b574-daa5-4673-aa0c-cbe3e8534c02",
 }
 
-RECORDING_NOTICE = {
+# The DPDP notice every call opens with: that the call is recorded, and (caller memory, issue 18) that the
+# office remembers the caller's details for their next call.
+_RECORDED = {
     "ta": "உங்கள் புகாரைப் பதிவு செய்ய இந்த அழைப்பு பதிவு செய்யப்படுகிறது.",
     "hi": "आपकी शिकायत दर्ज करने के लिए यह कॉल रिकॉर्ड की जा रही है।",
     "en": "This call is recorded to register your complaint.",
 }
+_REMEMBERED = {
+    "ta": "அடுத்த அழைப்புக்காக அலுவலகம் உங்கள் விவரங்களை நினைவில் வைத்திருக்கும்.",
+    "hi": "अगली कॉल के लिए कार्यालय आपकी जानकारी याद रखता है।",
+    "en": "The office remembers your details for your next call.",
+}
+RECORDING_NOTICE = {language: f"{_RECORDED[language]} {_REMEMBERED[language]}" for language in _RECORDED}
 
 DEFAULT_GREETINGS = {
     "ta": "வணக்கம்! இது {constituency} சட்டமன்ற உறுப்பினர் {mla_name} அவர்களின் அலுவலகம். {notice} உங்கள் புகார் என்ன?",
@@ -235,9 +243,12 @@ def split_closing_question(greeting: str) -> tuple[str, str]:
 def with_recording_notice(greeting: str, language: str) -> str:
     """A greeting carrying the DPDP recording notice before its closing question (the caller answers
     the question, so nothing may follow it): added when missing, moved when it follows the question
-    (as `with_recording_notice` used to add it), else kept where the office wrote it."""
+    (as `with_recording_notice` used to add it), else kept where the office wrote it. A greeting stored
+    before the notice said that details are remembered gets the whole notice where its first sentence is."""
     notice = RECORDING_NOTICE[language]
     text = " ".join(greeting.split())
+    if notice not in text and _RECORDED[language] in text:
+        greeting = text = text.replace(_RECORDED[language], notice, 1)
     if notice not in text:
         before = text
     elif text.endswith(notice):

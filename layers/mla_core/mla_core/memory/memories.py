@@ -20,8 +20,10 @@ from mla_core.core.errors import ConflictError, InvalidInputError, NotFoundError
 from mla_core.core.principal import OfficeUser
 from mla_core.memory import filters, jobs, store
 from mla_core.memory.models import (
+    LIST_LIMIT,
     CallerMemory,
     Deleted,
+    ErasureRequest,
     HistoryEntry,
     Job,
     Memory,
@@ -148,6 +150,22 @@ def for_call(services: Services, tenant_id: str, phone: str) -> CallerMemory:
 
 
 def forget_caller(services: Services, tenant_id: str, phone: str, *, agent_id: str, call_id: str) -> int:
-    """A caller said "forget me": every memory of their phone deleted now, by the agent, on the call."""
+    """A caller said "forget me": every memory of their phone deleted now, by the agent, on the call, and
+    their erasure request recorded for the office, in one transaction. Asked again on the same call, it
+    deletes nothing more and records nothing more. Returns how many memories were deleted."""
     with services.db.transaction() as conn:
-        return store.delete_callers(conn, tenant_id, phone, None, actor=f"agent:{agent_id}")
+        deleted = store.delete_callers(conn, tenant_id, phone, None, actor=f"agent:{agent_id}", call_id=call_id)
+        store.record_erasure_request(conn, tenant_id, phone, call_id)
+    return deleted
+
+
+def record_erasure_request(services: Services, tenant_id: str, phone: str, *, call_id: str | None) -> ErasureRequest:
+    """A constituent's request to erase their data, for the office to act on (one per call)."""
+    with services.db.transaction() as conn:
+        return store.record_erasure_request(conn, tenant_id, phone, call_id)
+
+
+def erasure_requests(services: Services, tenant_id: str, *, limit: int = LIST_LIMIT) -> list[ErasureRequest]:
+    """The office's erasure requests not handled yet, newest first (its privacy page lists them)."""
+    with services.db.transaction() as conn:
+        return store.erasure_requests(conn, tenant_id, limit=limit)

@@ -230,3 +230,14 @@ class CallerMemory(BaseModel):
         """The slot's value when only one person on the phone has it (a shared phone's differ)."""
         values = {profile[slot] for profile in self.profiles.values() if slot in profile}
         return values.pop() if len(values) == 1 else None
+
+
+class ErasureRequest(BaseModel):
+    """A caller's "forget me", said on a call: their memories went at once; the rest of their data (complaints,
+    calls) is the office's to erase (`mla_core.privacy`), which marks the request handled."""
+
+    id: uuid.UUID
+    caller_phone: str  # the number the call came from (E.164), never a callback number
+    call_id: str | None  # the call's stored room name
+    created_at: datetime
+    handled_at: datetime | None

@@ -1,8 +1,9 @@
 """A constituent's personal data in caller memory, for `mla_core.privacy`: an export gives them every
-memory kept of their number (deleted ones included, while they are kept), with its history and its
-extraction jobs; an erasure removes them all, and redacts the number where another caller's memory
-mentions it. Retention removes a memory `caller_memory` days after it last changed (or once its own
-expiry passed), a deleted one with it, and a finished job's record after the same time.
+memory kept of their number (deleted ones included, while they are kept), with its history, its
+extraction jobs and the "forget me" requests they made on calls; an erasure removes them all (the
+erasure is what such a request asks for), and redacts the number where another caller's memory mentions
+it. Retention removes a memory `caller_memory` days after it last changed (or once its own expiry
+passed), a deleted one with it, and a finished job's record and a handled request's after the same time.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ class MemoryPersonalData:
         "caller_memories": ("caller_phone", "person", "memory", "metadata"),
         "caller_memory_history": ("old_memory", "new_memory"),
         "memory_jobs": ("caller_phone", "person", "messages", "results"),
+        "erasure_requests": ("caller_phone",),
     }
     not_personal: Mapping[str, Sequence[str]] = {
         # The agent's id, the call's stored room name (no number in it), the slot's name, the text's hash.
         "caller_memories": ("kind", "slot", "agent_id", "run_id", "hash", "created_by"),
         "caller_memory_history": ("event", "actor", "call_id"),
         "memory_jobs": ("call_id", "status", "error", "actor"),
+        "erasure_requests": ("call_id",),
     }
 
     def export(self, conn: Conn, subject: Subject) -> dict[str, list[dict[str, Any]]]:
@@ -54,10 +57,17 @@ class MemoryPersonalData:
             sql.SQL("SELECT to_jsonb(j) AS row FROM {} j WHERE j.caller_phone = %s ORDER BY j.created_at").format(jobs),
             (subject.e164,),
         ).fetchall()
+        asked = conn.execute(
+            sql.SQL("SELECT to_jsonb(e) AS row FROM {} e WHERE e.caller_phone = %s ORDER BY e.created_at").format(
+                sql.Identifier(subject.schema, "erasure_requests")
+            ),
+            (subject.e164,),
+        ).fetchall()
         return {
             "caller_memories": [r["row"] for r in kept],
             "caller_memory_history": [r["row"] for r in changes],
             "memory_jobs": [r["row"] for r in runs],
+            "erasure_requests": [r["row"] for r in asked],
         }
 
     def erase(self, conn: Conn, subject: Subject) -> Erased:
@@ -67,6 +77,12 @@ class MemoryPersonalData:
         ).rowcount  # their history goes with them (ON DELETE CASCADE)
         jobs = conn.execute(
             sql.SQL("DELETE FROM {} WHERE caller_phone = %s").format(sql.Identifier(subject.schema, "memory_jobs")),
+            (subject.e164,),
+        ).rowcount
+        requests = conn.execute(
+            sql.SQL("DELETE FROM {} WHERE caller_phone = %s").format(
+                sql.Identifier(subject.schema, "erasure_requests")
+            ),
             (subject.e164,),
         ).rowcount
         mentioning = conn.execute(
@@ -96,7 +112,14 @@ class MemoryPersonalData:
                     row["id"],
                 ),
             )
-        return Erased(counts={"caller_memories": removed, "memory_jobs": jobs, "memories_mentioning": len(mentioning)})
+        return Erased(
+            counts={
+                "caller_memories": removed,
+                "memory_jobs": jobs,
+                "erasure_requests": requests,
+                "memories_mentioning": len(mentioning),
+            }
+        )
 
     def expire(self, conn: Conn, schema: str, policy: RetentionPolicy, now: datetime) -> Erased:
         cutoff = now - timedelta(days=policy.caller_memory)
@@ -109,7 +132,12 @@ class MemoryPersonalData:
         jobs = conn.execute(
             sql.SQL("DELETE FROM {} WHERE created_at < %s").format(sql.Identifier(schema, "memory_jobs")), (cutoff,)
         ).rowcount
-        return Erased(counts={"caller_memories": memories, "memory_jobs": jobs})
+        # One still to act on stays, however old: the office has not done what the caller asked.
+        handled = conn.execute(
+            sql.SQL("DELETE FROM {} WHERE handled_at < %s").format(sql.Identifier(schema, "erasure_requests")),
+            (cutoff,),
+        ).rowcount
+        return Erased(counts={"caller_memories": memories, "memory_jobs": jobs, "erasure_requests": handled})
 
 
 EXPIRE_BATCH = 5_000

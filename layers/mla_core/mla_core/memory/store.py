@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 
 from mla_core.core.names import schema_name
 from mla_core.db import Conn
-from mla_core.memory.models import CallerMemory, Event, HistoryEntry, Memory, MemoryResult, Slot
+from mla_core.memory.models import CallerMemory, ErasureRequest, Event, HistoryEntry, Memory, MemoryResult, Slot
 
 COLUMNS = (
     "id", "memory", "caller_phone", "person", "kind", "slot", "agent_id", "run_id", "complaint_ids", "metadata",
@@ -211,8 +211,11 @@ def delete(conn: Conn, tenant_id: str, memory: Memory, *, actor: str, call_id: s
     return MemoryResult(id=memory.id, memory=memory.memory, event="DELETE", slot=memory.slot)
 
 
-def delete_callers(conn: Conn, tenant_id: str, phone: str, person: str | None, *, actor: str) -> int:
-    """Every current memory of a phone (or of one person on it), deleted with its history entry."""
+def delete_callers(
+    conn: Conn, tenant_id: str, phone: str, person: str | None, *, actor: str, call_id: str | None = None
+) -> int:
+    """Every current memory of a phone (or of one person on it), deleted with its history entry (naming
+    the call it was asked on, if any)."""
     person_only = sql.SQL(" AND person = %(person)s") if person is not None else sql.SQL("")
     rows = conn.execute(
         sql.SQL(
@@ -222,7 +225,7 @@ def delete_callers(conn: Conn, tenant_id: str, phone: str, person: str | None, *
         {"phone": phone, "person": person},
     ).fetchall()
     for row in rows:
-        record(conn, tenant_id, row["id"], "DELETE", row["memory"], None, actor, None)
+        record(conn, tenant_id, row["id"], "DELETE", row["memory"], None, actor, call_id)
     return len(rows)
 
 
@@ -304,3 +307,34 @@ def for_call(conn: Conn, tenant_id: str, phone: str) -> CallerMemory:
             known.facts.append(row["memory"])
         known.complaint_ids += [c for c in row["complaint_ids"] if c not in known.complaint_ids]
     return known
+
+
+_ERASURE_COLUMNS = sql.SQL("id, caller_phone, call_id, created_at, handled_at")
+
+
+def record_erasure_request(conn: Conn, tenant_id: str, phone: str, call_id: str | None) -> ErasureRequest:
+    """A caller's "forget me", recorded for the office: one per call, however often it was asked on it."""
+    requests = table(tenant_id, "erasure_requests")
+    row = conn.execute(
+        sql.SQL(
+            "INSERT INTO {} (caller_phone, call_id) VALUES (%s, %s) ON CONFLICT (call_id) DO NOTHING RETURNING {}"
+        ).format(requests, _ERASURE_COLUMNS),
+        (phone, call_id),
+    ).fetchone()
+    if row is None:  # asked again on the same call
+        row = conn.execute(
+            sql.SQL("SELECT {} FROM {} WHERE call_id = %s").format(_ERASURE_COLUMNS, requests), (call_id,)
+        ).fetchone()
+    assert row is not None
+    return ErasureRequest(**row)
+
+
+def erasure_requests(conn: Conn, tenant_id: str, *, limit: int) -> list[ErasureRequest]:
+    """The office's requests still to act on, newest first."""
+    rows = conn.execute(
+        sql.SQL("SELECT {} FROM {} WHERE handled_at IS NULL ORDER BY created_at DESC, id DESC LIMIT %s").format(
+            _ERASURE_COLUMNS, table(tenant_id, "erasure_requests")
+        ),
+        (limit,),
+    ).fetchall()
+    return [ErasureRequest(**row) for row in rows]

@@ -219,6 +219,7 @@ def effects(counts: dict[str, int]) -> list[str]:
         "caller_memories": "{n} thing(s) the agent remembers of them (name, ward, language, facts) are erased.",
         "caller_memory_history": "{n} change(s) to what was remembered are erased.",
         "memory_jobs": "{n} record(s) of what was drawn from their calls are erased.",
+        "erasure_requests": "{n} request(s) they made on calls to be forgotten are erased: this erasure is what they asked for.",
     }
     sentences = [
         said.get(kind, "{n} record(s) of " + kind + " are erased.").format(n=n) for kind, n in counts.items() if n
