@@ -2,8 +2,8 @@
 new route is probed without anyone remembering to: no sign-in, a signed-out session, the wrong role,
 another office's ids, a page form without its CSRF token, SQL in every query parameter.
 
-Two offices, A and B. B's people try A's complaint, member and agent by id on every route that takes
-one; afterwards A's records are as they were. The counts of each kind of probe are printed (`-s`) and
+Two offices, A and B. B's people try A's complaint, member, agent, memory and erasure request by id on
+every route that takes one; afterwards A's records are as they were. The counts of each kind of probe are printed (`-s`) and
 quoted in the README's "Security" section.
 """
 
@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 
 from local_stack.template import function
+from mla_core.adapters import get_services
+from mla_core.memory import memories
 from support import Api
 
 PROBES: Counter[str] = Counter()
@@ -86,6 +88,8 @@ def offices(api: Api, admin_token: str) -> dict[str, dict[str, Any]]:
     a["memory"] = api.request("POST", "/api/mem0/memories", a["token"], json=memory).json()["data"]["results"][0]
     inferred = {"user_id": "+919876543210", "messages": [{"role": "user", "content": "I am in ward 12"}]}
     a["event"] = api.request("POST", "/api/mem0/memories", a["token"], json=inferred).json()["data"]
+    asked = memories.record_erasure_request(get_services(), a["tenant_id"], "+919876543210", call_id=None)
+    a["erasure_request"] = {"id": str(asked.id)}
     return {"a": a, "b": b}
 
 
@@ -98,6 +102,7 @@ def fill(path: str, office: dict[str, Any], tenant_id: str) -> str:
         "agent_id": office["agent"]["agent_id"],
         "memory_id": office.get("memory", {}).get("id", "probe"),
         "event_id": office.get("event", {}).get("event_id", "probe"),
+        "request_id": office.get("erasure_request", {}).get("id", "probe"),
         "tenant_id": tenant_id,
         "token": "x" * 43,
         "lang": "en",
@@ -110,6 +115,8 @@ NOBODY = {
     "complaint": {"reference": 99_999_999},
     "user_id": "00000000-0000-4000-8000-000000000000",
     "agent": {"agent_id": "nobody00000-main"},
+    "memory": {"id": "00000000-0000-4000-8000-000000000000"},
+    "erasure_request": {"id": "00000000-0000-4000-8000-000000000000"},
 }
 
 
@@ -120,8 +127,10 @@ def a_as_it_is(api: Api, a: dict[str, Any]) -> dict[str, Any]:
     remembered = api.request(
         "POST", "/api/mem0/memories/list", a["token"], json={"filters": {"user_id": "+919876543210"}}
     ).json()["data"]["items"]
+    asked = api.request("GET", "/api/privacy/erasure-requests", a["token"]).json()["data"]["items"]
     return {
         "memories": sorted((m["id"], m["memory"], m["updated_at"]) for m in remembered),
+        "erasure_requests": sorted((r["id"], r["handled_at"]) for r in asked),
         "complaint": (complaint["version"], complaint["status"], len(complaint["timeline"])),
         "agent": (agent["version"], agent["status"]),
         "team": sorted((m["id"], m["role"], m["disabled"]) for m in team),
@@ -228,9 +237,10 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("DELETE", "/api/mem0/memories/{memory_id}"): None,
     ("GET", "/api/mem0/memories/{memory_id}/history"): None,
     ("GET", "/api/mem0/events/{event_id}"): None,
+    ("POST", "/api/privacy/erasure-requests/{request_id}/handled"): None,
 }
 # Routes for office admins only: B's staff is refused them (403) before any id is read.
-ADMINS_ONLY = ("/api/users", "/api/agents")
+ADMINS_ONLY = ("/api/users", "/api/agents", "/api/privacy")
 # The query a route with an id needs besides it (so that only the id can refuse it).
 QUERIES = {("GET", "/api/complaints/{complaint}/duplicate-check"): "?duplicate_of=1"}
 PAGE_FORMS: dict[tuple[str, str], dict[str, str]] = {
@@ -241,6 +251,10 @@ PAGE_FORMS: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/app/team/{user_id}/resend"): {},
     ("POST", "/app/agents/{agent_id}"): {"status": "paused", "version": "1"},
     ("POST", "/app/agents/{agent_id}/test-call"): {},
+    ("GET", "/app/complaints/{reference}/caller"): {},
+    ("POST", "/app/complaints/{reference}/caller/{memory_id}"): {"text": "Ward 99"},
+    ("POST", "/app/complaints/{reference}/caller/{memory_id}/delete"): {"confirm": "delete"},
+    ("POST", "/app/privacy/erasure-requests/{request_id}/handled"): {},
 }
 
 
