@@ -157,7 +157,7 @@ class LocalStack:
             return
         from local_stack.openai_standin import create_app
 
-        served = self._serve(create_app(OPENAI_KEY), self._port(9))
+        served = self._serve(create_app(OPENAI_KEY), self._port(8))
         self.env.update(OPENAI_BASE_URL=f"{served.url}/v1", OPENAI_API_KEY=OPENAI_KEY)
 
     def _start_aws(self) -> None:

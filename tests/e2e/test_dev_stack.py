@@ -37,8 +37,8 @@ TEST_STACK_ENV = {
 pytestmark = pytest.mark.e2e
 
 
-def free_base_port(span: int = 8) -> int:
-    """A base port with `span` free ports after it (make dev puts its services at PORT+1…PORT+7), below
+def free_base_port(span: int = 9) -> int:
+    """A base port with `span` free ports after it (make dev puts its services at PORT+1…PORT+8), below
     Linux's ephemeral range (32768-60999): a port there may be given to another test worker's server
     bound to port 0, or to an outgoing connection, between this probe and make dev's own bind."""
     for _ in range(50):
