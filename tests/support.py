@@ -12,6 +12,20 @@ import httpx
 _numbers = itertools.count(int(time.time()) % 10_000_000)
 
 
+def queue_drained(stack: Any, queue_url_name: str, timeout: float = 60) -> None:
+    """Wait until the stack's queue (`COMPLAINT_QUEUE_URL`, `MEMORY_QUEUE_URL`) holds nothing, delivered
+    or not: its poller deletes what the function handled and leaves what failed for a later delivery."""
+    sqs = stack.moto.client("sqs")
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    deadline = time.monotonic() + timeout
+    while True:
+        found = sqs.get_queue_attributes(QueueUrl=stack.env[queue_url_name], AttributeNames=names)
+        if all(found["Attributes"][name] == "0" for name in names):
+            return
+        assert time.monotonic() < deadline, f"{queue_url_name}'s queue did not drain: {found['Attributes']}"
+        time.sleep(0.2)
+
+
 def invoke_lambda(handler: Any, event: dict[str, Any], function_name: str) -> dict[str, Any]:
     """Call a Lambda handler in-process as the Python runtime does, with an API Gateway event."""
     import asyncio

@@ -41,6 +41,8 @@ from mla_core.memory import memories
 from mla_core.memory.models import (
     CallerRef,
     Deleted,
+    ErasureRequest,
+    ErasureRequestList,
     HistoryEntry,
     Job,
     Memory,
@@ -458,6 +460,31 @@ def privacy_preview(body: PersonBody, who: MlaAdminDep, svc: ServicesDep) -> JSO
 )
 def privacy_erase(body: ErasureBody, who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
     return ok(privacy.erase(svc, who, body.phone, body.confirmation), 201)
+
+
+@privacy_router.get(
+    "/erasure-requests",
+    response_model=Envelope[ErasureRequestList],
+    summary="Callers who asked on a call to be forgotten, still to act on (newest first)",
+    description="Each names the number the call came from (`caller_phone`): the agent deleted its memories at"
+    " once; the rest of its data is the office's to export and erase (`POST /search`, `/export`, `/erasures`),"
+    " and the erasure removes its requests. The newest 100; `more` when older ones wait too.",
+)
+def list_erasure_requests(who: MlaAdminDep, svc: ServicesDep) -> JSONResponse:
+    return ok(memories.open_erasure_requests(svc, who))
+
+
+@privacy_router.post(
+    "/erasure-requests/{request_id}/handled",
+    response_model=Envelope[ErasureRequest],
+    summary="Dismiss a request without erasing: it leaves the list and stays in the number's export",
+    description="Sets `handled_at` (a request dismissed again keeps its first time). 404 for an id that is not"
+    " this office's.",
+)
+def mark_erasure_request_handled(
+    request_id: Annotated[uuid.UUID, Path(description="an erasure request's id")], who: MlaAdminDep, svc: ServicesDep
+) -> JSONResponse:
+    return ok(memories.mark_erasure_request_handled(svc, who, request_id))
 
 
 # Live updates (MLA admins and staff) ---------------------------------------------------------------

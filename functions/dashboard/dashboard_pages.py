@@ -33,6 +33,7 @@ from mla_core.core.principal import OfficeUser, Principal
 from mla_core.core.retention import WEBHOOK_EVENT_DAYS, RetentionPolicy
 from mla_core.http.envelope import csv_download, json_download, ok
 from mla_core.identity import accounts, team
+from mla_core.memory import memories
 from mla_core.memory.models import LIST_LIMIT, MEMORY_LIMIT
 from mla_core.privacy import requests as privacy
 from mla_core.privacy.models import ConfirmationInvalidError, OpenComplaintsError, PreviewStaleError
@@ -741,11 +742,20 @@ def _kinds(request: Request, counts: dict[str, int]) -> list[tuple[str, int]]:
     return [(t(f"pd_{kind}") if f"pd_{kind}" in WORDS else kind, n) for kind, n in counts.items()]
 
 
-def _privacy(request: Request, who: OfficeUser, *, error: str = "", status: int = 200) -> Response:
-    """The number's form, and what the office keeps for how long (its own days where its super admin set them)."""
-    policy = tenant_retention(get_services(), who.tenant_id).policy
+def _privacy(request: Request, who: OfficeUser, *, error: str = "", notice: str = "", status: int = 200) -> Response:
+    """The number's form, the callers who asked on a call to be forgotten (each opens the same person's
+    view), and what the office keeps for how long (its own days where its super admin set them)."""
+    services = get_services()
+    policy = tenant_retention(services, who.tenant_id).policy
     retention = [(f"ret_{name}", getattr(policy, name)) for name in RetentionPolicy.model_fields]
-    context = {"retention": [*retention, ("ret_webhook_events", WEBHOOK_EVENT_DAYS)], "error": error}
+    context = {
+        "retention": [*retention, ("ret_webhook_events", WEBHOOK_EVENT_DAYS)],
+        "error": error,
+        "notice": notice,
+        "requests": memories.open_erasure_requests(services, who),
+        "phone_text": phone_text,
+        "shown_max": LIST_LIMIT,
+    }
     return site.page(request, "dashboard/privacy.html", context, who=who, status_code=status)
 
 
@@ -787,8 +797,17 @@ def _confirm(request: Request, who: OfficeUser, phone: str, *, error: str = "", 
 
 
 @pages.get("/privacy")
-def privacy_page(request: Request, who: Admin) -> Response:
-    return _privacy(request, who)
+def privacy_page(request: Request, who: Admin, dismissed: str = "") -> Response:
+    """`?dismissed=1` after a caller's request was dismissed."""
+    return _privacy(request, who, notice="pd_req_dismissed" if dismissed else "")
+
+
+@pages.post("/privacy/erasure-requests/{request_id}/handled", dependencies=Csrf)
+def dismiss_erasure_request(request: Request, who: Admin, request_id: uuid.UUID) -> Response:
+    """A caller's request dismissed without erasing (the page asks first, in the row); another office's id
+    is the 404 page."""
+    memories.mark_erasure_request_handled(get_services(), who, request_id)
+    return redirect(request, f"{site.prefix}/privacy?dismissed=1")
 
 
 @pages.post("/privacy/find", dependencies=Csrf)

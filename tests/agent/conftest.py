@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +12,20 @@ import pytest
 from agent_support import CallFactory
 
 from agent_pool.call import CallRun, text_call
+from agent_pool.settings import get_worker_settings
 from agent_pool.testing import DeferredStep, LlmStep, ScriptedLLM
 from agent_pool.testing_audio import espeak_available
 from mla_core.adapters import Services, get_services
 from support import Api, tenant_body, unique_number
+
+
+@pytest.fixture
+def worker_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Set the worker's settings' environment (`AGENT_…`) for one test: they are read once, then cached."""
+    get_worker_settings.cache_clear()
+    yield monkeypatch
+    monkeypatch.undo()
+    get_worker_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

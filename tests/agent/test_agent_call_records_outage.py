@@ -18,7 +18,7 @@ from local_stack.template import function
 from mla_core.adapters import Services
 from mla_core.calls.records import CallRecord, ingest_queued_call_record, queue_body
 from mla_core.core.names import stored_room_name
-from support import unique_number
+from support import queue_drained, unique_number
 
 TAMIL_WATER = {
     "category": "water",
@@ -41,27 +41,13 @@ def ingest(*bodies: str) -> dict[str, Any]:
     return response
 
 
-def drained(stack: Any, timeout: float = 60) -> None:
-    """Wait until the complaint queue holds nothing, delivered or not (the poller deletes what the
-    function stored, and leaves what failed for a later delivery)."""
-    sqs = stack.moto.client("sqs")
-    deadline = time.monotonic() + timeout
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    while True:
-        found = sqs.get_queue_attributes(QueueUrl=stack.env["COMPLAINT_QUEUE_URL"], AttributeNames=names)
-        if all(found["Attributes"][name] == "0" for name in names):
-            return
-        assert time.monotonic() < deadline, f"the complaint queue did not drain: {found['Attributes']}"
-        time.sleep(0.2)
-
-
 def stored_eventually(stack: Any, tenant: dict[str, Any], room: str, timeout: float = 60) -> list[dict[str, Any]]:
     """The room's call records once there are any, and the queue is drained (so none is still to come)."""
     deadline = time.monotonic() + timeout
     while not call_records(stack, tenant, room):
         assert time.monotonic() < deadline, f"no call record for {room} within {timeout} s"
         time.sleep(0.2)
-    drained(stack)
+    queue_drained(stack, "COMPLAINT_QUEUE_URL")
     return call_records(stack, tenant, room)
 
 
@@ -83,7 +69,7 @@ async def test_a_call_during_a_postgres_outage_leaves_one_full_call_record_once_
     assert logged.queued  # Postgres was down for the whole call
 
     stack.restart_postgres()
-    drained(stack)
+    queue_drained(stack, "COMPLAINT_QUEUE_URL")
 
     [record] = call_records(stack, tamil_tenant, run.request.room_name)
     assert (record["status"], record["outcome"], record["language"]) == ("completed", "complaint_logged", "ta")
@@ -123,7 +109,7 @@ async def test_the_same_call_record_delivered_twice_is_stored_once(
     services.queue.send(body, key=f"call:{record.room_name}")  # SQS delivers at least once
 
     stack.restart_postgres()
-    drained(stack)
+    queue_drained(stack, "COMPLAINT_QUEUE_URL")
 
     [stored] = call_records(stack, tamil_tenant, record.room_name)
     assert ingest(body, body) == {"batchItemFailures": []}  # again, twice in one batch

@@ -3,7 +3,6 @@ the greeting with the names in the caller's script, the notice before one closin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,15 +17,6 @@ from mla_core.agents.routing import load_agent_config
 from support import Api, tenant_body, unique_number
 
 TAMIL_WATER = {"category": "water", "description": "மூன்று நாளாக குடிநீர் வரவில்லை", "location": "வார்டு 12"}
-
-
-@pytest.fixture
-def apology_default(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    """Set `AGENT_APOLOGY_LANGUAGE` for one test (the worker settings are read once, then cached)."""
-    get_worker_settings.cache_clear()
-    yield monkeypatch
-    monkeypatch.delenv("AGENT_APOLOGY_LANGUAGE", raising=False)
-    get_worker_settings.cache_clear()
 
 
 async def test_a_chennai_number_nobody_owns_apologises_in_tamil_then_english(
@@ -49,13 +39,13 @@ async def test_a_delhi_landline_calling_a_number_without_a_known_code_hears_hind
 
 
 async def test_a_call_that_tells_nothing_hears_the_platform_default_first(
-    phone_call: CallFactory, caller: str, apology_default: pytest.MonkeyPatch
+    phone_call: CallFactory, caller: str, worker_env: pytest.MonkeyPatch
 ) -> None:
-    apology_default.setenv("AGENT_APOLOGY_LANGUAGE", "ta")
+    worker_env.setenv("AGENT_APOLOGY_LANGUAGE", "ta")
     async with phone_call(None, caller, [], dialed_number=unique_number()) as (run, _llm):
         assert agent_lines(run) == [phrases.rejection(("ta", "en"))]
 
-    apology_default.setenv("AGENT_APOLOGY_LANGUAGE", "en")
+    worker_env.setenv("AGENT_APOLOGY_LANGUAGE", "en")
     get_worker_settings.cache_clear()
     async with phone_call(None, caller, [], dialed_number=unique_number()) as (run, _llm):
         assert agent_lines(run) == [phrases.rejection(("en",))]  # English once, not twice

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -19,7 +18,6 @@ from psycopg import sql
 
 from agent_pool import phrases
 from agent_pool.agent import remembered
-from agent_pool.settings import get_worker_settings
 from agent_pool.testing import CallTool, Say
 from mla_core.adapters import Services
 from mla_core.agents.config import RECORDING_NOTICE
@@ -28,7 +26,7 @@ from mla_core.core.principal import OfficeUser
 from mla_core.memory import memories
 from mla_core.memory.models import CallerMemory
 from mla_core.privacy import requests as privacy
-from support import Api, tenant_body, unique_number
+from support import Api, queue_drained, tenant_body, unique_number
 
 # The extraction runs in the background: queued as the call ends, polled by the local stack into the memory
 # function, which asks the extraction model (the stack's stand-in) and embeds what it keeps.
@@ -44,15 +42,6 @@ def office(api: Api, admin_token: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def other_office(api: Api, admin_token: str) -> dict[str, Any]:
     return api.office_admin(admin_token, tenant_body(languages=["en", "ta"]))
-
-
-@pytest.fixture
-def memory_load_timeout(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    """Set `AGENT_MEMORY_LOAD_TIMEOUT` for one test (the worker settings are read once, then cached)."""
-    get_worker_settings.cache_clear()
-    yield monkeypatch
-    monkeypatch.delenv("AGENT_MEMORY_LOAD_TIMEOUT", raising=False)
-    get_worker_settings.cache_clear()
 
 
 def remember(api: Api, office: dict[str, Any], phone: str, text: str, **more: Any) -> None:
@@ -77,19 +66,6 @@ def memory_messages(stack: Any, room: str) -> list[dict[str, Any]]:
     return found
 
 
-def memory_queue_drained(stack: Any, timeout: float = 30) -> None:
-    """Wait until the memory queue holds nothing, delivered or not: what was queued has been run."""
-    sqs = stack.moto.client("sqs")
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    deadline = time.monotonic() + timeout
-    while True:
-        found = sqs.get_queue_attributes(QueueUrl=stack.env["MEMORY_QUEUE_URL"], AttributeNames=names)
-        if all(found["Attributes"][name] == "0" for name in names):
-            return
-        assert time.monotonic() < deadline, f"the memory queue did not drain: {found['Attributes']}"
-        time.sleep(0.2)
-
-
 def call_jobs(stack: Any, office: dict[str, Any], room: str) -> list[dict[str, Any]]:
     query = sql.SQL("SELECT * FROM {} WHERE call_id = %s").format(tenant_table(office, "memory_jobs"))
     return rows(stack, query, room)
@@ -107,7 +83,7 @@ def extracted(stack: Any, office: dict[str, Any], room: str) -> dict[str, Any]:
 
 def never_extracted(stack: Any, office: dict[str, Any], room: str) -> None:
     """Nothing about the call was queued: once the queue is drained, no message named it and no job ran."""
-    memory_queue_drained(stack)
+    queue_drained(stack, "MEMORY_QUEUE_URL")
     assert memory_messages(stack, room) == []
     assert call_jobs(stack, office, room) == []
 
@@ -277,10 +253,10 @@ async def test_a_hidden_caller_is_never_known_by_the_callback_number_they_give_a
 
 async def test_a_memory_read_the_database_cannot_answer_in_time_costs_the_memory_not_the_greeting(
     api: Api, office: dict[str, Any], phone_call: CallFactory, caller: str, stack: Any,
-    memory_load_timeout: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    worker_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
     remember(api, office, caller, "ta", slot="language")
-    memory_load_timeout.setenv("AGENT_MEMORY_LOAD_TIMEOUT", "0.3")
+    worker_env.setenv("AGENT_MEMORY_LOAD_TIMEOUT", "0.3")
     # A real fault, scoped to this office: another session holds the table locked, so the agent's read waits.
     with psycopg.connect(stack.env["DATABASE_URL"]) as locker:
         locker.execute(

@@ -16,6 +16,8 @@ from browser_support import screenshot
 from playwright.sync_api import expect
 from test_pages import office, sign_in, simulated_call
 
+from mla_core.adapters import get_services
+from mla_core.memory import memories
 from support import Api
 
 # Latin words a Hindi or Tamil reader meets as they are: names of things, not of our codes.
@@ -116,6 +118,8 @@ def test_every_page_reads_in_the_interface_language_for_each_role(
             "POST", "/api/mem0/memories", token, json={"infer": False, "user_id": "+919840012345", **memory}
         )
         assert added.status_code == 200, added.text
+    # A caller's "forget me" on a call, so the privacy page shows its section of requests.
+    memories.record_erasure_request(get_services(), tenant["tenant_id"], "+919840012345", call_id=None)
     staff, visitor, root = new_page(width=360, height=780), new_page(), new_page()
     for page in (staff, visitor):
         page.goto("/login")
@@ -133,9 +137,13 @@ def test_every_page_reads_in_the_interface_language_for_each_role(
             in_language(page, lang)
         found += walk(admin, lang, office_pages(reference, copy))
         admin.goto("/app/privacy")
-        admin.locator("form[action$='/privacy/find'] input[name=phone]").fill("+919840012345")
-        admin.locator("form[action$='/privacy/find'] [type=submit]").click()
+        admin.get_by_test_id("find").locator("input[name=phone]").fill("+919840012345")
+        admin.get_by_test_id("find").locator("[type=submit]").click()
         found += read(admin, lang, "privacy-person")
+        admin.goto("/app/privacy")
+        request = admin.get_by_test_id("erasure-request").first
+        request.get_by_test_id("dismiss").locator("summary").click()
+        found += read(admin, lang, "privacy-dismiss-asked")
         admin.goto("/app/complaints/new")
         admin.locator("form[action$='/complaints/new'] [type=submit]").click()
         found += read(admin, lang, "walk-in-refused")

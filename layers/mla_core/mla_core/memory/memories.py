@@ -9,6 +9,7 @@ retried. Every change names its actor on the memory's history: `user:<id>` for a
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 
@@ -24,6 +25,7 @@ from mla_core.memory.models import (
     CallerMemory,
     Deleted,
     ErasureRequest,
+    ErasureRequestList,
     HistoryEntry,
     Job,
     Memory,
@@ -36,6 +38,8 @@ from mla_core.memory.models import (
     Results,
 )
 from mla_core.memory.store import NewMemory
+
+logger = logging.getLogger(__name__)
 
 _SORT = "memories.newest"
 
@@ -166,6 +170,33 @@ def record_erasure_request(services: Services, tenant_id: str, phone: str, *, ca
 
 
 def erasure_requests(services: Services, tenant_id: str, *, limit: int = LIST_LIMIT) -> list[ErasureRequest]:
-    """The office's erasure requests not handled yet, newest first (its privacy page lists them)."""
+    """The office's erasure requests not handled yet, newest first, up to `limit` (its privacy page and API
+    list them through `open_erasure_requests`, for its MLA admin)."""
     with services.db.transaction() as conn:
         return store.erasure_requests(conn, tenant_id, limit=limit)
+
+
+def open_erasure_requests(services: Services, who: OfficeUser) -> ErasureRequestList:
+    """For the office's MLA admin: the callers who asked on a call to be forgotten and wait for it, newest
+    first (the newest `LIST_LIMIT`; `more` when older ones wait too)."""
+    who.require_role("mla_admin")
+    with services.db.transaction() as conn:
+        found = store.erasure_requests(conn, who.tenant_id, limit=LIST_LIMIT + 1)
+    return ErasureRequestList(items=found[:LIST_LIMIT], more=len(found) > LIST_LIMIT)
+
+
+def mark_erasure_request_handled(services: Services, who: OfficeUser, request_id: uuid.UUID) -> ErasureRequest:
+    """The office's MLA admin dismisses a request without erasing (the caller said, when the office called
+    back, that they want to be remembered after all): it leaves the list, stays in the number's export, and
+    goes with retention as a handled one. Dismissed again, it keeps its first time. Another office's id is
+    NotFoundError, as an id of nothing is."""
+    who.require_role("mla_admin")
+    with services.db.transaction() as conn:
+        handled = store.mark_erasure_request_handled(conn, who.tenant_id, request_id)
+    if handled is None:
+        raise NotFoundError("erasure request not found")
+    logger.info(
+        "erasure request dismissed",
+        extra={"tenant_id": who.tenant_id, "request_id": str(request_id), "actor": actor(who)},
+    )
+    return handled

@@ -241,3 +241,11 @@ class ErasureRequest(BaseModel):
     call_id: str | None  # the call's stored room name
     created_at: datetime
     handled_at: datetime | None
+
+
+class ErasureRequestList(BaseModel):
+    """The office's erasure requests still to act on, newest first: the newest `LIST_LIMIT` (100), with
+    `more` when older ones wait too (erasing or dismissing these shows them)."""
+
+    items: list[ErasureRequest]
+    more: bool

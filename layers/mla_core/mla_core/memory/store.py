@@ -338,3 +338,15 @@ def erasure_requests(conn: Conn, tenant_id: str, *, limit: int) -> list[ErasureR
         (limit,),
     ).fetchall()
     return [ErasureRequest(**row) for row in rows]
+
+
+def mark_erasure_request_handled(conn: Conn, tenant_id: str, request_id: uuid.UUID) -> ErasureRequest | None:
+    """The request marked handled (one handled already keeps its first time); None when the office has none
+    with this id."""
+    row = conn.execute(
+        sql.SQL("UPDATE {} SET handled_at = COALESCE(handled_at, now()) WHERE id = %s RETURNING {}").format(
+            table(tenant_id, "erasure_requests"), _ERASURE_COLUMNS
+        ),
+        (request_id,),
+    ).fetchone()
+    return ErasureRequest(**row) if row is not None else None
