@@ -14,6 +14,7 @@ refuses, or an answer that cannot be used, fails the job with the reason.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any, Literal
 
@@ -23,14 +24,13 @@ from pydantic import BaseModel
 
 from mla_core.adapters import Services
 from mla_core.core.errors import TransientError, VendorError
-from mla_core.core.observability import function_logger
 from mla_core.core.privacy import mask_phone
 from mla_core.db import Conn
 from mla_core.memory import extraction, store
 from mla_core.memory.models import Job, Memory, MemoryResult
 from mla_core.memory.store import NewMemory, table
 
-logger = function_logger("memory")
+logger = logging.getLogger(__name__)  # the entry point's logger configures it (Powertools, the worker's)
 
 
 class JobMessage(BaseModel):
