@@ -43,6 +43,7 @@ from mla_core.agents.config import (
     TtsSettings,
     split_closing_question,
     spoken_greeting,
+    without_memory_notice,
 )
 from mla_core.agents.routing import CallTenant, resolve_call_tenant, tenant_id_from_job
 from mla_core.calls import records
@@ -419,6 +420,8 @@ async def start_call(request: CallRequest, services: Services, io: CallIO) -> Ca
     # question waits for the open complaints, which a returning caller is asked about instead: one
     # question ends the opening, never two in a row.
     text = spoken_greeting(config, call.language, language_profile(config, call.language).greeting)
+    if request.caller_number is None:
+        text = without_memory_notice(text, call.language)
     opening, question = split_closing_question(text)
     greeting = session.say(opening, allow_interruptions=False)  # never empty: the notice is in it
 

@@ -243,6 +243,8 @@ async def test_a_hidden_caller_is_never_known_by_the_callback_number_they_give_a
     room = run.request.room_name
 
     assert run.call.known.empty and run.timings.memory_ms == 0  # nothing read: no number of their own
+    greeting = agent_lines(run)[0]
+    assert "This call is recorded" in greeting and "remembers your details" not in greeting  # nothing will be
     assert "Ward 12" not in instructions_of(run)
     refused = tool_outputs(run)[-1]
     assert refused.is_error and phrases.forget_hidden("en") in refused.output

@@ -82,3 +82,13 @@ def test_the_notice_says_details_are_remembered_and_a_greeting_stored_before_tha
     after_question = "Hello! How can we help? This call is recorded to register your complaint."
     assert with_recording_notice(after_question, "en") == f"Hello! {RECORDING_NOTICE['en']} How can we help?"
     assert with_recording_notice(RECORDING_NOTICE["hi"], "hi") == RECORDING_NOTICE["hi"]  # said once, not twice
+
+
+def test_a_hidden_callers_greeting_leaves_out_that_details_are_remembered() -> None:
+    from mla_core.agents.config import RECORDING_NOTICE, without_memory_notice
+
+    for language, notice in RECORDING_NOTICE.items():
+        recorded, remembered = notice.split(" ", 1)[0], notice
+        greeting = f"Vanakkam. {notice} What is your complaint?"
+        spoken = without_memory_notice(greeting, language)
+        assert recorded in spoken and remembered not in spoken and spoken.endswith("What is your complaint?")

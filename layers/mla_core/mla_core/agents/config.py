@@ -275,6 +275,13 @@ def spoken_greeting(config: AgentConfig, language: str, greeting: str) -> str:
     return with_recording_notice(text, language)
 
 
+def without_memory_notice(greeting: str, language: str) -> str:
+    """The greeting for a caller whose number is hidden: nothing is remembered of them (memory is keyed
+    by the caller's own number), so the notice's sentence saying so is left out."""
+    sentence = _REMEMBERED.get(language)
+    return " ".join(greeting.replace(sentence, "").split()) if sentence else greeting
+
+
 def build_default_config(
     *,
     tenant_id: str,
