@@ -144,7 +144,13 @@ def history(services: Services, tenant_id: str, memory_id: uuid.UUID) -> list[Hi
     with services.db.transaction() as conn:
         if not store.exists(conn, tenant_id, memory_id):
             raise _missing()
-        return store.history(conn, tenant_id, memory_id)
+        return store.histories(conn, tenant_id, [memory_id]).get(memory_id, [])
+
+
+def histories(services: Services, tenant_id: str, memory_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[HistoryEntry]]:
+    """`history` of several memories (a caller's page), in one query; ids not the office's have none."""
+    with services.db.transaction() as conn:
+        return store.histories(conn, tenant_id, memory_ids)
 
 
 def for_call(services: Services, tenant_id: str, phone: str) -> CallerMemory:
@@ -180,8 +186,7 @@ def open_erasure_requests(services: Services, who: OfficeUser) -> ErasureRequest
     """For the office's MLA admin: the callers who asked on a call to be forgotten and wait for it, newest
     first (the newest `LIST_LIMIT`; `more` when older ones wait too)."""
     who.require_role("mla_admin")
-    with services.db.transaction() as conn:
-        found = store.erasure_requests(conn, who.tenant_id, limit=LIST_LIMIT + 1)
+    found = erasure_requests(services, who.tenant_id, limit=LIST_LIMIT + 1)
     return ErasureRequestList(items=found[:LIST_LIMIT], more=len(found) > LIST_LIMIT)
 
 

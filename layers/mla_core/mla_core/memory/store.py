@@ -273,15 +273,19 @@ def nearest(
     return [as_memory(row) for row in rows]
 
 
-def history(conn: Conn, tenant_id: str, memory_id: uuid.UUID) -> list[HistoryEntry]:
+def histories(conn: Conn, tenant_id: str, memory_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[HistoryEntry]]:
+    """The history of each memory, oldest first, in one query (a memory without any has none listed)."""
     rows = conn.execute(
         sql.SQL(
             "SELECT id, memory_id, event, old_memory, new_memory, actor, call_id, created_at FROM {}"
-            " WHERE memory_id = %s ORDER BY id"
+            " WHERE memory_id = ANY(%s) ORDER BY id"
         ).format(table(tenant_id, "caller_memory_history")),
-        (memory_id,),
+        (list(memory_ids),),
     ).fetchall()
-    return [HistoryEntry(**row) for row in rows]
+    found: dict[uuid.UUID, list[HistoryEntry]] = {}
+    for row in rows:
+        found.setdefault(row["memory_id"], []).append(HistoryEntry(**row))
+    return found
 
 
 def exists(conn: Conn, tenant_id: str, memory_id: uuid.UUID) -> bool:

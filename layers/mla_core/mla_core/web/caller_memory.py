@@ -121,8 +121,7 @@ def _caller(services: Services, tenant_id: str, reference: str) -> _Caller:
     )
 
 
-def _item(services: Services, who: OfficeUser, memory: Memory, caller: _Caller, names: dict[str, str]) -> Item:
-    history = memories.history(services, who.tenant_id, memory.id)
+def _item(memory: Memory, history: list[HistoryEntry], caller: _Caller, names: dict[str, str]) -> Item:
     return Item(memory=memory, changes=_changes(history, caller, names))
 
 
@@ -149,7 +148,8 @@ def caller_page(services: Services, who: OfficeUser, reference: str, *, deleted:
         services, who.tenant_id, MemoryList(filters={"user_id": caller.phone}, limit=LIST_LIMIT)
     )
     names = _names(services, who)
-    items = [_item(services, who, memory, caller, names) for memory in listed.items]
+    histories = memories.histories(services, who.tenant_id, [memory.id for memory in listed.items])
+    items = [_item(memory, histories.get(memory.id, []), caller, names) for memory in listed.items]
     profiles: dict[str, list[Item]] = {}
     for item in items:
         if item.memory.slot is not None:
@@ -186,7 +186,8 @@ def item(services: Services, who: OfficeUser, reference: str, memory_id: uuid.UU
     the question asked before deleting it; and the complaint's reference."""
     caller = _caller(services, who.tenant_id, reference)
     memory = _callers(services, who, caller, memory_id)
-    return caller.reference, _item(services, who, memory, caller, _names(services, who))
+    history = memories.history(services, who.tenant_id, memory.id)
+    return caller.reference, _item(memory, history, caller, _names(services, who))
 
 
 def _callers(services: Services, who: OfficeUser, caller: _Caller, memory_id: uuid.UUID) -> Memory:
