@@ -16,6 +16,7 @@ from mangum import Mangum
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from typing_extensions import TypedDict
 
+from meeting_routes import router as meetings_router
 from mla_core.agents import manage
 from mla_core.complaints import casework, export, search
 from mla_core.complaints import stats as complaint_stats
@@ -32,7 +33,7 @@ from mla_core.complaints.models import (
 )
 from mla_core.core.fields import PhoneNumber
 from mla_core.core.observability import function_logger
-from mla_core.http.deps import ClientDep, MlaAdminDep, OfficeUserDep, ServicesDep, SignedInDep, TokenDep
+from mla_core.http.deps import ClientDep, IfMatchDep, MlaAdminDep, OfficeUserDep, ServicesDep, SignedInDep, TokenDep
 from mla_core.http.envelope import Envelope, LazyApp, Page, create_app, csv_download, json_download, ok
 from mla_core.identity import accounts, team
 from mla_core.live import events as live_events
@@ -167,12 +168,6 @@ def profile(caller: SignedInDep, svc: ServicesDep) -> JSONResponse:
 complaints_router = APIRouter(prefix="/api/complaints", tags=["complaints"])
 
 ComplaintRef = Annotated[str, Path(max_length=40, description="the complaint's id or its reference number")]
-IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=20)]
-
-
-def _version(if_match: str | None) -> int | None:
-    tag = (if_match or "").strip('"W/')
-    return int(tag) if tag.isascii() and tag.isdigit() else None  # a header's "²" passes isdigit()
 
 
 @complaints_router.get(
@@ -239,9 +234,9 @@ def update_complaint(
     body: ComplaintPatch,
     who: OfficeUserDep,
     svc: ServicesDep,
-    if_match: IfMatch = None,
+    if_match: IfMatchDep,
 ) -> JSONResponse:
-    return ok(casework.update_complaint(svc, who, complaint, body, if_match=_version(if_match)))
+    return ok(casework.update_complaint(svc, who, complaint, body, if_match=if_match))
 
 
 @complaints_router.get(
@@ -269,9 +264,9 @@ def check_duplicate(
     " `not_duplicate` for a complaint that is not a duplicate, or `stale` for an older version; 403 for staff.",
 )
 def undo_duplicate(
-    complaint: ComplaintRef, body: UndoDuplicate, who: MlaAdminDep, svc: ServicesDep, if_match: IfMatch = None
+    complaint: ComplaintRef, body: UndoDuplicate, who: MlaAdminDep, svc: ServicesDep, if_match: IfMatchDep
 ) -> JSONResponse:
-    return ok(casework.undo_duplicate(svc, who, complaint, body, if_match=_version(if_match)))
+    return ok(casework.undo_duplicate(svc, who, complaint, body, if_match=if_match))
 
 
 class NoteBody(BaseModel):
@@ -635,7 +630,7 @@ def memory_event(event_id: Annotated[uuid.UUID, Path()], who: OfficeUserDep, svc
 
 for router in (
     auth_router, complaints_router, stats_router, users_router, agents_router, privacy_router, events_router,
-    mem0_router,
+    mem0_router, meetings_router,
 ):  # fmt: skip
     app.include_router(router)
 

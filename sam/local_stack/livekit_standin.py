@@ -22,6 +22,16 @@ inbound trunk `local_stack.stack` makes at start), following `livekit/livekit` `
   dispatch rule ..."); numbers are normalised first, and an empty list is a wildcard that collides
   only with other wildcards. A rule without a rule, or naming an unknown trunk, is refused (the
   real server stores the latter silently and it never matches a call; we want that mistake loud).
+- A meeting's room (`mla_core.adapters.livekit.ensure_meeting_room`): CreateRoom keeps the request (its
+  `agents` and `egress`, which `Room` does not carry; `/local/rooms/{name}` shows it), and a room with an
+  egress in its configuration starts one room-composite egress at once (the real server starts it with
+  the room's first participant). UpdateRoomMetadata replaces a room's metadata; UpdateParticipant and
+  RemoveParticipant answer for a room that exists (participants are not modelled: any identity is
+  taken), and are recorded with their permission for tests to read (`/local/participants`).
+- Egress: StartRoomCompositeEgress for an existing room, ListEgress (by room, by id, active only),
+  StopEgress (an active egress goes `EGRESS_ENDING`, then `EGRESS_COMPLETE` with its file's location
+  under the request's filepath; an egress that is not active is `failed_precondition`). DeleteRoom ends
+  the room's active egresses the same way. No file is written and no `egress_ended` webhook is sent.
 - Errors: an invalid token is a Twirp `unauthenticated` JSON error here (the real server answers a
   plain-text 401, which the SDK reports as code `unknown`), a missing grant is `unauthenticated`
   "permissions denied", an unknown method `bad_route`.
@@ -35,8 +45,8 @@ What it does not model (a call the product might one day make would not show the
 - Media: no WebRTC, no participants, no SIP signalling. A dispatch rule never receives a call,
   no agent is ever dispatched, and no webhook is ever sent (tests post signed webhook events to
   the product themselves).
-- Agent dispatch (`AgentDispatchService`), egress, ingress, outbound trunks, participant and
-  room-metadata methods: `bad_route`. The `agents` of a CreateRoom request are ignored.
+- Agent dispatch (`AgentDispatchService`), the other egress kinds, ingress, outbound trunks, and the
+  participant methods not listed above: `bad_route`. A room's `agents` are never dispatched.
 - Forms and fields the product does not send are refused `unimplemented` rather than answered
   wrongly: the legacy flat CreateSIPDispatchRule form, UpdateSIPDispatchRule with `update`,
   ListSIPDispatchRule by rule id, ListSIPInboundTrunk filters. JSON Twirp bodies are not accepted.
@@ -85,6 +95,7 @@ _TWIRP_STATUS: dict[str, int] = {
     "already_exists": 409,
     "resource_exhausted": 429,
     "internal": 500,
+    "failed_precondition": 412,
     "unimplemented": 501,
     "unavailable": 503,
 }
@@ -134,6 +145,10 @@ class _State:
     rooms: dict[str, api.Room] = field(default_factory=dict)  # by name
     trunks: dict[str, api.SIPInboundTrunkInfo] = field(default_factory=dict)  # by id
     rules: dict[str, api.SIPDispatchRuleInfo] = field(default_factory=dict)  # by id
+    # A room's CreateRoom request as sent, for what `Room` does not carry (its agents and egress).
+    room_requests: dict[str, api.CreateRoomRequest] = field(default_factory=dict)  # by room name
+    egresses: dict[str, api.EgressInfo] = field(default_factory=dict)  # by egress id
+    participant_updates: list[dict[str, Any]] = field(default_factory=list)  # UpdateParticipant, RemoveParticipant
 
     def to_json(self) -> dict[str, Any]:
         def dump(messages: Iterable[Message]) -> list[dict[str, Any]]:
@@ -144,6 +159,8 @@ class _State:
             "rooms": dump(self.rooms.values()),
             "trunks": dump(self.trunks.values()),
             "rules": dump(self.rules.values()),
+            "room_requests": dump(self.room_requests.values()),
+            "egresses": dump(self.egresses.values()),
         }
 
     @classmethod
@@ -162,13 +179,24 @@ class _State:
         for item in document["rules"]:
             rule = json_format.ParseDict(item, api.SIPDispatchRuleInfo())
             state.rules[rule.sip_dispatch_rule_id] = rule
+        for item in document.get("room_requests", []):
+            request = json_format.ParseDict(item, api.CreateRoomRequest())
+            state.room_requests[request.name] = request
+        for item in document.get("egresses", []):
+            egress = json_format.ParseDict(item, api.EgressInfo())
+            state.egresses[egress.egress_id] = egress
         return state
 
 
 def create_app(api_key: str, api_secret: str, state_path: Path | None) -> Starlette:
     """The LiveKit stand-in as an ASGI app; `state_path` (optional) persists its state across restarts."""
     standin = _LiveKitStandIn(api_key, api_secret, state_path)
-    routes = [*control_routes(standin.faults), Route("/twirp/{method:path}", standin.handle, methods=["POST"])]
+    routes = [
+        *control_routes(standin.faults),
+        Route("/twirp/{method:path}", standin.handle, methods=["POST"]),
+        Route("/local/rooms/{name}", standin.room_request, methods=["GET"]),
+        Route("/local/participants", standin.participant_updates, methods=["GET"]),
+    ]
     return Starlette(routes=routes)
 
 
@@ -188,6 +216,20 @@ class _LiveKitStandIn:
             "livekit.RoomService/DeleteRoom": _Method(
                 api.DeleteRoomRequest, _can_create_rooms, self.delete_room, mutates=True
             ),
+            "livekit.RoomService/UpdateRoomMetadata": _Method(
+                api.UpdateRoomMetadataRequest, _is_room_admin, self.update_room_metadata, mutates=True
+            ),
+            "livekit.RoomService/UpdateParticipant": _Method(
+                api.UpdateParticipantRequest, _is_room_admin, self.update_participant, mutates=False
+            ),
+            "livekit.RoomService/RemoveParticipant": _Method(
+                api.RoomParticipantIdentity, _is_room_admin, self.remove_participant, mutates=False
+            ),
+            "livekit.Egress/StartRoomCompositeEgress": _Method(
+                api.RoomCompositeEgressRequest, _can_record, self.start_room_composite_egress, mutates=True
+            ),
+            "livekit.Egress/ListEgress": _Method(api.ListEgressRequest, _can_record, self.list_egress, mutates=False),
+            "livekit.Egress/StopEgress": _Method(api.StopEgressRequest, _can_record, self.stop_egress, mutates=True),
             "livekit.SIP/CreateSIPInboundTrunk": _Method(
                 api.CreateSIPInboundTrunkRequest, _is_sip_admin, self.create_inbound_trunk, mutates=True
             ),
@@ -222,6 +264,8 @@ class _LiveKitStandIn:
             claims = self._authenticate(request)
             message = _parse(method.request_type, await request.body())
             if not method.allowed(claims):
+                raise TwirpError("unauthenticated", "permissions denied")
+            if method.allowed is _is_room_admin and not _admin_of(claims, getattr(message, "room", "")):
                 raise TwirpError("unauthenticated", "permissions denied")
             reply = method.handler(message)
         except TwirpError as exc:
@@ -260,7 +304,94 @@ class _LiveKitStandIn:
             creation_time_ms=int(now * 1000),
         )
         self.state.rooms[room.name] = room
+        if req.agents or req.HasField("egress"):
+            self.state.room_requests[room.name] = req
+        if req.egress.HasField("room"):
+            composite = api.RoomCompositeEgressRequest()
+            composite.CopyFrom(req.egress.room)
+            composite.room_name = room.name
+            self.start_room_composite_egress(composite)
         return room
+
+    def update_room_metadata(self, req: api.UpdateRoomMetadataRequest) -> api.Room:
+        room = self._room(req.room)
+        room.metadata = req.metadata
+        return room
+
+    def update_participant(self, req: api.UpdateParticipantRequest) -> api.ParticipantInfo:
+        self._room(req.room)
+        permission = json_format.MessageToDict(req.permission, preserving_proto_field_name=True)
+        self.state.participant_updates.append(
+            {"method": "UpdateParticipant", "room": req.room, "identity": req.identity, "permission": permission}
+        )
+        return api.ParticipantInfo(identity=req.identity, permission=req.permission)
+
+    def remove_participant(self, req: api.RoomParticipantIdentity) -> api.RemoveParticipantResponse:
+        self._room(req.room)
+        self.state.participant_updates.append(
+            {"method": "RemoveParticipant", "room": req.room, "identity": req.identity}
+        )
+        return api.RemoveParticipantResponse()
+
+    def _room(self, name: str) -> api.Room:
+        room = self.state.rooms.get(name)
+        if room is None:
+            raise TwirpError("not_found", "requested room does not exist")
+        return room
+
+    # Egress
+
+    def start_room_composite_egress(self, req: api.RoomCompositeEgressRequest) -> api.EgressInfo:
+        room = self._room(req.room_name)
+        info = api.EgressInfo(
+            egress_id=_guid("EG_"),
+            room_id=room.sid,
+            room_name=room.name,
+            status=api.EgressStatus.EGRESS_ACTIVE,
+            started_at=time.time_ns(),
+            updated_at=time.time_ns(),
+        )
+        info.room_composite.CopyFrom(req)
+        self.state.egresses[info.egress_id] = info
+        return info
+
+    def list_egress(self, req: api.ListEgressRequest) -> api.ListEgressResponse:
+        items = [
+            info
+            for info in self.state.egresses.values()
+            if (not req.room_name or info.room_name == req.room_name)
+            and (not req.egress_id or info.egress_id == req.egress_id)
+            and (not req.active or info.status in _ACTIVE_EGRESS)
+        ]
+        return api.ListEgressResponse(items=items)
+
+    def stop_egress(self, req: api.StopEgressRequest) -> api.EgressInfo:
+        info = self.state.egresses.get(req.egress_id)
+        if info is None:
+            raise TwirpError("not_found", "egress does not exist")
+        if info.status not in _ACTIVE_EGRESS:
+            raise TwirpError("failed_precondition", "egress is not active")
+        _complete(info)
+        return info
+
+    def room_request(self, request: Request) -> JSONResponse:
+        """A room's CreateRoom request and its egresses, as protobuf JSON (what tests check)."""
+        name = request.path_params["name"]
+        if name not in self.state.rooms:
+            return JSONResponse({"code": "not_found", "msg": "room not found"}, status_code=404)
+        created = self.state.room_requests.get(name, api.CreateRoomRequest(name=name))
+        egresses = [info for info in self.state.egresses.values() if info.room_name == name]
+        return JSONResponse(
+            {
+                "room": json_format.MessageToDict(self.state.rooms[name]),
+                "request": json_format.MessageToDict(created),
+                "egresses": [json_format.MessageToDict(info) for info in egresses],
+            }
+        )
+
+    def participant_updates(self, request: Request) -> JSONResponse:
+        room = request.query_params.get("room")
+        return JSONResponse([u for u in self.state.participant_updates if room is None or u["room"] == room])
 
     def list_rooms(self, req: api.ListRoomsRequest) -> api.ListRoomsResponse:
         rooms = [room for name, room in self.state.rooms.items() if not req.names or name in req.names]
@@ -269,6 +400,10 @@ class _LiveKitStandIn:
     def delete_room(self, req: api.DeleteRoomRequest) -> api.DeleteRoomResponse:
         if self.state.rooms.pop(req.room, None) is None:
             raise TwirpError("not_found", "room not found")
+        self.state.room_requests.pop(req.room, None)
+        for info in self.state.egresses.values():
+            if info.room_name == req.room and info.status in _ACTIVE_EGRESS:
+                _complete(info)
         return api.DeleteRoomResponse()
 
     # SIP: inbound trunks
@@ -354,6 +489,36 @@ def _can_create_rooms(claims: Claims) -> bool:
 
 def _can_list_rooms(claims: Claims) -> bool:
     return bool(claims.video and claims.video.room_list)
+
+
+def _is_room_admin(claims: Claims) -> bool:
+    return bool(claims.video and claims.video.room_admin)
+
+
+def _admin_of(claims: Claims, room: str) -> bool:
+    """A room admin's grant names its room (the SDK's tokens do): it administers that room only."""
+    return bool(claims.video and claims.video.room_admin and claims.video.room == room)
+
+
+def _can_record(claims: Claims) -> bool:
+    return bool(claims.video and claims.video.room_record)
+
+
+_ACTIVE_EGRESS = (api.EgressStatus.EGRESS_STARTING, api.EgressStatus.EGRESS_ACTIVE)
+
+
+def _complete(info: api.EgressInfo) -> None:
+    """An egress ended as LiveKit ends one: complete, with the file it wrote under its filepath."""
+    now = time.time_ns()
+    info.status = api.EgressStatus.EGRESS_COMPLETE
+    info.ended_at = info.updated_at = now
+    outputs = info.room_composite.file_outputs
+    if outputs:
+        output = outputs[0]
+        path = output.filepath.replace("{room_name}", info.room_name).replace("{time}", str(now // 1_000_000_000))
+        location = f"s3://{output.s3.bucket}/{path}.ogg" if output.s3.bucket else f"{path}.ogg"
+        del info.file_results[:]
+        info.file_results.append(api.FileInfo(filename=f"{path}.ogg", location=location, started_at=info.started_at))
 
 
 def _is_sip_admin(claims: Claims) -> bool:

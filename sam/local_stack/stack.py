@@ -130,6 +130,8 @@ class LocalStack:
         self.redis = start_redis(port=self.redis.port, data_dir=self.redis.data_dir)
 
     def _start_livekit(self) -> None:
+        # Where a meeting's recording goes (the stand-in's egress names the file, writes none).
+        self.env.setdefault("MEETING_RECORDINGS_BUCKET", "mla-meeting-recordings-local")
         if "LIVEKIT_URL" in self.env:
             return
         from local_stack.livekit_standin import create_app

@@ -85,6 +85,8 @@ def test_an_event_reaches_its_office_s_connections_and_no_other_office_s(
             "reference",
             "call_id",
             "tenant_id",
+            "meeting_id",
+            "segment_id",
         }
     with pytest.raises(TimeoutError):
         theirs.recv(timeout=0.5)

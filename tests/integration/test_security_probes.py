@@ -90,6 +90,8 @@ def offices(api: Api, admin_token: str) -> dict[str, dict[str, Any]]:
     a["event"] = api.request("POST", "/api/mem0/memories", a["token"], json=inferred).json()["data"]
     asked = memories.record_erasure_request(get_services(), a["tenant_id"], "+919876543210", call_id=None)
     a["erasure_request"] = {"id": str(asked.id)}
+    meeting = {"kind": "janata_darbar", "title": "Darbar", "scheduled_at": "2027-01-05T10:00:00+05:30"}
+    a["meeting"] = api.request("POST", "/api/meetings", a["token"], json=meeting).json()["data"]
     return {"a": a, "b": b}
 
 
@@ -103,6 +105,8 @@ def fill(path: str, office: dict[str, Any], tenant_id: str) -> str:
         "memory_id": office.get("memory", {}).get("id", "probe"),
         "event_id": office.get("event", {}).get("event_id", "probe"),
         "request_id": office.get("erasure_request", {}).get("id", "probe"),
+        "meeting_id": office.get("meeting", {}).get("id", "probe"),
+        "identity": "probe",
         "tenant_id": tenant_id,
         "token": "x" * 43,
         "lang": "en",
@@ -117,6 +121,7 @@ NOBODY = {
     "agent": {"agent_id": "nobody00000-main"},
     "memory": {"id": "00000000-0000-4000-8000-000000000000"},
     "erasure_request": {"id": "00000000-0000-4000-8000-000000000000"},
+    "meeting": {"id": "00000000-0000-4000-8000-000000000000"},
 }
 
 
@@ -128,7 +133,9 @@ def a_as_it_is(api: Api, a: dict[str, Any]) -> dict[str, Any]:
         "POST", "/api/mem0/memories/list", a["token"], json={"filters": {"user_id": "+919876543210"}}
     ).json()["data"]["items"]
     asked = api.request("GET", "/api/privacy/erasure-requests", a["token"]).json()["data"]["items"]
+    meeting = api.request("GET", f"/api/meetings/{a['meeting']['id']}", a["token"]).json()["data"]
     return {
+        "meeting": (meeting["version"], meeting["status"], len(meeting["participants"])),
         "memories": sorted((m["id"], m["memory"], m["updated_at"]) for m in remembered),
         "erasure_requests": sorted((r["id"], r["handled_at"]) for r in asked),
         "complaint": (complaint["version"], complaint["status"], len(complaint["timeline"])),
@@ -238,6 +245,18 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/api/mem0/memories/{memory_id}/history"): None,
     ("GET", "/api/mem0/events/{event_id}"): None,
     ("POST", "/api/privacy/erasure-requests/{request_id}/handled"): None,
+    ("GET", "/api/meetings/{meeting_id}"): None,
+    ("PUT", "/api/meetings/{meeting_id}"): {"title": "Probe"},
+    ("DELETE", "/api/meetings/{meeting_id}"): None,
+    ("POST", "/api/meetings/{meeting_id}/cancel"): None,
+    ("POST", "/api/meetings/{meeting_id}/start"): None,
+    ("POST", "/api/meetings/{meeting_id}/end"): None,
+    ("POST", "/api/meetings/{meeting_id}/token"): None,
+    ("POST", "/api/meetings/{meeting_id}/participants/{identity}"): {"action": "remove"},
+    ("POST", "/api/meetings/{meeting_id}/recording/stop"): None,
+    ("GET", "/api/meetings/{meeting_id}/transcript"): None,
+    ("GET", "/api/meetings/{meeting_id}/transcript.txt"): None,
+    ("GET", "/api/meetings/{meeting_id}/transcript.vtt"): None,
 }
 # Routes for office admins only: B's staff is refused them (403) before any id is read.
 ADMINS_ONLY = ("/api/users", "/api/agents", "/api/privacy")

@@ -1,5 +1,6 @@
-"""LiveKit server API: the tenant's room and its SIP dispatch rule; and the token a browser joins a
-test call with (`agent_call_token`).
+"""LiveKit server API: the tenant's room and its SIP dispatch rule; a meeting's room, its recording and
+its participants; and the tokens a browser joins a test call (`agent_call_token`) or a meeting
+(`meeting_token`) with.
 
 Every call goes through `livekit-api` pointed at `settings.livekit_url` (LiveKit Cloud, a
 self-hosted server, or the local Twirp stand-in). Errors become ours: 5xx, timeouts and network
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import TypeVar
 
 import aiohttp
@@ -72,8 +74,117 @@ def agent_call_token(
     )
 
 
+@dataclass(frozen=True)
+class MeetingRoomSpec:
+    """A meeting's room as the server creates it when the meeting starts: the note-taker dispatched
+    with the meeting's ids and languages, and (when `recording` is given) an audio-only room-composite
+    egress in its configuration, so LiveKit records from the first participant on."""
+
+    name: str
+    metadata: str
+    notetaker_agent: str
+    notetaker_metadata: str
+    max_participants: int = 200
+    empty_timeout_s: int = 600
+    departure_timeout_s: int = 120
+    recording: RecordingTarget | None = None
+
+    def to_request(self) -> api.CreateRoomRequest:
+        request = api.CreateRoomRequest(
+            name=self.name,
+            metadata=self.metadata,
+            empty_timeout=self.empty_timeout_s,
+            departure_timeout=self.departure_timeout_s,
+            max_participants=self.max_participants,
+            agents=[api.RoomAgentDispatch(agent_name=self.notetaker_agent, metadata=self.notetaker_metadata)],
+        )
+        if self.recording is not None:
+            request.egress.CopyFrom(api.RoomEgress(room=self.recording.request(self.name)))
+        return request
+
+
+@dataclass(frozen=True)
+class RecordingTarget:
+    """Where a meeting's audio goes: an OGG file per meeting in S3 (`ap-south-1`), written by LiveKit's
+    egress with the role it assumes (no keys of ours leave AWS)."""
+
+    bucket: str
+    region: str
+    prefix: str  # recordings/<tenant>/<meeting>
+    role_arn: str = ""
+    endpoint: str = ""  # an S3-compatible endpoint (the local stack's moto); AWS's own when empty
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def request(self, room: str) -> api.RoomCompositeEgressRequest:
+        upload = api.S3Upload(bucket=self.bucket, region=self.region, assume_role_arn=self.role_arn)
+        if self.endpoint:
+            upload.endpoint, upload.force_path_style = self.endpoint, True
+        output = api.EncodedFileOutput(
+            file_type=api.EncodedFileType.OGG, filepath=f"{self.prefix}/{{room_name}}-{{time}}", s3=upload
+        )
+        return api.RoomCompositeEgressRequest(room_name=room, audio_only=True, file_outputs=[output])
+
+
+@dataclass(frozen=True)
+class MeetingGrants:
+    """What one person may do in a meeting's room."""
+
+    room_admin: bool
+    can_publish: bool
+    can_publish_sources: tuple[str, ...]  # empty: every source
+    can_publish_data: bool
+    can_subscribe: bool = True
+
+
+def meeting_token(
+    api_key: str,
+    api_secret: str,
+    *,
+    identity: str,
+    name: str,
+    room: str,
+    grants: MeetingGrants,
+    attributes: dict[str, str],
+    ttl: timedelta,
+) -> str:
+    """A token that joins a meeting's existing room with `grants` only: the room, its note-taker and its
+    recording are the server's (`LiveKit.ensure_meeting_room`), so no room configuration rides along."""
+    video = api.VideoGrants(
+        room_join=True,
+        room=room,
+        room_admin=grants.room_admin,
+        can_publish=grants.can_publish,
+        can_publish_sources=list(grants.can_publish_sources),
+        can_publish_data=grants.can_publish_data,
+        can_subscribe=grants.can_subscribe,
+    )
+    return (
+        api.AccessToken(api_key, api_secret)
+        .with_identity(identity)
+        .with_name(name)
+        .with_kind("standard")
+        .with_attributes(attributes)
+        .with_grants(video)
+        .with_ttl(ttl)
+        .to_jwt()
+    )
+
+
 def _agent_dispatch(agent_name: str, job_metadata: str) -> api.RoomConfiguration:
     return api.RoomConfiguration(agents=[api.RoomAgentDispatch(agent_name=agent_name, metadata=job_metadata)])
+
+
+async def _stop_egress(request: api.StopEgressRequest, lk: api.LiveKitAPI) -> api.EgressInfo:
+    return await lk.egress.stop_egress(request)
+
+
+# The track sources a grant names, as LiveKit's permission enum has them.
+_SOURCES = {
+    "camera": api.TrackSource.CAMERA,
+    "microphone": api.TrackSource.MICROPHONE,
+    "screen_share": api.TrackSource.SCREEN_SHARE,
+    "screen_share_audio": api.TrackSource.SCREEN_SHARE_AUDIO,
+}
 
 
 class LiveKit:
@@ -118,6 +229,53 @@ class LiveKit:
         except VendorError:
             if await self.find_room(name) is not None:
                 raise
+
+    # Meetings -------------------------------------------------------------------------------
+
+    async def ensure_meeting_room(self, spec: MeetingRoomSpec) -> api.Room:
+        """Create the meeting's room with its note-taker and recording, or return it if it exists."""
+        return await self._call("CreateRoom", lambda lk: lk.room.create_room(spec.to_request()))
+
+    async def set_room_metadata(self, room: str, metadata: str) -> None:
+        """The room's metadata, which every participant (the note-taker too) is told of when it changes."""
+        await self._call(
+            "UpdateRoomMetadata",
+            lambda lk: lk.room.update_room_metadata(api.UpdateRoomMetadataRequest(room=room, metadata=metadata)),
+        )
+
+    async def set_publishing(self, room: str, identity: str, grants: MeetingGrants) -> None:
+        """Change what a participant may publish: a host's mute takes the right to publish away (their
+        microphone track is unpublished at once), an unmute gives back what their role allows."""
+        permission = api.ParticipantPermission(
+            can_subscribe=grants.can_subscribe,
+            can_publish=grants.can_publish,
+            can_publish_data=grants.can_publish_data,
+            can_publish_sources=[_SOURCES[source] for source in grants.can_publish_sources],
+        )
+        await self._call(
+            "UpdateParticipant",
+            lambda lk: lk.room.update_participant(
+                api.UpdateParticipantRequest(room=room, identity=identity, permission=permission)
+            ),
+        )
+
+    async def remove_participant(self, room: str, identity: str) -> None:
+        """Take a participant out of the room (their token still joins again until it expires, so the
+        host's removal is also kept by us: `meetings.token` refuses them a new one)."""
+        await self._call(
+            "RemoveParticipant",
+            lambda lk: lk.room.remove_participant(api.RoomParticipantIdentity(room=room, identity=identity)),
+        )
+
+    async def stop_recordings(self, room: str) -> int:
+        """Stop every egress still recording `room`; how many were."""
+        listed = await self._call(
+            "ListEgress", lambda lk: lk.egress.list_egress(api.ListEgressRequest(room_name=room, active=True))
+        )
+        for info in listed.items:
+            request = api.StopEgressRequest(egress_id=info.egress_id)
+            await self._call("StopEgress", partial(_stop_egress, request))
+        return len(listed.items)
 
     # SIP dispatch ---------------------------------------------------------------------------
 

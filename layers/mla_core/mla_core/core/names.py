@@ -54,6 +54,20 @@ def test_call_room(tenant_id: str, suffix: str) -> str:
     return f"mla-{tenant_id}-test-{suffix}"
 
 
+def meeting_room_name(tenant_id: str, meeting_id: str) -> str:
+    """The room of one of the office's meetings: `mla-{id}-meet-{meeting id}`."""
+    return f"mla-{tenant_id}-meet-{meeting_id}"
+
+
+_MEETING_ROOM = re.compile(r"^mla-(?P<tenant_id>[a-z0-9]{10})-meet-(?P<meeting_id>[0-9a-f-]{36})$")
+
+
+def meeting_of_room(room: str) -> tuple[str, str] | None:
+    """(tenant id, meeting id) of a meeting's room, None for any other room."""
+    match = _MEETING_ROOM.match(room)
+    return (match["tenant_id"], match["meeting_id"]) if match else None
+
+
 def main_agent_id(tenant_id: str) -> str:
     """The agent provisioning makes, which answers the numbers the office was created with."""
     return f"{tenant_id}-main"

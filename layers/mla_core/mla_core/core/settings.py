@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     livekit_api_secret: SecretStr = SecretStr("")
     livekit_sip_trunk_id: str = ""
     livekit_agent_name: str = "mla-voice-agent"
+    # Meetings (`mla_core.meetings`): the note-taker's agent name (its own worker entry point,
+    # `agent_pool.notetaker`), and where LiveKit's egress writes a meeting's audio recording: the bucket,
+    # its region, and the role egress assumes to write there (LiveKit Cloud's egress in production).
+    livekit_notetaker_agent_name: str = "mla-notetaker"
+    meeting_recordings_bucket: str = ""
+    meeting_recordings_region: str = "ap-south-1"
+    meeting_recordings_role_arn: str = ""
 
     # Supabase Auth
     supabase_url: str = ""

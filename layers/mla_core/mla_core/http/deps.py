@@ -93,3 +93,16 @@ async def mla_admin(caller: OfficeUserDep) -> OfficeUser:
 
 
 MlaAdminDep = Annotated[OfficeUser, Depends(mla_admin)]
+
+
+async def if_match(
+    header: Annotated[
+        str | None, Header(alias="If-Match", max_length=20, description="the version last read (its ETag)")
+    ] = None,
+) -> int | None:
+    """The version an `If-Match` header names (`"3"`, `W/"3"`, `3`); None when absent or not a version."""
+    tag = (header or "").strip('"W/')
+    return int(tag) if tag.isascii() and tag.isdigit() else None  # a header's "²" passes isdigit()
+
+
+IfMatchDep = Annotated[int | None, Depends(if_match)]

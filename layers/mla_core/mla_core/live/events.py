@@ -27,6 +27,8 @@ EventType = Literal[
     "call.started",  # call_id (the call's room, as the office's call list names it)
     "call.ended",  # call_id
     "sla.breached",  # reference
+    "meeting.updated",  # meeting_id: scheduled, changed, started, ended, a participant muted…
+    "meeting.segment",  # meeting_id, segment_id (the newest stored): the live transcript
     "tenant.changed",  # tenant_id (the admin feed)
 ]
 CATCH_UP_LIMIT = 200  # more missed than this and the page reloads its view instead
@@ -49,6 +51,8 @@ class Event(BaseModel):
     reference: int | None = None  # a complaint's, as the office's pages name it
     call_id: str | None = None
     tenant_id: str | None = None
+    meeting_id: str | None = None
+    segment_id: int | None = None
 
 
 class CatchUp(BaseModel):
