@@ -346,6 +346,78 @@ async def test_a_token_without_the_grant_the_method_needs_is_refused(livekit: Se
         )
 
 
+# Meetings: a room with its recording, egress, metadata and participants
+
+
+def recorded_room(name: str) -> api.CreateRoomRequest:
+    upload = api.S3Upload(bucket="recordings", region="ap-south-1", assume_role_arn="arn:aws:iam::1:role/egress")
+    output = api.EncodedFileOutput(file_type=api.EncodedFileType.OGG, filepath="m/{room_name}-{time}", s3=upload)
+    return api.CreateRoomRequest(
+        name=name,
+        agents=[api.RoomAgentDispatch(agent_name="mla-notetaker", metadata='{"meeting_id":"m1"}')],
+        egress=api.RoomEgress(room=api.RoomCompositeEgressRequest(audio_only=True, file_outputs=[output])),
+    )
+
+
+async def test_a_room_with_an_egress_in_its_configuration_records_until_stopped(livekit: ServedApp) -> None:
+    async with connect(livekit) as lk:
+        await lk.room.create_room(recorded_room("meet-1"))
+        [active] = (await lk.egress.list_egress(api.ListEgressRequest(room_name="meet-1", active=True))).items
+        stopped = await lk.egress.stop_egress(api.StopEgressRequest(egress_id=active.egress_id))
+        with pytest.raises(api.TwirpError) as again:
+            await lk.egress.stop_egress(api.StopEgressRequest(egress_id=active.egress_id))
+        still_active = await lk.egress.list_egress(api.ListEgressRequest(room_name="meet-1", active=True))
+
+    assert active.egress_id.startswith("EG_") and active.room_composite.audio_only
+    assert stopped.status == api.EgressStatus.EGRESS_COMPLETE
+    [file] = stopped.file_results
+    assert file.location.startswith("s3://recordings/m/meet-1-") and file.location.endswith(".ogg")
+    assert (again.value.code, again.value.status) == ("failed_precondition", 412)
+    assert list(still_active.items) == []
+    shown = httpx.get(f"{livekit.url}/local/rooms/meet-1").json()
+    assert shown["request"]["agents"][0]["agentName"] == "mla-notetaker"
+
+
+async def test_egress_is_started_for_rooms_that_exist_and_ends_with_its_room(livekit: ServedApp) -> None:
+    async with connect(livekit) as lk:
+        with pytest.raises(api.TwirpError) as unknown:
+            await lk.egress.start_room_composite_egress(api.RoomCompositeEgressRequest(room_name="nowhere"))
+        await lk.room.create_room(api.CreateRoomRequest(name="meet-2"))
+        started = await lk.egress.start_room_composite_egress(
+            api.RoomCompositeEgressRequest(room_name="meet-2", audio_only=True)
+        )
+        await lk.room.delete_room(api.DeleteRoomRequest(room="meet-2"))
+        [ended] = (await lk.egress.list_egress(api.ListEgressRequest(egress_id=started.egress_id))).items
+
+    assert unknown.value.code == "not_found"
+    assert ended.status == api.EgressStatus.EGRESS_COMPLETE
+
+
+async def test_a_room_admin_changes_its_own_room_only(livekit: ServedApp) -> None:
+    async with connect(livekit) as lk:
+        await lk.room.create_room(api.CreateRoomRequest(name="meet-3"))
+        room = await lk.room.update_room_metadata(api.UpdateRoomMetadataRequest(room="meet-3", metadata='{"t":0}'))
+        permission = api.ParticipantPermission(can_publish=False, can_subscribe=True)
+        await lk.room.update_participant(
+            api.UpdateParticipantRequest(room="meet-3", identity="c1", permission=permission)
+        )
+        await lk.room.remove_participant(api.RoomParticipantIdentity(room="meet-3", identity="c1"))
+        with pytest.raises(api.TwirpError) as gone:
+            await lk.room.remove_participant(api.RoomParticipantIdentity(room="meet-9", identity="c1"))
+    other_room = api.AccessToken(KEY, SECRET).with_grants(api.VideoGrants(room_admin=True, room="meet-x")).to_jwt()
+    refused = httpx.post(
+        f"{livekit.url}/twirp/livekit.RoomService/RemoveParticipant",
+        content=api.RoomParticipantIdentity(room="meet-3", identity="c1").SerializeToString(),
+        headers={"Content-Type": "application/protobuf", "Authorization": f"Bearer {other_room}"},
+    )
+
+    assert room.metadata == '{"t":0}'
+    assert gone.value.code == "not_found"
+    assert refused.status_code == 401
+    updates = httpx.get(f"{livekit.url}/local/participants", params={"room": "meet-3"}).json()
+    assert [u["method"] for u in updates] == ["UpdateParticipant", "RemoveParticipant"]
+
+
 def test_methods_not_modelled_are_bad_routes_and_health_answers(livekit: ServedApp) -> None:
     response = httpx.post(
         f"{livekit.url}/twirp/livekit.AgentDispatchService/CreateDispatch",
