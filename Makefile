@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install browser office dev test screenshots lint format validate requirements bench migrate simulate invitation worker clean
+.PHONY: install browser office dev test screenshots lint format validate requirements bench migrate simulate simulate-meeting invitation worker notetaker clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,7 @@ bench: install browser speech ## print the performance figures (see README)
 	$(BIN)/python -m bench.agent_setup
 	$(BIN)/python -m bench.agent_memory
 	$(BIN)/python -m bench.agent_audio
+	$(BIN)/python -m bench.meeting_ingest
 	$(BIN)/python -m bench.live_updates
 	$(BIN)/python -m bench.webhook_ingest
 	$(BIN)/python -m bench.complaints_scale
@@ -103,12 +104,18 @@ bench: install browser speech ## print the performance figures (see README)
 simulate: install ## a phone call without a phone: make simulate TO=+91… FROM=+91… SCRIPT=agent_pool/scripts/tamil_complaint.json [AUDIO=call.wav]
 	@$(BIN)/python -m agent_pool.simulate $(if $(TO),--to $(TO)) $(if $(FROM),--from $(FROM)) $(if $(SCRIPT),--script $(SCRIPT)) $(if $(AUDIO),--audio $(AUDIO))
 
+simulate-meeting: install ## a meeting without LiveKit, through the real note-taker: make simulate-meeting [SCRIPT=agent_pool/scripts/janata_darbar.json] [TENANT=<id>]
+	@$(BIN)/python -m agent_pool.simulate_meeting --script $(or $(SCRIPT),agent_pool/scripts/janata_darbar.json) $(if $(TENANT),--tenant $(TENANT))
+
 invitation: install ## the newest invitation link emailed to EMAIL by the running `make dev` (local stack only)
 	@[ -n "$(EMAIL)" ] || { echo "usage: make invitation EMAIL=<the invited person's email>, e.g. the new tenant's admin email"; exit 64; }
 	@$(BIN)/python -m mla_core.cli invitation-link "$(EMAIL)"
 
 worker: install ## the LiveKit agent worker against LIVEKIT_URL (dev mode)
 	$(BIN)/python -m livekit.agents start agent_pool/worker.py --dev
+
+notetaker: install ## the meetings' AI note-taker worker against LIVEKIT_URL (dev mode)
+	$(BIN)/python -m livekit.agents start agent_pool/notetaker.py --dev
 
 clean:
 	rm -rf $(VENV) .local .aws-sam

@@ -1,7 +1,12 @@
-"""Deploy the agent workers to RunPod: one pod template (the image and its secrets) and N CPU pods.
+"""Deploy the agent workers to RunPod: one pod template (the image and its secrets) and N CPU pods, per worker.
 
     RUNPOD_API_KEY=… python -m agent_pool.deploy_runpod --image ghcr.io/you/mla-voice-agent:1.4.0 \\
         --env-file prod.env --peak-calls 60 [--dry-run]
+    RUNPOD_API_KEY=… python -m agent_pool.deploy_runpod --worker notetaker --image ghcr.io/you/mla-voice-agent:1.4.0 \\
+        --env-file prod.env --peak-participants 120 [--dry-run]
+
+The call agent (`agent_pool/worker.py`) and the meetings' note-taker (`agent_pool/notetaker.py`) run from the
+same image, each on pods of its own (`--worker`), sized by what loads it: calls, or meeting participants.
 
 Idempotent: the template is created, or updated in place when it exists (RunPod's `saveTemplate`
 with its id). Pods are named after a revision (a hash of the image, the settings and the instance
@@ -40,7 +45,18 @@ SECRETS = {
     "DATABASE_URL", "UPSTASH_REDIS_REST_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
 }  # fmt: skip
 
+NOTETAKER_REQUIRED = (
+    "LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY",
+    "DATABASE_URL", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN",
+)  # fmt: skip
+NOTETAKER_OPTIONAL = (
+    "SARVAM_API_KEY", "LIVEKIT_NOTETAKER_AGENT_NAME", "ENVIRONMENT", "NOTETAKER_DRAIN_TIMEOUT",
+    "NOTETAKER_LOAD_THRESHOLD", "NOTETAKER_NUM_IDLE_PROCESSES", "NOTETAKER_JOB_MEMORY_WARN_MB",
+    "NOTETAKER_BATCH_WAIT",
+)  # fmt: skip
+
 SESSIONS_PER_POD = 40  # measured, not LiveKit's general 25: see SIZING
+PARTICIPANTS_PER_POD = 60  # see NOTETAKER_SIZING
 HEALTH_PORT = "8081/http"
 
 SIZING = """\
@@ -55,6 +71,46 @@ sizing:
   below the peak: --peak-calls 60 gives 2 + 1 = 3 pods. No GPU is needed: STT, LLM and TTS are
   APIs. Put the pods near your LiveKit region (India for Indian SIP), e.g. with --country-code.
 """
+
+
+NOTETAKER_SIZING = """\
+note-taker sizing (--worker notetaker):
+  It runs one STT stream (Deepgram's live socket) and one listening session per participant, no LLM, and
+  one process per meeting, so pods are sized by the peak of participants in all meetings at once. One
+  cpu3c-4-8 pod (4 vCPU, 8 GB) takes 60 participants. Measured offline (tests' note-taker, 50 participants
+  in one meeting, silence at 20 fps each, segments stored in the local Postgres): 0.0084 cores and 5.1 MB
+  (USS) per participant, 843 segments stored per second. WebRTC's Opus decoding and the websocket's TLS
+  are not in that figure: counting 0.03 cores per participant, 4 cores at load 0.7 carry about 90; 60
+  leaves room for meetings' own processes (about 170 MB each, as a call's) and for bursts of speech.
+  Pods = ceil(peak participants / 60) + 1 spare: --peak-participants 120 gives 2 + 1 = 3 pods. One
+  meeting is one process (one event loop): past about 100 participants in one meeting, split the hall
+  into rooms. No GPU; the announcements' TTS is Cartesia's API.
+"""
+
+
+@dataclass(frozen=True)
+class Worker:
+    """One of the image's workers, as RunPod runs it."""
+
+    default_name: str
+    docker_args: str  # the image's arguments: which entry point (empty: the image's default, the call agent)
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    per_pod: int
+    sizing: str
+
+
+WORKERS = {
+    "agent": Worker("mla-voice-agent", "", REQUIRED, OPTIONAL, SESSIONS_PER_POD, SIZING),
+    "notetaker": Worker(
+        "mla-notetaker",
+        "agent_pool/notetaker.py --log-format json",
+        NOTETAKER_REQUIRED,
+        NOTETAKER_OPTIONAL,
+        PARTICIPANTS_PER_POD,
+        NOTETAKER_SIZING,
+    ),
+}
 
 
 class RunPod(Protocol):
@@ -92,6 +148,8 @@ class Plan:
     def describe(self, masked_env: Mapping[str, str]) -> str:
         action = f"update template {self.template_id}" if self.template_id else "create template"
         lines = [f"{action} {self.template_name!r}: image {self.template['imageName']}, ports {HEALTH_PORT}"]
+        if self.template["dockerArgs"]:
+            lines.append(f"  args {self.template['dockerArgs']}")
         lines += [f"  env {key}={value}" for key, value in sorted(masked_env.items())]
         lines += [f"create pod {name}" for name in self.create]
         lines += [f"keep pod {name}" for name in self.keep]
@@ -109,7 +167,9 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-def worker_env(source: Mapping[str, str], *, secret_refs: bool) -> tuple[dict[str, str], list[str]]:
+def worker_env(
+    source: Mapping[str, str], *, secret_refs: bool, worker: Worker = WORKERS["agent"]
+) -> tuple[dict[str, str], list[str]]:
     """The worker's environment from `source`, and the required names that are missing.
 
     With `secret_refs`, secrets become RunPod secret references (`{{ RUNPOD_SECRET_openai_api_key }}`)
@@ -117,12 +177,12 @@ def worker_env(source: Mapping[str, str], *, secret_refs: bool) -> tuple[dict[st
     """
     env: dict[str, str] = {}
     missing: list[str] = []
-    for name in (*REQUIRED, *OPTIONAL):
-        if secret_refs and name in SECRETS and (name in REQUIRED or source.get(name)):
+    for name in (*worker.required, *worker.optional):
+        if secret_refs and name in SECRETS and (name in worker.required or source.get(name)):
             env[name] = f"{{{{ RUNPOD_SECRET_{name.lower()} }}}}"
         elif source.get(name):
             env[name] = source[name]
-        elif name in REQUIRED:
+        elif name in worker.required:
             missing.append(name)
     return env, missing
 
@@ -137,20 +197,24 @@ def masked(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def pods_for(peak_calls: int, sessions_per_pod: int = SESSIONS_PER_POD) -> int:
-    """Pods for a peak of concurrent calls: 40 per 4 vCPU/8 GB (measured), plus one spare."""
+    """Pods for a peak of concurrent calls (or the note-taker's participants, with its `per_pod`): 40 calls
+    per 4 vCPU/8 GB (measured), plus one spare."""
     return math.ceil(peak_calls / sessions_per_pod) + 1
 
 
-def revision(spec: PodSpec, env: Mapping[str, str]) -> str:
-    material = json.dumps({"spec": spec.__dict__, "env": dict(sorted(env.items()))}, sort_keys=True)
+def revision(spec: PodSpec, env: Mapping[str, str], docker_args: str = "") -> str:
+    facts: dict[str, Any] = {"spec": spec.__dict__, "env": dict(sorted(env.items()))}
+    if docker_args:
+        facts["args"] = docker_args
+    material = json.dumps(facts, sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()[:8]
 
 
-def template_spec(name: str, spec: PodSpec, env: Mapping[str, str]) -> dict[str, Any]:
+def template_spec(name: str, spec: PodSpec, env: Mapping[str, str], docker_args: str = "") -> dict[str, Any]:
     return {
         "name": name,
         "imageName": spec.image,
-        "dockerArgs": "",  # the image's entrypoint starts the worker
+        "dockerArgs": docker_args,  # empty: the image's default command starts the call agent
         "containerDiskInGb": spec.container_disk_gb,
         "volumeInGb": 0,
         "ports": HEALTH_PORT,
@@ -159,14 +223,16 @@ def template_spec(name: str, spec: PodSpec, env: Mapping[str, str]) -> dict[str,
     }
 
 
-def plan(client: RunPod | None, name: str, spec: PodSpec, env: Mapping[str, str], pods: int) -> Plan:
+def plan(
+    client: RunPod | None, name: str, spec: PodSpec, env: Mapping[str, str], pods: int, docker_args: str = ""
+) -> Plan:
     """Compare what should run with what runs (nothing is known without a client: an offline plan)."""
-    rev = revision(spec, env)
+    rev = revision(spec, env, docker_args)
     wanted = [f"{name}-{rev}-{index:02d}" for index in range(1, pods + 1)]
     existing_template = next((t for t in (client.templates() if client else []) if t.get("name") == name), None)
     result = Plan(
         template_name=name,
-        template=template_spec(name, spec, env),
+        template=template_spec(name, spec, env, docker_args),
         template_id=existing_template["id"] if existing_template else None,
         revision=rev,
     )
@@ -254,14 +320,23 @@ def main(argv: Sequence[str] | None = None, *, client: RunPod | None = None) -> 
     parser = argparse.ArgumentParser(
         prog="python -m agent_pool.deploy_runpod",
         description=(__doc__ or "").split("\n\n")[0],
-        epilog=SIZING,
+        epilog=SIZING + "\n" + NOTETAKER_SIZING,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--image", required=True, help="the agent image, e.g. ghcr.io/you/mla-voice-agent:1.4.0")
-    parser.add_argument("--name", default="mla-voice-agent", help="template name and pod name prefix")
+    parser.add_argument(
+        "--worker",
+        choices=sorted(WORKERS),
+        default="agent",
+        help="the call agent (default) or the meetings' note-taker",
+    )
+    parser.add_argument("--name", default=None, help="template name and pod name prefix (default: the worker's)")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--pods", type=int, default=None, help="how many pods (default 2)")
     size.add_argument("--peak-calls", type=int, default=None, help="size for this many concurrent calls")
+    size.add_argument(
+        "--peak-participants", type=int, default=None, help="the note-taker: size for this many people in meetings"
+    )
     parser.add_argument("--gpu", choices=["none"], default="none", help="GPU type: none (CPU pods)")
     parser.add_argument("--instance", default="cpu3c-4-8", help="RunPod CPU instance id (4 vCPU, 8 GB)")
     parser.add_argument("--cloud-type", choices=["SECURE", "COMMUNITY", "ALL"], default="SECURE")
@@ -273,14 +348,19 @@ def main(argv: Sequence[str] | None = None, *, client: RunPod | None = None) -> 
     parser.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
     args = parser.parse_args(argv)
 
+    worker = WORKERS[args.worker]
+    peak = args.peak_participants if args.worker == "notetaker" else args.peak_calls
+    if (args.worker == "notetaker" and args.peak_calls) or (args.worker == "agent" and args.peak_participants):
+        parser.error("--peak-calls sizes the call agent, --peak-participants the note-taker")
+    name = args.name or worker.default_name
     source = dict(os.environ)
     if args.env_file:
         source.update(read_env_file(args.env_file))
-    env, missing = worker_env(source, secret_refs=args.secret_refs)
+    env, missing = worker_env(source, secret_refs=args.secret_refs, worker=worker)
     if missing:
         print(f"missing settings: {', '.join(missing)}", file=sys.stderr)
         return 2
-    pods = args.pods if args.pods is not None else pods_for(args.peak_calls) if args.peak_calls else 2
+    pods = args.pods if args.pods is not None else pods_for(peak, worker.per_pod) if peak else 2
     spec = PodSpec(
         image=args.image,
         instance_id=args.instance,
@@ -294,7 +374,7 @@ def main(argv: Sequence[str] | None = None, *, client: RunPod | None = None) -> 
     if client is None and not args.dry_run:
         print("RUNPOD_API_KEY is not set", file=sys.stderr)
         return 2
-    the_plan = plan(client, args.name, spec, env, pods)
+    the_plan = plan(client, name, spec, env, pods, worker.docker_args)
     if args.dry_run:
         offline = " (offline: existing pods and templates unknown)" if client is None else ""
         print(f"dry run, revision {the_plan.revision}, {pods} pods of {args.instance}{offline}")

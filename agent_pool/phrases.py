@@ -239,3 +239,32 @@ def forgotten(language: str) -> str:
 
 def forget_hidden(language: str) -> str:
     return _in(_FORGET_HIDDEN, language)
+
+
+# Meetings (the AI note-taker, `agent_pool.meeting`): what it says when it joins and to anyone who joins
+# later, in each of the meeting's languages (DPDP: everyone hears that they are recorded), and when the
+# host stops the recording. The note-taker says nothing else.
+_MEETING_RECORDED = {
+    "ta": "இந்தக் கூட்டம் பதிவு செய்யப்படுகிறது. அலுவலகத்தின் பதிவுக்காக, ஒவ்வொருவரும் பேசுவதை ஒரு AI குறிப்பெடுப்பாளர் எழுத்தில் பதிவு செய்கிறது.",
+    "hi": "यह बैठक रिकॉर्ड की जा रही है। कार्यालय के रिकॉर्ड के लिए एक AI नोट-टेकर हर व्यक्ति की बात लिख रहा है।",
+    "en": "This meeting is being recorded. For the office's records, an AI note-taker is writing down what each person says.",
+}
+_MEETING_TRANSCRIBED = {
+    "ta": "அலுவலகத்தின் பதிவுக்காக, இந்தக் கூட்டத்தில் ஒவ்வொருவரும் பேசுவதை ஒரு AI குறிப்பெடுப்பாளர் எழுத்தில் பதிவு செய்கிறது.",
+    "hi": "कार्यालय के रिकॉर्ड के लिए एक AI नोट-टेकर इस बैठक में हर व्यक्ति की बात लिख रहा है।",
+    "en": "For the office's records, an AI note-taker is writing down what each person says in this meeting.",
+}
+_MEETING_RECORDING_STOPPED = {
+    "ta": "பதிவும் எழுத்துப் பதிவும் இப்போது நிறுத்தப்பட்டன.",
+    "hi": "रिकॉर्डिंग और लिखित रिकॉर्ड अब बंद कर दिए गए हैं।",
+    "en": "The recording and the transcript have now stopped.",
+}
+
+
+def meeting_announcement(language: str, *, recorded: bool) -> str:
+    """That the meeting is transcribed (and its audio `recorded`), as the note-taker says it in `language`."""
+    return _in(_MEETING_RECORDED if recorded else _MEETING_TRANSCRIBED, language)
+
+
+def meeting_recording_stopped(language: str) -> str:
+    return _in(_MEETING_RECORDING_STOPPED, language)

@@ -8,6 +8,7 @@ must happen on the main thread before any job starts: the worker imports this mo
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from livekit.agents import llm, stt, tts, vad
 from livekit.plugins import cartesia, deepgram, openai, sarvam, silero
@@ -45,6 +46,33 @@ class PluginVoiceStack:
             language=settings.language,
             word_timestamps=settings.language in _CARTESIA_TIMESTAMP_LANGUAGES,
         )
+
+
+# Deepgram nova-3's `multi` model hears Hindi and English in one stream, and not Tamil (a Tamil meeting is
+# heard as Tamil: nova-3 monolingual `ta`).
+_DEEPGRAM_MULTI = {"hi", "en"}
+
+
+class PluginMeetingVoice:
+    """The note-taker's plugins (see `agent_pool.voice.MeetingVoice`): Deepgram nova-3 streaming for each
+    participant, diarized on a hall microphone; the office's voices for the announcements."""
+
+    def __init__(self) -> None:
+        self._voices = PluginVoiceStack()
+
+    def stt(self, identity: str, profile: LanguageProfile, languages: Sequence[str], *, diarize: bool) -> stt.STT:
+        settings = profile.stt
+        if settings.provider == "sarvam" and not diarize:
+            model = settings.model if settings.model.startswith(("saaras", "saarika")) else "saaras:v3"
+            return sarvam.STT(language=sarvam_code(settings.language), model=model)
+        # Diarization needs Deepgram's live socket (the plugin ignores it when not streaming).
+        spoken = set(languages)
+        language = "multi" if len(spoken) > 1 and spoken <= _DEEPGRAM_MULTI else settings.language
+        model = settings.model if settings.provider == "deepgram" else "nova-3"
+        return deepgram.STT(model=model, language=language, enable_diarization=diarize, smart_format=True)
+
+    def tts(self, profile: LanguageProfile) -> tts.TTS:
+        return self._voices.tts(profile)
 
 
 def build_llm(settings: LlmSettings) -> llm.LLM:

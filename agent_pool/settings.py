@@ -50,3 +50,32 @@ class WorkerSettings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_worker_settings() -> WorkerSettings:
     return WorkerSettings()
+
+
+class NotetakerSettings(BaseSettings):
+    """The note-taker worker's knobs (`NOTETAKER_*`): its own pods, sized by participants, not calls."""
+
+    model_config = SettingsConfigDict(env_prefix="NOTETAKER_", extra="ignore", case_sensitive=False)
+
+    # A janata darbar runs for hours: a rollout lets a meeting in progress run this long before the
+    # worker stops (its segments are stored as they come, so a stop loses at most the last second).
+    drain_timeout: int = Field(default=4 * 3600, ge=0)
+    load_threshold: float = Field(default=0.7, gt=0, le=1)
+    num_idle_processes: int | None = Field(default=None, ge=0)
+    # One process per meeting; it grows with its participants (an STT stream and a session each).
+    job_memory_warn_mb: float = 1000
+    job_executor: Literal["process", "thread"] = "process"
+    health_port: int = 8081
+    # Final segments wait this long to be stored together (a burst of speakers, one transaction); the
+    # live page shows them this much later at most.
+    batch_wait: float = Field(default=0.25, ge=0)
+    batch_size: int = Field(default=100, ge=1, le=1000)
+    # A failed write is retried (its segments keep their keys: a retry stores each once) every this many
+    # seconds; on shutdown the last ones are retried for at most `flush_timeout`.
+    retry_wait: float = Field(default=1.0, gt=0)
+    flush_timeout: float = Field(default=30.0, ge=0)
+
+
+@lru_cache(maxsize=1)
+def get_notetaker_settings() -> NotetakerSettings:
+    return NotetakerSettings()

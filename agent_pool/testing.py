@@ -10,7 +10,9 @@ by the spoken follow-up (or by another tool entry).
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 from livekit import rtc
 from livekit.agents import llm, stt, tts, utils
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions, NotGivenOr
+from livekit.agents.voice import io as session_io
 
 
 @dataclass(frozen=True)
@@ -258,3 +261,159 @@ def silence(seconds: float, sample_rate: int = 16_000) -> rtc.AudioFrame:
     """An audio frame of silence, for feeding `FakeSTT.recognize`."""
     samples = int(seconds * sample_rate)
     return rtc.AudioFrame(bytes(samples * 2), sample_rate=sample_rate, num_channels=1, samples_per_channel=samples)
+
+
+# Meetings (the note-taker, `agent_pool.meeting`) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One thing a participant's STT hears: the words, their language, when (seconds from the start of that
+    participant's audio) and, on a diarized hall microphone, who of the people at it said them."""
+
+    text: str
+    language: str
+    start: float
+    end: float
+    speaker: str | None = None
+
+
+class MeetingSTT(stt.STT):
+    """A streaming STT that hears what a test queues (`hear`), as Deepgram's live socket reports it: start of
+    speech, an interim result, the final one (with the speaker when diarized), end of speech."""
+
+    def __init__(self, *, language: str = "en", diarize: bool = False) -> None:
+        super().__init__(capabilities=stt.STTCapabilities(streaming=True, interim_results=True, diarization=diarize))
+        self.language = language
+        self.diarize = diarize
+        self._heard: asyncio.Queue[Heard] = asyncio.Queue()
+        self.streams = 0
+
+    @property
+    def model(self) -> str:
+        return "scripted-meeting"
+
+    @property
+    def provider(self) -> str:
+        return "agent_pool.testing"
+
+    def hear(self, *lines: Heard) -> None:
+        for line in lines:
+            self._heard.put_nowait(line)
+
+    async def _recognize_impl(
+        self, buffer: utils.AudioBuffer, *, language: NotGivenOr[str] = NOT_GIVEN, conn_options: APIConnectOptions
+    ) -> stt.SpeechEvent:
+        raise NotImplementedError("MeetingSTT streams")
+
+    def stream(
+        self, *, language: NotGivenOr[str] = NOT_GIVEN, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
+    ) -> stt.RecognizeStream:
+        self.streams += 1
+        return _MeetingStream(stt=self, conn_options=conn_options)
+
+
+class _MeetingStream(stt.RecognizeStream):
+    async def _run(self) -> None:
+        owner = self._stt
+        assert isinstance(owner, MeetingSTT)
+
+        async def swallow_audio() -> None:
+            async for _ in self._input_ch:
+                pass
+
+        audio = asyncio.create_task(swallow_audio())
+        try:
+            while True:
+                line = await owner._heard.get()
+                data = stt.SpeechData(
+                    language=line.language,  # type: ignore[arg-type]
+                    text=line.text,
+                    start_time=line.start,
+                    end_time=line.end,
+                    confidence=0.95,
+                    speaker_id=line.speaker if owner.diarize else None,
+                )
+                words = line.text.split()
+                interim = stt.SpeechData(
+                    language=line.language,  # type: ignore[arg-type]
+                    text=" ".join(words[: max(1, len(words) // 2)]),
+                    start_time=line.start,
+                    end_time=(line.start + line.end) / 2,
+                )
+                send = self._event_ch.send_nowait
+                send(stt.SpeechEvent(type=stt.SpeechEventType.START_OF_SPEECH))
+                send(stt.SpeechEvent(type=stt.SpeechEventType.INTERIM_TRANSCRIPT, alternatives=[interim]))
+                send(stt.SpeechEvent(type=stt.SpeechEventType.FINAL_TRANSCRIPT, alternatives=[data]))
+                send(stt.SpeechEvent(type=stt.SpeechEventType.END_OF_SPEECH))
+        finally:
+            await utils.aio.cancel_and_wait(audio)
+
+
+class SilentMicrophone(session_io.AudioInput):
+    """A participant's microphone in a room that is not there: silence, at real-time pace."""
+
+    FRAME_S = 0.05
+
+    def __init__(self, identity: str, sample_rate: int = 16_000) -> None:
+        super().__init__(label=f"Microphone {identity}")
+        self._samples = int(sample_rate * self.FRAME_S)
+        self._sample_rate = sample_rate
+
+    async def __anext__(self) -> rtc.AudioFrame:
+        await asyncio.sleep(self.FRAME_S)
+        return rtc.AudioFrame(
+            bytes(self._samples * 2), sample_rate=self._sample_rate, num_channels=1, samples_per_channel=self._samples
+        )
+
+
+class CapturedAudio(session_io.AudioOutput):
+    """What the room would hear from the note-taker: each utterance's frames kept, "played" at once."""
+
+    def __init__(self) -> None:
+        super().__init__(label="CapturedAudio", capabilities=session_io.AudioOutputCapabilities(pause=False))
+        self.seconds = 0.0
+        self._playing = 0.0
+        self._started = False
+
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
+        await super().capture_frame(frame)
+        if not self._started:
+            self._started = True
+            self.on_playback_started(created_at=time.time())
+        self._playing += frame.duration
+        self.seconds += frame.duration
+
+    def flush(self) -> None:
+        super().flush()
+        played, self._playing, self._started = self._playing, 0.0, False
+        self.on_playback_finished(playback_position=played, interrupted=False)
+
+    def clear_buffer(self) -> None:
+        played, self._playing, self._started = self._playing, 0.0, False
+        self.on_playback_finished(playback_position=played, interrupted=True)
+
+
+class ScriptedMeetingVoice:
+    """`agent_pool.voice.MeetingVoice` for meetings without LiveKit: a `MeetingSTT` per participant (what
+    `hear` queues for them), a `FakeTTS` per language (what it `spoke`)."""
+
+    def __init__(self) -> None:
+        self.ears: dict[str, MeetingSTT] = {}
+        self.voices: dict[str, FakeTTS] = {}
+        self._spoken: list[str] = []  # every voice's sentences, in the order they were synthesised
+
+    def stt(self, identity: str, profile: Any, languages: Sequence[str], *, diarize: bool) -> stt.STT:
+        ears = self.ears[identity] = MeetingSTT(language=profile.stt.language, diarize=diarize)
+        return ears
+
+    def tts(self, profile: Any) -> tts.TTS:
+        voice = self.voices[profile.tts.language] = FakeTTS(ms_per_char=5)
+        voice.spoken = self._spoken
+        return voice
+
+    def hear(self, identity: str, *lines: Heard) -> None:
+        self.ears[identity].hear(*lines)
+
+    def spoken(self) -> list[str]:
+        return list(self._spoken)

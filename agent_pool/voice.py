@@ -7,6 +7,7 @@ benchmarks) has no voice stack at all.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from livekit.agents import stt, tts
@@ -28,6 +29,17 @@ class VoiceStack(Protocol):
     """Builds the per-language ears and voice of a call."""
 
     def stt(self, profile: LanguageProfile, config: AgentConfig) -> stt.STT: ...
+
+    def tts(self, profile: LanguageProfile) -> tts.TTS: ...
+
+
+class MeetingVoice(Protocol):
+    """Builds the note-taker's ears (one STT per participant) and its voice (the announcements)."""
+
+    def stt(self, identity: str, profile: LanguageProfile, languages: Sequence[str], *, diarize: bool) -> stt.STT:
+        """The STT that hears participant `identity` of a meeting held in `languages` (`profile` is the
+        office's for the first of them); `diarize` for a hall microphone, where several people speak."""
+        ...
 
     def tts(self, profile: LanguageProfile) -> tts.TTS: ...
 

@@ -1,5 +1,6 @@
-"""LiveKit's webhooks as LiveKit sends them: real `WebhookEvent`s of one call, signed with our key and
-posted to the local gateway (tests/integration/test_webhooks.py, tests/agent/test_agent_no_numbers_in_logs.py)."""
+"""LiveKit's webhooks as LiveKit sends them: real `WebhookEvent`s of one call or one meeting's room, signed
+with our key and posted to the local gateway (tests/integration/test_webhooks.py,
+tests/integration/test_meeting_webhooks.py, tests/agent/test_agent_no_numbers_in_logs.py)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,62 @@ def whole_call(
         finished,
         lk.WebhookEvent(event="egress_ended", id=event_id(), created_at=start + 104, egress_info=egress),
     ]
+
+
+def joined(
+    room: str, identity: str, at: int, *, name: str = "", agent: bool = False, role: str | None = None
+) -> lk.WebhookEvent:
+    """`participant_joined` of a meeting's participant (`role`: the `mla.role` its token carries)."""
+    return _presence("participant_joined", room, identity, at, name=name, agent=agent, role=role)
+
+
+def left(
+    room: str, identity: str, at: int, *, name: str = "", agent: bool = False, role: str | None = None
+) -> lk.WebhookEvent:
+    return _presence("participant_left", room, identity, at, name=name, agent=agent, role=role)
+
+
+def _presence(
+    kind: str, room: str, identity: str, at: int, *, name: str, agent: bool, role: str | None
+) -> lk.WebhookEvent:
+    participant = lk.ParticipantInfo(
+        sid=f"PA_{secrets.token_hex(6)}",
+        identity=identity,
+        name=name,
+        kind=lk.ParticipantInfo.Kind.AGENT if agent else lk.ParticipantInfo.Kind.STANDARD,
+        attributes={"mla.role": role} if role else {},
+    )
+    return lk.WebhookEvent(event=kind, id=event_id(), created_at=at, room=lk.Room(name=room), participant=participant)
+
+
+def egress(
+    kind: str,
+    room: str,
+    at: int,
+    *,
+    egress_id: str = "",
+    location: str = "",
+    status: int | None = None,
+    error: str = "",
+) -> lk.WebhookEvent:
+    """`egress_started` or `egress_ended` of the room's recording: a file at `location` when given. As
+    LiveKit sends them, the room is named in `egress_info` only."""
+    default = lk.EgressStatus.EGRESS_COMPLETE if kind == "egress_ended" else lk.EgressStatus.EGRESS_ACTIVE
+    info = lk.EgressInfo(
+        egress_id=egress_id or f"EG_{secrets.token_hex(6)}",
+        room_name=room,
+        status=default if status is None else status,  # type: ignore[arg-type]
+        error=error,
+        file_results=[lk.FileInfo(filename=location.rsplit("/", 1)[-1], location=location)] if location else [],
+    )
+    return lk.WebhookEvent(event=kind, id=event_id(), created_at=at, egress_info=info)
+
+
+def room_finished(room: str, at: int) -> lk.WebhookEvent:
+    """The room closed: by the API, or by its empty timeout once everyone left."""
+    event = lk.WebhookEvent(event="room_finished", id=event_id(), created_at=at, room=lk.Room(name=room))
+    event.room_end_reason = lk.RoomEndReason.ROOM_END_IDLE_TIMEOUT
+    return event
 
 
 def sign(body: str | bytes, *, key: str, secret: str, ttl: timedelta = timedelta(minutes=5)) -> str:

@@ -1,6 +1,7 @@
 """The MLA dashboard (`/app`): the office's complaints (list, filters, detail, actions, manual entry,
-CSV) and what the office remembers about a complaint's caller, an overview in charts, the team, the
-agents' settings and a constituent's personal data (find, export, erase), for a phone or a desktop.
+CSV) and what the office remembers about a complaint's caller, its meetings (list, calendar, schedule,
+the live page, the transcript), an overview in charts, the team, the agents' settings and a
+constituent's personal data (find, export, erase), for a phone or a desktop.
 
 Server-rendered pages on the same domain functions as `/api`, scoped the same way: the tenant and
 role come from the signed-in user, re-read from `platform.users` on every page.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import urlencode
@@ -33,12 +34,15 @@ from mla_core.core.principal import OfficeUser, Principal
 from mla_core.core.retention import WEBHOOK_EVENT_DAYS, RetentionPolicy
 from mla_core.http.envelope import csv_download, json_download, ok
 from mla_core.identity import accounts, team
+from mla_core.meetings import meetings, transcript
+from mla_core.meetings.models import AGENDA_LIMIT, KINDS, STATUSES, TITLE_LIMIT, Kind, ParticipantAction
 from mla_core.memory import memories
 from mla_core.memory.models import LIST_LIMIT, MEMORY_LIMIT
 from mla_core.privacy import requests as privacy
 from mla_core.privacy.models import ConfirmationInvalidError, OpenComplaintsError, PreviewStaleError
 from mla_core.privacy.retention import tenant_retention
 from mla_core.web import caller_memory, charts
+from mla_core.web import meetings as meeting_views
 from mla_core.web.forms import NumbersBox, OnceKey, PostedForm, field_errors, parse_form
 from mla_core.web.i18n import LANGUAGES, WORDS, translator
 from mla_core.web.rendering import day_month, language, redirect
@@ -50,6 +54,7 @@ site = Site(
     area="",
     nav=(
         ("complaints", "/app/complaints"),
+        ("meetings", "/app/meetings"),
         ("overview", "/app/overview"),
         ("team", "/app/team"),
         ("agents", "/app/agents"),
@@ -511,6 +516,252 @@ def delete_memory(request: Request, who: User, reference: str, memory_id: uuid.U
         return site.page(request, "dashboard/memory_delete.html", {"item": item, "reference": number}, who=who)
     caller_memory.forget(services, who, reference, memory_id)
     return redirect(request, f"{site.prefix}/complaints/{reference}/caller?deleted={memory_id}")
+
+
+# Meetings -------------------------------------------------------------------------------------
+# Any office user schedules, edits and follows a meeting; its host (an MLA admin or who scheduled it)
+# starts, runs and ends it (`mla_core.meetings`). What ends, removes or stops something is asked first.
+
+
+@pages.get("/meetings")
+def meetings_list(request: Request, who: User, deleted: str = "") -> Response:
+    """Upcoming (from today, IST), past or all meetings, by status and kind, a page at a time."""
+    listed = meeting_views.meeting_list(get_services(), who.tenant_id, request.query_params)
+    context = {
+        "listed": listed,
+        "query": request.url.query,
+        "whens": meeting_views.WHENS,
+        "statuses": STATUSES,
+        "kinds": KINDS,
+        "notice": "mt_deleted" if deleted else "",
+        "next_query": _with_cursor(request, listed.next_cursor),
+    }
+    return site.page(request, "dashboard/meetings.html", context, who=who)
+
+
+@pages.get("/meetings/calendar")
+def meetings_calendar(
+    request: Request, who: User, view: meeting_views.View = "week", day: date | None = None, kind: Kind | None = None
+) -> Response:
+    """A week or a month of meetings, each on its day in IST."""
+    shown = meeting_views.calendar(get_services(), who.tenant_id, view, day, kind)
+    context = {"cal": shown, "kind": kind, "kinds": KINDS, "query": request.url.query}
+    return site.page(request, "dashboard/meeting_calendar.html", context, who=who)
+
+
+def _meeting_form(
+    request: Request,
+    who: OfficeUser,
+    values: meeting_views.FormValues,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    meeting: Any = None,
+) -> Response:
+    """The schedule form, or a meeting's edit form (`meeting`: a live one's shows only its words)."""
+    context = {
+        "values": values,
+        "errors": errors or {},
+        "meeting": meeting,
+        "kinds": KINDS,
+        "title_max": TITLE_LIMIT,
+        "agenda_max": AGENDA_LIMIT,
+        "duration": (meeting_views.DURATION_MIN, meeting_views.DURATION_MAX),
+    }
+    return site.page(request, "dashboard/meeting_form.html", context, who=who, status_code=status)
+
+
+def _form_refused(exc: ValidationError | AppError, request: Request) -> tuple[dict[str, str], int]:
+    if isinstance(exc, ValidationError):
+        return meeting_views.form_errors(exc, translator(language(request))), 422
+    if exc.status_code == 404:
+        raise exc
+    return {"form": meeting_views.refusal(exc, translator(language(request)))}, exc.status_code
+
+
+@pages.get("/meetings/new")
+def new_meeting(request: Request, who: User, day: date | None = None) -> Response:
+    return _meeting_form(request, who, meeting_views.blank_form(get_services(), who.tenant_id, day))
+
+
+@pages.post("/meetings/new", dependencies=Csrf)
+def schedule_meeting(request: Request, who: User, form: PostedForm) -> Response:
+    try:
+        body = parse_form(form, meeting_views.MeetingForm).create()
+        meeting = meetings.schedule(get_services(), who, body)
+    except (ValidationError, AppError) as exc:
+        return _meeting_form(request, who, meeting_views.posted(form), *_form_refused(exc, request))
+    return redirect(request, f"{site.prefix}/meetings/{meeting.id}")
+
+
+def _meeting(
+    request: Request, who: OfficeUser, meeting_id: uuid.UUID, *, notice: str = "", error: str = "", status: int = 200
+) -> Response:
+    page = meeting_views.meeting_page(get_services(), who, meeting_id)
+    context = {"p": page, "m": page.meeting, "notice": notice, "error": error}
+    return site.page(request, "dashboard/meeting.html", context, who=who, status_code=status)
+
+
+def _meeting_refused(request: Request, who: OfficeUser, meeting_id: uuid.UUID, exc: AppError) -> Response:
+    """The meeting's page saying why an action was refused (another office's meeting stays a 404)."""
+    if exc.status_code == 404 and not any(d.get("reason") == "no_such_participant" for d in exc.details):
+        raise exc
+    error = meeting_views.refusal(exc, translator(language(request)))
+    return _meeting(request, who, meeting_id, error=error, status=exc.status_code)
+
+
+@pages.get("/meetings/{meeting_id}")
+def meeting_page(request: Request, who: User, meeting_id: uuid.UUID, saved: str = "") -> Response:
+    """The meeting's live page: its state and the host's controls, the participants, the transcript as
+    it is stored (`live:meeting-<id>` reads what follows), joining in the browser."""
+    return _meeting(request, who, meeting_id, notice="mt_saved" if saved else "")
+
+
+@pages.get("/meetings/{meeting_id}/segments")
+def meeting_segments(
+    request: Request, who: User, meeting_id: uuid.UUID, after: Annotated[int, Query(ge=0, le=2**62)] = 0
+) -> Response:
+    """The transcript's segments stored after segment `after`, for the live page's list."""
+    said = meetings.transcript(get_services(), who.tenant_id, meeting_id, after=after)
+    return site.page(request, "dashboard/_segments.html", {"transcript": said}, who=who)
+
+
+@pages.get("/meetings/{meeting_id}/edit")
+def edit_meeting_page(request: Request, who: User, meeting_id: uuid.UUID) -> Response:
+    meeting = meetings.get(get_services(), who.tenant_id, meeting_id)
+    return _meeting_form(request, who, meeting_views.form_of(meeting), meeting=meeting)
+
+
+@pages.post("/meetings/{meeting_id}/edit", dependencies=Csrf)
+def edit_meeting(request: Request, who: User, meeting_id: uuid.UUID, form: PostedForm) -> Response:
+    """Saved with the version it was shown at: a change made meanwhile is shown, not overwritten."""
+    services = get_services()
+    try:
+        meeting_views.edit(services, who, meeting_id, form)
+    except (ValidationError, AppError) as exc:
+        errors, status = _form_refused(exc, request)
+        current = meetings.get(services, who.tenant_id, meeting_id)
+        stale = isinstance(exc, ConflictError) and any(d.get("reason") == "stale" for d in exc.details)
+        values = meeting_views.form_of(current) if stale else meeting_views.posted(form)
+        return _meeting_form(request, who, values, errors, status, meeting=current)
+    return redirect(request, f"{site.prefix}/meetings/{meeting_id}?saved=1")
+
+
+def _ask(
+    request: Request, who: OfficeUser, meeting_id: uuid.UUID, what: str, participant: Any = None, action: str = ""
+) -> Response:
+    """The question before an action that ends, removes or stops something: what it does, and its button."""
+    meeting = meetings.get(get_services(), who.tenant_id, meeting_id)
+    context = {"meeting": meeting, "what": what, "participant": participant, "action": action or what}
+    return site.page(request, "dashboard/meeting_confirm.html", context, who=who)
+
+
+@pages.post("/meetings/{meeting_id}/start", dependencies=Csrf)
+def start_meeting(request: Request, who: User, meeting_id: uuid.UUID) -> Response:
+    try:
+        meetings.start(get_services(), who, meeting_id)
+    except AppError as exc:
+        return _meeting_refused(request, who, meeting_id, exc)
+    return redirect(request, f"{site.prefix}/meetings/{meeting_id}")
+
+
+@pages.post("/meetings/{meeting_id}/end", dependencies=Csrf)
+def end_meeting(request: Request, who: User, meeting_id: uuid.UUID, form: PostedForm) -> Response:
+    if form.get("confirm") != "end":
+        return _ask(request, who, meeting_id, "end")
+    try:
+        meetings.end(get_services(), who, meeting_id)
+    except AppError as exc:
+        return _meeting_refused(request, who, meeting_id, exc)
+    return redirect(request, f"{site.prefix}/meetings/{meeting_id}")
+
+
+@pages.post("/meetings/{meeting_id}/cancel", dependencies=Csrf)
+def cancel_meeting(request: Request, who: User, meeting_id: uuid.UUID, form: PostedForm) -> Response:
+    if form.get("confirm") != "cancel":
+        return _ask(request, who, meeting_id, "cancel")
+    try:
+        meetings.cancel(get_services(), who, meeting_id)
+    except AppError as exc:
+        return _meeting_refused(request, who, meeting_id, exc)
+    return redirect(request, f"{site.prefix}/meetings/{meeting_id}")
+
+
+@pages.post("/meetings/{meeting_id}/delete", dependencies=Csrf)
+def delete_meeting(request: Request, who: User, meeting_id: uuid.UUID, form: PostedForm) -> Response:
+    """A meeting deleted, asked first (one that was held, with its transcript: an MLA admin's)."""
+    if form.get("confirm") != "delete":
+        return _ask(request, who, meeting_id, "delete")
+    try:
+        meetings.delete(get_services(), who, meeting_id)
+    except AppError as exc:
+        return _meeting_refused(request, who, meeting_id, exc)
+    return redirect(request, f"{site.prefix}/meetings?deleted=1")
+
+
+@pages.post("/meetings/{meeting_id}/recording/stop", dependencies=Csrf)
+def stop_meeting_recording(request: Request, who: User, meeting_id: uuid.UUID, form: PostedForm) -> Response:
+    """The host stops the recording and the transcript for the rest of the meeting, asked first."""
+    if form.get("confirm") != "stop":
+        return _ask(request, who, meeting_id, "stop", action="recording/stop")
+    try:
+        meetings.stop_recording(get_services(), who, meeting_id)
+    except AppError as exc:
+        return _meeting_refused(request, who, meeting_id, exc)
+    return redirect(request, f"{site.prefix}/meetings/{meeting_id}")
+
+
+@pages.post("/meetings/{meeting_id}/participants/{identity}", dependencies=Csrf)
+def meeting_participant(
+    request: Request, who: User, meeting_id: uuid.UUID, identity: str, form: PostedForm
+) -> Response:
+    """The host mutes, unmutes or removes a participant (a removal asked first)."""
+    services, identity = get_services(), identity[:120]
+    try:
+        body = parse_form(form, ParticipantAction)
+        if body.action == "remove" and form.get("confirm") != "remove":
+            participant = meeting_views.participant(services, who, meeting_id, identity)
+            return _ask(request, who, meeting_id, "remove", participant, f"participants/{identity}")
+        meetings.act_on_participant(services, who, meeting_id, identity, body)
+    except ValidationError:
+        meetings.get(services, who.tenant_id, meeting_id)  # another office's meeting: 404
+        return _meeting(request, who, meeting_id, error=translator(language(request))("choose_option"), status=422)
+    except AppError as exc:
+        return _meeting_refused(request, who, meeting_id, exc)
+    return redirect(request, f"{site.prefix}/meetings/{meeting_id}")
+
+
+@pages.post("/meetings/{meeting_id}/token", dependencies=Csrf)
+def meeting_join_token(who: User, meeting_id: uuid.UUID) -> Response:
+    """The LiveKit URL and token to join the live meeting in the browser (JSON, for `static/meetings.js`)."""
+    return ok(meeting_views.join(get_services(), who, meeting_id))
+
+
+@pages.get("/meetings/{meeting_id}/transcript")
+def meeting_transcript(request: Request, who: User, meeting_id: uuid.UUID) -> Response:
+    """The whole transcript, to read or print, with its files."""
+    services = get_services()
+    context = {
+        "m": meetings.get(services, who.tenant_id, meeting_id),
+        "transcript": meetings.transcript(services, who.tenant_id, meeting_id),
+    }
+    return site.page(request, "dashboard/meeting_transcript.html", context, who=who)
+
+
+@pages.get("/meetings/{meeting_id}/transcript.txt")
+def meeting_transcript_text(who: User, meeting_id: uuid.UUID) -> Response:
+    said = meetings.transcript(get_services(), who.tenant_id, meeting_id)
+    return _transcript_file(transcript.as_text(said), "text/plain", f"meeting-{meeting_id}.txt")
+
+
+@pages.get("/meetings/{meeting_id}/transcript.vtt")
+def meeting_transcript_vtt(who: User, meeting_id: uuid.UUID) -> Response:
+    said = meetings.transcript(get_services(), who.tenant_id, meeting_id)
+    return _transcript_file(transcript.as_vtt(said), "text/vtt", f"meeting-{meeting_id}.vtt")
+
+
+def _transcript_file(text: str, media_type: str, filename: str) -> Response:
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
+    return Response(text, media_type=f"{media_type}; charset=utf-8", headers=headers)
 
 
 # Overview -------------------------------------------------------------------------------------

@@ -8,11 +8,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel
 
 from mla_core.http.deps import IfMatchDep, OfficeUserDep, ServicesDep
 from mla_core.http.envelope import Envelope, ok
-from mla_core.meetings import meetings, transcript
+from mla_core.meetings import items, meetings, summary_jobs, transcript
 from mla_core.meetings.models import (
+    Item,
+    ItemComplaint,
+    ItemUpdate,
     JoinToken,
     Meeting,
     MeetingCreate,
@@ -22,6 +26,7 @@ from mla_core.meetings.models import (
     MeetingUpdate,
     Participant,
     ParticipantAction,
+    Summary,
     TokenRequest,
     Transcript,
 )
@@ -166,6 +171,63 @@ def transcript_text(meeting_id: MeetingId, who: OfficeUserDep, svc: ServicesDep)
 def transcript_vtt(meeting_id: MeetingId, who: OfficeUserDep, svc: ServicesDep) -> PlainTextResponse:
     text = transcript.as_vtt(meetings.transcript(svc, who.tenant_id, meeting_id))
     return _file(text, "text/vtt", f"meeting-{meeting_id}.vtt")
+
+
+@router.get(
+    "/{meeting_id}/summary",
+    response_model=Envelope[Summary],
+    summary="The meeting's summary: minutes in its first language and English, decisions, actions, grievances",
+    description="Written by a job after the meeting ends (`status` pending, then succeeded or failed); 404"
+    " `no_summary` before that. Each item names the transcript segments it came from; a grievance made a"
+    " complaint names it and its status. `cost_usd`, `llm_calls` and the tokens say what it cost.",
+)
+def get_summary(meeting_id: MeetingId, who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
+    return ok(summary_jobs.get(svc, who.tenant_id, meeting_id))
+
+
+class Queued(BaseModel):
+    queued: bool
+
+
+@router.post(
+    "/{meeting_id}/summary",
+    status_code=202,
+    response_model=Envelope[Queued],
+    summary="Write the summary again (a failed one, or one done before more was said); items reviewed stay",
+    description="409 for a meeting that has not ended. `queued: false` when one is pending already.",
+)
+def summarise_again(meeting_id: MeetingId, who: OfficeUserDep, svc: ServicesDep) -> JSONResponse:
+    return ok(Queued(queued=meetings.summarise_again(svc, who, meeting_id)), 202)
+
+
+ItemId = Annotated[uuid.UUID, Path(description="the item's id")]
+
+
+@router.patch(
+    "/{meeting_id}/items/{item_id}",
+    response_model=Envelope[Item],
+    summary="Review an item: its words, place, category; accept, drop; an action's owner, due date, done",
+    description="The owner must be an active member of the office. 409 for a move the item cannot make (a"
+    " grievance that is a complaint cannot be dropped) or an `If-Match` naming an older version.",
+)
+def review_item(
+    meeting_id: MeetingId, item_id: ItemId, body: ItemUpdate, who: OfficeUserDep, svc: ServicesDep, if_match: IfMatchDep
+) -> JSONResponse:
+    return ok(items.review(svc, who, meeting_id, item_id, body, if_match=if_match))
+
+
+@router.post(
+    "/{meeting_id}/items/{item_id}/complaint",
+    response_model=Envelope[Item],
+    summary="Make a grievance a complaint: its reference number, the SMS in the citizen's language, its SLA",
+    description="Each field defaults to the item's (the category, the words, the place, the citizen's name and"
+    " number if they gave them, the language they spoke). The same validation as a phoned-in complaint (422)."
+    " Asked again, the same complaint: a grievance never becomes two.",
+)
+def make_complaint(
+    meeting_id: MeetingId, item_id: ItemId, who: OfficeUserDep, svc: ServicesDep, body: ItemComplaint | None = None
+) -> JSONResponse:
+    return ok(items.to_complaint(svc, who, meeting_id, item_id, body or ItemComplaint()))
 
 
 def _file(text: str, media_type: str, filename: str) -> PlainTextResponse:

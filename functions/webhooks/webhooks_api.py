@@ -1,4 +1,6 @@
-"""LiveKit webhooks: each signed event is applied to the tenant's call record (`calls.webhook_events`).
+"""LiveKit webhooks: each signed event is applied to the tenant's call record, or for a meeting's room
+(`mla-<tenant>-meet-<id>`) to the meeting: its participants, recording and end (`calls.webhook_events`,
+which hands meeting rooms to `meetings.room_events`).
 
 Lambda entry: `webhooks_api.handler`. LiveKit signs every event: the JWT in `Authorization` carries the
 base64 SHA-256 of the body, so the body is checked as the raw bytes that arrived

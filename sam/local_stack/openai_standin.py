@@ -9,7 +9,8 @@ run the product's own `openai` SDK calls with no network.
 - Chat completions are scripted: a test queues the JSON to answer (`POST /local/chat-replies`, each
   `{"match": "<words of the conversation>", "answer": {...}}`, or a bare answer for any conversation);
   with none queued, a small rule reads a caller's ward and name from the conversation (English, Hindi,
-  Tamil), so a call in `make dev` is remembered. `GET /local/chat-requests` lists what was asked.
+  Tamil), so a call in `make dev` is remembered, and another writes a meeting's summary (each citizen's
+  line naming a ward, water, a road, power or a drain a grievance), so a simulated darbar has minutes. `GET /local/chat-requests` lists what was asked.
 - Requests need `Authorization: Bearer <key>` with the stack's key, as OpenAI's do (401 otherwise).
 """
 
@@ -65,6 +66,37 @@ def _rule_based_memories(messages: list[dict[str, Any]]) -> dict[str, Any]:
     return {"memory": found}
 
 
+_MINUTE_KEY = re.compile(r'"(\w\w)": "minutes in ')
+_LINE = re.compile(r"^\[(\d+)\] ([^(]+) \((\w\w)\): (.+)$")
+_GRIEVANCE = re.compile(
+    r"ward|water|road|drain|power|light|वार्ड|पानी|सड़क|बिजली|नाली|வார்டு|தண்ணீர்|குடிநீர்|சாலை|மின்|வடிகால்", re.I
+)
+_CATEGORY = {"water": r"water|पानी|தண்ணீர்|குடிநீர்", "roads": r"road|सड़क|சாலை", "electricity": r"power|light|बिजली|மின்",
+             "sanitation": r"drain|नाली|வடிகால்"}  # fmt: skip
+
+
+def _rule_based_summary(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A meeting part's summary (or the parts' merge) by rule, for `make dev`; None for another prompt."""
+    system = " ".join(str(m.get("content", "")) for m in messages if m.get("role") == "system")
+    said = " ".join(str(m.get("content", "")) for m in messages if m.get("role") == "user")
+    languages = _MINUTE_KEY.findall(system) or ["en"]
+    if said.startswith("MEETING MINUTES BY PART:"):
+        return {"minutes": {code: " ".join(re.findall(rf"\({code}\) (.+)", said)) for code in languages}}
+    if not said.startswith("MEETING TRANSCRIPT:"):
+        return None
+    lines = [m for line in said.splitlines() if (m := _LINE.match(line.strip()))]
+    speakers = sorted({m.group(2).strip() for m in lines})
+    grievances = [
+        {"text": m.group(4), "segment_ids": [int(m.group(1))], "place": (w.group(0) if (w := _WARD.search(m.group(4))) else None),
+         "category": next((c for c, words in _CATEGORY.items() if re.search(words, m.group(4), re.I)), None)}
+        for m in lines if _GRIEVANCE.search(m.group(4))
+    ]  # fmt: skip
+    summary = (
+        f"{len(lines)} statements by {len(speakers)} speakers ({', '.join(speakers)}); {len(grievances)} grievances."
+    )
+    return {"minutes": {code: summary for code in languages}, "grievances": grievances, "actions": [], "decisions": []}
+
+
 def _scripted(replies: list[dict[str, Any]], messages: list[dict[str, Any]]) -> Any:
     """The first queued reply meant for this conversation (`{"match": text, "answer": ...}` when the text
     is in it; a bare reply for any), taken off the queue; else the rule-based one. A test matches on its
@@ -75,7 +107,7 @@ def _scripted(replies: list[dict[str, Any]], messages: list[dict[str, Any]]) -> 
             return replies.pop(i)
         if reply["match"] in said:
             return replies.pop(i)["answer"]
-    return _rule_based_memories(messages)
+    return _rule_based_summary(messages) or _rule_based_memories(messages)
 
 
 def create_app(api_key: str) -> Starlette:

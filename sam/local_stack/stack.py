@@ -132,6 +132,8 @@ class LocalStack:
     def _start_livekit(self) -> None:
         # Where a meeting's recording goes (the stand-in's egress names the file, writes none).
         self.env.setdefault("MEETING_RECORDINGS_BUCKET", "mla-meeting-recordings-local")
+        # A summary starts soon after its meeting ends here (a minute in AWS: the last segments' margin).
+        self.env.setdefault("MEETING_SUMMARY_DELAY_S", "3")
         if "LIVEKIT_URL" in self.env:
             return
         from local_stack.livekit_standin import create_app
@@ -306,6 +308,8 @@ class LocalStack:
                 self.env["COMPLAINT_QUEUE_URL"] = url
             if source.queue == "MemoryQueue":
                 self.env["MEMORY_QUEUE_URL"] = url
+            if source.queue == "MeetingSummaryQueue":
+                self.env["MEETING_SUMMARY_QUEUE_URL"] = url
 
     def _start_gateway(self) -> None:
         from local_stack.gateway import Gateway, local_routes

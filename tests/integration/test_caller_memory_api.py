@@ -279,6 +279,6 @@ def test_an_extraction_the_model_cannot_answer_fails_with_its_reason_and_keeps_n
     )
     assert queued.status_code == 202, queued.text
     job = wait_for_event(api, office["token"], queued.json()["data"]["event_id"])
-    assert job["status"] == "FAILED" and job["error"] == "the extraction model did not answer a JSON object"
+    assert job["status"] == "FAILED" and job["error"] == "the model did not answer a JSON object"
     assert job["results"] == [] and memories_of(api, office["token"], phone) == []
     assert api.request("GET", f"/api/mem0/events/{uuid.uuid4()}", office["token"]).status_code == 404

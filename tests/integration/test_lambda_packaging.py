@@ -96,9 +96,9 @@ SAMPLE_EVENTS = {
     "WebSocket": "websocket_connect.json",  # a $connect with a ticket not signed by us
 }
 # A function whose queue holds other messages than the complaint queue's.
-SAMPLE_EVENT_OF = {"MemoryFunction": "memory_job_queued.json"}
+SAMPLE_EVENT_OF = {"MemoryFunction": "memory_job_queued.json", "MeetingSummaryFunction": "meeting_summary_queued.json"}
 # The table the sample's tenant (which has no schema) is missing, by function.
-MISSING_TABLE_OF = {"MemoryFunction": "memory_jobs"}
+MISSING_TABLE_OF = {"MemoryFunction": "memory_jobs", "MeetingSummaryFunction": "meeting_summaries"}
 
 
 # --- The artifacts -------------------------------------------------------------------------------------

@@ -193,7 +193,7 @@ def test_export_holds_every_kind_of_record_and_is_recorded_by_digest(
     sections = doc["sections"]
     held = {"complaints", "notes_mentioning", "complaints_mentioning", "calls"}
     assert held <= set(sections) and not any(sections[k] for k in set(sections) - held)  # nothing remembered of N
-    assert {h.name for h in personal_data()} == {"complaints", "calls", "caller_memory"}
+    assert {h.name for h in personal_data()} == {"complaints", "calls", "caller_memory", "meetings"}
     assert all(sections[k] for k in held), {name: len(rows) for name, rows in sections.items()}
     assert sorted(c["reference"] for c in sections["complaints"]) == sorted(person["references"])
     first = next(c for c in sections["complaints"] if c["reference"] == person["references"][0])

@@ -107,6 +107,7 @@ def fill(path: str, office: dict[str, Any], tenant_id: str) -> str:
         "request_id": office.get("erasure_request", {}).get("id", "probe"),
         "meeting_id": office.get("meeting", {}).get("id", "probe"),
         "identity": "probe",
+        "item_id": "00000000-0000-4000-8000-000000000000",
         "tenant_id": tenant_id,
         "token": "x" * 43,
         "lang": "en",
@@ -257,6 +258,10 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/api/meetings/{meeting_id}/transcript"): None,
     ("GET", "/api/meetings/{meeting_id}/transcript.txt"): None,
     ("GET", "/api/meetings/{meeting_id}/transcript.vtt"): None,
+    ("GET", "/api/meetings/{meeting_id}/summary"): None,
+    ("POST", "/api/meetings/{meeting_id}/summary"): None,
+    ("PATCH", "/api/meetings/{meeting_id}/items/{item_id}"): {"status": "dropped"},
+    ("POST", "/api/meetings/{meeting_id}/items/{item_id}/complaint"): {"category": "water"},
 }
 # Routes for office admins only: B's staff is refused them (403) before any id is read.
 ADMINS_ONLY = ("/api/users", "/api/agents", "/api/privacy")
@@ -274,6 +279,25 @@ PAGE_FORMS: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/app/complaints/{reference}/caller/{memory_id}"): {"text": "Ward 99"},
     ("POST", "/app/complaints/{reference}/caller/{memory_id}/delete"): {"confirm": "delete"},
     ("POST", "/app/privacy/erasure-requests/{request_id}/handled"): {},
+    ("GET", "/app/meetings/{meeting_id}"): {},
+    ("GET", "/app/meetings/{meeting_id}/segments"): {},
+    ("GET", "/app/meetings/{meeting_id}/edit"): {},
+    ("POST", "/app/meetings/{meeting_id}/edit"): {
+        "title": "Probe",
+        "date": "2027-01-05",
+        "time": "10:00",
+        "version": "1",
+    },
+    ("POST", "/app/meetings/{meeting_id}/start"): {},
+    ("POST", "/app/meetings/{meeting_id}/end"): {"confirm": "end"},
+    ("POST", "/app/meetings/{meeting_id}/cancel"): {"confirm": "cancel"},
+    ("POST", "/app/meetings/{meeting_id}/delete"): {"confirm": "delete"},
+    ("POST", "/app/meetings/{meeting_id}/recording/stop"): {"confirm": "stop"},
+    ("POST", "/app/meetings/{meeting_id}/participants/{identity}"): {"action": "remove", "confirm": "remove"},
+    ("POST", "/app/meetings/{meeting_id}/token"): {},
+    ("GET", "/app/meetings/{meeting_id}/transcript"): {},
+    ("GET", "/app/meetings/{meeting_id}/transcript.txt"): {},
+    ("GET", "/app/meetings/{meeting_id}/transcript.vtt"): {},
 }
 
 

@@ -41,14 +41,16 @@ EXTRA_ACTIONS: dict[str, set[str]] = {
     **{f"{step}Function": {LIVE} for step in PROVISIONING_STEPS},
     "SendWelcomeEmailFunction": {"ses:SendEmail", "ses:SendRawEmail", LIVE},
     "DashboardFunction": {"ses:SendEmail", "ses:SendRawEmail", "sns:Publish", LIVE, "sqs:SendMessage"},
-    "WebhooksFunction": {LIVE},
+    "WebhooksFunction": {LIVE, "sqs:SendMessage"},  # a meeting whose room closed is summarised
     "RealtimeFunction": {LIVE},
     "SlaWatcherFunction": {LIVE},
     "DeprovisionFunction": {LIVE},
     "ComplaintIngestFunction": {LIVE, "sns:Publish", *SQS_POLLING},
     "NotificationRetryFunction": {"sns:Publish"},
     "MemoryFunction": SQS_POLLING,
+    "MeetingSummaryFunction": SQS_POLLING,
     "ReconcileFunction": {"states:DescribeExecution", LIVE},
+    "RetentionFunction": {"s3:DeleteObject"},  # meetings' recordings past the office's days
 }
 # What the SAM policy templates used in template.yaml allow; an unknown template fails the test.
 POLICY_TEMPLATE_ACTIONS: dict[str, set[str]] = {
@@ -333,3 +335,53 @@ def test_a_sample_http_event_reaches_its_route_and_is_refused_without_a_real_tok
 
 def test_the_sample_step_event_is_a_tenant_id() -> None:
     assert json.loads((EVENTS / "provisioning_step.json").read_text()) == {"tenant_id": "abcde12345"}
+
+
+# --- Meetings' recordings --------------------------------------------------------------------------
+
+
+def test_the_recordings_bucket_is_private_encrypted_unversioned_and_expires_after_the_longest_retention() -> None:
+    from mla_core.core.retention import MEETING_RECORDINGS_MAX_DAYS, RetentionPolicy
+
+    bucket = template()["Resources"]["MeetingRecordingsBucket"]
+    props = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    [encryption] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert all(props["PublicAccessBlockConfiguration"].values()) and len(props["PublicAccessBlockConfiguration"]) == 4
+    assert "VersioningConfiguration" not in props  # a deleted recording is gone, not a noncurrent version
+    [rule] = props["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["Prefix"] == "recordings/"
+    assert rule["ExpirationInDays"] == MEETING_RECORDINGS_MAX_DAYS + 1
+    assert RetentionPolicy.model_fields["meeting_recordings"].metadata[-1].le == MEETING_RECORDINGS_MAX_DAYS
+    [tls] = template()["Resources"]["MeetingRecordingsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert tls["Effect"] == "Deny" and tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_livekits_egress_role_needs_the_external_id_and_may_only_write_recordings() -> None:
+    role = template()["Resources"]["MeetingRecordingsEgressRole"]
+    assert role["Condition"] == "HasEgressPrincipal"
+    [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": {"Ref": "LiveKitEgressPrincipalArn"}}
+    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "LiveKitEgressExternalId"}}}
+    [policy] = role["Properties"]["Policies"]
+    [statement] = policy["PolicyDocument"]["Statement"]
+    assert set(statement["Action"]) == {"s3:PutObject", "s3:AbortMultipartUpload"}
+    assert statement["Resource"] == {"Fn::Sub": "${MeetingRecordingsBucket.Arn}/recordings/*"}
+    assert "EgressRoleNeedsAnExternalId" in template()["Rules"]
+
+
+def test_the_dashboard_and_the_retention_job_are_told_the_recordings_bucket() -> None:
+    for function in ("DashboardFunction", "RetentionFunction"):
+        variables = functions()[function]["Environment"]["Variables"]
+        assert variables["MEETING_RECORDINGS_BUCKET"] == {"Ref": "MeetingRecordingsBucket"}
+        assert variables["MEETING_RECORDINGS_REGION"] == {"Ref": "AWS::Region"}
+    dashboard = functions()["DashboardFunction"]["Environment"]["Variables"]
+    assert dashboard["LIVEKIT_NOTETAKER_AGENT_NAME"] == {"Ref": "LiveKitNotetakerAgentName"}
+    assert dashboard["MEETING_RECORDINGS_ROLE_ARN"] == {
+        "Fn::If": ["HasEgressPrincipal", {"Fn::GetAtt": ["MeetingRecordingsEgressRole", "Arn"]}, ""]
+    }
+    (deleting,) = (
+        st for p in functions()["RetentionFunction"]["Policies"] if "Statement" in p for st in p["Statement"]
+    )
+    assert deleting["Resource"] == {"Fn::Sub": "${MeetingRecordingsBucket.Arn}/recordings/*"}

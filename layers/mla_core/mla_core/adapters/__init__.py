@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING
 from mla_core.core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from mla_core.adapters.aws import AwsTimeouts, ComplaintQueue, Connections, Mailer, SmsSender, Workflows
+    from mla_core.adapters.aws import (
+        AwsTimeouts,
+        ComplaintQueue,
+        Connections,
+        Mailer,
+        Recordings,
+        SmsSender,
+        Workflows,
+    )
     from mla_core.adapters.live import LiveStore
     from mla_core.adapters.livekit import LiveKit
     from mla_core.adapters.openai_api import OpenAIApi
@@ -143,6 +151,18 @@ class Services:
         )
 
     @cached_property
+    def summary_queue(self) -> ComplaintQueue:
+        """Meetings' summary jobs (`mla_core.meetings.summary_jobs`): the same SQS sender."""
+        from mla_core.adapters.aws import ComplaintQueue
+
+        return ComplaintQueue(
+            self.settings.aws_region,
+            self.settings.meeting_summary_queue_url,
+            self._aws_timeouts,
+            setting="MEETING_SUMMARY_QUEUE_URL",
+        )
+
+    @cached_property
     def auth(self) -> SupabaseAuth:
         from mla_core.adapters.supabase_auth import SupabaseAuth
 
@@ -170,6 +190,14 @@ class Services:
         from mla_core.adapters.aws import Mailer
 
         return Mailer(self.settings.aws_region, self.settings.ses_from_email, self._aws_timeouts)
+
+    @cached_property
+    def recordings(self) -> Recordings:
+        """The meetings' recordings bucket (S3), for retention to delete what is past its days."""
+        from mla_core.adapters.aws import Recordings
+
+        s = self.settings
+        return Recordings(s.meeting_recordings_region, s.meeting_recordings_bucket, self._aws_timeouts)
 
     @cached_property
     def sms(self) -> SmsSender:

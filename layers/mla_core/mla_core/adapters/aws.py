@@ -1,4 +1,4 @@
-"""AWS clients through boto3: Step Functions, SES, SNS and SQS.
+"""AWS clients through boto3: Step Functions, SES, SNS, SQS and S3 (meetings' recordings).
 
 boto3 is imported on first use (it is the heaviest import of a cold start) and honours
 `AWS_ENDPOINT_URL`, which is all local mode changes to point every client at moto. Every client
@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+from urllib.parse import unquote
 
 from mla_core.core.errors import ConflictError, TransientError, VendorError
 
@@ -150,15 +153,16 @@ class SmsSender:
 
 
 class ComplaintQueue:
-    """SQS: where an accepted complaint waits when Postgres cannot take it (and, with its own URL,
-    where caller memory's extraction jobs wait)."""
+    """SQS: where an accepted complaint waits when Postgres cannot take it (and, with their own URLs,
+    where caller memory's extraction jobs and meetings' summary jobs wait)."""
 
     def __init__(
         self, region: str, queue_url: str, timeouts: AwsTimeouts = _DEFAULT, *, setting: str = "COMPLAINT_QUEUE_URL"
     ) -> None:
         self._region, self._url, self._timeouts, self._setting = region, queue_url, timeouts, setting
 
-    def send(self, body: str, *, key: str) -> str:
+    def send(self, body: str, *, key: str, delay_s: int = 0) -> str:
+        """Queue `body`; `delay_s` (at most 900) keeps it from being delivered before then."""
         if not self._url:
             raise TransientError(f"{self._setting} is not set: nowhere to keep the message")
         try:
@@ -166,10 +170,70 @@ class ComplaintQueue:
                 QueueUrl=self._url,
                 MessageBody=body,
                 MessageAttributes={"idempotency_key": {"DataType": "String", "StringValue": key}},
+                DelaySeconds=min(900, max(0, delay_s)),
             )
         except Exception as exc:
             raise _translate("SQS SendMessage", exc) from exc
         return str(response["MessageId"])
+
+
+# How a recording's location names its object: `s3://bucket/key` (the local stand-in's egress), or LiveKit
+# egress's URL of the upload, virtual-hosted (`https://bucket.s3.amazonaws.com/key`, with or without the
+# region) or path-style (`https://s3.ap-south-1.amazonaws.com/bucket/key`).
+_S3_LOCATIONS = (
+    re.compile(r"^s3://(?P<bucket>[^/]+)/(?P<key>.+)$"),
+    re.compile(r"^https://(?P<bucket>[a-z0-9][a-z0-9.-]*)\.s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com/(?P<key>.+)$"),
+    re.compile(r"^https://s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com/(?P<bucket>[^/]+)/(?P<key>.+)$"),
+)
+_DELETE_BATCH = 1000  # S3 DeleteObjects' limit
+
+
+def s3_object(location: str) -> tuple[str, str] | None:
+    """The bucket and key a stored location names; None for one that names no S3 object."""
+    for pattern in _S3_LOCATIONS:
+        if found := pattern.match(location):
+            return found["bucket"], unquote(found["key"])
+    return None
+
+
+class Recordings:
+    """S3: the meetings' audio recordings LiveKit's egress writes (`recordings/<tenant>/<meeting>/…ogg`),
+    deleted when retention (or an erasure) says so. It deletes only what its own bucket holds under
+    `recordings/`: another location (a call's recording, no bucket configured) is not its to delete."""
+
+    PREFIX = "recordings/"
+
+    def __init__(self, region: str, bucket: str, timeouts: AwsTimeouts = _DEFAULT) -> None:
+        self._region, self._bucket, self._timeouts = region, bucket, timeouts
+
+    def owns(self, location: str) -> bool:
+        found = s3_object(location)
+        return (
+            bool(self._bucket) and found is not None and found[0] == self._bucket and found[1].startswith(self.PREFIX)
+        )
+
+    def delete(self, locations: Sequence[str]) -> list[str]:
+        """Delete the objects `locations` name (each `owns`; one already gone is deleted too); the locations
+        S3 refused one by one. Raises `TransientError` (or `VendorError`) when S3 refused the call."""
+        keys: dict[str, str] = {}
+        for location in locations:
+            found = s3_object(location)
+            if found is not None and self.owns(location):
+                keys[found[1]] = location
+        refused: list[str] = []
+        batch = list(keys)
+        for start in range(0, len(batch), _DELETE_BATCH):
+            objects = [{"Key": key} for key in batch[start : start + _DELETE_BATCH]]
+            try:
+                response = client("s3", self._region, self._timeouts).delete_objects(
+                    Bucket=self._bucket, Delete={"Objects": objects, "Quiet": True}
+                )
+            except Exception as exc:
+                raise _translate("S3 DeleteObjects", exc) from exc
+            for error in response.get("Errors", []):
+                logger.warning("recording not deleted", extra={"code": error.get("Code"), "key": error.get("Key")})
+                refused.append(keys[error["Key"]])
+        return refused
 
 
 @cache

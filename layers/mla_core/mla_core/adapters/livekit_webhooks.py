@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from livekit import api
 
 _UNSIGNED = "webhook signature is missing or invalid"
+# An egress's error is for the log: a long one is cut rather than the whole event refused.
+ERROR_LIMIT = 500
 
 
 class MalformedEventError(AppError):
@@ -41,11 +43,17 @@ class EventFields(TypedDict):
     room_name: str
     created_at: int  # unix seconds
     sip_participant: bool
+    agent_participant: bool
+    participant_identity: str | None
+    participant_name: str | None
+    participant_role: str | None  # the `mla.role` attribute our meeting tokens carry
     caller_number: str | None
     dialed_number: str | None
     disconnect_reason: str | None  # the SDK's enum name in lower case: `client_initiated`
     room_end_reason: str | None
     recording_url: str | None
+    egress_status: str | None  # `egress_complete`, `egress_failed`, …
+    egress_error: str | None  # at most ERROR_LIMIT characters of LiveKit's
     num_dropped: int
 
 
@@ -106,11 +114,17 @@ def _fields(event: api.WebhookEvent) -> EventFields:
         "room_name": event.room.name or egress.room_name,  # egress events name the room in egress_info
         "created_at": event.created_at,
         "sip_participant": participant.kind == api.ParticipantInfo.Kind.SIP,
+        "agent_participant": participant.kind == api.ParticipantInfo.Kind.AGENT,
+        "participant_identity": participant.identity or None,
+        "participant_name": participant.name or None,
+        "participant_role": participant.attributes.get("mla.role") or None,
         "caller_number": participant.attributes.get("sip.phoneNumber"),
         "dialed_number": participant.attributes.get("sip.trunkPhoneNumber"),
         "disconnect_reason": _enum_name(api.DisconnectReason, participant.disconnect_reason),
         "room_end_reason": _enum_name(api.RoomEndReason, event.room_end_reason),
         "recording_url": next((location for location in locations if location), None),
+        "egress_status": _enum_name(api.EgressStatus, egress.status),
+        "egress_error": egress.error[:ERROR_LIMIT] or None,
         "num_dropped": event.num_dropped,
     }
 

@@ -1,5 +1,6 @@
 """OpenAI's API, for caller memory: embeddings (`text-embedding-3-small` at 256 dimensions, the width of
-the `vector(256)` column) and one JSON-answering chat completion (the extraction after a call).
+the `vector(256)` column) and JSON-answering chat completions (caller memory's extraction after a call,
+a meeting's summary after it ends).
 
 Reached through the `openai` SDK at a base URL: api.openai.com in production, the local stack's
 stand-in (`local_stack.openai_standin`) in `make dev` and the tests. The SDK is imported on first use,
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
@@ -53,9 +55,14 @@ class OpenAIApi:
 
     def complete_json(self, messages: list[dict[str, str]]) -> dict[str, Any]:
         """The extraction model's answer to `messages`, asked for as a JSON object, parsed."""
+        return self.chat_json(messages).content
+
+    def chat_json(self, messages: list[dict[str, str]], *, model: str | None = None) -> ChatAnswer:
+        """`model`'s answer to `messages` (the extraction model by default), asked for as a JSON object,
+        parsed, with the tokens it took."""
         with _vendor_errors("chat completion"):
             answer = self._client.chat.completions.create(
-                model=self.extraction_model,
+                model=model or self.extraction_model,
                 messages=cast(Any, messages),
                 response_format={"type": "json_object"},
                 temperature=0,
@@ -64,10 +71,24 @@ class OpenAIApi:
         try:
             parsed = json.loads(content)
         except ValueError as exc:
-            raise VendorError("the extraction model did not answer JSON") from exc
+            raise VendorError("the model did not answer JSON") from exc
         if not isinstance(parsed, dict):
-            raise VendorError("the extraction model did not answer a JSON object")
-        return parsed
+            raise VendorError("the model did not answer a JSON object")
+        usage = answer.usage
+        return ChatAnswer(
+            content=parsed,
+            model=answer.model or model or self.extraction_model,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+        )
+
+
+@dataclass(frozen=True)
+class ChatAnswer:
+    content: dict[str, Any]
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
 
 
 @contextmanager

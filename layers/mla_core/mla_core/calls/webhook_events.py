@@ -1,8 +1,12 @@
-"""LiveKit webhook events folded into call records: each applied once, in any order.
+"""LiveKit webhook events folded into call records (and meetings): each applied once, in any order.
 
 LiveKit posts an event for each change in a room. An event arrives at least once (a retry carries the
 same `id`) and not necessarily in order. Each event of a call room `mla-{tenant}-…` updates the
 tenant's `calls` row for that room, the row the agent writes its transcript to (`calls.record_call`).
+A meeting's room `mla-{tenant}-meet-{meeting id}` is no call: its events go to the meeting instead
+(`meetings.room_events`, with its own merge rules; a room with that prefix that names no meeting of the
+tenant is ignored), never to a call row. This module is the one edge both share: it checks and reads
+the event, and owns the dedupe record.
 The merge rules are commutative and idempotent, so the row ends up the same whatever the order:
 
 - `started_at` and `answered_at` keep the earliest time seen, `ended_at` the latest. Every time comes
@@ -18,7 +22,8 @@ The merge rules are commutative and idempotent, so the row ends up the same what
 
 Dedupe: `platform.webhook_events` records each applied event id. The record is inserted first and
 the effect only when it was, in one statement (so one transaction): a retry is a no-op, and an
-effect that did not commit leaves no record.
+effect that did not commit leaves no record. A meeting's event claims the same record (`_claim`) in
+the transaction that changes the meeting.
 
 Retention: records older than `RETENTION` (7 days) are deleted by `purge_webhook_events`, which the
 daily retention job runs (`mla_core.privacy.retention`) and `ingest` runs now and then as well (about
@@ -32,6 +37,7 @@ import asyncio
 import logging
 import random
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -45,7 +51,7 @@ from typing_extensions import TypedDict
 from mla_core.adapters.livekit_webhooks import MalformedEventError
 from mla_core.core.errors import AppError, InvalidInputError
 from mla_core.core.fields import sip_number
-from mla_core.core.names import schema_name, stored_room_name
+from mla_core.core.names import meeting_of_room, meeting_room_name, schema_name, stored_room_name
 from mla_core.core.retention import WEBHOOK_EVENT_DAYS
 from mla_core.core.text import clean
 from mla_core.live import events
@@ -54,7 +60,8 @@ if TYPE_CHECKING:
     from psycopg import sql
 
     from mla_core.adapters import Services
-    from mla_core.db import Database
+    from mla_core.db import Conn, Database
+    from mla_core.meetings.room_events import ClaimResult, RoomEvent
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +77,12 @@ ROOM_REASON_PREFIX = "room_end_"
 Outcome = Literal["applied", "duplicate", "ignored"]
 
 
+_OPTIONAL_TEXT = (
+    "participant_identity", "participant_name", "participant_role", "disconnect_reason", "room_end_reason",
+    "recording_url", "egress_status", "egress_error",
+)  # fmt: skip
+
+
 class CallEvent(BaseModel):
     """What we use of one LiveKit webhook event, validated from the fields the adapter read
     (`mla_core.adapters.livekit_webhooks.receive`)."""
@@ -81,11 +94,17 @@ class CallEvent(BaseModel):
     room_name: str = Field(default="", max_length=500)
     created_at: datetime | None = None  # from LiveKit's int64 unix seconds; 0 means unset
     sip_participant: bool = False
+    agent_participant: bool = False
+    participant_identity: str | None = Field(default=None, max_length=500)
+    participant_name: str | None = Field(default=None, max_length=500)
+    participant_role: str | None = Field(default=None, max_length=64)
     caller_number: str | None = Field(default=None, max_length=64)
     dialed_number: str | None = Field(default=None, max_length=64)
     disconnect_reason: str | None = Field(default=None, max_length=64)
     room_end_reason: str | None = Field(default=None, max_length=64)
     recording_url: str | None = Field(default=None, max_length=2048)
+    egress_status: str | None = Field(default=None, max_length=64)
+    egress_error: str | None = Field(default=None, max_length=500)
     num_dropped: int = 0
 
     @field_validator("created_at", mode="before")
@@ -100,7 +119,7 @@ class CallEvent(BaseModel):
                 raise ValueError("created_at is not a unix time in seconds") from exc
         return value
 
-    @field_validator("disconnect_reason", "room_end_reason", "recording_url", mode="before")
+    @field_validator(*_OPTIONAL_TEXT, mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return value or None
@@ -111,7 +130,7 @@ class CallEvent(BaseModel):
         """In ASCII digits, as the agent records it; None for a hidden caller or what is no number."""
         return sip_number(value) if isinstance(value, str) else value
 
-    @field_validator("id", "event", "room_name", "disconnect_reason", "room_end_reason", "recording_url")
+    @field_validator("id", "event", "room_name", *_OPTIONAL_TEXT)
     @classmethod
     def _text(cls, value: str | None, info: ValidationInfo) -> str | None:
         """Text as every edge takes it (`core.text`); the event is signed, so this runs after the
@@ -144,6 +163,8 @@ class Ingested(BaseModel):
     outcome: Outcome
     reason: str | None = None  # why it was ignored
     tenant_id: str | None = None
+    changed_meeting: str | None = None  # the meeting whose state the event changed (the pages are told)
+    ended_meeting: bool = False  # and the event ended it (its summary is queued)
 
 
 class Receipt(TypedDict):
@@ -161,7 +182,11 @@ def receipt(event: CallEvent, ingested: Ingested) -> Receipt:
 @dataclass(frozen=True)
 class RoomOwner:
     tenant_id: str
-    is_call: bool  # `mla-{id}-…` is a call; `mla-{id}` is the tenant's own room
+    is_call: bool  # `mla-{id}-…` is a call (or a meeting: `is_meeting`); `mla-{id}` is the tenant's own room
+
+    def is_meeting(self, room_name: str) -> bool:
+        """`mla-{id}-meet-…`: a meeting's room, whether or not what follows names a meeting."""
+        return self.is_call and room_name.startswith(meeting_room_name(self.tenant_id, ""))
 
 
 _ROOM = re.compile(r"mla-(?P<tenant_id>[a-z0-9]{10})(?P<call>-.+)?", re.DOTALL)
@@ -224,6 +249,8 @@ def ingest(db: Database, event: CallEvent, *, purge_chance: float = PURGE_CHANCE
         return _ignored(event, "not_our_room")
     if not owner.is_call:
         return _ignored(event, "tenant_room", owner.tenant_id)
+    if owner.is_meeting(event.room_name):
+        return _ingest_meeting(db, event, owner.tenant_id, purge_chance)
     change = call_change(event)
     if change is None:
         return _ignored(event, "no_call_change", owner.tenant_id)
@@ -236,23 +263,111 @@ def ingest(db: Database, event: CallEvent, *, purge_chance: float = PURGE_CHANCE
     except (pg_errors.UndefinedTable, pg_errors.InvalidSchemaName):
         # No call table: a tenant that is not registered, or whose schema is missing or archived.
         # Nothing ran (the statement failed as a whole), so nothing is recorded either.
-        return _ignored(event, _why_no_call_table(db, owner.tenant_id), owner.tenant_id)
+        return _ignored(event, _why_no_table(db, owner.tenant_id, "no_call_table"), owner.tenant_id)
     assert row is not None
     if not row["known"]:
         return _ignored(event, "unknown_tenant", owner.tenant_id)
     if not row["claimed"]:
-        logger.info("webhook event duplicate", extra=_log_fields(event, owner.tenant_id))
-        return Ingested(outcome="duplicate", tenant_id=owner.tenant_id)
-    logger.info("webhook event applied", extra=_log_fields(event, owner.tenant_id))
+        return _duplicate(event, owner.tenant_id)
+    return _applied(db, event, owner.tenant_id, purge_chance)
+
+
+def _ingest_meeting(db: Database, event: CallEvent, tenant_id: str, purge_chance: float) -> Ingested:
+    """A meeting room's event, applied to the meeting once (`meetings.room_events`), never to a call."""
+    # The meetings' store and Postgres load with the first meeting event, not at cold start. This is the
+    # one import from calls into meetings (pyproject's import-linter ignore_imports names it).
+    from psycopg import errors as pg_errors
+
+    from mla_core.meetings import room_events
+
+    meeting_id = _meeting_id(event.room_name)
+    if meeting_id is None:
+        return _ignored(event, "unknown_meeting", tenant_id)
+    room_event = _room_event(event)
+    if not room_events.folds(room_event):
+        return _ignored(event, "no_meeting_change", tenant_id)
+    try:
+        folded = room_events.ingest(
+            db, tenant_id, meeting_id, event.room_name, room_event, lambda conn: _claim(conn, event, tenant_id)
+        )
+    except (pg_errors.UndefinedTable, pg_errors.InvalidSchemaName):
+        return _ignored(event, _why_no_table(db, tenant_id, "no_meeting_table"), tenant_id)
+    if folded.outcome == "ignored":
+        return _ignored(event, folded.reason or "ignored", tenant_id)
+    if folded.outcome == "duplicate":
+        return _duplicate(event, tenant_id)
+    if event.egress_error:
+        logger.warning(
+            "meeting recording failed",
+            extra={**_log_fields(event, tenant_id), "egress_status": event.egress_status, "error": event.egress_error},
+        )
+    applied = _applied(db, event, tenant_id, purge_chance)
+    return applied.model_copy(
+        update={"changed_meeting": str(meeting_id) if folded.changed else None, "ended_meeting": folded.ended}
+    )
+
+
+def _meeting_id(room_name: str) -> uuid.UUID | None:
+    found = meeting_of_room(room_name)
+    if found is None:
+        return None
+    try:
+        return uuid.UUID(found[1])
+    except ValueError:  # the name's shape, but no UUID (dashes in the wrong places)
+        return None
+
+
+def _room_event(event: CallEvent) -> RoomEvent:
+    from mla_core.meetings.room_events import RoomEvent
+
+    return RoomEvent(
+        kind=event.event,
+        at=event.created_at,
+        identity=event.participant_identity,
+        name=event.participant_name,
+        role=event.participant_role,
+        agent=event.agent_participant,
+        recording_url=event.recording_url,
+        egress_status=event.egress_status,
+        egress_error=event.egress_error,
+    )
+
+
+def _claim(conn: Conn, event: CallEvent, tenant_id: str) -> ClaimResult:
+    """The event's dedupe record, on `conn` (in the caller's transaction): claimed now, already there,
+    or not written because the tenant is not registered."""
+    row = conn.execute(_CLAIM_SQL, _claim_params(event, tenant_id)).fetchone()
+    assert row is not None
+    return "unknown_tenant" if not row["known"] else "claimed" if row["claimed"] else "duplicate"
+
+
+def _duplicate(event: CallEvent, tenant_id: str) -> Ingested:
+    logger.info("webhook event duplicate", extra=_log_fields(event, tenant_id))
+    return Ingested(outcome="duplicate", tenant_id=tenant_id)
+
+
+def _applied(db: Database, event: CallEvent, tenant_id: str, purge_chance: float) -> Ingested:
+    logger.info("webhook event applied", extra=_log_fields(event, tenant_id))
     if random.random() < purge_chance:
         _purge_quietly(db)
-    return Ingested(outcome="applied", tenant_id=owner.tenant_id)
+    return Ingested(outcome="applied", tenant_id=tenant_id)
 
 
 async def apply(services: Services, event: CallEvent) -> Ingested:
-    """`ingest` (on the event loop: about a millisecond), and a call answered or ended told to the
-    office's open pages, their "calls now" (in a thread: it waits on Redis and API Gateway)."""
+    """`ingest` (on the event loop: about a millisecond), and a call answered or ended, or a meeting
+    changed, told to the office's open pages, their "calls now" and meetings (in a thread: it waits on
+    Redis and API Gateway)."""
     ingested = ingest(services.db, event)
+    if ingested.changed_meeting and ingested.tenant_id:
+        await asyncio.to_thread(
+            events.office_changed, services, ingested.tenant_id, "meeting.updated", meeting_id=ingested.changed_meeting
+        )
+        if ingested.ended_meeting:
+            from mla_core.meetings import room_events
+
+            meeting_id = uuid.UUID(ingested.changed_meeting)
+            await asyncio.to_thread(room_events.summarise_ended, services, ingested.tenant_id, meeting_id)
+        return ingested
     change = call_change(event)
     if ingested.outcome == "applied" and ingested.tenant_id and change is not None:
         kind: events.EventType | None = (
@@ -263,12 +378,14 @@ async def apply(services: Services, event: CallEvent) -> Ingested:
     return ingested
 
 
-def _why_no_call_table(db: Database, tenant_id: str) -> str:
+def _why_no_table(db: Database, tenant_id: str, no_table: str) -> str:
+    """`no_table` for a registered tenant without the table (its schema missing or archived), else
+    `unknown_tenant`."""
     with db.transaction() as conn:
         row = conn.execute(
             "SELECT 1 FROM platform.tenants WHERE tenant_id = %s AND status <> 'deleted'", (tenant_id,)
         ).fetchone()
-    return "no_call_table" if row else "unknown_tenant"
+    return no_table if row else "unknown_tenant"
 
 
 def purge_webhook_events(
@@ -335,14 +452,8 @@ def _apply_sql(schema: str) -> sql.Composed:
     """
     from psycopg import sql
 
-    return sql.SQL(
-        "WITH tenant AS ("
-        "  SELECT FROM platform.tenants WHERE tenant_id = %(tenant_id)s AND status <> 'deleted'"
-        "), claimed AS ("
-        "  INSERT INTO platform.webhook_events (id, event, room_name, tenant_id, created_at)"
-        "  SELECT %(id)s, %(event)s, %(room)s, %(tenant_id)s, %(at)s FROM tenant"
-        "  ON CONFLICT (id) DO NOTHING RETURNING id"
-        "), applied AS ("
+    applied = sql.SQL(
+        ", applied AS ("
         "  INSERT INTO {calls} AS c (room_name, caller_number, dialed_number, status, started_at, answered_at,"
         "   ended_at, end_reason, recording_url, last_event_at)"
         "  SELECT %(room)s, %(caller)s, %(dialed)s, %(status)s, %(started)s, %(answered)s, %(ended)s,"
@@ -366,17 +477,38 @@ def _apply_sql(schema: str) -> sql.Composed:
         "   last_event_at = GREATEST(c.last_event_at, EXCLUDED.last_event_at),"
         "   updated_at = now()"
         ")"
-        " SELECT EXISTS (SELECT FROM tenant) AS known, EXISTS (SELECT FROM claimed) AS claimed"
     ).format(calls=sql.Identifier(schema, "calls"), room_prefix=sql.Literal(ROOM_REASON_PREFIX))
+    return sql.SQL(_CLAIMED) + applied + sql.SQL(_KNOWN_AND_CLAIMED)
 
 
-def _params(event: CallEvent, owner: RoomOwner, change: CallChange) -> dict[str, Any]:
+# `tenant`: the tenant is registered and not deleted. `claimed`: the event's dedupe record, written only
+# then and only once per id (a concurrent retry waits on the first's row, then does nothing).
+_CLAIMED = (
+    "WITH tenant AS ("
+    "  SELECT FROM platform.tenants WHERE tenant_id = %(tenant_id)s AND status <> 'deleted'"
+    "), claimed AS ("
+    "  INSERT INTO platform.webhook_events (id, event, room_name, tenant_id, created_at)"
+    "  SELECT %(id)s, %(event)s, %(room)s, %(tenant_id)s, %(at)s FROM tenant"
+    "  ON CONFLICT (id) DO NOTHING RETURNING id"
+    ")"
+)
+_KNOWN_AND_CLAIMED = " SELECT EXISTS (SELECT FROM tenant) AS known, EXISTS (SELECT FROM claimed) AS claimed"
+_CLAIM_SQL = _CLAIMED + _KNOWN_AND_CLAIMED  # a meeting's event: the record alone, its effect follows
+
+
+def _claim_params(event: CallEvent, tenant_id: str) -> dict[str, Any]:
     return {
-        "tenant_id": owner.tenant_id,
+        "tenant_id": tenant_id,
         "id": event.id,
         "event": event.event,
         "room": event.room_name,
         "at": event.created_at,
+    }
+
+
+def _params(event: CallEvent, owner: RoomOwner, change: CallChange) -> dict[str, Any]:
+    return {
+        **_claim_params(event, owner.tenant_id),
         "caller": change.caller_number,
         "dialed": change.dialed_number,
         "status": "completed" if change.ends_call else "in_progress",

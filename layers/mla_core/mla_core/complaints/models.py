@@ -22,7 +22,7 @@ from mla_core.core.fields import PhoneNumber
 from mla_core.core.languages import LanguageCode
 
 Priority = Literal["low", "normal", "high", "urgent"]
-Channel = Literal["phone", "walk_in", "web", "manual"]
+Channel = Literal["phone", "walk_in", "web", "manual", "meeting"]
 
 
 class Limit(NamedTuple):

@@ -10,6 +10,10 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 WEBHOOK_EVENT_DAYS = 7  # LiveKit's webhook records: the platform's, the same for every office
+# The longest an office may keep a meeting's recording: the recordings bucket's lifecycle rule deletes
+# every object a day after this (template.yaml, held to it by tests/unit/test_template.py), in case a
+# recording's record was lost (a meeting deleted, an egress whose webhook never came).
+MEETING_RECORDINGS_MAX_DAYS = 365
 
 
 class RetentionPolicy(BaseModel):
@@ -34,6 +38,22 @@ class RetentionPolicy(BaseModel):
         le=3650,
         description="days what the agent remembers of a caller (name, ward, language, facts) is kept after it last"
         " changed or was confirmed",
+    )
+    # A meeting's transcript is the office's record of what was asked at a hearing (the next issue turns it
+    # into complaints): kept as long as a closed call's transcript. Its recording only serves to check the
+    # transcript, and it holds every voice in the hall, which an erasure cannot cut one person's out of:
+    # it goes much sooner, and no later than the bucket's lifecycle rule (template.yaml) allows.
+    meeting_transcripts: int = Field(
+        365,
+        ge=30,
+        le=3650,
+        description="days after a meeting a transcript's segments and its citizens' names and numbers are kept",
+    )
+    meeting_recordings: int = Field(
+        90,
+        ge=7,
+        le=MEETING_RECORDINGS_MAX_DAYS,
+        description="days after a meeting its audio recording (everyone's voices) is kept",
     )
     archive_after_deprovision: int = Field(
         365,

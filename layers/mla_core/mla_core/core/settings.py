@@ -82,6 +82,15 @@ class Settings(BaseSettings):
     meeting_recordings_bucket: str = ""
     meeting_recordings_region: str = "ap-south-1"
     meeting_recordings_role_arn: str = ""
+    # A meeting's summary after it ends (`mla_core.meetings.summary_jobs`): the queue its jobs wait in, the
+    # model, and the largest transcript part (in tokens, estimated) one call summarises before the parts
+    # are merged.
+    meeting_summary_queue_url: str = ""
+    meeting_summary_model: str = "gpt-4.1-mini"
+    meeting_summary_part_tokens: int = 12_000
+    # How long after the meeting's end its summary job starts: the note-taker's last segments (the words
+    # said as the room closed) are stored within seconds of it.
+    meeting_summary_delay_s: int = 60
 
     # Supabase Auth
     supabase_url: str = ""

@@ -26,12 +26,12 @@ from typing import Any
 from mla_core.adapters import Services
 from mla_core.adapters.livekit import MeetingGrants, MeetingRoomSpec, RecordingTarget, meeting_token
 from mla_core.core import cursors
-from mla_core.core.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from mla_core.core.errors import AppError, ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from mla_core.core.names import meeting_room_name
 from mla_core.core.principal import OfficeUser
 from mla_core.db import Conn
 from mla_core.live import events
-from mla_core.meetings import store
+from mla_core.meetings import store, summary_jobs
 from mla_core.meetings.models import (
     Grants,
     JoinToken,
@@ -279,7 +279,27 @@ def end(services: Services, who: OfficeUser, meeting_id: uuid.UUID) -> Meeting:
         meeting = store.update(conn, who.tenant_id, meeting_id, {"status": "ended", "ended_at": datetime.now(UTC)})
     logger.info("meeting ended", extra={"tenant_id": who.tenant_id, "meeting_id": str(meeting_id)})
     _changed(services, who.tenant_id, meeting_id)
+    summarise_when_ended(services, who.tenant_id, meeting_id)
     return meeting
+
+
+def summarise_again(services: Services, who: OfficeUser, meeting_id: uuid.UUID) -> bool:
+    with services.db.transaction() as conn:
+        meeting = store.find(conn, who.tenant_id, meeting_id)
+    if meeting is None:
+        raise _missing()
+    if meeting.status != "ended":
+        raise _conflict("a meeting is summarised once it has ended", meeting.status)
+    return summary_jobs.queue(services, who.tenant_id, meeting_id, again=True)
+
+
+def summarise_when_ended(services: Services, tenant_id: str, meeting_id: uuid.UUID) -> None:
+    """Queue an ended meeting's summary. The meeting's end stands if the queue is away: the summary
+    page asks for it again (`POST /api/meetings/{id}/summary`)."""
+    try:
+        summary_jobs.queue(services, tenant_id, meeting_id)
+    except AppError as exc:
+        logger.warning("meeting summary not queued", extra={"meeting_id": str(meeting_id), "error": exc.message})
 
 
 def token(services: Services, who: OfficeUser, meeting_id: uuid.UUID, body: TokenRequest) -> JoinToken:

@@ -8,7 +8,7 @@ starts; only a live meeting is joined.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -211,3 +211,91 @@ class ParticipantAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["mute", "unmute", "remove"]
+
+
+# From hearing to action (issue 20): the summary and its items -----------------------------------
+
+ItemKind = Literal["grievance", "action", "decision"]
+ItemStatus = Literal["proposed", "accepted", "dropped", "done"]
+SummaryStatus = Literal["pending", "succeeded", "failed"]
+ITEM_LIMIT = 2_000
+
+
+class Item(BaseModel):
+    """A grievance raised, an action to take or a decision made, with the segments it came from."""
+
+    id: uuid.UUID
+    meeting_id: uuid.UUID
+    kind: ItemKind
+    text: str
+    speaker_identity: str | None
+    speaker_name: str | None
+    place: str | None
+    category: str | None
+    suggested_owner: str | None
+    owner_user_id: uuid.UUID | None
+    due_date: date | None
+    status: ItemStatus
+    segment_ids: list[int]
+    complaint_id: uuid.UUID | None
+    complaint_reference: int | None = None
+    complaint_status: str | None = None
+    phone: str | None
+    position: int
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class Summary(BaseModel):
+    """What the summary job wrote: the minutes in the meeting's first language and English, its items,
+    and what it cost (`llm_calls` calls to the model, tokens in and out)."""
+
+    meeting_id: uuid.UUID
+    status: SummaryStatus
+    minutes: dict[str, str]
+    decisions: list[Item]
+    actions: list[Item]
+    grievances: list[Item]
+    model: str | None
+    parts: int
+    llm_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+ItemText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ITEM_LIMIT)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
+
+
+class ItemUpdate(BaseModel):
+    """Staff's review of an item: its words, where and what, an action's owner and due date, and whether
+    it stands (`accepted`), is dropped, or (an action) is done."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: ItemText | None = None
+    place: Short | None = None
+    category: Short | None = None
+    owner_user_id: uuid.UUID | None = None
+    due_date: date | None = None
+    status: ItemStatus | None = None
+    phone: PhoneNumber | None = None
+
+
+class ItemComplaint(BaseModel):
+    """A grievance made a complaint: what staff confirmed, each field defaulting to the item's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: Short | None = None
+    description: ItemText | None = None
+    location: Short | None = None
+    caller_name: Short | None = None
+    caller_number: PhoneNumber | None = None
+    language: Language | None = None

@@ -254,3 +254,111 @@ def segment_count(conn: Conn, tenant_id: str, meeting_id: uuid.UUID) -> int:
         (meeting_id,),
     ).fetchone()
     return int(row["n"]) if row else 0
+
+
+# Summaries and items (tenant migration 0013) ------------------------------------------------------
+
+ITEM_COLUMNS = (
+    "id", "meeting_id", "kind", "text", "speaker_identity", "speaker_name", "place", "category", "suggested_owner",
+    "owner_user_id", "due_date", "status", "segment_ids", "complaint_id", "phone", "position", "created_by",
+    "created_at", "updated_at", "version",
+)  # fmt: skip
+_ITEM = sql.SQL(", ").join(sql.Identifier("i", c) for c in ITEM_COLUMNS)
+
+
+def summary_row(conn: Conn, tenant_id: str, meeting_id: uuid.UUID, *, lock: bool = False) -> dict[str, Any] | None:
+    return conn.execute(
+        sql.SQL("SELECT * FROM {} WHERE meeting_id = %s{}").format(
+            table(tenant_id, "meeting_summaries"), sql.SQL(" FOR UPDATE") if lock else sql.SQL("")
+        ),
+        (meeting_id,),
+    ).fetchone()
+
+
+def claim_summary(conn: Conn, tenant_id: str, meeting_id: uuid.UUID, *, again: bool) -> bool:
+    """A pending summary row for the meeting: True when one was made (or, `again`, one that had
+    finished was set back to pending); False when one is already pending or done."""
+    row = conn.execute(
+        sql.SQL(
+            "INSERT INTO {t} AS s (meeting_id) VALUES (%s) ON CONFLICT (meeting_id) DO UPDATE"
+            " SET status = 'pending', error = NULL, finished_at = NULL"
+            " WHERE s.status = 'failed' OR (%s AND s.status = 'succeeded') RETURNING meeting_id"
+        ).format(t=table(tenant_id, "meeting_summaries")),
+        (meeting_id, again),
+    ).fetchone()
+    return row is not None
+
+
+def finish_summary(conn: Conn, tenant_id: str, meeting_id: uuid.UUID, changes: dict[str, Any]) -> None:
+    assignments = sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(c), sql.Placeholder(c)) for c in changes)
+    conn.execute(
+        sql.SQL("UPDATE {} SET {}, finished_at = now() WHERE meeting_id = %(meeting_id)s").format(
+            table(tenant_id, "meeting_summaries"), assignments
+        ),
+        {**changes, "meeting_id": meeting_id},
+    )
+
+
+def count_attempt(conn: Conn, tenant_id: str, meeting_id: uuid.UUID, error: str) -> None:
+    conn.execute(
+        sql.SQL("UPDATE {} SET attempts = attempts + 1, error = %s WHERE meeting_id = %s").format(
+            table(tenant_id, "meeting_summaries")
+        ),
+        (error, meeting_id),
+    )
+
+
+def replace_proposed_items(
+    conn: Conn, tenant_id: str, meeting_id: uuid.UUID, items: Sequence[dict[str, Any]], *, actor: str
+) -> None:
+    """The summary's items, instead of those an earlier summary proposed that nobody has reviewed."""
+    t = table(tenant_id, "meeting_items")
+    conn.execute(
+        sql.SQL("DELETE FROM {} WHERE meeting_id = %s AND status = 'proposed' AND created_by = %s").format(t),
+        (meeting_id, actor),
+    )
+    for position, item in enumerate(items):
+        columns = [*item, "meeting_id", "position", "created_by"]
+        conn.execute(
+            sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                t,
+                sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+                sql.SQL(", ").join(sql.Placeholder(c) for c in columns),
+            ),
+            {**item, "meeting_id": meeting_id, "position": position, "created_by": actor},
+        )
+
+
+def _item_select(tenant_id: str) -> sql.Composed:
+    return sql.SQL(
+        "SELECT {cols}, c.reference AS complaint_reference, c.status AS complaint_status"
+        " FROM {i} i LEFT JOIN {c} c ON c.id = i.complaint_id"
+    ).format(cols=_ITEM, i=table(tenant_id, "meeting_items"), c=table(tenant_id, "complaints"))
+
+
+def items(conn: Conn, tenant_id: str, meeting_id: uuid.UUID) -> list[dict[str, Any]]:
+    return conn.execute(
+        _item_select(tenant_id) + sql.SQL(" WHERE i.meeting_id = %s ORDER BY i.kind, i.position, i.created_at"),
+        (meeting_id,),
+    ).fetchall()
+
+
+def item(
+    conn: Conn, tenant_id: str, meeting_id: uuid.UUID, item_id: uuid.UUID, *, lock: bool = False
+) -> dict[str, Any] | None:
+    return conn.execute(
+        _item_select(tenant_id)
+        + sql.SQL(" WHERE i.meeting_id = %s AND i.id = %s")
+        + (sql.SQL(" FOR UPDATE OF i") if lock else sql.SQL("")),
+        (meeting_id, item_id),
+    ).fetchone()
+
+
+def update_item(conn: Conn, tenant_id: str, item_id: uuid.UUID, changes: dict[str, Any]) -> None:
+    assignments = sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(c), sql.Placeholder(c)) for c in changes)
+    conn.execute(
+        sql.SQL("UPDATE {} SET {}, version = version + 1, updated_at = now() WHERE id = %(id)s").format(
+            table(tenant_id, "meeting_items"), assignments
+        ),
+        {**changes, "id": item_id},
+    )

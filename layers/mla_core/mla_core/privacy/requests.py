@@ -8,8 +8,10 @@ Every export and erasure is recorded in `platform.privacy_requests`, naming the 
 An erasure is refused while any of the person's complaints is open (`OpenComplaintsError`, with their
 references): the office closes them first, deliberately and with the status SMS the lifecycle sends,
 so erasing never changes the office's counts by status. It runs every feature's hook and writes its
-record in one transaction; the Redis keys go after the commit, and what cannot go yet (recordings'
-objects: no recordings bucket is configured yet) stays in the record's `pending`.
+record in one transaction; the Redis keys and the stored objects the meetings' recordings bucket holds go
+after the commit, and what cannot go yet (calls' recordings: no bucket of theirs yet) stays in the
+record's `pending`. A meeting's recording is kept by the erasure (it holds everyone's voices): retention
+deletes it, and the erasure's counts and preview say so (`mla_core.meetings.personal_data`).
 """
 
 from __future__ import annotations
@@ -220,6 +222,12 @@ def effects(counts: dict[str, int]) -> list[str]:
         "caller_memory_history": "{n} change(s) to what was remembered are erased.",
         "memory_jobs": "{n} record(s) of what was drawn from their calls are erased.",
         "erasure_requests": "{n} request(s) they made on calls to be forgotten are erased: this erasure is what they asked for.",
+        "meetings": "{n} meeting(s) they took part in keep their record; their name and number are removed from them.",
+        "meeting_segments": "{n} thing(s) they said in meetings are erased from the transcripts.",
+        "meeting_recordings": "{n} meeting recording(s) hold their voice with everyone else's: they are kept until"
+        " retention deletes them (the office's meeting-recording days after the meeting).",
+        "meeting_segments_mentioning": "{n} thing(s) others said in meetings keep their words with the number removed.",
+        "meetings_mentioning": "{n} meeting(s) keep their title and agenda with the number removed.",
     }
     sentences = [
         said.get(kind, "{n} record(s) of " + kind + " are erased.").format(n=n) for kind, n in counts.items() if n
@@ -249,7 +257,7 @@ def _erase(services: Services, request: _Request, phone: str, token: str) -> Era
         request_id = _record(
             conn, request, subject, "erase", erased.counts, pending=_pending(erased.objects, erased.redis_keys)
         )
-    pending = _pending(erased.objects, forget_keys(services, erased.redis_keys))
+    pending = _pending(forget_objects(services, erased.objects), forget_keys(services, erased.redis_keys))
     with services.db.transaction() as conn:
         settle(conn, request_id, pending)
     logger.info(
@@ -272,6 +280,23 @@ def forget_keys(services: Services, keys: list[str]) -> list[str]:
         logger.warning("personal data's keys left in Redis", extra={"keys": len(keys), "error": exc.message})
         return keys
     return []
+
+
+def forget_objects(services: Services, objects: list[str]) -> list[str]:
+    """Delete the stored objects of erased or expired records that the meetings' recordings bucket holds
+    (`adapters.aws.Recordings`); those left are returned: another place's (calls' recordings: no bucket of
+    theirs yet) and those S3 would not delete now (the retention job tries them again)."""
+    store = services.recordings
+    ours = [location for location in objects if store.owns(location)]
+    if not ours:
+        return objects
+    others = [location for location in objects if not store.owns(location)]
+    try:
+        refused = store.delete(ours)
+    except AppError as exc:
+        logger.warning("recordings left in S3", extra={"objects": len(ours), "error": exc.message})
+        return objects
+    return others + refused
 
 
 def settle(conn: Conn, request_id: uuid.UUID, pending: dict[str, list[str]]) -> None:

@@ -5,7 +5,9 @@ An office's policy is `core.retention.RetentionPolicy`'s defaults with the days 
 (`platform.tenants.retention`). Every run, for every office, active or deprovisioned:
 
 1. each feature's hook `expire`s what is past its days, in batches, until nothing is left; the Redis keys
-   go after each commit; recordings' objects stay in the run's `pending` (no recordings bucket yet);
+   and the objects the meetings' recordings bucket holds go after each commit (those S3 would not delete
+   stay in the run's `pending` and are tried again on the next run); calls' recordings' objects stay in
+   `pending` (no bucket of theirs yet);
 2. what an erasure left `pending` in Redis is retried;
 3. a deprovisioned office's archive, `archive_after_deprovision` days after it was deprovisioned, is
    dropped (`DROP SCHEMA … CASCADE`, `archive_dropped_at` set); from `ARCHIVE_NOTICE_DAYS` before, it is
@@ -35,7 +37,7 @@ from mla_core.core.retention import RetentionPolicy
 from mla_core.db import Conn
 from mla_core.db.personal_data import Erased
 from mla_core.privacy.discovery import personal_data
-from mla_core.privacy.requests import forget_keys, settle
+from mla_core.privacy.requests import forget_keys, forget_objects, settle
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +184,8 @@ def _apply_to_office(services: Services, office: dict[str, Any], now: datetime, 
             run.archive_drop_due = drop_at
             logger.info("archive_drop_due", extra={"tenant_id": run.tenant_id, "drop_at": drop_at.isoformat()})
         _expire(services, run, policy, now, dry_run)
+        if not dry_run:
+            _retry_objects(services, run)
     if not dry_run:
         with services.db.transaction() as conn:
             conn.execute(
@@ -203,12 +207,28 @@ def _expire(services: Services, run: TenantRun, policy: RetentionPolicy, now: da
             with services.db.transaction() as conn:
                 batch = _expire_round(conn, run.schema_name, policy, now)
             forget_keys(services, batch.redis_keys)
+            batch.objects = forget_objects(services, batch.objects)
             return batch
 
         total = _rounds(committed)
     run.counts.update(total.counts)
     if total.objects:
         run.pending["objects"] = total.objects
+
+
+def _retry_objects(services: Services, run: TenantRun) -> None:
+    """The recordings the office's last run could not delete from the bucket (S3 refused then), deleted
+    now; those still refused stay in this run's `pending`."""
+    with services.db.transaction() as conn:
+        row = conn.execute(
+            "SELECT pending FROM platform.retention_runs WHERE tenant_id = %s ORDER BY ran_at DESC LIMIT 1",
+            (run.tenant_id,),
+        ).fetchone()
+    earlier = [o for o in (row["pending"].get("objects", []) if row else []) if services.recordings.owns(o)]
+    if earlier:
+        left = [o for o in forget_objects(services, earlier) if o not in run.pending.get("objects", [])]
+        if left:
+            run.pending["objects"] = [*run.pending.get("objects", []), *left]
 
 
 def _rounds(batch: Callable[[], Erased]) -> Erased:

@@ -10,5 +10,6 @@ same tenant scoping, and speak English, Hindi or Tamil.
 - `forms`: posted forms read into pydantic models; errors by field.
 - `i18n`: the interface's words; `charts`: bar charts as SVG geometry.
 - `caller_memory`: the caller's page of the dashboard, what the office remembers about a complaint's caller.
+- `meetings`: the dashboard's meetings pages (list, calendar, schedule form, live page, transcript).
 - `templates/_macros.html`: the CSRF input, a labelled field, a status badge.
 """

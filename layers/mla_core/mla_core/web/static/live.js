@@ -5,6 +5,8 @@
 //   live:call               a call started or ended
 //   live:sla                a complaint passed its SLA (the banner)
 //   live:tenant             a tenant's provisioning moved (the admin panel); live:tenant-<id> that tenant
+//   live:meeting            a meeting was scheduled, changed, started or ended, or its participants changed
+//   live:meeting-<id>       meeting <id> changed, or its note-taker stored more of its transcript
 //   live:reload             the page missed more than is kept: reload every live part
 // Each element asks the server for its own fragment, so rendering stays in the Jinja partials.
 (function () {
@@ -42,6 +44,10 @@
       }
     }
     if (kind === "call") fire("live:call", event);
+    if (kind === "meeting") {
+      if (event.type === "meeting.updated") fire("live:meeting", event);
+      if (event.meeting_id) fire("live:meeting-" + event.meeting_id, event);
+    }
     if (kind === "tenant") {
       fire("live:tenant", event);
       fire("live:tenant-" + event.tenant_id, event);
