@@ -104,8 +104,8 @@ bench: install browser speech ## print the performance figures (see README)
 simulate: install ## a phone call without a phone: make simulate TO=+91… FROM=+91… SCRIPT=agent_pool/scripts/tamil_complaint.json [AUDIO=call.wav]
 	@$(BIN)/python -m agent_pool.simulate $(if $(TO),--to $(TO)) $(if $(FROM),--from $(FROM)) $(if $(SCRIPT),--script $(SCRIPT)) $(if $(AUDIO),--audio $(AUDIO))
 
-simulate-meeting: install ## a meeting without LiveKit, through the real note-taker: make simulate-meeting [SCRIPT=agent_pool/scripts/janata_darbar.json] [TENANT=<id>]
-	@$(BIN)/python -m agent_pool.simulate_meeting --script $(or $(SCRIPT),agent_pool/scripts/janata_darbar.json) $(if $(TENANT),--tenant $(TENANT))
+simulate-meeting: install ## a meeting without LiveKit, through the real note-taker: make simulate-meeting [SCRIPT=agent_pool/scripts/meetings/janata_darbar.json] [TENANT=<id>]
+	@$(BIN)/python -m agent_pool.simulate_meeting --script $(or $(SCRIPT),agent_pool/scripts/meetings/janata_darbar.json) $(if $(TENANT),--tenant $(TENANT))
 
 invitation: install ## the newest invitation link emailed to EMAIL by the running `make dev` (local stack only)
 	@[ -n "$(EMAIL)" ] || { echo "usage: make invitation EMAIL=<the invited person's email>, e.g. the new tenant's admin email"; exit 64; }

@@ -1,7 +1,7 @@
 """A meeting without LiveKit: a scripted hearing played through the real AI note-taker against the stack
 `make dev` started, so a person sees a meeting's transcript (and the live page fill) without a room.
 
-    python -m agent_pool.simulate_meeting --script agent_pool/scripts/janata_darbar.json \\
+    python -m agent_pool.simulate_meeting --script agent_pool/scripts/meetings/janata_darbar.json \\
         [--tenant <id>] [--env .local/dev.env] [--keep-live]
 
 As an office would: the meeting is scheduled and started as the office's MLA admin (the room is created at
@@ -284,7 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     RedactNumbers.on_handlers()
     if args.script is None:
         print(
-            "usage: make simulate-meeting SCRIPT=agent_pool/scripts/janata_darbar.json [TENANT=<id>]", file=sys.stderr
+            "usage: make simulate-meeting SCRIPT=agent_pool/scripts/meetings/janata_darbar.json [TENANT=<id>]",
+            file=sys.stderr,
         )
         return EXIT_USAGE
     try:

@@ -27,7 +27,7 @@ speech, an interim, the final, end of speech per line, Tamil, Hindi and English 
 Not in these figures: WebRTC (Opus decoding, a room's audio frames), Deepgram's websockets per participant,
 and the live captions a room's `lk.transcription` topic carries, which a real meeting adds on top.
 Run: `.venv/bin/python -m bench.meeting_ingest [--participants 50] [--segments 40] [--rounds 3]
-[--window 10]` (about 1½ minutes at these).
+[--window 10]` (about a minute at these).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import pytest
 from agent_pool.simulate_meeting import MeetingScript, load_script
 from support import Api
 
-SCRIPT = Path(__file__).resolve().parents[2] / "agent_pool" / "scripts" / "janata_darbar.json"
+SCRIPT = Path(__file__).resolve().parents[2] / "agent_pool" / "scripts" / "meetings" / "janata_darbar.json"
 
 
 @pytest.fixture(scope="module")

@@ -251,6 +251,8 @@ WORDS: dict[str, tuple[str, str, str]] = {
                                    "காலவரம்பு முடிந்து நீக்கப்படும் வரை வைக்கப்படும் கூட்ட ஒலிப்பதிவுகள் (அவற்றில் அனைவரின் குரல்களும் உள்ளன)"),
     "pd_meeting_segments_mentioning": ("What others said in meetings that mentions the number", "बैठकों में दूसरों की बातें जिनमें नंबर का ज़िक्र है",
                                        "கூட்டங்களில் பிறர் பேசியவற்றில் எண்ணைக் குறிப்பிடுபவை"),
+    "pd_meeting_items": ("Grievances they raised at meetings (the summary's items)", "बैठकों में उठाई गई उनकी शिकायतें (सारांश के बिंदु)",
+                         "கூட்டங்களில் அவர்கள் எழுப்பிய குறைகள் (சுருக்கத்தின் குறிப்புகள்)"),
     "pd_meetings_mentioning": ("Meetings whose title or agenda mentions the number", "बैठकें जिनके शीर्षक या कार्यसूची में नंबर है",
                                "தலைப்பிலோ நிகழ்ச்சி நிரலிலோ எண்ணைக் குறிப்பிடும் கூட்டங்கள்"),
     "pd_webhook_events": ("The call service's webhook records", "कॉल सेवा के वेबहुक रिकॉर्ड", "அழைப்பு சேவையின் வெப்ஹூக் பதிவுகள்"),
