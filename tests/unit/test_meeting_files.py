@@ -63,3 +63,23 @@ def test_a_meeting_room_names_its_tenant_and_meeting_and_no_other_room_does() ->
     assert meeting_of_room(meeting_room_name("abcde12345", meeting_id)) == ("abcde12345", meeting_id)
     assert meeting_of_room("mla-abcde12345-call_+919840012345_x") is None
     assert meeting_of_room("mla-abcde12345") is None
+
+
+def test_the_recording_is_written_with_the_role_and_external_id_livekit_assumes() -> None:
+    from mla_core.adapters.livekit import RecordingTarget
+
+    target = RecordingTarget(
+        bucket="b",
+        region="ap-south-1",
+        prefix="recordings/t/m",
+        role_arn="arn:aws:iam::1:role/egress",
+        external_id="x1",
+    )
+    request = target.request("mla-t-meet-m")
+    [output] = request.file_outputs
+    assert request.audio_only and output.filepath == "recordings/t/m/{room_name}-{time}"
+    assert (output.s3.assume_role_arn, output.s3.assume_role_external_id, output.s3.region) == (
+        "arn:aws:iam::1:role/egress",
+        "x1",
+        "ap-south-1",
+    )

@@ -112,11 +112,17 @@ class RecordingTarget:
     region: str
     prefix: str  # recordings/<tenant>/<meeting>
     role_arn: str = ""
+    external_id: str = ""  # what the role's trust policy asks of whoever assumes it
     endpoint: str = ""  # an S3-compatible endpoint (the local stack's moto); AWS's own when empty
     tags: dict[str, str] = field(default_factory=dict)
 
     def request(self, room: str) -> api.RoomCompositeEgressRequest:
-        upload = api.S3Upload(bucket=self.bucket, region=self.region, assume_role_arn=self.role_arn)
+        upload = api.S3Upload(
+            bucket=self.bucket,
+            region=self.region,
+            assume_role_arn=self.role_arn,
+            assume_role_external_id=self.external_id,
+        )
         if self.endpoint:
             upload.endpoint, upload.force_path_style = self.endpoint, True
         output = api.EncodedFileOutput(

@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     meeting_recordings_bucket: str = ""
     meeting_recordings_region: str = "ap-south-1"
     meeting_recordings_role_arn: str = ""
+    meeting_recordings_external_id: str = ""  # the id the role's trust policy asks of LiveKit's egress
     # A meeting's summary after it ends (`mla_core.meetings.summary_jobs`): the queue its jobs wait in, the
     # model, and the largest transcript part (in tokens, estimated) one call summarises before the parts
     # are merged.

@@ -216,6 +216,7 @@ def room_spec(services: Services, tenant_id: str, meeting: Meeting) -> MeetingRo
             region=s.meeting_recordings_region,
             prefix=f"recordings/{tenant_id}/{meeting.id}",
             role_arn=s.meeting_recordings_role_arn,
+            external_id=s.meeting_recordings_external_id,
         )
     return MeetingRoomSpec(
         name=meeting.room_name,
