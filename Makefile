@@ -92,6 +92,7 @@ bench: install browser speech ## print the performance figures (see README)
 	$(BIN)/python -m bench.agent_memory
 	$(BIN)/python -m bench.agent_audio
 	$(BIN)/python -m bench.meeting_ingest
+	$(BIN)/python -m bench.meeting_summary
 	$(BIN)/python -m bench.live_updates
 	$(BIN)/python -m bench.webhook_ingest
 	$(BIN)/python -m bench.complaints_scale
