@@ -163,8 +163,7 @@ def to_complaint(
 
 
 def _segments(conn: Conn, tenant_id: str, meeting_id: uuid.UUID, ids: list[int]) -> list[Segment]:
-    wanted = set(ids)
-    return [s for s in store.segments(conn, tenant_id, meeting_id) if s.id in wanted]
+    return store.segments(conn, tenant_id, meeting_id, only=ids)
 
 
 def _complaint_id(conn: Conn, tenant_id: str, reference: int) -> uuid.UUID | None:

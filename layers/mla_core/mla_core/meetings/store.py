@@ -223,26 +223,34 @@ def insert_segments(conn: Conn, tenant_id: str, meeting_id: uuid.UUID, segments:
 
 
 def segments(
-    conn: Conn, tenant_id: str, meeting_id: uuid.UUID, *, after: int = 0, limit: int | None = None
+    conn: Conn,
+    tenant_id: str,
+    meeting_id: uuid.UUID,
+    *,
+    after: int = 0,
+    limit: int | None = None,
+    only: Sequence[int] | None = None,
 ) -> list[Segment]:
-    """The transcript in the order it was spoken; `after` a segment id, those stored since (the live page)."""
+    """The transcript in the order it was spoken; `after` a segment id, those stored since (the live page);
+    `only` these segments (an item's)."""
     rows = conn.execute(
         sql.SQL(
             "SELECT s.id, s.participant_identity, s.speaker_label, s.language, s.text, s.start_ms, s.end_ms,"
-            " s.is_final, COALESCE(p.name, s.participant_identity) AS name, COALESCE(p.hall_microphone, false) AS hall"
+            " s.is_final, COALESCE(p.name, s.participant_identity) AS name"
             " FROM {s} s LEFT JOIN {p} p ON p.meeting_id = s.meeting_id AND p.identity = s.participant_identity"
-            " WHERE s.meeting_id = %s AND s.id > %s ORDER BY {order} LIMIT %s"
+            " WHERE s.meeting_id = %s AND s.id > %s AND (%s::bigint[] IS NULL OR s.id = ANY(%s::bigint[]))"
+            " ORDER BY {order} LIMIT %s"
         ).format(
             s=table(tenant_id, "meeting_segments"),
             p=table(tenant_id, "meeting_participants"),
             order=sql.SQL("s.id" if after else "s.start_ms, s.id"),
         ),
-        (meeting_id, after, limit),
+        (meeting_id, after, only, only, limit),
     ).fetchall()
     return [
         Segment(
             speaker=f"{row['name']} · {row['speaker_label']}" if row["speaker_label"] else row["name"],
-            **{k: v for k, v in row.items() if k not in ("name", "hall")},
+            **{k: v for k, v in row.items() if k != "name"},
         )
         for row in rows
     ]
